@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tfctl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tfctl", targets: ["tfctl"]),
+        .library(name: "TopologyModel", targets: ["TopologyModel"]),
+        .library(name: "TfctlKit", targets: ["EnvironmentLoader", "Validation", "Renderers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // parse -> model -> validate -> translate -> print -> write; each module knows only the ones below it.
+        .target(name: "TopologyModel"),
+        .target(name: "Diagnostics"),
+        .target(
+            name: "EnvironmentLoader",
+            dependencies: ["TopologyModel", "Diagnostics", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "Validation", dependencies: ["TopologyModel", "Diagnostics"]),
+        .target(name: "HCL"),
+        .target(name: "Renderers", dependencies: ["TopologyModel", "HCL"]),
+        .target(
+            name: "TfctlCLI",
+            dependencies: [
+                "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "tfctl", dependencies: ["TfctlCLI"]),
+
+        .testTarget(name: "HCLTests", dependencies: ["HCL"]),
+        .testTarget(name: "EnvironmentLoaderTests", dependencies: ["EnvironmentLoader", "Diagnostics"]),
+        .testTarget(
+            name: "ValidationTests",
+            dependencies: ["Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel"]
+        ),
+        .testTarget(
+            name: "RenderersTests",
+            dependencies: ["Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI"]
+        ),
+    ]
+)

@@ -1,0 +1,149 @@
+import Diagnostics
+import TopologyModel
+
+/// Decodes the merged tree of an environment into a `Topology`. The key names are the environment file
+/// contract documented in README.md: add keys freely, never rename one.
+struct TopologyDecoder {
+    let context: DecodingContext
+
+    static let rootKeys = [
+        "project", "name", "regions", "labels", "network", "services", "memorystore", "load_balancer", "firebase",
+        "monitoring", "capacity",
+    ]
+
+    func decode(_ tree: SourceNode) -> Topology? {
+        guard let root = ObjectReader(tree, path: "", keys: Self.rootKeys, context: context) else { return nil }
+        let project = root.required("project", .string)
+        let name = root.required("name", .string)
+        let regions = root.list("regions", .string)
+        if root.node("regions") == nil { root.missing("regions", help: "list at least one region: [us-central1]") }
+        let labels = root.stringMap("labels") ?? []
+        let network = root.object("network", keys: NetworkDecoder.keys).map { NetworkDecoder(context: context).decode($0) }
+        let services = decodeServices(root)
+        let memorystore = root.object("memorystore", keys: MemorystoreDecoder.keys).map {
+            MemorystoreDecoder().decode($0)
+        }
+        let loadBalancer = root.object("load_balancer", keys: LoadBalancerDecoder.keys).flatMap {
+            LoadBalancerDecoder().decode($0)
+        }
+        let firebase = root.object("firebase", keys: ["enabled", "location", "instance_id"]).map { reader in
+            FirebaseFallback(
+                enabled: reader.decode("enabled", .bool) ?? true,
+                location: reader.decode("location", .string) ?? "us-central1",
+                instanceID: reader.decode("instance_id", .string))
+        }
+        let monitoring = root.object("monitoring", keys: ["emails", "alerts"]).map(decodeMonitoring) ?? Monitoring()
+        let capacity = root.object("capacity", keys: ["peak_connections", "peak_messages_per_second", "headroom"])
+            .flatMap(decodeCapacity)
+
+        guard let project, let name, let regions, let services, !context.diagnostics.hasErrors else { return nil }
+        return Topology(
+            project: project, name: name, regions: regions,
+            labels: Dictionary(labels, uniquingKeysWith: { _, last in last }),
+            network: network ?? Network(), services: services, memorystore: memorystore,
+            loadBalancer: loadBalancer, firebase: firebase, monitoring: monitoring, capacity: capacity)
+    }
+
+    private func decodeServices(_ root: ObjectReader) -> [RealtimeService]? {
+        guard root.node("services") != nil else {
+            root.missing("services", help: "declare at least one service, e.g. `services: { realtime: { image: bundled } }`")
+            return nil
+        }
+        guard let entries = root.namedEntries("services") else { return nil }
+        if entries.isEmpty {
+            context.error("TFC0004", "`services` declares no service", at: root.node("services")?.location,
+                          path: "services", help: "declare at least one service")
+        }
+        return entries.compactMap { entry in
+            ObjectReader(entry.value, path: "services.\(entry.key)", keys: ServiceDecoder.keys, context: context)
+                .map { ServiceDecoder(context: context).decode(name: entry.key, $0) }
+        }
+    }
+
+    private func decodeMonitoring(_ reader: ObjectReader) -> Monitoring {
+        var monitoring = Monitoring(emails: reader.list("emails", .string) ?? [])
+        let alertKeys = ["instance_utilization", "redis_memory_utilization", "server_errors_per_minute"]
+        if let alerts = reader.object("alerts", keys: alertKeys) {
+            monitoring.instanceUtilization = alerts.decode("instance_utilization", .number) ?? monitoring.instanceUtilization
+            monitoring.redisMemoryUtilization = alerts.decode("redis_memory_utilization", .number)
+                ?? monitoring.redisMemoryUtilization
+            monitoring.serverErrorsPerMinute = alerts.decode("server_errors_per_minute", .int)
+                ?? monitoring.serverErrorsPerMinute
+        }
+        return monitoring
+    }
+
+    private func decodeCapacity(_ reader: ObjectReader) -> Capacity? {
+        let connections = reader.required("peak_connections", .int)
+        let messages = reader.required("peak_messages_per_second", .int)
+        guard let connections, let messages else { return nil }
+        return Capacity(peakConnections: connections, peakMessagesPerSecond: messages,
+                        headroom: reader.decode("headroom", .number) ?? 0.25)
+    }
+}
+
+struct NetworkDecoder {
+    static let keys = ["cidr", "subnet_prefix", "subnets", "psa_cidr", "psa_prefix"]
+    let context: DecodingContext
+
+    func decode(_ reader: ObjectReader) -> Network {
+        var network = Network()
+        network.cidr = reader.decode("cidr", .cidr) ?? network.cidr
+        network.subnetPrefix = reader.decode("subnet_prefix", .int) ?? network.subnetPrefix
+        network.serviceAccessRange = reader.decode("psa_cidr", .cidr)
+        network.serviceAccessPrefix = reader.decode("psa_prefix", .int) ?? network.serviceAccessPrefix
+        for entry in reader.namedEntries("subnets") ?? [] {
+            if let range = ScalarDecoder.cidr.decode(entry.value, path: "network.subnets.\(entry.key)", context: context) {
+                network.subnets[entry.key] = range
+            }
+        }
+        return network
+    }
+}
+
+struct MemorystoreDecoder {
+    static let keys = ["tier", "memory_gb", "version", "auth", "transit_encryption", "read_replicas"]
+
+    func decode(_ reader: ObjectReader) -> Memorystore {
+        var redis = Memorystore()
+        redis.tier = reader.decode("tier", .choice("tier")) ?? redis.tier
+        redis.memoryGB = reader.decode("memory_gb", .int) ?? redis.memoryGB
+        redis.version = reader.decode("version", .choice("Redis version", rule: "TFC0406")) ?? redis.version
+        redis.auth = reader.decode("auth", .bool) ?? redis.auth
+        redis.transitEncryption = reader.decode("transit_encryption", .bool) ?? redis.transitEncryption
+        redis.readReplicas = reader.decode("read_replicas", .int) ?? redis.readReplicas
+        return redis
+    }
+}
+
+struct LoadBalancerDecoder {
+    static let keys = [
+        "domains", "http_redirect", "rate_limit", "log_sample_rate", "backend_timeout", "session_affinity",
+        "health_check",
+    ]
+
+    func decode(_ reader: ObjectReader) -> LoadBalancer? {
+        let domains = reader.list("domains", .string)
+        if reader.node("domains") == nil {
+            reader.missing("domains", help: "list the domains of the managed certificate: [realtime.example.com]")
+        }
+        var rateLimit: RateLimit?
+        if let limit = reader.object("rate_limit", keys: ["requests", "interval_seconds", "ban_seconds"]) {
+            let requests = limit.required("requests", .int)
+            let interval = limit.required("interval_seconds", .int)
+            if let requests, let interval {
+                rateLimit = RateLimit(requests: requests, intervalSeconds: interval,
+                                      banSeconds: limit.decode("ban_seconds", .int))
+            }
+        }
+        guard let domains else { return nil }
+        return LoadBalancer(
+            domains: domains,
+            httpRedirect: reader.decode("http_redirect", .bool) ?? true,
+            rateLimit: rateLimit,
+            logSampleRate: reader.decode("log_sample_rate", .number) ?? 1.0,
+            backendTimeoutSeconds: reader.decode("backend_timeout", .duration),
+            sessionAffinity: reader.decode("session_affinity", .string),
+            healthCheckPath: reader.decode("health_check", .string))
+    }
+}

@@ -1,0 +1,204 @@
+/// Prints HCL exactly as `terraform fmt` would leave it: two-space indent, `=` aligned across runs of
+/// single-line arguments, one blank line between top-level blocks, one final newline.
+public struct Printer: Sendable {
+    /// Lists and objects longer than this on one line are broken one element per line.
+    public var lineWidth: Int
+
+    public init(lineWidth: Int = 100) { self.lineWidth = lineWidth }
+
+    public func print(_ file: File) -> String {
+        var out = ""
+        for comment in file.comments { out += comment.isEmpty ? "#\n" : "# \(comment)\n" }
+        for (index, block) in file.blocks.enumerated() {
+            if index > 0 || !file.comments.isEmpty { out += "\n" }
+            out += print(block, indent: 0)
+        }
+        return out
+    }
+
+    public func print(_ block: Block, indent: Int) -> String {
+        let pad = String(repeating: "  ", count: indent)
+        let header = ([block.type] + block.labels.map(quoted)).joined(separator: " ")
+        let items = canonicalOrder(block.body)
+        if items.isEmpty { return "\(pad)\(header) {}\n" }
+        var out = "\(pad)\(header) {\n"
+        out += printBody(items, indent: indent + 1)
+        out += "\(pad)}\n"
+        return out
+    }
+
+    /// Meta-arguments, arguments, nested blocks, then `lifecycle` and `depends_on`; blank lines between groups.
+    private func canonicalOrder(_ items: [BodyItem]) -> [[BodyItem]] {
+        var meta: [BodyItem] = [], arguments: [BodyItem] = [], blocks: [BodyItem] = [], trailing: [BodyItem] = []
+        for item in items {
+            switch item {
+            case .attribute(let attribute) where ["provider", "count", "for_each"].contains(attribute.name):
+                meta.append(item)
+            case .attribute(let attribute) where attribute.name == "depends_on":
+                trailing.append(item)
+            case .attribute:
+                arguments.append(item)
+            case .block(let block) where block.type == "lifecycle":
+                trailing.insert(item, at: 0)
+            case .block:
+                blocks.append(item)
+            }
+        }
+        return [meta, arguments + blocks, trailing].filter { !$0.isEmpty }
+    }
+
+    private func printBody(_ groups: [[BodyItem]], indent: Int) -> String {
+        var out = ""
+        for (index, group) in groups.enumerated() {
+            if index > 0 { out += "\n" }
+            out += printItems(group, indent: indent)
+        }
+        return out
+    }
+
+    /// Prints items, aligning `=` across each run of consecutive single-line attributes (as hclwrite does:
+    /// a multi-line value or a nested block ends the run and is not aligned itself).
+    private func printItems(_ items: [BodyItem], indent: Int) -> String {
+        let pad = String(repeating: "  ", count: indent)
+        var out = ""
+        var run: [(name: String, value: String)] = []
+        func flushRun() {
+            let width = run.map(\.name.count).max() ?? 0
+            for (name, value) in run {
+                out += "\(pad)\(name)\(String(repeating: " ", count: width - name.count)) = \(value)\n"
+            }
+            run.removeAll()
+        }
+        for item in items {
+            switch item {
+            case .attribute(let attribute):
+                let value = expression(attribute.value, indent: indent)
+                if value.contains("\n") {
+                    flushRun()
+                    out += "\(pad)\(attribute.name) = \(value)\n"
+                } else {
+                    run.append((attribute.name, value))
+                }
+            case .block(let block):
+                flushRun()
+                out += print(block, indent: indent)
+            }
+        }
+        flushRun()
+        return out
+    }
+
+    /// Renders an expression; multi-line results continue at `indent`.
+    public func expression(_ expression: Expression, indent: Int = 0) -> String {
+        switch expression {
+        case .string(let text): return quoted(text)
+        case .int(let value): return String(value)
+        case .double(let value): return formatDouble(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .null: return "null"
+        case .reference(let traversal): return render(traversal)
+        case .call(let name, let arguments):
+            return "\(name)(\(arguments.map { self.expression($0, indent: indent) }.joined(separator: ", ")))"
+        case .template(let parts):
+            return "\"" + parts.map { part in
+                switch part {
+                case .literal(let text): return escape(text)
+                case .interpolation(let inner): return "${\(self.expression(inner, indent: indent))}"
+                }
+            }.joined() + "\""
+        case .list(let elements):
+            return list(elements, indent: indent)
+        case .object(let items):
+            return object(items, indent: indent)
+        }
+    }
+
+    private func list(_ elements: [Expression], indent: Int) -> String {
+        if elements.isEmpty { return "[]" }
+        let inline = elements.map { expression($0, indent: indent) }
+        let oneLine = "[" + inline.joined(separator: ", ") + "]"
+        if !oneLine.contains("\n"), oneLine.count + indent * 2 <= lineWidth, !elements.contains(where: \.isObject) {
+            return oneLine
+        }
+        let pad = String(repeating: "  ", count: indent + 1)
+        let lines = elements.map { "\(pad)\(expression($0, indent: indent + 1)),\n" }.joined()
+        return "[\n\(lines)\(String(repeating: "  ", count: indent))]"
+    }
+
+    private func object(_ items: [ObjectItem], indent: Int) -> String {
+        if items.isEmpty { return "{}" }
+        let pad = String(repeating: "  ", count: indent + 1)
+        var out = "{\n"
+        var run: [(key: String, value: String)] = []
+        func flushRun() {
+            let width = run.map(\.key.count).max() ?? 0
+            for (key, value) in run {
+                out += "\(pad)\(key)\(String(repeating: " ", count: width - key.count)) = \(value)\n"
+            }
+            run.removeAll()
+        }
+        for item in items {
+            let key = isIdentifier(item.key) ? item.key : quoted(item.key)
+            let value = expression(item.value, indent: indent + 1)
+            if value.contains("\n") {
+                flushRun()
+                out += "\(pad)\(key) = \(value)\n"
+            } else {
+                run.append((key, value))
+            }
+        }
+        flushRun()
+        return out + String(repeating: "  ", count: indent) + "}"
+    }
+
+    private func render(_ traversal: Traversal) -> String {
+        traversal.steps.reduce(traversal.root) { text, step in
+            switch step {
+            case .attribute(let name): return "\(text).\(name)"
+            case .index(let index): return "\(text)[\(index)]"
+            }
+        }
+    }
+
+    private func formatDouble(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+        return String(value)
+    }
+
+    private func quoted(_ text: String) -> String { "\"\(escape(text))\"" }
+
+    /// The one escaping function for string literals: quotes, backslashes, control characters and the
+    /// template introducers `${` and `%{`, which would otherwise start interpolation.
+    public func escape(_ text: String) -> String {
+        var out = ""
+        var previous: Character?
+        for character in text {
+            switch character {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "{" where previous == "$" || previous == "%":
+                out.insert(previous!, at: out.index(before: out.endIndex))
+                out += "{"
+            default:
+                out.append(character)
+            }
+            previous = character
+        }
+        return out
+    }
+
+    private func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.first, first.isLetter || first == "_" else { return false }
+        return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } && text.allSatisfy(\.isASCII)
+    }
+}
+
+extension Expression {
+    var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,147 @@
+import HCL
+import TopologyModel
+
+/// The Firebase Realtime Database fallback (google-beta only).
+enum Firebase {
+    static let database = "fallback"
+
+    static func blocks(_ context: TerraformContext) -> [Block] {
+        guard let firebase = context.topology.firebase, firebase.enabled else { return [] }
+        return [
+            TF.resource("google_firebase_project", "default") {
+                Attribute("provider", .ref("google-beta"))
+                Attribute("project", TF.variable("project_id"))
+                TF.dependsOn([context.api("firebase")])
+            },
+            TF.resource("google_firebase_database_instance", database) {
+                Attribute("provider", .ref("google-beta"))
+                Attribute("project", TF.ref("google_firebase_project", "default", "project"))
+                Attribute("region", .string(firebase.location))
+                Attribute("instance_id", .string(context.names.firebaseDatabase))
+                Attribute("type", "USER_DATABASE")
+                Attribute("desired_state", "ACTIVE")
+                TF.dependsOn([context.api("firebasedatabase")])
+            },
+        ]
+    }
+}
+
+/// Email notification channels and the alert policies a real-time topology needs.
+enum MonitoringBlocks {
+    static func blocks(_ context: TerraformContext) -> [Block] {
+        let monitoring = context.topology.monitoring
+        var blocks: [Block] = []
+        var channels: [Expression] = []
+        for (index, email) in monitoring.emails.enumerated() {
+            let label = "email_\(index)"
+            channels.append(TF.ref("google_monitoring_notification_channel", label, "id"))
+            blocks.append(TF.resource("google_monitoring_notification_channel", label) {
+                Attribute("display_name", .string("\(context.topology.name) on-call: \(email)"))
+                Attribute("type", "email")
+                Attribute("labels", .object([ObjectItem("email_address", .string(email))]))
+                TF.dependsOn([context.api("monitoring")])
+            })
+        }
+        for service in context.services {
+            let threshold = max(1, Int((Double(service.maxInstances) * monitoring.instanceUtilization).rounded(.down)))
+            blocks.append(policy(
+                label: TF.label(service.name, "instances"),
+                title: "\(service.name): instances near max_instances",
+                filter: cloudRunFilter(service, metric: "run.googleapis.com/container/instance_count"),
+                aligner: "ALIGN_MAX", threshold: .int(threshold),
+                documentation: "More than \(threshold) of \(service.maxInstances) instances in a region: new WebSocket "
+                    + "connections will soon be refused. Raise max_instances in the environment file.",
+                channels: channels, context: context))
+            blocks.append(policy(
+                label: TF.label(service.name, "server_errors"),
+                title: "\(service.name): 5xx responses",
+                filter: cloudRunFilter(service, metric: "run.googleapis.com/request_count")
+                    + " AND metric.labels.response_code_class = \"5xx\"",
+                aligner: "ALIGN_DELTA", threshold: .int(monitoring.serverErrorsPerMinute),
+                documentation: "More than \(monitoring.serverErrorsPerMinute) 5xx responses per minute in a region.",
+                channels: channels, context: context))
+        }
+        if context.topology.memorystore != nil {
+            blocks.append(policy(
+                label: "redis_memory",
+                title: "\(context.topology.name): Redis memory usage",
+                filter: "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"",
+                aligner: "ALIGN_MEAN", threshold: .double(monitoring.redisMemoryUtilization),
+                documentation: "A Memorystore instance is above \(Int(monitoring.redisMemoryUtilization * 100))% of its "
+                    + "memory: pub/sub buffers and presence keys may be evicted. Raise memorystore.memory_gb.",
+                channels: channels, context: context))
+        }
+        return blocks
+    }
+
+    private static func cloudRunFilter(_ service: RealtimeService, metric: String) -> String {
+        "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"\(service.name)\" "
+            + "AND metric.type = \"\(metric)\""
+    }
+
+    private static func policy(label: String, title: String, filter: String, aligner: String, threshold: Expression,
+                               documentation: String, channels: [Expression], context: TerraformContext) -> Block {
+        TF.resource("google_monitoring_alert_policy", label) {
+            Attribute("display_name", .string(title))
+            Attribute("combiner", "OR")
+            Attribute("enabled", true)
+            Attribute("notification_channels", .list(channels))
+            Block("conditions") {
+                Attribute("display_name", .string(title))
+                Block("condition_threshold") {
+                    Attribute("filter", .string(filter))
+                    Attribute("comparison", "COMPARISON_GT")
+                    Attribute("threshold_value", threshold)
+                    Attribute("duration", "300s")
+                    Block("aggregations") {
+                        Attribute("alignment_period", "60s")
+                        Attribute("per_series_aligner", .string(aligner))
+                        Attribute("cross_series_reducer", "REDUCE_SUM")
+                        Attribute("group_by_fields", TF.strings(["resource.labels.location"]))
+                    }
+                }
+            }
+            Block("documentation") {
+                Attribute("content", .string(documentation))
+                Attribute("mime_type", "text/markdown")
+            }
+            TF.dependsOn([context.api("monitoring")])
+        }
+    }
+}
+
+/// What operators need after apply: where to point DNS, where each region's service and Redis live.
+enum Outputs {
+    static func blocks(_ context: TerraformContext) -> [Block] {
+        var blocks: [Block] = []
+        if context.topology.loadBalancer != nil {
+            blocks.append(Block("output", "load_balancer_ip") {
+                Attribute("description", "Point the certificate's domains (A records) at this address.")
+                Attribute("value", TF.ref("google_compute_global_address", "load_balancer", "address"))
+            })
+        }
+        for service in context.services {
+            blocks.append(Block("output", TF.label(service.name, "urls")) {
+                Attribute("description", .string("Cloud Run URL of '\(service.name)' by region."))
+                Attribute("value", .object(context.regions.map { region in
+                    ObjectItem(region, TF.ref("google_cloud_run_v2_service", CloudRun.label(service, region), "uri"))
+                }))
+            })
+        }
+        if context.topology.memorystore != nil {
+            blocks.append(Block("output", "redis_hosts") {
+                Attribute("description", "Memorystore host by region.")
+                Attribute("value", .object(context.regions.map { region in
+                    ObjectItem(region, TF.ref("google_redis_instance", MemorystoreBlocks.instance(region), "host"))
+                }))
+            })
+        }
+        if context.topology.firebaseEnabled {
+            blocks.append(Block("output", "firebase_database_url") {
+                Attribute("description", "URL of the Realtime Database fallback.")
+                Attribute("value", TF.ref("google_firebase_database_instance", Firebase.database, "database_url"))
+            })
+        }
+        return blocks
+    }
+}

@@ -1,0 +1,108 @@
+import HCL
+import TopologyModel
+
+/// Secret Manager secrets the services read, and the Cloud Armor policy in front of the load balancer.
+enum Security {
+    static let armor = "armor"
+
+    static func blocks(_ context: TerraformContext) -> [Block] {
+        var blocks: [Block] = []
+        for secret in context.userSecrets {
+            // Values are added out of band (`gcloud secrets versions add`): they never pass through Terraform state.
+            blocks.append(Self.secret(label: userSecretLabel(secret), id: secret, context: context))
+            blocks.append(IAM.secretAccessor(label: userSecretLabel(secret)))
+        }
+        if let lb = context.topology.loadBalancer {
+            blocks.append(securityPolicy(lb, context))
+        }
+        return blocks
+    }
+
+    static func userSecretLabel(_ secret: String) -> String { TF.label("secret", secret) }
+
+    static func secret(label: String, id: String, context: TerraformContext) -> Block {
+        TF.resource("google_secret_manager_secret", label) {
+            Attribute("secret_id", .string(id))
+            Block("replication") {
+                Block("auto", body: [])
+            }
+            TF.dependsOn([context.api("secretmanager")])
+        }
+    }
+
+    private static func matchAll() -> Block {
+        Block("match") {
+            Attribute("versioned_expr", "SRC_IPS_V1")
+            Block("config") {
+                Attribute("src_ip_ranges", TF.strings(["*"]))
+            }
+        }
+    }
+
+    static func securityPolicy(_ lb: LoadBalancer, _ context: TerraformContext) -> Block {
+        TF.resource("google_compute_security_policy", armor) {
+            Attribute("name", .string(context.names.securityPolicy))
+            Attribute("description", .string("Cloud Armor policy of the \(context.topology.name) load balancer"))
+            Attribute("type", "CLOUD_ARMOR")
+            if let limit = lb.rateLimit {
+                Block("rule") {
+                    Attribute("action", limit.banSeconds == nil ? "throttle" : "rate_based_ban")
+                    Attribute("priority", 1000)
+                    Attribute("description", .string("At most \(limit.requests) requests per \(limit.intervalSeconds)s per client IP"))
+                    matchAll()
+                    Block("rate_limit_options") {
+                        Attribute("conform_action", "allow")
+                        Attribute("exceed_action", "deny(429)")
+                        Attribute("enforce_on_key", "IP")
+                        if let ban = limit.banSeconds { Attribute("ban_duration_sec", .int(ban)) }
+                        Block("rate_limit_threshold") {
+                            Attribute("count", .int(limit.requests))
+                            Attribute("interval_sec", .int(limit.intervalSeconds))
+                        }
+                    }
+                }
+            }
+            Block("rule") {
+                Attribute("action", "allow")
+                Attribute("priority", 2_147_483_647)
+                Attribute("description", "Default rule: allow")
+                matchAll()
+            }
+            TF.dependsOn([context.api("compute")])
+        }
+    }
+}
+
+/// The runtime service account and the least privilege it needs.
+enum IAM {
+    static let runtime = "runtime"
+
+    static func blocks(_ context: TerraformContext) -> [Block] {
+        var blocks = [
+            TF.resource("google_service_account", runtime) {
+                Attribute("account_id", .string(context.names.serviceAccountID))
+                Attribute("display_name", .string("\(context.topology.name) real-time services"))
+                TF.dependsOn([context.api("iam")])
+            },
+        ]
+        var roles = ["roles/cloudtrace.agent", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
+        if context.topology.firebaseEnabled { roles.append("roles/firebasedatabase.admin") }
+        for role in roles.sorted() {
+            blocks.append(TF.resource("google_project_iam_member", TF.label("runtime", String(role.dropFirst("roles/".count)))) {
+                Attribute("project", TF.variable("project_id"))
+                Attribute("role", .string(role))
+                Attribute("member", TF.ref("google_service_account", runtime, "member"))
+            })
+        }
+        return blocks
+    }
+
+    /// Read access to one secret for the runtime service account, on the secret rather than the project.
+    static func secretAccessor(label: String) -> Block {
+        TF.resource("google_secret_manager_secret_iam_member", label) {
+            Attribute("secret_id", TF.ref("google_secret_manager_secret", label, "id"))
+            Attribute("role", "roles/secretmanager.secretAccessor")
+            Attribute("member", TF.ref("google_service_account", runtime, "member"))
+        }
+    }
+}

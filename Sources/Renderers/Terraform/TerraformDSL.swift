@@ -1,0 +1,60 @@
+import HCL
+import TopologyModel
+
+extension Expression: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+/// Terraform spellings shared by the concern files.
+enum TF {
+    /// A resource label derived from model names: `realtime-us-central1` -> `realtime_us_central1`.
+    static func label(_ parts: String...) -> String {
+        parts.joined(separator: "_").map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    }
+
+    static func resource(_ type: String, _ name: String, @BodyBuilder body: () -> [BodyItem]) -> Block {
+        Block(type: "resource", labels: [type, name], body: body())
+    }
+
+    /// `type.name.attribute...` of a managed resource.
+    static func ref(_ type: String, _ name: String, _ attributes: String...) -> Expression {
+        .reference(Traversal(root: type, steps: ([name] + attributes).map(Traversal.Step.attribute)))
+    }
+
+    /// `type.name` for `depends_on`.
+    static func address(_ type: String, _ name: String) -> Expression {
+        .reference(Traversal(root: type, steps: [.attribute(name)]))
+    }
+
+    static func variable(_ name: String) -> Expression { .ref("var", name) }
+
+    static func strings(_ values: [String]) -> Expression { .list(values.map(Expression.string)) }
+
+    static func dependsOn(_ addresses: [Expression]) -> Attribute { Attribute("depends_on", .list(addresses)) }
+}
+
+/// Everything a concern renderer needs: the topology, its derived names and its subnet plan.
+struct TerraformContext {
+    let topology: Topology
+    let names: ResourceNames
+    let subnets: [(region: String, range: IPv4Network?)]
+
+    init(_ topology: Topology) {
+        self.topology = topology
+        self.names = topology.names
+        self.subnets = topology.network.subnetPlan(regions: topology.regions)
+    }
+
+    var regions: [String] { topology.regions }
+    var services: [RealtimeService] { topology.sortedServices }
+    var usesBundledImage: Bool { topology.services.contains { $0.image == .bundled } }
+
+    /// User secrets referenced by any service, each once, sorted by id.
+    var userSecrets: [String] {
+        Set(topology.services.flatMap { $0.secrets.values.map(\.secret) }).sorted()
+    }
+
+    func api(_ service: String) -> Expression { TF.address("google_project_service", TF.label(service)) }
+}

@@ -1,0 +1,111 @@
+import HCL
+import TopologyModel
+
+/// Renders a topology as a Terraform root module: one file per concern, each through the one HCL printer.
+public struct TerraformRenderer: Sendable {
+    /// The provider range the output is written and checked against.
+    public static let providerVersion = "~> 6.50"
+
+    public init() {}
+
+    /// `source` is the environment file as shown in the generated header.
+    public func render(_ topology: Topology, source: String) -> [RenderedFile] {
+        let context = TerraformContext(topology)
+        let files: [(name: String, blocks: [Block])] = [
+            ("apis", APIs.blocks(context)),
+            ("cloud_run", CloudRun.blocks(context)),
+            ("firebase", Firebase.blocks(context)),
+            ("iam", IAM.blocks(context)),
+            ("load_balancer", LoadBalancerBlocks.blocks(context)),
+            ("memorystore", MemorystoreBlocks.blocks(context)),
+            ("monitoring", MonitoringBlocks.blocks(context)),
+            ("network", NetworkBlocks.blocks(context)),
+            ("outputs", Outputs.blocks(context)),
+            ("providers", Providers.providers(context)),
+            ("security", Security.blocks(context)),
+            ("variables", Providers.variables(context)),
+            ("versions", Providers.versions()),
+        ]
+        let printer = Printer()
+        return files.filter { !$0.blocks.isEmpty }.map { file in
+            RenderedFile(
+                path: "terraform/\(file.name).tf",
+                contents: printer.print(File(comments: [generatedHeader(source: source)], blocks: file.blocks)))
+        }
+    }
+}
+
+enum Providers {
+    static func versions() -> [Block] {
+        let provider = { (source: String) -> Expression in
+            .object([ObjectItem("source", .string(source)), ObjectItem("version", .string(TerraformRenderer.providerVersion))])
+        }
+        return [
+            Block("terraform") {
+                Attribute("required_version", ">= 1.5.0")
+                Block("required_providers") {
+                    Attribute("google", provider("hashicorp/google"))
+                    Attribute("google-beta", provider("hashicorp/google-beta"))
+                }
+            },
+        ]
+    }
+
+    static func providers(_ context: TerraformContext) -> [Block] {
+        let labels = Expression.object(context.topology.sortedLabels.map { ObjectItem($0.key, .string($0.value)) })
+        return ["google", "google-beta"].map { name in
+            Block("provider", name) {
+                Attribute("project", TF.variable("project_id"))
+                Attribute("region", TF.variable("primary_region"))
+                Attribute("default_labels", labels)
+                if name == "google-beta" { Attribute("user_project_override", true) }
+            }
+        }
+    }
+
+    static func variables(_ context: TerraformContext) -> [Block] {
+        var blocks = [
+            Block("variable", "project_id") {
+                Attribute("description", "Google Cloud project that holds the topology.")
+                Attribute("type", .ref("string"))
+                Attribute("default", .string(context.topology.project))
+            },
+            Block("variable", "primary_region") {
+                Attribute("description", "Region of the provider default and of regionless resources.")
+                Attribute("type", .ref("string"))
+                Attribute("default", .string(context.regions.first ?? "us-central1"))
+            },
+        ]
+        for service in context.services {
+            blocks.append(Block("variable", imageVariable(service)) {
+                Attribute("description", .string("Container image of the '\(service.name)' service; pin a digest when deploying."))
+                Attribute("type", .ref("string"))
+                Attribute("default", .string(context.names.image(service)))
+            })
+        }
+        return blocks
+    }
+
+    static func imageVariable(_ service: RealtimeService) -> String { TF.label("image", service.name) }
+}
+
+enum APIs {
+    /// Short name (the resource label) and API of every service the topology uses.
+    static func enabled(_ context: TerraformContext) -> [(label: String, api: String)] {
+        var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
+        if context.topology.memorystore != nil { apis += ["redis", "servicenetworking"] }
+        if context.usesBundledImage { apis += ["artifactregistry", "cloudbuild"] }
+        if context.topology.firebaseEnabled { apis += ["firebase", "firebasedatabase"] }
+        return apis.sorted().map { ($0, "\($0).googleapis.com") }
+    }
+
+    static func blocks(_ context: TerraformContext) -> [Block] {
+        enabled(context).map { api in
+            TF.resource("google_project_service", api.label) {
+                Attribute("service", .string(api.api))
+                // Provider 7 dropped the default; disabling an API on destroy would break everything else in the project.
+                Attribute("disable_on_destroy", false)
+            }
+        }
+    }
+}

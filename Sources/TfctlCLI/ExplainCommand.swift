@@ -1,0 +1,32 @@
+import ArgumentParser
+import Diagnostics
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Explain a rule: why it exists and how to fix it.")
+
+    @Argument(help: "A rule id such as TFC0302.")
+    var rule: String?
+
+    @Flag(name: .long, help: "List every rule.")
+    var list = false
+
+    func run() throws {
+        if list || rule == nil {
+            for rule in RuleCatalog.all { print("\(rule.id)  \(rule.family.padding(13))  \(rule.title)") }
+            return
+        }
+        guard let id = rule, let found = RuleCatalog.rule(id) else {
+            let suggestion = nearestMatch(to: rule ?? "", in: RuleCatalog.all.map(\.id.rawValue))
+            throw ValidationError("unknown rule '\(rule ?? "")'" + (suggestion.map { "; did you mean \($0)?" } ?? ""))
+        }
+        print("\(found.id): \(found.title) (\(found.family))\n")
+        print(found.explanation)
+        if let source = found.source { print("\nSource: \(source)") }
+    }
+}
+
+extension String {
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+
+/// `tfctl`: validate and render a real-time topology for Google Cloud.
+public struct Tfctl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tfctl",
+        abstract: "Validate and render WebSocket / Socket.IO topologies for Google Cloud.",
+        discussion: """
+        Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
+        2 changes present (render --check).
+        """,
+        subcommands: [Validate.self, Render.self, Explain.self],
+        defaultSubcommand: Render.self
+    )
+
+    public init() {}
+}
+
+/// Options every command that reads an environment shares.
+struct EnvironmentOptions: ParsableArguments {
+    @Option(name: .long, help: "Environment name (Environments/<name>.yaml) or path to a YAML file.")
+    var env: String = "prod"
+
+    @Option(name: .long, help: "Diagnostics format: text or json.")
+    var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "Treat warnings as errors.")
+    var strict = false
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case json
+}

@@ -1,0 +1,56 @@
+/// The Firebase Realtime Database fallback channel for clients that cannot keep a WebSocket open.
+public struct FirebaseFallback: Sendable, Hashable {
+    public var enabled: Bool
+    /// The RTDB location; RTDB exists only in a few regions.
+    public var location: String
+    /// The globally unique database instance id; derived from project and topology name when `nil`.
+    public var instanceID: String?
+
+    public init(enabled: Bool = true, location: String = "us-central1", instanceID: String? = nil) {
+        self.enabled = enabled
+        self.location = location
+        self.instanceID = instanceID
+    }
+}
+
+/// Alerting: email channels and the thresholds of the alert policies.
+public struct Monitoring: Sendable, Hashable {
+    public var emails: [String]
+    /// Alert when a service's instance count passes this fraction of `max_instances`.
+    public var instanceUtilization: Double
+    /// Alert when Redis memory usage passes this fraction.
+    public var redisMemoryUtilization: Double
+    /// Alert when a service answers more than this many 5xx responses per minute.
+    public var serverErrorsPerMinute: Int
+
+    public init(
+        emails: [String] = [],
+        instanceUtilization: Double = 0.8,
+        redisMemoryUtilization: Double = 0.8,
+        serverErrorsPerMinute: Int = 60
+    ) {
+        self.emails = emails
+        self.instanceUtilization = instanceUtilization
+        self.redisMemoryUtilization = redisMemoryUtilization
+        self.serverErrorsPerMinute = serverErrorsPerMinute
+    }
+}
+
+/// The load the topology is declared to carry; validation checks the scaling limits hold it.
+public struct Capacity: Sendable, Hashable {
+    public var peakConnections: Int
+    public var peakMessagesPerSecond: Int
+    /// Spare fraction required above the peak, e.g. 0.25 = room for 125 % of peak.
+    public var headroom: Double
+
+    public init(peakConnections: Int, peakMessagesPerSecond: Int, headroom: Double = 0.25) {
+        self.peakConnections = peakConnections
+        self.peakMessagesPerSecond = peakMessagesPerSecond
+        self.headroom = headroom
+    }
+
+    /// Connections the scaling limits must hold: the peak plus headroom, rounded up.
+    public var requiredConnections: Int {
+        Int((Double(peakConnections) * (1 + headroom)).rounded(.up))
+    }
+}

@@ -1,0 +1,73 @@
+/// The Google Cloud names of everything the topology creates, derived from the model alone so that every
+/// renderer (Terraform, gcloud, Knative YAML) and validation agree on them, and adding a region only adds names.
+public struct ResourceNames: Sendable {
+    public let topology: Topology
+
+    public init(_ topology: Topology) { self.topology = topology }
+
+    var prefix: String { topology.name }
+
+    public var network: String { "\(prefix)-vpc" }
+    public func subnet(_ region: String) -> String { "\(prefix)-\(region)" }
+    public var serviceAccessRange: String { "\(prefix)-psa" }
+    /// The runtime service account id (6-30 characters).
+    public var serviceAccountID: String { "\(prefix)-run" }
+    public var serviceAccountEmail: String {
+        "\(serviceAccountID)@\(topology.project).iam.gserviceaccount.com"
+    }
+    /// Memorystore instance id in a region (at most 40 characters).
+    public func redisInstance(_ region: String) -> String { "\(prefix)-redis-\(region)" }
+    /// The Cloud Run service name: the same in every region, so the load balancer sees one logical service.
+    public func cloudRunService(_ service: RealtimeService) -> String { service.name }
+    public func neg(_ service: RealtimeService, _ region: String) -> String { "\(prefix)-\(service.name)-\(region)" }
+    public var backendService: String { "\(prefix)-backend" }
+    public var urlMap: String { "\(prefix)-https" }
+    public var redirectURLMap: String { "\(prefix)-http-redirect" }
+    public var certificate: String { "\(prefix)-cert" }
+    public var httpsProxy: String { "\(prefix)-https" }
+    public var httpProxy: String { "\(prefix)-http" }
+    public var address: String { "\(prefix)-ip" }
+    public var httpsForwardingRule: String { "\(prefix)-https" }
+    public var httpForwardingRule: String { "\(prefix)-http" }
+    public var securityPolicy: String { "\(prefix)-armor" }
+    public var artifactRepository: String { prefix }
+    /// Secret holding a region's Memorystore AUTH string.
+    public func redisAuthSecret(_ region: String) -> String { "\(prefix)-redis-auth-\(region)" }
+    /// Secret holding a region's Memorystore server CA certificate.
+    public func redisCASecret(_ region: String) -> String { "\(prefix)-redis-ca-\(region)" }
+
+    /// The Firebase RTDB instance id.
+    public var firebaseDatabase: String {
+        topology.firebase?.instanceID ?? "\(topology.project)-\(prefix)"
+    }
+
+    /// The image a service runs; the bundled server lives in the topology's Artifact Registry repository.
+    public func image(_ service: RealtimeService) -> String {
+        switch service.image {
+        case .reference(let reference):
+            return reference
+        case .bundled:
+            let region = topology.regions.first ?? "us-central1"
+            return "\(region)-docker.pkg.dev/\(topology.project)/\(artifactRepository)/realtime-server:latest"
+        }
+    }
+
+    /// Every GCE resource name with the model path it derives from, for naming-rule validation.
+    public var computeNames: [(name: String, origin: String)] {
+        var names: [(String, String)] = [(network, "name"), (serviceAccessRange, "name")]
+        for region in topology.regions { names.append((subnet(region), "regions")) }
+        if topology.loadBalancer != nil {
+            for service in topology.sortedServices {
+                for region in topology.regions { names.append((neg(service, region), "services.\(service.name)")) }
+            }
+            names += [(backendService, "name"), (urlMap, "name"), (redirectURLMap, "name"), (certificate, "name"),
+                      (address, "name"), (securityPolicy, "name")]
+        }
+        return names
+    }
+}
+
+extension Topology {
+    /// The derived Google Cloud names of this topology.
+    public var names: ResourceNames { ResourceNames(self) }
+}

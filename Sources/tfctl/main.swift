@@ -1,0 +1,3 @@
+import TfctlCLI
+
+Tfctl.main()
