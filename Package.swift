@@ -33,15 +33,18 @@ let package = Package(
         ),
         .executableTarget(name: "tfctl", dependencies: ["TfctlCLI"]),
 
-        .testTarget(name: "HCLTests", dependencies: ["HCL"]),
-        .testTarget(name: "EnvironmentLoaderTests", dependencies: ["EnvironmentLoader", "Diagnostics"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
+        .testTarget(
+            name: "EnvironmentLoaderTests", dependencies: ["EnvironmentLoader", "Diagnostics", "TopologyModel", "TestSupport"]),
         .testTarget(
             name: "ValidationTests",
-            dependencies: ["Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel"]
+            dependencies: ["Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TfctlCLI", "TestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "RenderersTests",
-            dependencies: ["Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI"]
+            dependencies: ["Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport"]
         ),
     ]
 )

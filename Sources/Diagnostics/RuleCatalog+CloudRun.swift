@@ -29,7 +29,8 @@ extension RuleCatalog {
         Rule("TFC0308", family: "cloud-run", title: "invalid environment variable",
              explanation: """
              Variable names are C identifiers; `PORT`, `K_SERVICE`, `K_REVISION` and `K_CONFIGURATION` are set \
-             by Cloud Run, and a name is either a plain variable or a secret, not both.
+             by Cloud Run; `TFCTL_*`, `REDIS_*` and `FIREBASE_DATABASE_URL` by tfctl; a name is either a plain \
+             variable or a secret, not both.
              """,
              source: "https://cloud.google.com/run/docs/configuring/services/environment-variables"),
         Rule("TFC0309", family: "cloud-run", title: "invalid secret reference",

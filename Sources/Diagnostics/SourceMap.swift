@@ -15,14 +15,16 @@ public struct SourceMap: Sendable {
         if let key { keys[path] = key }
     }
 
-    /// The location of the value at `path`, or of its nearest recorded ancestor.
+    /// The location of the value at `path`; for a defaulted value, the key of its nearest recorded ancestor
+    /// (the object the value belongs to).
     public func location(of path: String) -> SourceLocation? {
+        if let found = values[path] { return found }
         var current = path
-        while true {
-            if let found = values[current] { return found }
-            guard let dot = current.lastIndex(of: ".") else { return root }
+        while let dot = current.lastIndex(of: ".") {
             current = String(current[..<dot])
+            if let found = keys[current] ?? values[current] { return found }
         }
+        return root
     }
 
     /// The location of the key that introduced `path`, falling back to the value's location.

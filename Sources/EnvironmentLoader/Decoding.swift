@@ -184,11 +184,12 @@ extension ScalarDecoder where T == Bool {
 
 extension ScalarDecoder where T: RawRepresentable & CaseIterable, T.RawValue == String {
     /// One of an enumeration's raw values; suggests the nearest on a typo.
-    static func choice(_ what: String, rule: String = "TFC0007") -> ScalarDecoder<T> {
+    /// Version-like choices (`7.2`) set `suggest: false`: the nearest spelling is not the intended version.
+    static func choice(_ what: String, rule: String = "TFC0007", suggest: Bool = true) -> ScalarDecoder<T> {
         ScalarDecoder { text, scalar, path, context in
             if let value = T(rawValue: text) { return value }
             let options = T.allCases.map(\.rawValue)
-            let suggestion = nearestMatch(to: text, in: options).map { "did you mean '\($0)'? " } ?? ""
+            let suggestion = (suggest ? nearestMatch(to: text, in: options) : nil).map { "did you mean '\($0)'? " } ?? ""
             context.error(rule, "unsupported \(what) '\(text)'", at: scalar.location, path: path,
                           help: "\(suggestion)valid values: \(options.joined(separator: ", "))")
             return nil

@@ -108,7 +108,7 @@ struct MemorystoreDecoder {
         var redis = Memorystore()
         redis.tier = reader.decode("tier", .choice("tier")) ?? redis.tier
         redis.memoryGB = reader.decode("memory_gb", .int) ?? redis.memoryGB
-        redis.version = reader.decode("version", .choice("Redis version", rule: "TFC0406")) ?? redis.version
+        redis.version = reader.decode("version", .choice("Redis version", rule: "TFC0406", suggest: false)) ?? redis.version
         redis.auth = reader.decode("auth", .bool) ?? redis.auth
         redis.transitEncryption = reader.decode("transit_encryption", .bool) ?? redis.transitEncryption
         redis.readReplicas = reader.decode("read_replicas", .int) ?? redis.readReplicas

@@ -6,7 +6,7 @@ enum CloudRunRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         for service in topology.sortedServices {
             let path = "services.\(service.name)"
-            if !Names.isRFC1035(service.name, maxLength: 49) {
+            if !validName(service.name) {
                 report.error("TFC0306", path, "invalid service name '\(service.name)'",
                              help: "1 to 49 lowercase letters, digits and hyphens, starting with a letter")
             }
@@ -30,6 +30,8 @@ enum CloudRunRules {
             }
         }
     }
+
+    static func validName(_ name: String) -> Bool { Names.isRFC1035(name, maxLength: 49) }
 
     private static func checkScaling(_ service: RealtimeService, _ path: String, _ report: inout Report) {
         if !(1...GCPFacts.maxTimeoutSeconds).contains(service.timeoutSeconds) {
@@ -63,6 +65,7 @@ enum CloudRunRules {
             if cpu < GCPFacts.minMillicores {
                 report.error("TFC0304", "\(path).cpu", "CPU \(service.cpu) is below Cloud Run's minimum of 0.08",
                              help: "use 1, 2, 4, 6 or 8 for WebSocket services")
+                return
             } else if service.concurrency > 1 {
                 report.error("TFC0307", "\(path).cpu",
                              "CPU \(service.cpu) is below 1, which requires concurrency 1 (it is \(service.concurrency))",
@@ -111,13 +114,16 @@ enum CloudRunRules {
         for (group, name) in names.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             let keyPath = "\(path).\(group).\(name)"
             if !isCIdentifier(name) {
-                report.error("TFC0308", keyPath, "'\(name)' is not a valid environment variable name",
+                report.keyError("TFC0308", keyPath, "'\(name)' is not a valid environment variable name",
                              help: "use letters, digits and '_', not starting with a digit")
             } else if GCPFacts.reservedEnv.contains(name) {
-                report.error("TFC0308", keyPath, "'\(name)' is set by Cloud Run itself",
+                report.keyError("TFC0308", keyPath, "'\(name)' is set by Cloud Run itself",
                              help: "remove it; Cloud Run sets PORT, K_SERVICE, K_REVISION and K_CONFIGURATION")
+            } else if RealtimeService.topologyEnvironment.contains(name) {
+                report.keyError("TFC0308", keyPath, "'\(name)' is set by tfctl to wire the service to the topology",
+                             help: "rename the variable")
             } else if group == "secrets", service.env[name] != nil {
-                report.error("TFC0308", keyPath, "'\(name)' is both a plain variable and a secret",
+                report.keyError("TFC0308", keyPath, "'\(name)' is both a plain variable and a secret",
                              help: "keep one of them")
             }
         }
@@ -125,11 +131,11 @@ enum CloudRunRules {
             let valid = (1...255).contains(secret.secret.count)
                 && secret.secret.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
             if !valid {
-                report.error("TFC0309", "\(path).secrets.\(name)", "invalid secret id '\(secret.secret)'",
+                report.error("TFC0309", "\(path).secrets.\(name).secret", "invalid secret id '\(secret.secret)'",
                              help: "1 to 255 letters, digits, '_' and '-'")
             }
             if secret.version != "latest", Int(secret.version).map({ $0 < 1 }) ?? true {
-                report.error("TFC0309", "\(path).secrets.\(name)", "invalid secret version '\(secret.version)'",
+                report.error("TFC0309", "\(path).secrets.\(name).version", "invalid secret version '\(secret.version)'",
                              help: "use `latest` or a version number")
             }
         }

@@ -41,7 +41,7 @@ enum LoadBalancerRules {
         }
         if !(0...1).contains(lb.logSampleRate) {
             report.error("TFC0507", "load_balancer.log_sample_rate",
-                         "log sample rate \(lb.logSampleRate) is outside 0 to 1")
+                         "log sample rate \(formatted(lb.logSampleRate)) is outside 0 to 1")
         }
     }
 
@@ -74,10 +74,14 @@ enum LoadBalancerRules {
 
     /// Every derived Compute Engine name must be a valid RFC 1035 name of at most 63 characters.
     private static func checkDerivedNames(_ topology: Topology, _ report: inout Report) {
-        var reported: Set<String> = []
+        // Names built from an invalid topology or service name are already reported by their own rule.
+        var reported: Set<String> = ProjectRules.validName(topology.name) ? [] : ["name", "regions"]
+        for service in topology.services where !CloudRunRules.validName(service.name) {
+            reported.insert("services.\(service.name)")
+        }
         for (name, origin) in topology.names.computeNames where !Names.isRFC1035(name, maxLength: 63) {
             guard reported.insert(origin).inserted else { continue }
-            report.error("TFC0508", origin, "derived resource name '\(name)' is invalid (\(name.count) characters)",
+            report.keyError("TFC0508", origin, "derived resource name '\(name)' is invalid (\(name.count) characters)",
                          help: "shorten the topology or service name")
         }
     }

@@ -11,6 +11,9 @@ enum FirebaseRules {
                          help: "use one of \(GCPFacts.rtdbLocations.joined(separator: ", "))")
         }
         let id = topology.names.firebaseDatabase
+        let derived = firebase.instanceID == nil
+        // A derived id from an invalid project or name is already reported by TFC0101 / TFC0102.
+        if derived, !ProjectRules.validProject(topology.project) || !ProjectRules.validName(topology.name) { return }
         if !(6...63).contains(id.count) || !Names.isRFC1035(id, maxLength: 63) {
             report.error("TFC0602", topology.firebase?.instanceID == nil ? "project" : "firebase.instance_id",
                          "invalid Realtime Database instance id '\(id)'",
@@ -35,7 +38,7 @@ enum MonitoringRules {
             ("monitoring.alerts.redis_memory_utilization", monitoring.redisMemoryUtilization),
         ]
         for (path, value) in ratios where !(value > 0 && value <= 1) {
-            report.error("TFC0702", path, "threshold \(value) is not a fraction above 0 and at most 1")
+            report.error("TFC0702", path, "threshold \(formatted(value)) is not a fraction above 0 and at most 1")
         }
         if monitoring.serverErrorsPerMinute < 1 {
             report.error("TFC0702", "monitoring.alerts.server_errors_per_minute",

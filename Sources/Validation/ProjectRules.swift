@@ -5,11 +5,11 @@ import TopologyModel
 enum ProjectRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         let project = topology.project
-        if !(6...30).contains(project.count) || !Names.isRFC1035(project, maxLength: 30) {
+        if !validProject(project) {
             report.error("TFC0101", "project", "invalid project id '\(project)'",
                          help: "6 to 30 lowercase letters, digits and hyphens, starting with a letter")
         }
-        if !Names.isRFC1035(topology.name, maxLength: 12) {
+        if !validName(topology.name) {
             report.error("TFC0102", "name", "invalid topology name '\(topology.name)'",
                          notes: ["the name prefixes derived names such as '\(topology.name)-redis-<region>'"],
                          help: "1 to 12 lowercase letters, digits and hyphens, starting with a letter")
@@ -19,13 +19,19 @@ enum ProjectRules {
             let allowed: (Character) -> Bool = { $0.isLowercaseASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
             let keyOK = (1...63).contains(key.count) && key.first!.isLowercaseASCIILetter && key.allSatisfy(allowed)
             if !keyOK {
-                report.error("TFC0105", "labels.\(key)", "invalid label key '\(key)'",
+                report.keyError("TFC0105", "labels.\(key)", "invalid label key '\(key)'",
                              help: "1 to 63 lowercase letters, digits, '_' and '-', starting with a letter")
             } else if value.count > 63 || !value.allSatisfy(allowed) {
                 report.error("TFC0105", "labels.\(key)", "invalid value '\(value)' for label '\(key)'",
                              help: "at most 63 lowercase letters, digits, '_' and '-'")
             }
         }
+    }
+
+    static func validName(_ name: String) -> Bool { Names.isRFC1035(name, maxLength: 12) }
+
+    static func validProject(_ project: String) -> Bool {
+        (6...30).contains(project.count) && Names.isRFC1035(project, maxLength: 30)
     }
 
     private static func checkRegions(_ topology: Topology, _ report: inout Report) {

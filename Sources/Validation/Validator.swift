@@ -34,6 +34,12 @@ struct Report {
         add(.error, rule, path, message, notes: notes, help: help)
     }
 
+    /// An error about a user-chosen key (a label, a variable name) rather than its value.
+    mutating func keyError(_ rule: String, _ path: String, _ message: String, help: String? = nil) {
+        diagnostics.append(Diagnostic(.error, RuleID(rule), message, at: sourceMap.keyLocation(of: path), path: path,
+                                      help: help))
+    }
+
     mutating func warning(_ rule: String, _ path: String, _ message: String, notes: [String] = [], help: String? = nil) {
         add(.warning, rule, path, message, notes: notes, help: help)
     }
@@ -43,6 +49,11 @@ struct Report {
         diagnostics.append(Diagnostic(severity, RuleID(rule), message, at: sourceMap.location(of: path), path: path,
                                       notes: notes, help: help))
     }
+}
+
+/// `0.5`, and `1` rather than `1.0`, as a person would write it.
+func formatted(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
 }
 
 /// Patterns shared by several naming rules.
