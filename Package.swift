@@ -36,15 +36,19 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(
-            name: "EnvironmentLoaderTests", dependencies: ["EnvironmentLoader", "Diagnostics", "TopologyModel", "TestSupport"]),
+            name: "EnvironmentLoaderTests",
+            dependencies: ["EnvironmentLoader", "Diagnostics", "TopologyModel", "TestSupport"]),
         .testTarget(
             name: "ValidationTests",
-            dependencies: ["Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TfctlCLI", "TestSupport"],
+            dependencies: [
+                "Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TfctlCLI", "TestSupport",
+            ],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "RenderersTests",
-            dependencies: ["Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport"]
+            dependencies: ["Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport"],
+            exclude: ["Goldens"]
         ),
     ]
 )

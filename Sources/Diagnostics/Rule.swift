@@ -31,7 +31,8 @@ public struct Rule: Sendable {
 
 /// Every rule tfctl checks, in id order. The registry behind `tfctl explain` and the README's rule list.
 public enum RuleCatalog {
-    public static let all: [Rule] = (schemaRules + projectRules + networkRules + cloudRunRules + webSocketRules
+    public static let all: [Rule] =
+        (schemaRules + projectRules + networkRules + cloudRunRules + webSocketRules
         + memorystoreRules + loadBalancerRules + firebaseRules + monitoringRules + capacityRules)
         .sorted { $0.id < $1.id }
 

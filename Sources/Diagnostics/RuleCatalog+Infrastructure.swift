@@ -1,132 +1,160 @@
 extension RuleCatalog {
     static let networkRules: [Rule] = [
-        Rule("TFC0201", family: "network", title: "invalid CIDR",
-             explanation: "Ranges are IPv4 CIDR blocks `a.b.c.d/n` with no host bits set (`10.20.0.0/16`)."),
-        Rule("TFC0202", family: "network", title: "range outside private address space",
-             explanation: "VPC ranges should lie in RFC 1918 space (10/8, 172.16/12, 192.168/16)."),
-        Rule("TFC0203", family: "network", title: "subnets do not fit",
-             explanation: """
-             Each region gets a `/subnet_prefix` block of `network.cidr`, and the private service access range \
-             takes the last block. Widen the CIDR, lengthen `subnet_prefix` or give subnets explicitly.
-             """),
-        Rule("TFC0204", family: "network", title: "overlapping ranges",
-             explanation: "Subnets and the private service access range must not overlap."),
-        Rule("TFC0205", family: "network", title: "subnet for a region not in the topology",
-             explanation: "`network.subnets` names a region that is not listed in `regions`."),
-        Rule("TFC0206", family: "network", title: "private service access range too small",
-             explanation: """
-             Memorystore with private service access allocates from this range; Google requires at least a /24.
-             """,
-             source: "https://cloud.google.com/memorystore/docs/redis/networking#private_services_access"),
-        Rule("TFC0207", family: "network", title: "subnet too small for Direct VPC egress",
-             explanation: """
-             Direct VPC egress takes IP addresses from the subnet for every instance (twice during revision \
-             roll-outs); Google recommends at least a /26.
-             """,
-             source: "https://cloud.google.com/run/docs/configuring/vpc-direct-vpc"),
+        Rule(
+            "TFC0201", family: "network", title: "invalid CIDR",
+            explanation: "Ranges are IPv4 CIDR blocks `a.b.c.d/n` with no host bits set (`10.20.0.0/16`)."),
+        Rule(
+            "TFC0202", family: "network", title: "range outside private address space",
+            explanation: "VPC ranges should lie in RFC 1918 space (10/8, 172.16/12, 192.168/16)."),
+        Rule(
+            "TFC0203", family: "network", title: "subnets do not fit",
+            explanation: """
+                Each region gets a `/subnet_prefix` block of `network.cidr`, and the private service access range \
+                takes the last block. Widen the CIDR, lengthen `subnet_prefix` or give subnets explicitly.
+                """),
+        Rule(
+            "TFC0204", family: "network", title: "overlapping ranges",
+            explanation: "Subnets and the private service access range must not overlap."),
+        Rule(
+            "TFC0205", family: "network", title: "subnet for a region not in the topology",
+            explanation: "`network.subnets` names a region that is not listed in `regions`."),
+        Rule(
+            "TFC0206", family: "network", title: "private service access range too small",
+            explanation: """
+                Memorystore with private service access allocates from this range; Google requires at least a /24.
+                """,
+            source: "https://cloud.google.com/memorystore/docs/redis/networking#private_services_access"),
+        Rule(
+            "TFC0207", family: "network", title: "subnet too small for Direct VPC egress",
+            explanation: """
+                Direct VPC egress takes IP addresses from the subnet for every instance (twice during revision \
+                roll-outs); Google recommends at least a /26.
+                """,
+            source: "https://cloud.google.com/run/docs/configuring/vpc-direct-vpc"),
     ]
 
     static let memorystoreRules: [Rule] = [
-        Rule("TFC0401", family: "memorystore", title: "invalid instance id",
-             explanation: """
-             The derived instance id `<name>-redis-<region>` must match `^[a-z][a-z0-9-]{0,39}[a-z0-9]$` \
-             (at most 41 characters). Shorten the topology name.
-             """,
-             source: "https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/redis_instance"),
-        Rule("TFC0402", family: "memorystore", title: "memory size out of bounds",
-             explanation: "Memorystore for Redis instances hold 1 to 300 GB.",
-             source: "https://cloud.google.com/memorystore/docs/redis/redis-tiers"),
-        Rule("TFC0403", family: "memorystore", title: "read replicas need the standard_ha tier",
-             explanation: "Basic tier instances have no replicas.",
-             source: "https://cloud.google.com/memorystore/docs/redis/about-read-replicas"),
-        Rule("TFC0404", family: "memorystore", title: "read replicas need 5 GB or more",
-             explanation: "Read replicas are only supported for instance sizes of 5 GB and more.",
-             source: "https://cloud.google.com/memorystore/docs/redis/about-read-replicas"),
-        Rule("TFC0405", family: "memorystore", title: "read replica count out of range",
-             explanation: "A Standard tier instance takes 1 to 5 read replicas, or 0 to disable them.",
-             source: "https://cloud.google.com/memorystore/docs/redis/about-read-replicas"),
-        Rule("TFC0406", family: "memorystore", title: "unsupported Redis version",
-             explanation: "Memorystore offers Redis 4.0, 5.0, 6.x, 7.0 and 7.2.",
-             source: "https://cloud.google.com/memorystore/docs/redis/supported-versions"),
+        Rule(
+            "TFC0401", family: "memorystore", title: "invalid instance id",
+            explanation: """
+                The derived instance id `<name>-redis-<region>` must match `^[a-z][a-z0-9-]{0,39}[a-z0-9]$` \
+                (at most 41 characters). Shorten the topology name.
+                """,
+            source: "https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/redis_instance"),
+        Rule(
+            "TFC0402", family: "memorystore", title: "memory size out of bounds",
+            explanation: "Memorystore for Redis instances hold 1 to 300 GB.",
+            source: "https://cloud.google.com/memorystore/docs/redis/redis-tiers"),
+        Rule(
+            "TFC0403", family: "memorystore", title: "read replicas need the standard_ha tier",
+            explanation: "Basic tier instances have no replicas.",
+            source: "https://cloud.google.com/memorystore/docs/redis/about-read-replicas"),
+        Rule(
+            "TFC0404", family: "memorystore", title: "read replicas need 5 GB or more",
+            explanation: "Read replicas are only supported for instance sizes of 5 GB and more.",
+            source: "https://cloud.google.com/memorystore/docs/redis/about-read-replicas"),
+        Rule(
+            "TFC0405", family: "memorystore", title: "read replica count out of range",
+            explanation: "A Standard tier instance takes 1 to 5 read replicas, or 0 to disable them.",
+            source: "https://cloud.google.com/memorystore/docs/redis/about-read-replicas"),
+        Rule(
+            "TFC0406", family: "memorystore", title: "unsupported Redis version",
+            explanation: "Memorystore offers Redis 4.0, 5.0, 6.x, 7.0 and 7.2.",
+            source: "https://cloud.google.com/memorystore/docs/redis/supported-versions"),
     ]
 
     static let loadBalancerRules: [Rule] = [
-        Rule("TFC0501", family: "load-balancer", title: "backend timeout on serverless NEGs",
-             explanation: """
-             A backend service with serverless NEG backends rejects `timeout_sec` ("Timeout sec is not supported \
-             for a backend service with Serverless network endpoint groups"); the load balancer's timeout is a \
-             fixed 60 minutes. The WebSocket lifetime is set by the Cloud Run service's `timeout`.
-             """,
-             source: "https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts"),
-        Rule("TFC0502", family: "load-balancer", title: "load-balancer session affinity on serverless NEGs",
-             explanation: """
-             Session affinity is not supported with serverless NEG backends. Use the Cloud Run service's \
-             `session_affinity: true` instead.
-             """,
-             source: "https://cloud.google.com/run/docs/configuring/session-affinity"),
-        Rule("TFC0503", family: "load-balancer", title: "health check on serverless NEGs",
-             explanation: """
-             Backend services with serverless NEGs take no health checks; Cloud Run's own startup and liveness \
-             probes (`services.*.probes`) do that job.
-             """,
-             source: "https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts"),
-        Rule("TFC0504", family: "load-balancer", title: "invalid domain",
-             explanation: """
-             Certificate domains are fully qualified names: labels of letters, digits and hyphens, at most 63 \
-             characters each and 253 in all, no wildcard (Google-managed certificates do not issue wildcards).
-             """),
-        Rule("TFC0505", family: "load-balancer", title: "domain count",
-             explanation: "A Google-managed certificate covers 1 to 100 domains, each listed once.",
-             source: "https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs"),
-        Rule("TFC0506", family: "load-balancer", title: "invalid rate limit",
-             explanation: """
-             Cloud Armor rate limits count requests over one of the intervals 10, 30, 60, 120, 180, 240, 300, \
-             600, 900, 1200, 1800, 2700 or 3600 seconds; the count and any ban duration are positive.
-             """,
-             source: "https://cloud.google.com/armor/docs/rate-limiting-overview"),
-        Rule("TFC0507", family: "load-balancer", title: "log sample rate out of range",
-             explanation: "The backend service log sample rate is a fraction between 0 and 1."),
-        Rule("TFC0508", family: "load-balancer", title: "invalid derived resource name",
-             explanation: """
-             Load balancer pieces, NEGs and the VPC get names derived from the topology, service and region; \
-             Compute Engine names are 1 to 63 characters matching `[a-z]([-a-z0-9]*[a-z0-9])?`. Shorten the \
-             topology or service name.
-             """),
+        Rule(
+            "TFC0501", family: "load-balancer", title: "backend timeout on serverless NEGs",
+            explanation: """
+                A backend service with serverless NEG backends rejects `timeout_sec` ("Timeout sec is not supported \
+                for a backend service with Serverless network endpoint groups"); the load balancer's timeout is a \
+                fixed 60 minutes. The WebSocket lifetime is set by the Cloud Run service's `timeout`.
+                """,
+            source: "https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts"),
+        Rule(
+            "TFC0502", family: "load-balancer", title: "load-balancer session affinity on serverless NEGs",
+            explanation: """
+                Session affinity is not supported with serverless NEG backends. Use the Cloud Run service's \
+                `session_affinity: true` instead.
+                """,
+            source: "https://cloud.google.com/run/docs/configuring/session-affinity"),
+        Rule(
+            "TFC0503", family: "load-balancer", title: "health check on serverless NEGs",
+            explanation: """
+                Backend services with serverless NEGs take no health checks; Cloud Run's own startup and liveness \
+                probes (`services.*.probes`) do that job.
+                """,
+            source: "https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts"),
+        Rule(
+            "TFC0504", family: "load-balancer", title: "invalid domain",
+            explanation: """
+                Certificate domains are fully qualified names: labels of letters, digits and hyphens, at most 63 \
+                characters each and 253 in all, no wildcard (Google-managed certificates do not issue wildcards).
+                """),
+        Rule(
+            "TFC0505", family: "load-balancer", title: "domain count",
+            explanation: "A Google-managed certificate covers 1 to 100 domains, each listed once.",
+            source: "https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs"),
+        Rule(
+            "TFC0506", family: "load-balancer", title: "invalid rate limit",
+            explanation: """
+                Cloud Armor rate limits count requests over one of the intervals 10, 30, 60, 120, 180, 240, 300, \
+                600, 900, 1200, 1800, 2700 or 3600 seconds; the count and any ban duration are positive.
+                """,
+            source: "https://cloud.google.com/armor/docs/rate-limiting-overview"),
+        Rule(
+            "TFC0507", family: "load-balancer", title: "log sample rate out of range",
+            explanation: "The backend service log sample rate is a fraction between 0 and 1."),
+        Rule(
+            "TFC0508", family: "load-balancer", title: "invalid derived resource name",
+            explanation: """
+                Load balancer pieces, NEGs and the VPC get names derived from the topology, service and region; \
+                Compute Engine names are 1 to 63 characters matching `[a-z]([-a-z0-9]*[a-z0-9])?`. Shorten the \
+                topology or service name.
+                """),
     ]
 
     static let firebaseRules: [Rule] = [
-        Rule("TFC0601", family: "firebase", title: "RTDB location not offered",
-             explanation: """
-             Firebase Realtime Database instances exist only in us-central1, europe-west1 and asia-southeast1, and \
-             the location cannot be changed later.
-             """,
-             source: "https://firebase.google.com/docs/database/locations"),
-        Rule("TFC0602", family: "firebase", title: "invalid RTDB instance id",
-             explanation: """
-             Database instance ids are 6 to 63 lowercase letters, digits and hyphens, start with a letter and \
-             are globally unique; the id becomes part of the database URL.
-             """),
+        Rule(
+            "TFC0601", family: "firebase", title: "RTDB location not offered",
+            explanation: """
+                Firebase Realtime Database instances exist only in us-central1, europe-west1 and asia-southeast1, and \
+                the location cannot be changed later.
+                """,
+            source: "https://firebase.google.com/docs/database/locations"),
+        Rule(
+            "TFC0602", family: "firebase", title: "invalid RTDB instance id",
+            explanation: """
+                Database instance ids are 6 to 63 lowercase letters, digits and hyphens, start with a letter and \
+                are globally unique; the id becomes part of the database URL.
+                """),
     ]
 
     static let monitoringRules: [Rule] = [
-        Rule("TFC0701", family: "monitoring", title: "invalid email address",
-             explanation: "Notification channel addresses must be plain `user@domain` addresses."),
-        Rule("TFC0702", family: "monitoring", title: "alert threshold out of range",
-             explanation: "Utilisation thresholds are fractions above 0 and at most 1; error rates are positive."),
-        Rule("TFC0703", family: "monitoring", title: "alerts notify nobody",
-             explanation: "No `monitoring.emails`: alert policies are created but nobody is told when they fire."),
+        Rule(
+            "TFC0701", family: "monitoring", title: "invalid email address",
+            explanation: "Notification channel addresses must be plain `user@domain` addresses."),
+        Rule(
+            "TFC0702", family: "monitoring", title: "alert threshold out of range",
+            explanation: "Utilisation thresholds are fractions above 0 and at most 1; error rates are positive."),
+        Rule(
+            "TFC0703", family: "monitoring", title: "alerts notify nobody",
+            explanation: "No `monitoring.emails`: alert policies are created but nobody is told when they fire."),
     ]
 
     static let capacityRules: [Rule] = [
-        Rule("TFC0801", family: "capacity", title: "scaling limits cannot hold the declared peak",
-             explanation: """
-             Each instance holds at most `concurrency` connections, so a service holds at most \
-             `max_instances × concurrency × regions`. That must cover `peak_connections` plus `headroom`.
-             """),
-        Rule("TFC0802", family: "capacity", title: "losing one region drops connections",
-             explanation: """
-             With several regions, clients of a failed region reconnect to the others; if the remaining regions \
-             cannot hold the peak, those reconnects are refused. Raise `max_instances` to survive a region loss.
-             """),
+        Rule(
+            "TFC0801", family: "capacity", title: "scaling limits cannot hold the declared peak",
+            explanation: """
+                Each instance holds at most `concurrency` connections, so a service holds at most \
+                `max_instances × concurrency × regions`. That must cover `peak_connections` plus `headroom`.
+                """),
+        Rule(
+            "TFC0802", family: "capacity", title: "losing one region drops connections",
+            explanation: """
+                With several regions, clients of a failed region reconnect to the others; if the remaining regions \
+                cannot hold the peak, those reconnects are refused. Raise `max_instances` to survive a region loss.
+                """),
     ]
 }

@@ -12,8 +12,9 @@ final class DecodingContext {
     }
 
     func typeMismatch(_ expected: String, found node: SourceNode, path: String) {
-        error("TFC0002", "\(path.isEmpty ? "value" : "`\(path)`") expects \(expected), found \(node.kindDescription)",
-              at: node.location, path: path)
+        error(
+            "TFC0002", "\(path.isEmpty ? "value" : "`\(path)`") expects \(expected), found \(node.kindDescription)",
+            at: node.location, path: path)
     }
 }
 
@@ -67,8 +68,9 @@ struct ObjectReader {
     /// Reports a missing required key at the mapping that lacks it.
     func missing(_ key: String, help: String? = nil) {
         let owner = path.isEmpty ? "the environment" : "`\(path)`"
-        context.error("TFC0004", "missing required key '\(key)' in \(owner)", at: location, path: childPath(key),
-                      help: help)
+        context.error(
+            "TFC0004", "missing required key '\(key)' in \(owner)", at: location, path: childPath(key),
+            help: help)
     }
 
     func decode<T>(_ key: String, _ decoder: ScalarDecoder<T>) -> T? {
@@ -97,7 +99,8 @@ struct ObjectReader {
             return nil
         }
         for entry in list {
-            context.sourceMap.record("\(childPath(key)).\(entry.key)", value: entry.value.location, key: entry.keyLocation)
+            context.sourceMap.record(
+                "\(childPath(key)).\(entry.key)", value: entry.value.location, key: entry.keyLocation)
         }
         return list.filter { !$0.value.isNull }
     }
@@ -150,8 +153,10 @@ extension ScalarDecoder {
     }
 
     /// A value that must match a format; `help` says what the format is.
-    static func formatted(_ what: String, rule: String = "TFC0007", help: String,
-                          _ convert: @escaping @Sendable (String) -> T?) -> ScalarDecoder<T> {
+    static func formatted(
+        _ what: String, rule: String = "TFC0007", help: String,
+        _ convert: @escaping @Sendable (String) -> T?
+    ) -> ScalarDecoder<T> {
         ScalarDecoder { text, scalar, path, context in
             if let value = convert(text) { return value }
             context.error(rule, "invalid \(what) '\(text)'", at: scalar.location, path: path, help: help)
@@ -182,16 +187,18 @@ extension ScalarDecoder where T == Bool {
     }
 }
 
-extension ScalarDecoder where T: RawRepresentable & CaseIterable, T.RawValue == String {
+extension ScalarDecoder where T: RawRepresentable & CaseIterable & SendableMetatype, T.RawValue == String {
     /// One of an enumeration's raw values; suggests the nearest on a typo.
     /// Version-like choices (`7.2`) set `suggest: false`: the nearest spelling is not the intended version.
     static func choice(_ what: String, rule: String = "TFC0007", suggest: Bool = true) -> ScalarDecoder<T> {
         ScalarDecoder { text, scalar, path, context in
             if let value = T(rawValue: text) { return value }
             let options = T.allCases.map(\.rawValue)
-            let suggestion = (suggest ? nearestMatch(to: text, in: options) : nil).map { "did you mean '\($0)'? " } ?? ""
-            context.error(rule, "unsupported \(what) '\(text)'", at: scalar.location, path: path,
-                          help: "\(suggestion)valid values: \(options.joined(separator: ", "))")
+            let suggestion =
+                (suggest ? nearestMatch(to: text, in: options) : nil).map { "did you mean '\($0)'? " } ?? ""
+            context.error(
+                rule, "unsupported \(what) '\(text)'", at: scalar.location, path: path,
+                help: "\(suggestion)valid values: \(options.joined(separator: ", "))")
             return nil
         }
     }

@@ -73,10 +73,11 @@ public struct EnvironmentLoader: Sendable {
         let canonical = canonicalPath(display)
         if state.chain.contains(canonical) {
             let cycle = (state.chain.drop { $0 != canonical } + [canonical]).map(displayPath).joined(separator: " -> ")
-            state.diagnostics.append(Diagnostic(
-                .error, RuleID("TFC0005"), "'\(display)' extends itself: \(cycle)",
-                at: extendedFrom?.value.location, path: "extends",
-                help: "remove one `extends` so the chain ends in a file that extends nothing"))
+            state.diagnostics.append(
+                Diagnostic(
+                    .error, RuleID("TFC0005"), "'\(display)' extends itself: \(cycle)",
+                    at: extendedFrom?.value.location, path: "extends",
+                    help: "remove one `extends` so the chain ends in a file that extends nothing"))
             return nil
         }
         let text: String
@@ -84,24 +85,28 @@ public struct EnvironmentLoader: Sendable {
             text = try readFile(canonical)
         } catch {
             if let entry = extendedFrom {
-                state.diagnostics.append(Diagnostic(
-                    .error, RuleID("TFC0006"), "cannot read '\(display)', named by `extends`",
-                    at: entry.value.location, path: "extends",
-                    help: "paths in `extends` are relative to the file that names them"))
+                state.diagnostics.append(
+                    Diagnostic(
+                        .error, RuleID("TFC0006"), "cannot read '\(display)', named by `extends`",
+                        at: entry.value.location, path: "extends",
+                        help: "paths in `extends` are relative to the file that names them"))
             } else {
-                state.diagnostics.append(Diagnostic(
-                    .error, RuleID("TFC0009"), "environment file '\(display)' not found",
-                    at: nil, path: display,
-                    help: "--env NAME reads Environments/NAME.yaml; --env PATH reads any YAML file"))
+                state.diagnostics.append(
+                    Diagnostic(
+                        .error, RuleID("TFC0009"), "environment file '\(display)' not found",
+                        at: nil, path: display,
+                        help: "--env NAME reads Environments/NAME.yaml; --env PATH reads any YAML file"))
             }
             return nil
         }
         state.sources[display] = text
         guard let node = parse(text, file: display, diagnostics: &state.diagnostics) else { return nil }
         guard case .mapping(var entries, let location) = node else {
-            state.diagnostics.append(Diagnostic(
-                .error, RuleID("TFC0002"), "an environment file is a mapping of keys, found \(node.kindDescription)",
-                at: node.location, path: ""))
+            state.diagnostics.append(
+                Diagnostic(
+                    .error, RuleID("TFC0002"),
+                    "an environment file is a mapping of keys, found \(node.kindDescription)",
+                    at: node.location, path: ""))
             return nil
         }
         guard let extendsIndex = entries.firstIndex(where: { $0.key == "extends" }) else { return node }
@@ -109,9 +114,10 @@ public struct EnvironmentLoader: Sendable {
         let own = SourceNode.mapping(entries, location)
         if extends.value.isNull { return own }
         guard case .scalar(let target) = extends.value else {
-            state.diagnostics.append(Diagnostic(
-                .error, RuleID("TFC0002"), "`extends` takes a file path, found \(extends.value.kindDescription)",
-                at: extends.value.location, path: "extends"))
+            state.diagnostics.append(
+                Diagnostic(
+                    .error, RuleID("TFC0002"), "`extends` takes a file path, found \(extends.value.kindDescription)",
+                    at: extends.value.location, path: "extends"))
             return nil
         }
         let baseDisplay = resolve(target.text, relativeTo: display)
@@ -124,10 +130,11 @@ public struct EnvironmentLoader: Sendable {
     private func parse(_ text: String, file: String, diagnostics: inout [Diagnostic]) -> SourceNode? {
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                diagnostics.append(Diagnostic(
-                    .error, RuleID("TFC0002"), "the environment file is empty",
-                    at: SourceLocation(file: file, line: 1, column: 1), path: "",
-                    help: "an environment needs at least `project`, `name`, `regions` and `services`"))
+                diagnostics.append(
+                    Diagnostic(
+                        .error, RuleID("TFC0002"), "the environment file is empty",
+                        at: SourceLocation(file: file, line: 1, column: 1), path: "",
+                        help: "an environment needs at least `project`, `name`, `regions` and `services`"))
                 return nil
             }
             return SourceNode.from(node, file: file, diagnostics: &diagnostics)
@@ -135,9 +142,10 @@ public struct EnvironmentLoader: Sendable {
             diagnostics.append(Self.diagnostic(for: error, file: file))
             return nil
         } catch {
-            diagnostics.append(Diagnostic(
-                .error, RuleID("TFC0001"), "cannot parse YAML: \(error)",
-                at: SourceLocation(file: file, line: 1, column: 1), path: ""))
+            diagnostics.append(
+                Diagnostic(
+                    .error, RuleID("TFC0001"), "cannot parse YAML: \(error)",
+                    at: SourceLocation(file: file, line: 1, column: 1), path: ""))
             return nil
         }
     }
@@ -146,21 +154,25 @@ public struct EnvironmentLoader: Sendable {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             let notes = context.map { ["\($0.text) at line \($0.mark.line), column \($0.mark.column)"] } ?? []
-            return Diagnostic(.error, RuleID("TFC0001"), "YAML syntax error: \(problem)", at: at(mark), path: "",
-                              notes: notes)
+            return Diagnostic(
+                .error, RuleID("TFC0001"), "YAML syntax error: \(problem)", at: at(mark), path: "",
+                notes: notes)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return Diagnostic(.error, RuleID("TFC0008"), "duplicate key \(keys) in one mapping",
-                              at: at(context.mark), path: "", help: "keep one of them")
+            return Diagnostic(
+                .error, RuleID("TFC0008"), "duplicate key \(keys) in one mapping",
+                at: at(context.mark), path: "", help: "keep one of them")
         case .reader(let problem, _, _, _):
-            return Diagnostic(.error, RuleID("TFC0001"), "cannot read YAML: \(problem)",
-                              at: SourceLocation(file: file, line: 1, column: 1), path: "")
+            return Diagnostic(
+                .error, RuleID("TFC0001"), "cannot read YAML: \(problem)",
+                at: SourceLocation(file: file, line: 1, column: 1), path: "")
         default:
-            return Diagnostic(.error, RuleID("TFC0001"), "cannot parse YAML: \(error)",
-                              at: SourceLocation(file: file, line: 1, column: 1), path: "")
+            return Diagnostic(
+                .error, RuleID("TFC0001"), "cannot parse YAML: \(error)",
+                at: SourceLocation(file: file, line: 1, column: 1), path: "")
         }
     }
 
@@ -173,7 +185,8 @@ public struct EnvironmentLoader: Sendable {
     }
 
     private func canonicalPath(_ display: String) -> String {
-        display.hasPrefix("/") ? normalize(display) : normalize((workingDirectory as NSString).appendingPathComponent(display))
+        display.hasPrefix("/")
+            ? normalize(display) : normalize((workingDirectory as NSString).appendingPathComponent(display))
     }
 
     /// The path relative to the working directory when it lies below it: never an absolute path in output.

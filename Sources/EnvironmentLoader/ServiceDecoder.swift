@@ -26,7 +26,8 @@ struct ServiceDecoder {
         service.sessionAffinity = reader.decode("session_affinity", .bool) ?? service.sessionAffinity
         service.cpuAlwaysAllocated = reader.decode("cpu_always_allocated", .bool) ?? service.cpuAlwaysAllocated
         service.startupCPUBoost = reader.decode("startup_cpu_boost", .bool) ?? service.startupCPUBoost
-        service.executionEnvironment = reader.decode("execution_environment", .choice("execution environment"))
+        service.executionEnvironment =
+            reader.decode("execution_environment", .choice("execution environment"))
             ?? service.executionEnvironment
         service.ingress = reader.decode("ingress", .choice("ingress")) ?? service.ingress
         for (key, value) in reader.stringMap("env") ?? [] { service.env[key] = value }
@@ -50,7 +51,8 @@ struct ServiceDecoder {
     private func decodeSecret(_ entry: SourceNode.Entry, path: String) -> SecretReference? {
         if case .scalar(let scalar) = entry.value { return SecretReference(secret: scalar.text) }
         guard let reader = ObjectReader(entry.value, path: path, keys: ["secret", "version"], context: context),
-              let secret = reader.required("secret", .string) else { return nil }
+            let secret = reader.required("secret", .string)
+        else { return nil }
         return SecretReference(secret: secret, version: reader.decode("version", .string) ?? "latest")
     }
 

@@ -64,22 +64,25 @@ extension SourceNode {
             var entries: [Entry] = []
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
-                    diagnostics.append(Diagnostic(
-                        .error, RuleID("TFC0002"), "mapping keys must be plain text",
-                        at: location(key.mark), path: path))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error, RuleID("TFC0002"), "mapping keys must be plain text",
+                            at: location(key.mark), path: path))
                     continue
                 }
                 let keyLocation = location(keyScalar.mark, length: keyScalar.string.unicodeScalars.count)
                 let childPath = path.isEmpty ? keyScalar.string : "\(path).\(keyScalar.string)"
-                entries.append(Entry(
-                    key: keyScalar.string, keyLocation: keyLocation,
-                    value: from(value, file: file, diagnostics: &diagnostics, path: childPath)))
+                entries.append(
+                    Entry(
+                        key: keyScalar.string, keyLocation: keyLocation,
+                        value: from(value, file: file, diagnostics: &diagnostics, path: childPath)))
             }
             return .mapping(entries, location(mapping.mark))
         case .alias(let alias):
             // Yams resolves aliases while composing; an unresolved one is reported rather than guessed at.
-            diagnostics.append(Diagnostic(
-                .error, RuleID("TFC0001"), "unresolved YAML alias", at: location(alias.mark), path: path))
+            diagnostics.append(
+                Diagnostic(
+                    .error, RuleID("TFC0001"), "unresolved YAML alias", at: location(alias.mark), path: path))
             return .scalar(Scalar(text: "", location: location(alias.mark), isNull: true))
         }
     }
@@ -95,7 +98,8 @@ extension SourceNode {
                     merged.remove(at: index)
                 } else {
                     merged[index] = Entry(
-                        key: top.key, keyLocation: top.keyLocation, value: merged[index].value.overlaid(with: top.value))
+                        key: top.key, keyLocation: top.keyLocation, value: merged[index].value.overlaid(with: top.value)
+                    )
                 }
             } else if !top.value.isNull {
                 merged.append(top)

@@ -18,7 +18,9 @@ struct TopologyDecoder {
         let regions = root.list("regions", .string)
         if root.node("regions") == nil { root.missing("regions", help: "list at least one region: [us-central1]") }
         let labels = root.stringMap("labels") ?? []
-        let network = root.object("network", keys: NetworkDecoder.keys).map { NetworkDecoder(context: context).decode($0) }
+        let network = root.object("network", keys: NetworkDecoder.keys).map {
+            NetworkDecoder(context: context).decode($0)
+        }
         let services = decodeServices(root)
         let memorystore = root.object("memorystore", keys: MemorystoreDecoder.keys).map {
             MemorystoreDecoder().decode($0)
@@ -46,13 +48,15 @@ struct TopologyDecoder {
 
     private func decodeServices(_ root: ObjectReader) -> [RealtimeService]? {
         guard root.node("services") != nil else {
-            root.missing("services", help: "declare at least one service, e.g. `services: { realtime: { image: bundled } }`")
+            root.missing(
+                "services", help: "declare at least one service, e.g. `services: { realtime: { image: bundled } }`")
             return nil
         }
         guard let entries = root.namedEntries("services") else { return nil }
         if entries.isEmpty {
-            context.error("TFC0004", "`services` declares no service", at: root.node("services")?.location,
-                          path: "services", help: "declare at least one service")
+            context.error(
+                "TFC0004", "`services` declares no service", at: root.node("services")?.location,
+                path: "services", help: "declare at least one service")
         }
         return entries.compactMap { entry in
             ObjectReader(entry.value, path: "services.\(entry.key)", keys: ServiceDecoder.keys, context: context)
@@ -64,10 +68,13 @@ struct TopologyDecoder {
         var monitoring = Monitoring(emails: reader.list("emails", .string) ?? [])
         let alertKeys = ["instance_utilization", "redis_memory_utilization", "server_errors_per_minute"]
         if let alerts = reader.object("alerts", keys: alertKeys) {
-            monitoring.instanceUtilization = alerts.decode("instance_utilization", .number) ?? monitoring.instanceUtilization
-            monitoring.redisMemoryUtilization = alerts.decode("redis_memory_utilization", .number)
+            monitoring.instanceUtilization =
+                alerts.decode("instance_utilization", .number) ?? monitoring.instanceUtilization
+            monitoring.redisMemoryUtilization =
+                alerts.decode("redis_memory_utilization", .number)
                 ?? monitoring.redisMemoryUtilization
-            monitoring.serverErrorsPerMinute = alerts.decode("server_errors_per_minute", .int)
+            monitoring.serverErrorsPerMinute =
+                alerts.decode("server_errors_per_minute", .int)
                 ?? monitoring.serverErrorsPerMinute
         }
         return monitoring
@@ -77,8 +84,9 @@ struct TopologyDecoder {
         let connections = reader.required("peak_connections", .int)
         let messages = reader.required("peak_messages_per_second", .int)
         guard let connections, let messages else { return nil }
-        return Capacity(peakConnections: connections, peakMessagesPerSecond: messages,
-                        headroom: reader.decode("headroom", .number) ?? 0.25)
+        return Capacity(
+            peakConnections: connections, peakMessagesPerSecond: messages,
+            headroom: reader.decode("headroom", .number) ?? 0.25)
     }
 }
 
@@ -93,7 +101,9 @@ struct NetworkDecoder {
         network.serviceAccessRange = reader.decode("psa_cidr", .cidr)
         network.serviceAccessPrefix = reader.decode("psa_prefix", .int) ?? network.serviceAccessPrefix
         for entry in reader.namedEntries("subnets") ?? [] {
-            if let range = ScalarDecoder.cidr.decode(entry.value, path: "network.subnets.\(entry.key)", context: context) {
+            if let range = ScalarDecoder.cidr.decode(
+                entry.value, path: "network.subnets.\(entry.key)", context: context)
+            {
                 network.subnets[entry.key] = range
             }
         }
@@ -108,7 +118,8 @@ struct MemorystoreDecoder {
         var redis = Memorystore()
         redis.tier = reader.decode("tier", .choice("tier")) ?? redis.tier
         redis.memoryGB = reader.decode("memory_gb", .int) ?? redis.memoryGB
-        redis.version = reader.decode("version", .choice("Redis version", rule: "TFC0406", suggest: false)) ?? redis.version
+        redis.version =
+            reader.decode("version", .choice("Redis version", rule: "TFC0406", suggest: false)) ?? redis.version
         redis.auth = reader.decode("auth", .bool) ?? redis.auth
         redis.transitEncryption = reader.decode("transit_encryption", .bool) ?? redis.transitEncryption
         redis.readReplicas = reader.decode("read_replicas", .int) ?? redis.readReplicas
@@ -132,8 +143,9 @@ struct LoadBalancerDecoder {
             let requests = limit.required("requests", .int)
             let interval = limit.required("interval_seconds", .int)
             if let requests, let interval {
-                rateLimit = RateLimit(requests: requests, intervalSeconds: interval,
-                                      banSeconds: limit.decode("ban_seconds", .int))
+                rateLimit = RateLimit(
+                    requests: requests, intervalSeconds: interval,
+                    banSeconds: limit.decode("ban_seconds", .int))
             }
         }
         guard let domains else { return nil }

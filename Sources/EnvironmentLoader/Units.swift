@@ -30,8 +30,9 @@ enum Units {
 }
 
 extension ScalarDecoder where T == Int {
-    static let duration = formatted("duration", help: "write whole seconds, minutes or hours: 3600s, 60m, 1h",
-                                    Units.seconds)
+    static let duration = formatted(
+        "duration", help: "write whole seconds, minutes or hours: 3600s, 60m, 1h",
+        Units.seconds)
 }
 
 extension ScalarDecoder where T == MemorySize {

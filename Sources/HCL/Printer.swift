@@ -100,12 +100,13 @@ public struct Printer: Sendable {
         case .call(let name, let arguments):
             return "\(name)(\(arguments.map { self.expression($0, indent: indent) }.joined(separator: ", ")))"
         case .template(let parts):
-            return "\"" + parts.map { part in
-                switch part {
-                case .literal(let text): return escape(text)
-                case .interpolation(let inner): return "${\(self.expression(inner, indent: indent))}"
-                }
-            }.joined() + "\""
+            return "\""
+                + parts.map { part in
+                    switch part {
+                    case .literal(let text): return escape(text)
+                    case .interpolation(let inner): return "${\(self.expression(inner, indent: indent))}"
+                    }
+                }.joined() + "\""
         case .list(let elements):
             return list(elements, indent: indent)
         case .object(let items):

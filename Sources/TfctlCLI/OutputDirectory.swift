@@ -61,7 +61,8 @@ struct OutputDirectory {
         while let relative = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
             if fileManager.fileExists(atPath: root.appendingPathComponent(relative).path, isDirectory: &isDirectory),
-               !isDirectory.boolValue, !relative.hasPrefix(".") {
+                !isDirectory.boolValue, !relative.hasPrefix(".")
+            {
                 found.append(relative)
             }
         }

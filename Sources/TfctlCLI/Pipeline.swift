@@ -16,7 +16,8 @@ struct Pipeline {
     init(environment: String, loader: EnvironmentLoader = EnvironmentLoader()) {
         loaded = loader.load(path: EnvironmentLoader.environmentPath(for: environment))
         if let topology = loaded.topology {
-            diagnostics = Diagnostic.sorted(loaded.diagnostics + Validator().validate(topology, sourceMap: loaded.sourceMap))
+            diagnostics = Diagnostic.sorted(
+                loaded.diagnostics + Validator().validate(topology, sourceMap: loaded.sourceMap))
         } else {
             diagnostics = loaded.diagnostics
         }

@@ -6,9 +6,9 @@ public struct Tfctl: ParsableCommand {
         commandName: "tfctl",
         abstract: "Validate and render WebSocket / Socket.IO topologies for Google Cloud.",
         discussion: """
-        Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
-        2 changes present (render --check).
-        """,
+            Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
+            2 changes present (render --check).
+            """,
         subcommands: [Validate.self, Render.self, Explain.self],
         defaultSubcommand: Render.self
     )

@@ -60,8 +60,10 @@ public struct ResourceNames: Sendable {
             for service in topology.sortedServices {
                 for region in topology.regions { names.append((neg(service, region), "services.\(service.name)")) }
             }
-            names += [(backendService, "name"), (urlMap, "name"), (redirectURLMap, "name"), (certificate, "name"),
-                      (address, "name"), (securityPolicy, "name")]
+            names += [
+                (backendService, "name"), (urlMap, "name"), (redirectURLMap, "name"), (certificate, "name"),
+                (address, "name"), (securityPolicy, "name"),
+            ]
         }
         return names
     }

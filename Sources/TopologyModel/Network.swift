@@ -72,13 +72,15 @@ public struct IPv4Network: Sendable, Hashable, CustomStringConvertible, Comparab
     public init?(parsing text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let prefix = Int(parts[1]), (0...32).contains(prefix),
-              parts[1].allSatisfy(\.isASCII) else { return nil }
+            parts[1].allSatisfy(\.isASCII)
+        else { return nil }
         let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4 else { return nil }
         var raw: UInt32 = 0
         for octet in octets {
             guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let value = UInt32(octet), value <= 255 else { return nil }
+                let value = UInt32(octet), value <= 255
+            else { return nil }
             raw = raw << 8 | value
         }
         guard raw & ~IPv4Network.mask(prefix) == 0 else { return nil }

@@ -144,10 +144,12 @@ public struct Probes: Sendable, Hashable {
     public var liveness: Probe
 
     public init(
-        startup: Probe = Probe(path: "/readyz", initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1,
-                               failureThreshold: 30),
-        liveness: Probe = Probe(path: "/healthz", initialDelaySeconds: 0, periodSeconds: 15, timeoutSeconds: 3,
-                                failureThreshold: 3)
+        startup: Probe = Probe(
+            path: "/readyz", initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1,
+            failureThreshold: 30),
+        liveness: Probe = Probe(
+            path: "/healthz", initialDelaySeconds: 0, periodSeconds: 15, timeoutSeconds: 3,
+            failureThreshold: 3)
     ) {
         self.startup = startup
         self.liveness = liveness
@@ -161,8 +163,10 @@ public struct Probe: Sendable, Hashable {
     public var timeoutSeconds: Int
     public var failureThreshold: Int
 
-    public init(path: String, initialDelaySeconds: Int, periodSeconds: Int, timeoutSeconds: Int,
-                failureThreshold: Int) {
+    public init(
+        path: String, initialDelaySeconds: Int, periodSeconds: Int, timeoutSeconds: Int,
+        failureThreshold: Int
+    ) {
         self.path = path
         self.initialDelaySeconds = initialDelaySeconds
         self.periodSeconds = periodSeconds

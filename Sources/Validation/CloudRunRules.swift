@@ -7,26 +7,31 @@ enum CloudRunRules {
         for service in topology.sortedServices {
             let path = "services.\(service.name)"
             if !validName(service.name) {
-                report.error("TFC0306", path, "invalid service name '\(service.name)'",
-                             help: "1 to 49 lowercase letters, digits and hyphens, starting with a letter")
+                report.error(
+                    "TFC0306", path, "invalid service name '\(service.name)'",
+                    help: "1 to 49 lowercase letters, digits and hyphens, starting with a letter")
             }
             checkScaling(service, path, &report)
             checkResources(service, path, &report)
             checkEnvironment(service, path, &report)
             checkProbes(service, path, &report)
             if service.ingress == .internalAndLoadBalancer, topology.loadBalancer == nil {
-                report.error("TFC0310", "\(path).ingress",
-                             "ingress is restricted to a load balancer, but the topology has no `load_balancer`",
-                             help: "add `load_balancer`, or set `ingress: all`")
+                report.error(
+                    "TFC0310", "\(path).ingress",
+                    "ingress is restricted to a load balancer, but the topology has no `load_balancer`",
+                    help: "add `load_balancer`, or set `ingress: all`")
             }
             if !(1...65535).contains(service.port) {
-                report.error("TFC0312", "\(path).port", "port \(service.port) is not a TCP port",
-                             help: "use 1 to 65535 (Cloud Run's default is 8080)")
+                report.error(
+                    "TFC0312", "\(path).port", "port \(service.port) is not a TCP port",
+                    help: "use 1 to 65535 (Cloud Run's default is 8080)")
             }
             if case .reference(let image) = service.image,
-               image.isEmpty || image.contains(where: { $0.isWhitespace }) {
-                report.error("TFC0313", "\(path).image", "invalid image reference '\(image)'",
-                             help: "use `bundled` or an image such as us-docker.pkg.dev/project/repo/server:1.0")
+                image.isEmpty || image.contains(where: { $0.isWhitespace })
+            {
+                report.error(
+                    "TFC0313", "\(path).image", "invalid image reference '\(image)'",
+                    help: "use `bundled` or an image such as us-docker.pkg.dev/project/repo/server:1.0")
             }
         }
     }
@@ -35,16 +40,18 @@ enum CloudRunRules {
 
     private static func checkScaling(_ service: RealtimeService, _ path: String, _ report: inout Report) {
         if !(1...GCPFacts.maxTimeoutSeconds).contains(service.timeoutSeconds) {
-            report.error("TFC0301", "\(path).timeout",
-                         "timeout \(service.timeoutSeconds)s is outside Cloud Run's 1s to 3600s",
-                         help: "use 3600s: WebSockets are closed when the timeout elapses")
+            report.error(
+                "TFC0301", "\(path).timeout",
+                "timeout \(service.timeoutSeconds)s is outside Cloud Run's 1s to 3600s",
+                help: "use 3600s: WebSockets are closed when the timeout elapses")
         }
         if !(1...GCPFacts.maxConcurrency).contains(service.concurrency) {
-            report.error("TFC0302", "\(path).concurrency",
-                         service.concurrency > GCPFacts.maxConcurrency
-                             ? "concurrency \(service.concurrency) exceeds Cloud Run's maximum of 1000"
-                             : "concurrency \(service.concurrency) is below 1",
-                         help: "set concurrency between 1 and 1000")
+            report.error(
+                "TFC0302", "\(path).concurrency",
+                service.concurrency > GCPFacts.maxConcurrency
+                    ? "concurrency \(service.concurrency) exceeds Cloud Run's maximum of 1000"
+                    : "concurrency \(service.concurrency) is below 1",
+                help: "set concurrency between 1 and 1000")
         }
         if service.maxInstances < 1 {
             report.error("TFC0303", "\(path).max_instances", "max_instances \(service.maxInstances) is below 1")
@@ -52,9 +59,10 @@ enum CloudRunRules {
         if service.minInstances < 0 {
             report.error("TFC0303", "\(path).min_instances", "min_instances \(service.minInstances) is negative")
         } else if service.minInstances > service.maxInstances, service.maxInstances >= 1 {
-            report.error("TFC0303", "\(path).min_instances",
-                         "min_instances \(service.minInstances) is above max_instances \(service.maxInstances)",
-                         help: "raise max_instances or lower min_instances")
+            report.error(
+                "TFC0303", "\(path).min_instances",
+                "min_instances \(service.minInstances) is above max_instances \(service.maxInstances)",
+                help: "raise max_instances or lower min_instances")
         }
     }
 
@@ -63,36 +71,42 @@ enum CloudRunRules {
         let memory = service.memory.mebibytes
         if cpu < 1000 {
             if cpu < GCPFacts.minMillicores {
-                report.error("TFC0304", "\(path).cpu", "CPU \(service.cpu) is below Cloud Run's minimum of 0.08",
-                             help: "use 1, 2, 4, 6 or 8 for WebSocket services")
+                report.error(
+                    "TFC0304", "\(path).cpu", "CPU \(service.cpu) is below Cloud Run's minimum of 0.08",
+                    help: "use 1, 2, 4, 6 or 8 for WebSocket services")
                 return
             } else if service.concurrency > 1 {
-                report.error("TFC0307", "\(path).cpu",
-                             "CPU \(service.cpu) is below 1, which requires concurrency 1 (it is \(service.concurrency))",
-                             help: "use at least 1 CPU for a WebSocket service")
+                report.error(
+                    "TFC0307", "\(path).cpu",
+                    "CPU \(service.cpu) is below 1, which requires concurrency 1 (it is \(service.concurrency))",
+                    help: "use at least 1 CPU for a WebSocket service")
             }
         } else if cpu % 1000 != 0 || !GCPFacts.wholeCPUs.contains(cpu / 1000) {
-            report.error("TFC0304", "\(path).cpu", "CPU \(service.cpu) is not offered by Cloud Run",
-                         help: "above 1, CPU is 2, 4, 6 or 8")
+            report.error(
+                "TFC0304", "\(path).cpu", "CPU \(service.cpu) is not offered by Cloud Run",
+                help: "above 1, CPU is 2, 4, 6 or 8")
             return
         }
         let minimumMemory = service.executionEnvironment == .gen1 ? 128 : 512
         if memory < minimumMemory || memory > 32 * 1024 {
-            report.error("TFC0305", "\(path).memory",
-                         "memory \(service.memory) is outside \(MemorySize(mebibytes: minimumMemory)) to 32Gi "
-                             + "(\(service.executionEnvironment.rawValue))")
+            report.error(
+                "TFC0305", "\(path).memory",
+                "memory \(service.memory) is outside \(MemorySize(mebibytes: minimumMemory)) to 32Gi "
+                    + "(\(service.executionEnvironment.rawValue))")
             return
         }
         if let needed = minimumCPU(forMebibytes: memory), cpu < needed {
-            report.error("TFC0305", "\(path).memory",
-                         "memory \(service.memory) needs at least \(CPU(millicores: needed)) CPU, the service has \(service.cpu)",
-                         help: "raise cpu to \(CPU(millicores: needed)) or lower memory")
+            report.error(
+                "TFC0305", "\(path).memory",
+                "memory \(service.memory) needs at least \(CPU(millicores: needed)) CPU, the service has \(service.cpu)",
+                help: "raise cpu to \(CPU(millicores: needed)) or lower memory")
         }
         let floor = cpu >= 6000 ? 4096 : cpu >= 4000 ? 2048 : 0
         if memory < floor {
-            report.error("TFC0305", "\(path).memory",
-                         "\(service.cpu) CPUs need at least \(MemorySize(mebibytes: floor)) of memory, the service has \(service.memory)",
-                         help: "raise memory to \(MemorySize(mebibytes: floor))")
+            report.error(
+                "TFC0305", "\(path).memory",
+                "\(service.cpu) CPUs need at least \(MemorySize(mebibytes: floor)) of memory, the service has \(service.memory)",
+                help: "raise memory to \(MemorySize(mebibytes: floor))")
         }
     }
 
@@ -114,29 +128,36 @@ enum CloudRunRules {
         for (group, name) in names.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             let keyPath = "\(path).\(group).\(name)"
             if !isCIdentifier(name) {
-                report.keyError("TFC0308", keyPath, "'\(name)' is not a valid environment variable name",
-                             help: "use letters, digits and '_', not starting with a digit")
+                report.keyError(
+                    "TFC0308", keyPath, "'\(name)' is not a valid environment variable name",
+                    help: "use letters, digits and '_', not starting with a digit")
             } else if GCPFacts.reservedEnv.contains(name) {
-                report.keyError("TFC0308", keyPath, "'\(name)' is set by Cloud Run itself",
-                             help: "remove it; Cloud Run sets PORT, K_SERVICE, K_REVISION and K_CONFIGURATION")
+                report.keyError(
+                    "TFC0308", keyPath, "'\(name)' is set by Cloud Run itself",
+                    help: "remove it; Cloud Run sets PORT, K_SERVICE, K_REVISION and K_CONFIGURATION")
             } else if RealtimeService.topologyEnvironment.contains(name) {
-                report.keyError("TFC0308", keyPath, "'\(name)' is set by tfctl to wire the service to the topology",
-                             help: "rename the variable")
+                report.keyError(
+                    "TFC0308", keyPath, "'\(name)' is set by tfctl to wire the service to the topology",
+                    help: "rename the variable")
             } else if group == "secrets", service.env[name] != nil {
-                report.keyError("TFC0308", keyPath, "'\(name)' is both a plain variable and a secret",
-                             help: "keep one of them")
+                report.keyError(
+                    "TFC0308", keyPath, "'\(name)' is both a plain variable and a secret",
+                    help: "keep one of them")
             }
         }
         for (name, secret) in service.sortedSecrets {
-            let valid = (1...255).contains(secret.secret.count)
+            let valid =
+                (1...255).contains(secret.secret.count)
                 && secret.secret.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
             if !valid {
-                report.error("TFC0309", "\(path).secrets.\(name).secret", "invalid secret id '\(secret.secret)'",
-                             help: "1 to 255 letters, digits, '_' and '-'")
+                report.error(
+                    "TFC0309", "\(path).secrets.\(name).secret", "invalid secret id '\(secret.secret)'",
+                    help: "1 to 255 letters, digits, '_' and '-'")
             }
             if secret.version != "latest", Int(secret.version).map({ $0 < 1 }) ?? true {
-                report.error("TFC0309", "\(path).secrets.\(name).version", "invalid secret version '\(secret.version)'",
-                             help: "use `latest` or a version number")
+                report.error(
+                    "TFC0309", "\(path).secrets.\(name).version", "invalid secret version '\(secret.version)'",
+                    help: "use `latest` or a version number")
             }
         }
     }
@@ -146,24 +167,29 @@ enum CloudRunRules {
         for (kind, probe, maxPeriod) in probes {
             let probePath = "\(path).probes.\(kind)"
             if !probe.path.hasPrefix("/") {
-                report.error("TFC0311", "\(probePath).path", "\(kind) probe path '\(probe.path)' does not start with '/'")
+                report.error(
+                    "TFC0311", "\(probePath).path", "\(kind) probe path '\(probe.path)' does not start with '/'")
             }
             if !(1...maxPeriod).contains(probe.periodSeconds) {
-                report.error("TFC0311", "\(probePath).period_seconds",
-                             "\(kind) probe period \(probe.periodSeconds)s is outside 1s to \(maxPeriod)s")
+                report.error(
+                    "TFC0311", "\(probePath).period_seconds",
+                    "\(kind) probe period \(probe.periodSeconds)s is outside 1s to \(maxPeriod)s")
             }
             if probe.timeoutSeconds < 1 || probe.timeoutSeconds >= probe.periodSeconds {
-                report.error("TFC0311", "\(probePath).timeout_seconds",
-                             "\(kind) probe timeout \(probe.timeoutSeconds)s must be at least 1s and below its period "
-                                 + "of \(probe.periodSeconds)s")
+                report.error(
+                    "TFC0311", "\(probePath).timeout_seconds",
+                    "\(kind) probe timeout \(probe.timeoutSeconds)s must be at least 1s and below its period "
+                        + "of \(probe.periodSeconds)s")
             }
             if probe.failureThreshold < 1 {
-                report.error("TFC0311", "\(probePath).failure_threshold",
-                             "\(kind) probe failure threshold \(probe.failureThreshold) is below 1")
+                report.error(
+                    "TFC0311", "\(probePath).failure_threshold",
+                    "\(kind) probe failure threshold \(probe.failureThreshold) is below 1")
             }
             if !(0...maxPeriod).contains(probe.initialDelaySeconds) {
-                report.error("TFC0311", "\(probePath).initial_delay_seconds",
-                             "\(kind) probe initial delay \(probe.initialDelaySeconds)s is outside 0s to \(maxPeriod)s")
+                report.error(
+                    "TFC0311", "\(probePath).initial_delay_seconds",
+                    "\(kind) probe initial delay \(probe.initialDelaySeconds)s is outside 0s to \(maxPeriod)s")
             }
         }
     }

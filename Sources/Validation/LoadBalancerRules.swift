@@ -7,48 +7,59 @@ enum LoadBalancerRules {
         checkDerivedNames(topology, &report)
         guard let lb = topology.loadBalancer else { return }
         if let timeout = lb.backendTimeoutSeconds {
-            report.error("TFC0501", "load_balancer.backend_timeout",
-                         "backend timeout \(timeout)s is not supported with serverless NEG backends",
-                         notes: ["the load balancer's timeout for serverless NEGs is a fixed 60 minutes"],
-                         help: "remove it; the WebSocket lifetime is the Cloud Run service's `timeout`")
+            report.error(
+                "TFC0501", "load_balancer.backend_timeout",
+                "backend timeout \(timeout)s is not supported with serverless NEG backends",
+                notes: ["the load balancer's timeout for serverless NEGs is a fixed 60 minutes"],
+                help: "remove it; the WebSocket lifetime is the Cloud Run service's `timeout`")
         }
         if let affinity = lb.sessionAffinity, affinity.uppercased() != "NONE" {
-            report.error("TFC0502", "load_balancer.session_affinity",
-                         "load-balancer session affinity '\(affinity)' is not supported with serverless NEG backends",
-                         help: "remove it and use `session_affinity: true` on the service")
+            report.error(
+                "TFC0502", "load_balancer.session_affinity",
+                "load-balancer session affinity '\(affinity)' is not supported with serverless NEG backends",
+                help: "remove it and use `session_affinity: true` on the service")
         }
         if lb.healthCheckPath != nil {
-            report.error("TFC0503", "load_balancer.health_check",
-                         "backend services with serverless NEGs take no health check",
-                         help: "remove it; the service's `probes` check health")
+            report.error(
+                "TFC0503", "load_balancer.health_check",
+                "backend services with serverless NEGs take no health check",
+                help: "remove it; the service's `probes` check health")
         }
         checkDomains(lb, &report)
         if let limit = lb.rateLimit {
             if !GCPFacts.armorIntervals.contains(limit.intervalSeconds) {
-                let nearest = GCPFacts.armorIntervals.min { abs($0 - limit.intervalSeconds) < abs($1 - limit.intervalSeconds) }!
-                report.error("TFC0506", "load_balancer.rate_limit.interval_seconds",
-                             "Cloud Armor does not count over \(limit.intervalSeconds)s intervals",
-                             help: "use one of \(GCPFacts.armorIntervals.map(String.init).joined(separator: ", ")) "
-                                 + "(nearest: \(nearest))")
+                let nearest = GCPFacts.armorIntervals.min {
+                    abs($0 - limit.intervalSeconds) < abs($1 - limit.intervalSeconds)
+                }!
+                report.error(
+                    "TFC0506", "load_balancer.rate_limit.interval_seconds",
+                    "Cloud Armor does not count over \(limit.intervalSeconds)s intervals",
+                    help: "use one of \(GCPFacts.armorIntervals.map(String.init).joined(separator: ", ")) "
+                        + "(nearest: \(nearest))")
             }
             if limit.requests < 1 {
-                report.error("TFC0506", "load_balancer.rate_limit.requests", "rate limit of \(limit.requests) requests is below 1")
+                report.error(
+                    "TFC0506", "load_balancer.rate_limit.requests",
+                    "rate limit of \(limit.requests) requests is below 1")
             }
             if let ban = limit.banSeconds, ban < 1 {
-                report.error("TFC0506", "load_balancer.rate_limit.ban_seconds", "ban of \(ban)s is below 1s",
-                             help: "remove `ban_seconds` to throttle without banning")
+                report.error(
+                    "TFC0506", "load_balancer.rate_limit.ban_seconds", "ban of \(ban)s is below 1s",
+                    help: "remove `ban_seconds` to throttle without banning")
             }
         }
         if !(0...1).contains(lb.logSampleRate) {
-            report.error("TFC0507", "load_balancer.log_sample_rate",
-                         "log sample rate \(formatted(lb.logSampleRate)) is outside 0 to 1")
+            report.error(
+                "TFC0507", "load_balancer.log_sample_rate",
+                "log sample rate \(formatted(lb.logSampleRate)) is outside 0 to 1")
         }
     }
 
     private static func checkDomains(_ lb: LoadBalancer, _ report: inout Report) {
         if lb.domains.isEmpty || lb.domains.count > 100 {
-            report.error("TFC0505", "load_balancer.domains",
-                         "a managed certificate covers 1 to 100 domains, \(lb.domains.count) given")
+            report.error(
+                "TFC0505", "load_balancer.domains",
+                "a managed certificate covers 1 to 100 domains, \(lb.domains.count) given")
         }
         var seen: Set<String> = []
         for (index, domain) in lb.domains.enumerated() {
@@ -56,9 +67,11 @@ enum LoadBalancerRules {
             if !seen.insert(domain.lowercased()).inserted {
                 report.error("TFC0505", path, "domain '\(domain)' is listed twice")
             } else if !isDomain(domain) {
-                report.error("TFC0504", path, "'\(domain)' is not a valid certificate domain",
-                             help: domain.hasPrefix("*.") ? "managed certificates do not cover wildcards"
-                                 : "use a fully qualified name such as realtime.example.com")
+                report.error(
+                    "TFC0504", path, "'\(domain)' is not a valid certificate domain",
+                    help: domain.hasPrefix("*.")
+                        ? "managed certificates do not cover wildcards"
+                        : "use a fully qualified name such as realtime.example.com")
             }
         }
     }
@@ -81,8 +94,9 @@ enum LoadBalancerRules {
         }
         for (name, origin) in topology.names.computeNames where !Names.isRFC1035(name, maxLength: 63) {
             guard reported.insert(origin).inserted else { continue }
-            report.keyError("TFC0508", origin, "derived resource name '\(name)' is invalid (\(name.count) characters)",
-                         help: "shorten the topology or service name")
+            report.keyError(
+                "TFC0508", origin, "derived resource name '\(name)' is invalid (\(name.count) characters)",
+                help: "shorten the topology or service name")
         }
     }
 }

@@ -8,26 +8,31 @@ enum MemorystoreRules {
         for region in topology.regions {
             let id = topology.names.redisInstance(region)
             if !Names.isRFC1035(id, maxLength: 41) || id.count < 2 {
-                report.error("TFC0401", "name", "derived Memorystore instance id '\(id)' is invalid (\(id.count) characters)",
-                             notes: ["instance ids match ^[a-z][a-z0-9-]{0,39}[a-z0-9]$"],
-                             help: "shorten the topology name")
+                report.error(
+                    "TFC0401", "name", "derived Memorystore instance id '\(id)' is invalid (\(id.count) characters)",
+                    notes: ["instance ids match ^[a-z][a-z0-9-]{0,39}[a-z0-9]$"],
+                    help: "shorten the topology name")
                 break
             }
         }
         if !GCPFacts.redisMemoryGB.contains(redis.memoryGB) {
-            report.error("TFC0402", "memorystore.memory_gb", "memory_gb \(redis.memoryGB) is outside Memorystore's 1 to 300 GB")
+            report.error(
+                "TFC0402", "memorystore.memory_gb", "memory_gb \(redis.memoryGB) is outside Memorystore's 1 to 300 GB")
         }
         guard redis.readReplicas != 0 else { return }
         if redis.tier != .standardHA {
-            report.error("TFC0403", "memorystore.read_replicas", "read replicas need the standard_ha tier",
-                         help: "set `tier: standard_ha` or `read_replicas: 0`")
+            report.error(
+                "TFC0403", "memorystore.read_replicas", "read replicas need the standard_ha tier",
+                help: "set `tier: standard_ha` or `read_replicas: 0`")
         } else if !GCPFacts.readReplicaCount.contains(redis.readReplicas) {
-            report.error("TFC0405", "memorystore.read_replicas",
-                         "read_replicas \(redis.readReplicas) is outside 1 to 5", help: "use 0 to 5")
+            report.error(
+                "TFC0405", "memorystore.read_replicas",
+                "read_replicas \(redis.readReplicas) is outside 1 to 5", help: "use 0 to 5")
         } else if redis.memoryGB < GCPFacts.readReplicaMinimumGB {
-            report.error("TFC0404", "memorystore.read_replicas",
-                         "read replicas need memory_gb of 5 or more, the instance has \(redis.memoryGB)",
-                         help: "set `memory_gb: 5` or `read_replicas: 0`")
+            report.error(
+                "TFC0404", "memorystore.read_replicas",
+                "read replicas need memory_gb of 5 or more, the instance has \(redis.memoryGB)",
+                help: "set `memory_gb: 5` or `read_replicas: 0`")
         }
     }
 }

@@ -6,18 +6,20 @@ enum FirebaseRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         guard let firebase = topology.firebase, firebase.enabled else { return }
         if !GCPFacts.rtdbLocations.contains(firebase.location) {
-            report.error("TFC0601", "firebase.location",
-                         "Realtime Database is not offered in '\(firebase.location)'",
-                         help: "use one of \(GCPFacts.rtdbLocations.joined(separator: ", "))")
+            report.error(
+                "TFC0601", "firebase.location",
+                "Realtime Database is not offered in '\(firebase.location)'",
+                help: "use one of \(GCPFacts.rtdbLocations.joined(separator: ", "))")
         }
         let id = topology.names.firebaseDatabase
         let derived = firebase.instanceID == nil
         // A derived id from an invalid project or name is already reported by TFC0101 / TFC0102.
         if derived, !ProjectRules.validProject(topology.project) || !ProjectRules.validName(topology.name) { return }
         if !(6...63).contains(id.count) || !Names.isRFC1035(id, maxLength: 63) {
-            report.error("TFC0602", topology.firebase?.instanceID == nil ? "project" : "firebase.instance_id",
-                         "invalid Realtime Database instance id '\(id)'",
-                         help: "6 to 63 lowercase letters, digits and hyphens, starting with a letter")
+            report.error(
+                "TFC0602", topology.firebase?.instanceID == nil ? "project" : "firebase.instance_id",
+                "invalid Realtime Database instance id '\(id)'",
+                help: "6 to 63 lowercase letters, digits and hyphens, starting with a letter")
         }
     }
 }
@@ -27,8 +29,9 @@ enum MonitoringRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         let monitoring = topology.monitoring
         if monitoring.emails.isEmpty {
-            report.warning("TFC0703", "monitoring", "alert policies notify nobody",
-                           help: "add `monitoring: { emails: [oncall@example.com] }`")
+            report.warning(
+                "TFC0703", "monitoring", "alert policies notify nobody",
+                help: "add `monitoring: { emails: [oncall@example.com] }`")
         }
         for (index, email) in monitoring.emails.enumerated() where !isEmail(email) {
             report.error("TFC0701", "monitoring.emails[\(index)]", "'\(email)' is not an email address")
@@ -41,8 +44,9 @@ enum MonitoringRules {
             report.error("TFC0702", path, "threshold \(formatted(value)) is not a fraction above 0 and at most 1")
         }
         if monitoring.serverErrorsPerMinute < 1 {
-            report.error("TFC0702", "monitoring.alerts.server_errors_per_minute",
-                         "threshold \(monitoring.serverErrorsPerMinute) is below 1")
+            report.error(
+                "TFC0702", "monitoring.alerts.server_errors_per_minute",
+                "threshold \(monitoring.serverErrorsPerMinute) is below 1")
         }
     }
 
@@ -66,17 +70,21 @@ enum CapacityRules {
             .joined(separator: " + ")
         if total < required {
             let headroom = Int((capacity.headroom * 100).rounded())
-            report.error("TFC0801", "capacity.peak_connections",
-                         "the services hold at most \(total) connections, the declared peak needs \(required)",
-                         notes: ["(\(breakdown)) × \(regions) region\(regions == 1 ? "" : "s") = \(total)",
-                                 "\(capacity.peakConnections) peak + \(headroom)% headroom = \(required)"],
-                         help: "raise max_instances to at least \(neededInstances(topology, required, regions))")
+            report.error(
+                "TFC0801", "capacity.peak_connections",
+                "the services hold at most \(total) connections, the declared peak needs \(required)",
+                notes: [
+                    "(\(breakdown)) × \(regions) region\(regions == 1 ? "" : "s") = \(total)",
+                    "\(capacity.peakConnections) peak + \(headroom)% headroom = \(required)",
+                ],
+                help: "raise max_instances to at least \(neededInstances(topology, required, regions))")
         } else if regions > 1, perRegion * (regions - 1) < capacity.peakConnections {
-            report.warning("TFC0802", "capacity.peak_connections",
-                           "if one region fails, the other \(regions - 1) hold \(perRegion * (regions - 1)) connections, "
-                               + "below the peak of \(capacity.peakConnections)",
-                           help: "raise max_instances to at least "
-                               + "\(neededInstances(topology, capacity.peakConnections, regions - 1))")
+            report.warning(
+                "TFC0802", "capacity.peak_connections",
+                "if one region fails, the other \(regions - 1) hold \(perRegion * (regions - 1)) connections, "
+                    + "below the peak of \(capacity.peakConnections)",
+                help: "raise max_instances to at least "
+                    + "\(neededInstances(topology, capacity.peakConnections, regions - 1))")
         }
     }
 

@@ -6,24 +6,30 @@ enum ProjectRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         let project = topology.project
         if !validProject(project) {
-            report.error("TFC0101", "project", "invalid project id '\(project)'",
-                         help: "6 to 30 lowercase letters, digits and hyphens, starting with a letter")
+            report.error(
+                "TFC0101", "project", "invalid project id '\(project)'",
+                help: "6 to 30 lowercase letters, digits and hyphens, starting with a letter")
         }
         if !validName(topology.name) {
-            report.error("TFC0102", "name", "invalid topology name '\(topology.name)'",
-                         notes: ["the name prefixes derived names such as '\(topology.name)-redis-<region>'"],
-                         help: "1 to 12 lowercase letters, digits and hyphens, starting with a letter")
+            report.error(
+                "TFC0102", "name", "invalid topology name '\(topology.name)'",
+                notes: ["the name prefixes derived names such as '\(topology.name)-redis-<region>'"],
+                help: "1 to 12 lowercase letters, digits and hyphens, starting with a letter")
         }
         checkRegions(topology, &report)
         for (key, value) in topology.labels.sorted(by: { $0.key < $1.key }) {
-            let allowed: (Character) -> Bool = { $0.isLowercaseASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
+            let allowed: (Character) -> Bool = {
+                $0.isLowercaseASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-"
+            }
             let keyOK = (1...63).contains(key.count) && key.first!.isLowercaseASCIILetter && key.allSatisfy(allowed)
             if !keyOK {
-                report.keyError("TFC0105", "labels.\(key)", "invalid label key '\(key)'",
-                             help: "1 to 63 lowercase letters, digits, '_' and '-', starting with a letter")
+                report.keyError(
+                    "TFC0105", "labels.\(key)", "invalid label key '\(key)'",
+                    help: "1 to 63 lowercase letters, digits, '_' and '-', starting with a letter")
             } else if value.count > 63 || !value.allSatisfy(allowed) {
-                report.error("TFC0105", "labels.\(key)", "invalid value '\(value)' for label '\(key)'",
-                             help: "at most 63 lowercase letters, digits, '_' and '-'")
+                report.error(
+                    "TFC0105", "labels.\(key)", "invalid value '\(value)' for label '\(key)'",
+                    help: "at most 63 lowercase letters, digits, '_' and '-'")
             }
         }
     }
@@ -42,14 +48,16 @@ enum ProjectRules {
         for (index, region) in topology.regions.enumerated() {
             let path = "regions[\(index)]"
             if !seen.insert(region).inserted {
-                report.error("TFC0104", path, "region '\(region)' is listed twice",
-                             notes: ["a backend service takes only one serverless NEG per region"],
-                             help: "list each region once")
+                report.error(
+                    "TFC0104", path, "region '\(region)' is listed twice",
+                    notes: ["a backend service takes only one serverless NEG per region"],
+                    help: "list each region once")
             } else if !GCPFacts.cloudRunRegions.contains(region) {
                 let suggestion = nearestMatch(to: region, in: GCPFacts.cloudRunRegions)
-                report.warning("TFC0103", path, "'\(region)' is not a Cloud Run region tfctl knows",
-                               help: suggestion.map { "did you mean '\($0)'?" }
-                                   ?? "see https://cloud.google.com/run/docs/locations")
+                report.warning(
+                    "TFC0103", path, "'\(region)' is not a Cloud Run region tfctl knows",
+                    help: suggestion.map { "did you mean '\($0)'?" }
+                        ?? "see https://cloud.google.com/run/docs/locations")
             }
         }
     }

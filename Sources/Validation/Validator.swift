@@ -36,18 +36,25 @@ struct Report {
 
     /// An error about a user-chosen key (a label, a variable name) rather than its value.
     mutating func keyError(_ rule: String, _ path: String, _ message: String, help: String? = nil) {
-        diagnostics.append(Diagnostic(.error, RuleID(rule), message, at: sourceMap.keyLocation(of: path), path: path,
-                                      help: help))
+        diagnostics.append(
+            Diagnostic(
+                .error, RuleID(rule), message, at: sourceMap.keyLocation(of: path), path: path,
+                help: help))
     }
 
-    mutating func warning(_ rule: String, _ path: String, _ message: String, notes: [String] = [], help: String? = nil) {
+    mutating func warning(_ rule: String, _ path: String, _ message: String, notes: [String] = [], help: String? = nil)
+    {
         add(.warning, rule, path, message, notes: notes, help: help)
     }
 
-    private mutating func add(_ severity: Severity, _ rule: String, _ path: String, _ message: String,
-                              notes: [String], help: String?) {
-        diagnostics.append(Diagnostic(severity, RuleID(rule), message, at: sourceMap.location(of: path), path: path,
-                                      notes: notes, help: help))
+    private mutating func add(
+        _ severity: Severity, _ rule: String, _ path: String, _ message: String,
+        notes: [String], help: String?
+    ) {
+        diagnostics.append(
+            Diagnostic(
+                severity, RuleID(rule), message, at: sourceMap.location(of: path), path: path,
+                notes: notes, help: help))
     }
 }
 
@@ -61,7 +68,8 @@ enum Names {
     /// `[a-z]([-a-z0-9]*[a-z0-9])?`: Compute Engine resources, Cloud Run services, Memorystore ids.
     static func isRFC1035(_ name: String, maxLength: Int) -> Bool {
         guard let first = name.first, !name.isEmpty, name.count <= maxLength, first.isLowercaseASCIILetter,
-              name.last != "-" else { return false }
+            name.last != "-"
+        else { return false }
         return name.allSatisfy { $0.isLowercaseASCIILetter || $0.isASCIIDigit || $0 == "-" }
     }
 }

@@ -1,8 +1,9 @@
-import Foundation
 import Diagnostics
-@testable import EnvironmentLoader
-import TopologyModel
+import Foundation
 import Testing
+import TopologyModel
+
+@testable import EnvironmentLoader
 
 /// An in-memory file system, so loader tests name their files and see exact locations.
 func loader(_ files: [String: String]) -> EnvironmentLoader {
@@ -16,13 +17,13 @@ func loader(_ files: [String: String]) -> EnvironmentLoader {
 enum CocoaStyleError: Error { case notFound }
 
 let minimal = """
-project: tenderflow-dev
-name: realtime
-regions: [us-central1]
-services:
-  realtime: {}
+    project: tenderflow-dev
+    name: realtime
+    regions: [us-central1]
+    services:
+      realtime: {}
 
-"""
+    """
 
 @Suite struct LoaderTests {
     @Test("decodes the documented defaults from a minimal file")
@@ -39,20 +40,21 @@ services:
 
     @Test("overlays merge mappings deeply, replace scalars and lists, and null removes a key")
     func overlay() throws {
-        let base = minimal + """
-        labels: { team: platform, app: tenderflow }
-        memorystore: { tier: standard_ha, memory_gb: 1 }
-        load_balancer: { domains: [a.example.com, b.example.com] }
-        """
+        let base =
+            minimal + """
+                labels: { team: platform, app: tenderflow }
+                memorystore: { tier: standard_ha, memory_gb: 1 }
+                load_balancer: { domains: [a.example.com, b.example.com] }
+                """
         let top = """
-        extends: base.yaml
-        regions: [europe-west1, us-central1]
-        labels: { app: null, env: prod }
-        services: { realtime: { max_instances: 50 } }
-        memorystore: { memory_gb: 5 }
-        load_balancer: { domains: [c.example.com] }
-        firebase: null
-        """
+            extends: base.yaml
+            regions: [europe-west1, us-central1]
+            labels: { app: null, env: prod }
+            services: { realtime: { max_instances: 50 } }
+            memorystore: { memory_gb: 5 }
+            load_balancer: { domains: [c.example.com] }
+            firebase: null
+            """
         let loaded = loader(["envs/base.yaml": base, "envs/prod.yaml": top]).load(path: "envs/prod.yaml")
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
         let topology = try #require(loaded.topology)
@@ -103,13 +105,16 @@ services:
 
     @Test("wrong types say what was expected and what was found")
     func types() {
-        let loaded = loader(["e.yaml": minimal.replacingFirst("realtime: {}", with: "realtime: { concurrency: many, env: [A] }")])
-            .load(path: "e.yaml")
-        let messages = loaded.diagnostics.map(\.message)
-        #expect(messages == [
-            "`services.realtime.concurrency` expects an integer, found 'many'",
-            "`services.realtime.env` expects a mapping, found a list",
+        let loaded = loader([
+            "e.yaml": minimal.replacingFirst("realtime: {}", with: "realtime: { concurrency: many, env: [A] }")
         ])
+        .load(path: "e.yaml")
+        let messages = loaded.diagnostics.map(\.message)
+        #expect(
+            messages == [
+                "`services.realtime.concurrency` expects an integer, found 'many'",
+                "`services.realtime.env` expects a mapping, found a list",
+            ])
     }
 
     @Test("--env takes a name or a path")
@@ -146,7 +151,8 @@ services:
     @Test("CIDR parsing rejects host bits and malformed blocks")
     func cidr() {
         #expect(IPv4Network(parsing: "10.20.0.0/16")?.description == "10.20.0.0/16")
-        for bad in ["10.20.0.1/16", "10.20.0.0", "10.20.0.0/33", "256.0.0.0/8", "10.0.0/8", "a.b.c.d/8", "10.0.0.0/-1"] {
+        for bad in ["10.20.0.1/16", "10.20.0.0", "10.20.0.0/33", "256.0.0.0/8", "10.0.0/8", "a.b.c.d/8", "10.0.0.0/-1"]
+        {
             #expect(IPv4Network(parsing: bad) == nil, "\(bad)")
         }
     }

@@ -16,22 +16,23 @@ import Testing
             Block("nested") { Attribute("k", .int(1)) }
             Attribute("g", .null)
         }
-        #expect(printer.print(block, indent: 0) == """
-        resource "x" "y" {
-          a = 1
-          bb = {
-            c      = 2
-            dddddd = 3
-          }
-          dddd     = 3
-          eeeeeeee = true
-          g        = null
-          nested {
-            k = 1
-          }
-        }
+        #expect(
+            printer.print(block, indent: 0) == """
+                resource "x" "y" {
+                  a = 1
+                  bb = {
+                    c      = 2
+                    dddddd = 3
+                  }
+                  dddd     = 3
+                  eeeeeeee = true
+                  g        = null
+                  nested {
+                    k = 1
+                  }
+                }
 
-        """)
+                """)
     }
 
     @Test("puts meta-arguments first and lifecycle / depends_on last, each group apart")
@@ -42,37 +43,41 @@ import Testing
             Block("lifecycle") { Attribute("create_before_destroy", .bool(true)) }
             Attribute("provider", .ref("google-beta"))
         }
-        #expect(printer.print(block, indent: 0) == """
-        resource "t" "n" {
-          provider = google-beta
+        #expect(
+            printer.print(block, indent: 0) == """
+                resource "t" "n" {
+                  provider = google-beta
 
-          name = "n"
+                  name = "n"
 
-          lifecycle {
-            create_before_destroy = true
-          }
-          depends_on = [google_project_service.run]
-        }
+                  lifecycle {
+                    create_before_destroy = true
+                  }
+                  depends_on = [google_project_service.run]
+                }
 
-        """)
+                """)
     }
 
     @Test("escapes quotes, backslashes, control characters and template introducers")
     func escaping() {
-        #expect(printer.expression(.string("say \"hi\"\\ \n ${var.x} %{if} $x {y}")) ==
-            #""say \"hi\"\\ \n $${var.x} %%{if} $x {y}""#)
+        #expect(
+            printer.expression(.string("say \"hi\"\\ \n ${var.x} %{if} $x {y}"))
+                == #""say \"hi\"\\ \n $${var.x} %%{if} $x {y}""#)
     }
 
     @Test("quotes object keys that are not identifiers and renders references, indexes and templates")
     func expressions() {
-        let traversal = Traversal(root: "google_redis_instance", steps: [.attribute("r"), .attribute("certs"), .index(0)])
+        let traversal = Traversal(
+            root: "google_redis_instance", steps: [.attribute("r"), .attribute("certs"), .index(0)])
         #expect(printer.expression(.reference(traversal)) == "google_redis_instance.r.certs[0]")
         #expect(printer.expression(.template([.literal("a-"), .interpolation(.ref("var", "x"))])) == "\"a-${var.x}\"")
-        #expect(printer.expression(.object([ObjectItem("run.googleapis.com/x", .string("1"))])) == """
-        {
-          "run.googleapis.com/x" = "1"
-        }
-        """)
+        #expect(
+            printer.expression(.object([ObjectItem("run.googleapis.com/x", .string("1"))])) == """
+                {
+                  "run.googleapis.com/x" = "1"
+                }
+                """)
         #expect(printer.expression(.double(0.25)) == "0.25")
         #expect(printer.expression(.double(1)) == "1")
         #expect(printer.expression(.call("tostring", [.int(3)])) == "tostring(3)")
@@ -107,7 +112,11 @@ import Testing
         Block("terraform") {
             Attribute("required_version", .string(">= 1.5.0"))
             Block("required_providers") {
-                Attribute("google", .object([ObjectItem("source", .string("hashicorp/google")), ObjectItem("version", .string("~> 6.50"))]))
+                Attribute(
+                    "google",
+                    .object([
+                        ObjectItem("source", .string("hashicorp/google")), ObjectItem("version", .string("~> 6.50")),
+                    ]))
                 Attribute("google-beta", .object([ObjectItem("source", .string("hashicorp/google-beta"))]))
             }
         },
@@ -122,8 +131,11 @@ import Testing
             Attribute("long", .list((1...20).map { .string("value-\($0)") }))
             Attribute("objects", .list([.object([ObjectItem("k", .int(1)), ObjectItem("longer_key", .bool(false))])]))
             Attribute("after", .double(0.5))
-            Attribute("map", .object([ObjectItem("us-central1", .ref("a", "b")), ObjectItem("quoted key", .string("v"))]))
-            Attribute("nested", .object([ObjectItem("inner", .object([ObjectItem("deep", .int(1))])), ObjectItem("x", .int(2))]))
+            Attribute(
+                "map", .object([ObjectItem("us-central1", .ref("a", "b")), ObjectItem("quoted key", .string("v"))]))
+            Attribute(
+                "nested",
+                .object([ObjectItem("inner", .object([ObjectItem("deep", .int(1))])), ObjectItem("x", .int(2))]))
             Attribute("template", .template([.literal("a\"b"), .interpolation(.ref("var", "x")), .literal(" 100%")]))
             Attribute("depends_on", .list([.ref("a", "b"), .ref("c", "d")]))
         },

@@ -19,7 +19,8 @@ public enum Golden {
     /// returns a message anyway, so a recording run can never pass.
     public static func compare(_ actual: String, golden: URL) -> String? {
         if recording {
-            try? FileManager.default.createDirectory(at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
             try? Data(actual.utf8).write(to: golden)
             return "recorded \(golden.path); run the tests again without TFCTL_RECORD_GOLDENS"
         }
@@ -49,7 +50,8 @@ public enum Golden {
             let url = directory.appendingPathComponent(relative)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-               !kept.contains(relative) {
+                !kept.contains(relative)
+            {
                 try? FileManager.default.removeItem(at: url)
             }
         }
@@ -72,7 +74,9 @@ public struct Oracle: Sendable {
 
     /// The resolved executable, or nil when it is not installed.
     public var resolved: String? {
-        if executable.contains("/") { return FileManager.default.isExecutableFile(atPath: executable) ? executable : nil }
+        if executable.contains("/") {
+            return FileManager.default.isExecutableFile(atPath: executable) ? executable : nil
+        }
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let candidate = "\(directory)/\(executable)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

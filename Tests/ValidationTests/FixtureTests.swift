@@ -1,11 +1,12 @@
 import Diagnostics
 import EnvironmentLoader
 import Foundation
-@testable import TfctlCLI
 import TestSupport
 import Testing
 import TopologyModel
 import Validation
+
+@testable import TfctlCLI
 
 /// Every invalid fixture with its exact expected diagnostics (`<fixture>.err`, written by `make goldens`).
 @Suite struct FixtureTests {
@@ -89,19 +90,25 @@ import Validation
         #expect(diagnostics.first?.location == nil)
         #expect(diagnostics.first?.path == "services.realtime.concurrency")
         let text = DiagnosticFormatter(sources: [:]).text(diagnostics)
-        #expect(text.hasPrefix("<topology>: error[TFC0302]: concurrency 1200 exceeds Cloud Run's maximum of 1000\n  at: services.realtime.concurrency\n"))
+        #expect(
+            text.hasPrefix(
+                "<topology>: error[TFC0302]: concurrency 1200 exceeds Cloud Run's maximum of 1000\n  at: services.realtime.concurrency\n"
+            ))
     }
 
-    @Test("Cloud Run CPU and memory pairs", arguments: [
-        (1000, 512, true), (1000, 4096, true), (1000, 4097, false), (2000, 8192, true), (2000, 8193, false),
-        (4000, 2048, true), (4000, 1024, false), (6000, 4096, true), (8000, 32768, true), (8000, 32769, false),
-        (3000, 1024, false),
-    ])
+    @Test(
+        "Cloud Run CPU and memory pairs",
+        arguments: [
+            (1000, 512, true), (1000, 4096, true), (1000, 4097, false), (2000, 8192, true), (2000, 8193, false),
+            (4000, 2048, true), (4000, 1024, false), (6000, 4096, true), (8000, 32768, true), (8000, 32769, false),
+            (3000, 1024, false),
+        ])
     func resources(millicores: Int, mebibytes: Int, valid: Bool) {
-        let diagnostics = Validator().validate(topology {
-            $0.services[0].cpu = CPU(millicores: millicores)
-            $0.services[0].memory = MemorySize(mebibytes: mebibytes)
-        })
+        let diagnostics = Validator().validate(
+            topology {
+                $0.services[0].cpu = CPU(millicores: millicores)
+                $0.services[0].memory = MemorySize(mebibytes: mebibytes)
+            })
         #expect(diagnostics.isEmpty == valid, "\(millicores)m / \(mebibytes)Mi: \(diagnostics.map(\.message))")
     }
 
@@ -112,7 +119,8 @@ import Validation
             $0.regions = ["us-central1", "europe-west1"]
             $0.capacity = Capacity(peakConnections: 16000, peakMessagesPerSecond: 1, headroom: 0.25)
         }
-        #expect(Validator().validate(ok).filter { $0.rule.rawValue.hasPrefix("TFC08") }.map(\.rule.rawValue) == ["TFC0802"])
+        #expect(
+            Validator().validate(ok).filter { $0.rule.rawValue.hasPrefix("TFC08") }.map(\.rule.rawValue) == ["TFC0802"])
         var tight = ok
         tight.capacity = Capacity(peakConnections: 16001, peakMessagesPerSecond: 1, headroom: 0.25)
         #expect(Validator().validate(tight).contains { $0.rule.rawValue == "TFC0801" })

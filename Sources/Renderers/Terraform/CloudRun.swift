@@ -9,13 +9,14 @@ enum CloudRun {
     static func blocks(_ context: TerraformContext) -> [Block] {
         var blocks: [Block] = []
         if context.usesBundledImage {
-            blocks.append(TF.resource("google_artifact_registry_repository", "images") {
-                Attribute("location", .string(context.regions.first ?? "us-central1"))
-                Attribute("repository_id", .string(context.names.artifactRepository))
-                Attribute("format", "DOCKER")
-                Attribute("description", .string("Images of the \(context.topology.name) real-time services"))
-                TF.dependsOn([context.api("artifactregistry")])
-            })
+            blocks.append(
+                TF.resource("google_artifact_registry_repository", "images") {
+                    Attribute("location", .string(context.regions.first ?? "us-central1"))
+                    Attribute("repository_id", .string(context.names.artifactRepository))
+                    Attribute("format", "DOCKER")
+                    Attribute("description", .string("Images of the \(context.topology.name) real-time services"))
+                    TF.dependsOn([context.api("artifactregistry")])
+                })
         }
         for service in context.services {
             for region in context.regions {
@@ -36,12 +37,21 @@ enum CloudRun {
         }
     }
 
-    private static func cloudRunService(_ service: RealtimeService, _ region: String, _ context: TerraformContext) -> Block {
+    private static func cloudRunService(_ service: RealtimeService, _ region: String, _ context: TerraformContext)
+        -> Block
+    {
         var dependencies = [context.api("run")]
-        dependencies += service.sortedSecrets.map { TF.address("google_secret_manager_secret_iam_member", Security.userSecretLabel($0.secret.secret)) }
+        dependencies += service.sortedSecrets.map {
+            TF.address("google_secret_manager_secret_iam_member", Security.userSecretLabel($0.secret.secret))
+        }
         if let redis = context.topology.memorystore {
-            if redis.auth { dependencies.append(TF.address("google_secret_manager_secret_iam_member", TF.label("redis_auth", region))) }
-            if redis.transitEncryption { dependencies.append(TF.address("google_secret_manager_secret_iam_member", TF.label("redis_ca", region))) }
+            if redis.auth {
+                dependencies.append(
+                    TF.address("google_secret_manager_secret_iam_member", TF.label("redis_auth", region)))
+            }
+            if redis.transitEncryption {
+                dependencies.append(TF.address("google_secret_manager_secret_iam_member", TF.label("redis_ca", region)))
+            }
         }
         return TF.resource("google_cloud_run_v2_service", label(service, region)) {
             Attribute("name", .string(context.names.cloudRunService(service)))
@@ -54,7 +64,9 @@ enum CloudRun {
                 Attribute("timeout", .string("\(service.timeoutSeconds)s"))
                 Attribute("session_affinity", .bool(service.sessionAffinity))
                 Attribute("max_instance_request_concurrency", .int(service.concurrency))
-                Attribute("execution_environment", .string("EXECUTION_ENVIRONMENT_\(service.executionEnvironment.rawValue.uppercased())"))
+                Attribute(
+                    "execution_environment",
+                    .string("EXECUTION_ENVIRONMENT_\(service.executionEnvironment.rawValue.uppercased())"))
                 Block("scaling") {
                     Attribute("min_instance_count", .int(service.minInstances))
                     Attribute("max_instance_count", .int(service.maxInstances))
@@ -80,10 +92,12 @@ enum CloudRun {
                 Attribute("container_port", .int(service.port))
             }
             Block("resources") {
-                Attribute("limits", .object([
-                    ObjectItem("cpu", .string(service.cpu.description)),
-                    ObjectItem("memory", .string(service.memory.description)),
-                ]))
+                Attribute(
+                    "limits",
+                    .object([
+                        ObjectItem("cpu", .string(service.cpu.description)),
+                        ObjectItem("memory", .string(service.memory.description)),
+                    ]))
                 // Must be explicit once `resources` is set: false keeps CPU allocated between requests.
                 Attribute("cpu_idle", .bool(!service.cpuAlwaysAllocated))
                 Attribute("startup_cpu_boost", .bool(service.startupCPUBoost))
@@ -95,7 +109,9 @@ enum CloudRun {
     }
 
     /// Plain, secret and topology-provided variables, sorted by name.
-    private static func environment(_ service: RealtimeService, _ region: String, _ context: TerraformContext) -> [Block] {
+    private static func environment(_ service: RealtimeService, _ region: String, _ context: TerraformContext)
+        -> [Block]
+    {
         var variables: [(name: String, block: Block)] = service.sortedEnv.map { variable in
             (variable.name, plain(variable.name, .string(variable.value)))
         }
@@ -156,16 +172,24 @@ enum CloudRun {
 
 /// Environment variables tfctl gives every service so the reference server finds its Redis and fallback.
 enum RuntimeEnvironment {
-    static func variables(for service: RealtimeService, in region: String, context: TerraformContext) -> [(String, Block)] {
+    static func variables(for service: RealtimeService, in region: String, context: TerraformContext) -> [(
+        String, Block
+    )] {
         var variables: [(String, Block)] = [
             ("TFCTL_REGION", CloudRun.plain("TFCTL_REGION", .string(region))),
             ("TFCTL_TOPOLOGY", CloudRun.plain("TFCTL_TOPOLOGY", .string(context.topology.name))),
         ]
         if let redis = context.topology.memorystore {
             let instance = MemorystoreBlocks.instance(region)
-            variables.append(("REDIS_HOST", CloudRun.plain("REDIS_HOST", TF.ref("google_redis_instance", instance, "host"))))
-            variables.append(("REDIS_PORT", CloudRun.plain("REDIS_PORT", .call("tostring", [TF.ref("google_redis_instance", instance, "port")]))))
-            variables.append(("REDIS_TLS", CloudRun.plain("REDIS_TLS", .string(redis.transitEncryption ? "true" : "false"))))
+            variables.append(
+                ("REDIS_HOST", CloudRun.plain("REDIS_HOST", TF.ref("google_redis_instance", instance, "host"))))
+            variables.append(
+                (
+                    "REDIS_PORT",
+                    CloudRun.plain("REDIS_PORT", .call("tostring", [TF.ref("google_redis_instance", instance, "port")]))
+                ))
+            variables.append(
+                ("REDIS_TLS", CloudRun.plain("REDIS_TLS", .string(redis.transitEncryption ? "true" : "false"))))
             if redis.auth {
                 let secret = TF.ref("google_secret_manager_secret", TF.label("redis_auth", region), "secret_id")
                 variables.append(("REDIS_AUTH", CloudRun.fromSecret("REDIS_AUTH", secret, version: "latest")))
@@ -176,8 +200,13 @@ enum RuntimeEnvironment {
             }
         }
         if context.topology.firebaseEnabled {
-            variables.append(("FIREBASE_DATABASE_URL", CloudRun.plain(
-                "FIREBASE_DATABASE_URL", TF.ref("google_firebase_database_instance", Firebase.database, "database_url"))))
+            variables.append(
+                (
+                    "FIREBASE_DATABASE_URL",
+                    CloudRun.plain(
+                        "FIREBASE_DATABASE_URL",
+                        TF.ref("google_firebase_database_instance", Firebase.database, "database_url"))
+                ))
         }
         return variables
     }

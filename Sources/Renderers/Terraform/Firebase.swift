@@ -35,41 +35,49 @@ enum MonitoringBlocks {
         for (index, email) in monitoring.emails.enumerated() {
             let label = "email_\(index)"
             channels.append(TF.ref("google_monitoring_notification_channel", label, "id"))
-            blocks.append(TF.resource("google_monitoring_notification_channel", label) {
-                Attribute("display_name", .string("\(context.topology.name) on-call: \(email)"))
-                Attribute("type", "email")
-                Attribute("labels", .object([ObjectItem("email_address", .string(email))]))
-                TF.dependsOn([context.api("monitoring")])
-            })
+            blocks.append(
+                TF.resource("google_monitoring_notification_channel", label) {
+                    Attribute("display_name", .string("\(context.topology.name) on-call: \(email)"))
+                    Attribute("type", "email")
+                    Attribute("labels", .object([ObjectItem("email_address", .string(email))]))
+                    TF.dependsOn([context.api("monitoring")])
+                })
         }
         for service in context.services {
             let threshold = max(1, Int((Double(service.maxInstances) * monitoring.instanceUtilization).rounded(.down)))
-            blocks.append(policy(
-                label: TF.label(service.name, "instances"),
-                title: "\(service.name): instances near max_instances",
-                filter: cloudRunFilter(service, metric: "run.googleapis.com/container/instance_count"),
-                aligner: "ALIGN_MAX", threshold: .int(threshold),
-                documentation: "More than \(threshold) of \(service.maxInstances) instances in a region: new WebSocket "
-                    + "connections will soon be refused. Raise max_instances in the environment file.",
-                channels: channels, context: context))
-            blocks.append(policy(
-                label: TF.label(service.name, "server_errors"),
-                title: "\(service.name): 5xx responses",
-                filter: cloudRunFilter(service, metric: "run.googleapis.com/request_count")
-                    + " AND metric.labels.response_code_class = \"5xx\"",
-                aligner: "ALIGN_DELTA", threshold: .int(monitoring.serverErrorsPerMinute),
-                documentation: "More than \(monitoring.serverErrorsPerMinute) 5xx responses per minute in a region.",
-                channels: channels, context: context))
+            blocks.append(
+                policy(
+                    label: TF.label(service.name, "instances"),
+                    title: "\(service.name): instances near max_instances",
+                    filter: cloudRunFilter(service, metric: "run.googleapis.com/container/instance_count"),
+                    aligner: "ALIGN_MAX", threshold: .int(threshold),
+                    documentation:
+                        "More than \(threshold) of \(service.maxInstances) instances in a region: new WebSocket "
+                        + "connections will soon be refused. Raise max_instances in the environment file.",
+                    channels: channels, context: context))
+            blocks.append(
+                policy(
+                    label: TF.label(service.name, "server_errors"),
+                    title: "\(service.name): 5xx responses",
+                    filter: cloudRunFilter(service, metric: "run.googleapis.com/request_count")
+                        + " AND metric.labels.response_code_class = \"5xx\"",
+                    aligner: "ALIGN_DELTA", threshold: .int(monitoring.serverErrorsPerMinute),
+                    documentation:
+                        "More than \(monitoring.serverErrorsPerMinute) 5xx responses per minute in a region.",
+                    channels: channels, context: context))
         }
         if context.topology.memorystore != nil {
-            blocks.append(policy(
-                label: "redis_memory",
-                title: "\(context.topology.name): Redis memory usage",
-                filter: "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"",
-                aligner: "ALIGN_MEAN", threshold: .double(monitoring.redisMemoryUtilization),
-                documentation: "A Memorystore instance is above \(Int(monitoring.redisMemoryUtilization * 100))% of its "
-                    + "memory: pub/sub buffers and presence keys may be evicted. Raise memorystore.memory_gb.",
-                channels: channels, context: context))
+            blocks.append(
+                policy(
+                    label: "redis_memory",
+                    title: "\(context.topology.name): Redis memory usage",
+                    filter:
+                        "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"",
+                    aligner: "ALIGN_MEAN", threshold: .double(monitoring.redisMemoryUtilization),
+                    documentation:
+                        "A Memorystore instance is above \(Int(monitoring.redisMemoryUtilization * 100))% of its "
+                        + "memory: pub/sub buffers and presence keys may be evicted. Raise memorystore.memory_gb.",
+                    channels: channels, context: context))
         }
         return blocks
     }
@@ -79,8 +87,10 @@ enum MonitoringBlocks {
             + "AND metric.type = \"\(metric)\""
     }
 
-    private static func policy(label: String, title: String, filter: String, aligner: String, threshold: Expression,
-                               documentation: String, channels: [Expression], context: TerraformContext) -> Block {
+    private static func policy(
+        label: String, title: String, filter: String, aligner: String, threshold: Expression,
+        documentation: String, channels: [Expression], context: TerraformContext
+    ) -> Block {
         TF.resource("google_monitoring_alert_policy", label) {
             Attribute("display_name", .string(title))
             Attribute("combiner", "OR")
@@ -115,32 +125,45 @@ enum Outputs {
     static func blocks(_ context: TerraformContext) -> [Block] {
         var blocks: [Block] = []
         if context.topology.loadBalancer != nil {
-            blocks.append(Block("output", "load_balancer_ip") {
-                Attribute("description", "Point the certificate's domains (A records) at this address.")
-                Attribute("value", TF.ref("google_compute_global_address", "load_balancer", "address"))
-            })
+            blocks.append(
+                Block("output", "load_balancer_ip") {
+                    Attribute("description", "Point the certificate's domains (A records) at this address.")
+                    Attribute("value", TF.ref("google_compute_global_address", "load_balancer", "address"))
+                })
         }
         for service in context.services {
-            blocks.append(Block("output", TF.label(service.name, "urls")) {
-                Attribute("description", .string("Cloud Run URL of '\(service.name)' by region."))
-                Attribute("value", .object(context.regions.map { region in
-                    ObjectItem(region, TF.ref("google_cloud_run_v2_service", CloudRun.label(service, region), "uri"))
-                }))
-            })
+            blocks.append(
+                Block("output", TF.label(service.name, "urls")) {
+                    Attribute("description", .string("Cloud Run URL of '\(service.name)' by region."))
+                    Attribute(
+                        "value",
+                        .object(
+                            context.regions.map { region in
+                                ObjectItem(
+                                    region,
+                                    TF.ref("google_cloud_run_v2_service", CloudRun.label(service, region), "uri"))
+                            }))
+                })
         }
         if context.topology.memorystore != nil {
-            blocks.append(Block("output", "redis_hosts") {
-                Attribute("description", "Memorystore host by region.")
-                Attribute("value", .object(context.regions.map { region in
-                    ObjectItem(region, TF.ref("google_redis_instance", MemorystoreBlocks.instance(region), "host"))
-                }))
-            })
+            blocks.append(
+                Block("output", "redis_hosts") {
+                    Attribute("description", "Memorystore host by region.")
+                    Attribute(
+                        "value",
+                        .object(
+                            context.regions.map { region in
+                                ObjectItem(
+                                    region, TF.ref("google_redis_instance", MemorystoreBlocks.instance(region), "host"))
+                            }))
+                })
         }
         if context.topology.firebaseEnabled {
-            blocks.append(Block("output", "firebase_database_url") {
-                Attribute("description", "URL of the Realtime Database fallback.")
-                Attribute("value", TF.ref("google_firebase_database_instance", Firebase.database, "database_url"))
-            })
+            blocks.append(
+                Block("output", "firebase_database_url") {
+                    Attribute("description", "URL of the Realtime Database fallback.")
+                    Attribute("value", TF.ref("google_firebase_database_instance", Firebase.database, "database_url"))
+                })
         }
         return blocks
     }

@@ -15,58 +15,71 @@ enum LoadBalancerBlocks {
         var blocks: [Block] = []
         for service in context.services {
             for region in context.regions {
-                blocks.append(TF.resource("google_compute_region_network_endpoint_group", neg(service, region)) {
-                    Attribute("name", .string(context.names.neg(service, region)))
-                    Attribute("region", .string(region))
-                    Attribute("network_endpoint_type", "SERVERLESS")
-                    Block("cloud_run") {
-                        Attribute("service", TF.ref("google_cloud_run_v2_service", CloudRun.label(service, region), "name"))
-                    }
-                })
+                blocks.append(
+                    TF.resource("google_compute_region_network_endpoint_group", neg(service, region)) {
+                        Attribute("name", .string(context.names.neg(service, region)))
+                        Attribute("region", .string(region))
+                        Attribute("network_endpoint_type", "SERVERLESS")
+                        Block("cloud_run") {
+                            Attribute(
+                                "service",
+                                TF.ref("google_cloud_run_v2_service", CloudRun.label(service, region), "name"))
+                        }
+                    })
             }
             blocks.append(backendService(service, lb, context))
         }
         blocks.append(urlMap(primary: primary, context))
         let certificate = certificateLabel
-        blocks.append(TF.resource("google_compute_managed_ssl_certificate", certificate) {
-            Attribute("name", .string(certificateName(lb, context)))
-            Block("managed") {
-                Attribute("domains", TF.strings(lb.domains))
-            }
-            // The name changes with the domains, so the new certificate exists before the proxy lets go of the old.
-            Block("lifecycle") {
-                Attribute("create_before_destroy", true)
-            }
-            TF.dependsOn([context.api("compute")])
-        })
-        blocks.append(TF.resource("google_compute_target_https_proxy", "https") {
-            Attribute("name", .string(context.names.httpsProxy))
-            Attribute("url_map", TF.ref("google_compute_url_map", "https", "id"))
-            Attribute("ssl_certificates", .list([TF.ref("google_compute_managed_ssl_certificate", certificate, "id")]))
-        })
-        blocks.append(TF.resource("google_compute_global_address", "load_balancer") {
-            Attribute("name", .string(context.names.address))
-            Attribute("address_type", "EXTERNAL")
-            Attribute("ip_version", "IPV4")
-            TF.dependsOn([context.api("compute")])
-        })
-        blocks.append(forwardingRule("https", name: context.names.httpsForwardingRule, port: "443",
-                                     target: TF.ref("google_compute_target_https_proxy", "https", "id")))
-        if lb.httpRedirect {
-            blocks.append(TF.resource("google_compute_url_map", "http_redirect") {
-                Attribute("name", .string(context.names.redirectURLMap))
-                Block("default_url_redirect") {
-                    Attribute("https_redirect", true)
-                    Attribute("redirect_response_code", "MOVED_PERMANENTLY_DEFAULT")
-                    Attribute("strip_query", false)
+        blocks.append(
+            TF.resource("google_compute_managed_ssl_certificate", certificate) {
+                Attribute("name", .string(certificateName(lb, context)))
+                Block("managed") {
+                    Attribute("domains", TF.strings(lb.domains))
                 }
+                // The name changes with the domains, so the new certificate exists before the proxy lets go of the old.
+                Block("lifecycle") {
+                    Attribute("create_before_destroy", true)
+                }
+                TF.dependsOn([context.api("compute")])
             })
-            blocks.append(TF.resource("google_compute_target_http_proxy", "http") {
-                Attribute("name", .string(context.names.httpProxy))
-                Attribute("url_map", TF.ref("google_compute_url_map", "http_redirect", "id"))
+        blocks.append(
+            TF.resource("google_compute_target_https_proxy", "https") {
+                Attribute("name", .string(context.names.httpsProxy))
+                Attribute("url_map", TF.ref("google_compute_url_map", "https", "id"))
+                Attribute(
+                    "ssl_certificates", .list([TF.ref("google_compute_managed_ssl_certificate", certificate, "id")]))
             })
-            blocks.append(forwardingRule("http", name: context.names.httpForwardingRule, port: "80",
-                                         target: TF.ref("google_compute_target_http_proxy", "http", "id")))
+        blocks.append(
+            TF.resource("google_compute_global_address", "load_balancer") {
+                Attribute("name", .string(context.names.address))
+                Attribute("address_type", "EXTERNAL")
+                Attribute("ip_version", "IPV4")
+                TF.dependsOn([context.api("compute")])
+            })
+        blocks.append(
+            forwardingRule(
+                "https", name: context.names.httpsForwardingRule, port: "443",
+                target: TF.ref("google_compute_target_https_proxy", "https", "id")))
+        if lb.httpRedirect {
+            blocks.append(
+                TF.resource("google_compute_url_map", "http_redirect") {
+                    Attribute("name", .string(context.names.redirectURLMap))
+                    Block("default_url_redirect") {
+                        Attribute("https_redirect", true)
+                        Attribute("redirect_response_code", "MOVED_PERMANENTLY_DEFAULT")
+                        Attribute("strip_query", false)
+                    }
+                })
+            blocks.append(
+                TF.resource("google_compute_target_http_proxy", "http") {
+                    Attribute("name", .string(context.names.httpProxy))
+                    Attribute("url_map", TF.ref("google_compute_url_map", "http_redirect", "id"))
+                })
+            blocks.append(
+                forwardingRule(
+                    "http", name: context.names.httpForwardingRule, port: "80",
+                    target: TF.ref("google_compute_target_http_proxy", "http", "id")))
         }
         return blocks
     }
@@ -78,7 +91,9 @@ enum LoadBalancerBlocks {
         "\(context.names.certificate)-\(stableHash(lb.domains.joined(separator: ",")))"
     }
 
-    private static func backendService(_ service: RealtimeService, _ lb: LoadBalancer, _ context: TerraformContext) -> Block {
+    private static func backendService(_ service: RealtimeService, _ lb: LoadBalancer, _ context: TerraformContext)
+        -> Block
+    {
         TF.resource("google_compute_backend_service", backend(service)) {
             Attribute("name", .string("\(context.names.backendService)-\(service.name)"))
             Attribute("protocol", "HTTP")
@@ -91,7 +106,8 @@ enum LoadBalancerBlocks {
             }
             context.regions.map { region in
                 Block("backend") {
-                    Attribute("group", TF.ref("google_compute_region_network_endpoint_group", neg(service, region), "id"))
+                    Attribute(
+                        "group", TF.ref("google_compute_region_network_endpoint_group", neg(service, region), "id"))
                 }
             }
         }

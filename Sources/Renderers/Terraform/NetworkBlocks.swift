@@ -12,35 +12,40 @@ enum NetworkBlocks {
                 Attribute("auto_create_subnetworks", false)
                 Attribute("routing_mode", "GLOBAL")
                 TF.dependsOn([context.api("compute")])
-            },
+            }
         ]
         for (region, range) in context.subnets {
             guard let range else { continue }
-            blocks.append(TF.resource("google_compute_subnetwork", TF.label(region)) {
-                Attribute("name", .string(context.names.subnet(region)))
-                Attribute("region", .string(region))
-                Attribute("network", TF.ref("google_compute_network", vpc, "id"))
-                Attribute("ip_cidr_range", .string(range.description))
-                Attribute("private_ip_google_access", true)
-            })
+            blocks.append(
+                TF.resource("google_compute_subnetwork", TF.label(region)) {
+                    Attribute("name", .string(context.names.subnet(region)))
+                    Attribute("region", .string(region))
+                    Attribute("network", TF.ref("google_compute_network", vpc, "id"))
+                    Attribute("ip_cidr_range", .string(range.description))
+                    Attribute("private_ip_google_access", true)
+                })
         }
         guard context.topology.memorystore != nil, let psa = context.topology.network.serviceAccessRangeResolved
         else { return blocks }
         let address = psa.description.split(separator: "/")[0]
-        blocks.append(TF.resource("google_compute_global_address", "private_service_access") {
-            Attribute("name", .string(context.names.serviceAccessRange))
-            Attribute("purpose", "VPC_PEERING")
-            Attribute("address_type", "INTERNAL")
-            Attribute("address", .string(String(address)))
-            Attribute("prefix_length", .int(psa.prefix))
-            Attribute("network", TF.ref("google_compute_network", vpc, "id"))
-        })
-        blocks.append(TF.resource("google_service_networking_connection", "private_service_access") {
-            Attribute("network", TF.ref("google_compute_network", vpc, "id"))
-            Attribute("service", "servicenetworking.googleapis.com")
-            Attribute("reserved_peering_ranges", .list([TF.ref("google_compute_global_address", "private_service_access", "name")]))
-            TF.dependsOn([context.api("servicenetworking")])
-        })
+        blocks.append(
+            TF.resource("google_compute_global_address", "private_service_access") {
+                Attribute("name", .string(context.names.serviceAccessRange))
+                Attribute("purpose", "VPC_PEERING")
+                Attribute("address_type", "INTERNAL")
+                Attribute("address", .string(String(address)))
+                Attribute("prefix_length", .int(psa.prefix))
+                Attribute("network", TF.ref("google_compute_network", vpc, "id"))
+            })
+        blocks.append(
+            TF.resource("google_service_networking_connection", "private_service_access") {
+                Attribute("network", TF.ref("google_compute_network", vpc, "id"))
+                Attribute("service", "servicenetworking.googleapis.com")
+                Attribute(
+                    "reserved_peering_ranges",
+                    .list([TF.ref("google_compute_global_address", "private_service_access", "name")]))
+                TF.dependsOn([context.api("servicenetworking")])
+            })
         return blocks
     }
 
@@ -59,35 +64,41 @@ enum MemorystoreBlocks {
         var blocks: [Block] = []
         for region in context.regions {
             let label = instance(region)
-            blocks.append(TF.resource("google_redis_instance", label) {
-                Attribute("name", .string(context.names.redisInstance(region)))
-                Attribute("region", .string(region))
-                Attribute("tier", .string(redis.tier == .standardHA ? "STANDARD_HA" : "BASIC"))
-                Attribute("memory_size_gb", .int(redis.memoryGB))
-                Attribute("redis_version", .string(redisVersion(redis.version)))
-                Attribute("authorized_network", TF.ref("google_compute_network", NetworkBlocks.vpc, "id"))
-                Attribute("connect_mode", "PRIVATE_SERVICE_ACCESS")
-                Attribute("reserved_ip_range", TF.ref("google_compute_global_address", "private_service_access", "name"))
-                Attribute("auth_enabled", .bool(redis.auth))
-                Attribute("transit_encryption_mode", redis.transitEncryption ? "SERVER_AUTHENTICATION" : "DISABLED")
-                if redis.readReplicas > 0 {
-                    Attribute("replica_count", .int(redis.readReplicas))
-                    Attribute("read_replicas_mode", "READ_REPLICAS_ENABLED")
-                }
-                Attribute("display_name", .string("\(context.topology.name) pub/sub adapter (\(region))"))
-                TF.dependsOn([
-                    TF.address("google_service_networking_connection", "private_service_access"), context.api("redis"),
-                ])
-            })
+            blocks.append(
+                TF.resource("google_redis_instance", label) {
+                    Attribute("name", .string(context.names.redisInstance(region)))
+                    Attribute("region", .string(region))
+                    Attribute("tier", .string(redis.tier == .standardHA ? "STANDARD_HA" : "BASIC"))
+                    Attribute("memory_size_gb", .int(redis.memoryGB))
+                    Attribute("redis_version", .string(redisVersion(redis.version)))
+                    Attribute("authorized_network", TF.ref("google_compute_network", NetworkBlocks.vpc, "id"))
+                    Attribute("connect_mode", "PRIVATE_SERVICE_ACCESS")
+                    Attribute(
+                        "reserved_ip_range", TF.ref("google_compute_global_address", "private_service_access", "name"))
+                    Attribute("auth_enabled", .bool(redis.auth))
+                    Attribute("transit_encryption_mode", redis.transitEncryption ? "SERVER_AUTHENTICATION" : "DISABLED")
+                    if redis.readReplicas > 0 {
+                        Attribute("replica_count", .int(redis.readReplicas))
+                        Attribute("read_replicas_mode", "READ_REPLICAS_ENABLED")
+                    }
+                    Attribute("display_name", .string("\(context.topology.name) pub/sub adapter (\(region))"))
+                    TF.dependsOn([
+                        TF.address("google_service_networking_connection", "private_service_access"),
+                        context.api("redis"),
+                    ])
+                })
             if redis.auth {
                 blocks += secretWithValue(
                     label: TF.label("redis_auth", region), id: context.names.redisAuthSecret(region),
                     value: TF.ref("google_redis_instance", label, "auth_string"), context: context)
             }
             if redis.transitEncryption {
-                let cert = Expression.reference(Traversal(root: "google_redis_instance", steps: [
-                    .attribute(label), .attribute("server_ca_certs"), .index(0), .attribute("cert"),
-                ]))
+                let cert = Expression.reference(
+                    Traversal(
+                        root: "google_redis_instance",
+                        steps: [
+                            .attribute(label), .attribute("server_ca_certs"), .index(0), .attribute("cert"),
+                        ]))
                 blocks += secretWithValue(
                     label: TF.label("redis_ca", region), id: context.names.redisCASecret(region), value: cert,
                     context: context)

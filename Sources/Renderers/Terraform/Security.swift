@@ -48,7 +48,9 @@ enum Security {
                 Block("rule") {
                     Attribute("action", limit.banSeconds == nil ? "throttle" : "rate_based_ban")
                     Attribute("priority", 1000)
-                    Attribute("description", .string("At most \(limit.requests) requests per \(limit.intervalSeconds)s per client IP"))
+                    Attribute(
+                        "description",
+                        .string("At most \(limit.requests) requests per \(limit.intervalSeconds)s per client IP"))
                     matchAll()
                     Block("rate_limit_options") {
                         Attribute("conform_action", "allow")
@@ -83,16 +85,17 @@ enum IAM {
                 Attribute("account_id", .string(context.names.serviceAccountID))
                 Attribute("display_name", .string("\(context.topology.name) real-time services"))
                 TF.dependsOn([context.api("iam")])
-            },
+            }
         ]
         var roles = ["roles/cloudtrace.agent", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
         if context.topology.firebaseEnabled { roles.append("roles/firebasedatabase.admin") }
         for role in roles.sorted() {
-            blocks.append(TF.resource("google_project_iam_member", TF.label("runtime", String(role.dropFirst("roles/".count)))) {
-                Attribute("project", TF.variable("project_id"))
-                Attribute("role", .string(role))
-                Attribute("member", TF.ref("google_service_account", runtime, "member"))
-            })
+            blocks.append(
+                TF.resource("google_project_iam_member", TF.label("runtime", String(role.dropFirst("roles/".count)))) {
+                    Attribute("project", TF.variable("project_id"))
+                    Attribute("role", .string(role))
+                    Attribute("member", TF.ref("google_service_account", runtime, "member"))
+                })
         }
         return blocks
     }

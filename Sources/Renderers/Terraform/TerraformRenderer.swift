@@ -38,7 +38,10 @@ public struct TerraformRenderer: Sendable {
 enum Providers {
     static func versions() -> [Block] {
         let provider = { (source: String) -> Expression in
-            .object([ObjectItem("source", .string(source)), ObjectItem("version", .string(TerraformRenderer.providerVersion))])
+            .object([
+                ObjectItem("source", .string(source)),
+                ObjectItem("version", .string(TerraformRenderer.providerVersion)),
+            ])
         }
         return [
             Block("terraform") {
@@ -47,7 +50,7 @@ enum Providers {
                     Attribute("google", provider("hashicorp/google"))
                     Attribute("google-beta", provider("hashicorp/google-beta"))
                 }
-            },
+            }
         ]
     }
 
@@ -77,11 +80,14 @@ enum Providers {
             },
         ]
         for service in context.services {
-            blocks.append(Block("variable", imageVariable(service)) {
-                Attribute("description", .string("Container image of the '\(service.name)' service; pin a digest when deploying."))
-                Attribute("type", .ref("string"))
-                Attribute("default", .string(context.names.image(service)))
-            })
+            blocks.append(
+                Block("variable", imageVariable(service)) {
+                    Attribute(
+                        "description",
+                        .string("Container image of the '\(service.name)' service; pin a digest when deploying."))
+                    Attribute("type", .ref("string"))
+                    Attribute("default", .string(context.names.image(service)))
+                })
         }
         return blocks
     }

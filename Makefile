@@ -1,0 +1,35 @@
+# The front door: .ci/run and README call these targets.
+SWIFT ?= swift
+
+.PHONY: build test goldens lint bench demo clean
+
+build:
+	$(SWIFT) build
+
+## Runs every test, including the oracles (terraform fmt, tfschema-check) on every rendered environment.
+test:
+	$(SWIFT) test
+
+## Re-records golden files (rendered Terraform, expected diagnostics), then checks them; review with git diff.
+goldens:
+	-TFCTL_RECORD_GOLDENS=1 $(SWIFT) test --filter 'FixtureTests|TerraformGoldenTests' >/dev/null 2>&1
+	$(SWIFT) test --filter 'FixtureTests|TerraformGoldenTests'
+	git status --short -- Tests
+
+## Warnings are errors; formatting follows swift-format's lint.
+lint:
+	$(SWIFT) build -Xswiftc -warnings-as-errors
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+## Release build, then the render benchmark with its same-run baselines.
+bench:
+	$(SWIFT) build -c release --product tfctl
+	python3 Benchmarks/render_bench.py $$($(SWIFT) build -c release --show-bin-path)/tfctl
+
+## Renders the bundled example environment and lists what it wrote.
+demo: build
+	$$($(SWIFT) build --show-bin-path)/tfctl render --env prod
+	find out/prod -type f | sort
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import TestSupport
+import Testing
+
+@testable import TfctlCLI
+
+/// The command-line contract: exit codes, atomic output directories, `--check`.
+@Suite(.serialized) struct CLITests {
+    /// Runs `tfctl ARGS` in-process from `directory` and returns its exit code.
+    func tfctl(_ arguments: [String], in directory: URL) -> Int32 {
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(directory.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        do {
+            var command = try Tfctl.parseAsRoot(arguments)
+            try command.run()
+            return 0
+        } catch let exit as ExitCode {
+            return exit.rawValue
+        } catch {
+            return Tfctl.exitCode(for: error).rawValue
+        }
+    }
+
+    /// A scratch project with a copy of the shipped environments.
+    func project() throws -> URL {
+        let directory = try temporaryDirectory()
+        try FileManager.default.copyItem(
+            at: Repository.url("Environments"), to: directory.appendingPathComponent("Environments"))
+        return directory
+    }
+
+    func files(under url: URL) -> [String] {
+        (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
+    }
+
+    @Test("render writes out/<env>/terraform, and --check then reports up to date")
+    func renderThenCheck() throws {
+        let directory = try project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(tfctl(["render", "--env", "dev"], in: directory) == 0)
+        let out = directory.appendingPathComponent("out/dev/terraform")
+        #expect(files(under: out).contains("cloud_run.tf"))
+        #expect(tfctl(["render", "--env", "dev", "--check"], in: directory) == 0)
+        // A hand edit and a stray file are both differences: exit 2.
+        try Data("# edited\n".utf8).write(to: out.appendingPathComponent("cloud_run.tf"))
+        #expect(tfctl(["render", "--env", "dev", "--check"], in: directory) == 2)
+        // Rendering again restores the files and removes what tfctl does not render.
+        try Data("stray".utf8).write(to: out.appendingPathComponent("stray.tf"))
+        #expect(tfctl(["render", "--env", "dev"], in: directory) == 0)
+        #expect(!files(under: out).contains("stray.tf"))
+        #expect(tfctl(["render", "--env", "dev", "--check"], in: directory) == 0)
+        #expect(files(under: directory.appendingPathComponent("out")).allSatisfy { !$0.contains(".tfctl-") })
+    }
+
+    @Test("tfctl with no arguments renders the bundled example environment")
+    func defaultRender() throws {
+        let directory = try project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(tfctl([], in: directory) == 0)
+        #expect(files(under: directory.appendingPathComponent("out/prod/terraform")).count >= 10)
+    }
+
+    @Test("invalid input exits 1 and leaves the existing output untouched")
+    func invalidChangesNothing() throws {
+        let directory = try project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(tfctl(["render", "--env", "dev"], in: directory) == 0)
+        let out = directory.appendingPathComponent("out/dev")
+        let before = try snapshot(out)
+        let env = directory.appendingPathComponent("Environments/dev.yaml")
+        try Data(
+            (try String(contentsOf: env, encoding: .utf8) + "services: { realtime: { concurrency: 5000 } }\n").utf8
+        )
+        .write(to: env)
+        #expect(tfctl(["render", "--env", "dev"], in: directory) == 1)
+        #expect(tfctl(["validate", "--env", "dev"], in: directory) == 1)
+        #expect(try snapshot(out) == before)
+        // Nothing written for an environment that never rendered.
+        #expect(tfctl(["render", "--env", "dev", "--out", "elsewhere"], in: directory) == 1)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("elsewhere").path))
+    }
+
+    @Test("warnings pass, unless --strict")
+    func strict() throws {
+        let directory = try project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let env = directory.appendingPathComponent("Environments/warn.yaml")
+        try Data("extends: dev.yaml\nservices: { realtime: { timeout: 900s } }\n".utf8).write(to: env)
+        #expect(tfctl(["validate", "--env", "warn"], in: directory) == 0)
+        #expect(tfctl(["validate", "--env", "warn", "--strict"], in: directory) == 1)
+    }
+
+    @Test("a missing environment and an unknown rule are errors, not crashes")
+    func missing() throws {
+        let directory = try project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(tfctl(["validate", "--env", "nope"], in: directory) == 1)
+        #expect(tfctl(["explain", "TFC0302"], in: directory) == 0)
+        #expect(tfctl(["explain", "TFC9999"], in: directory) != 0)
+    }
+
+    private func snapshot(_ url: URL) throws -> [String: Data] {
+        var contents: [String: Data] = [:]
+        for path in files(under: url) {
+            contents[path] = FileManager.default.contents(atPath: url.appendingPathComponent(path).path)
+        }
+        return contents
+    }
+}
