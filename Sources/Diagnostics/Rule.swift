@@ -15,14 +15,20 @@ public struct RuleID: RawRepresentable, Sendable, Hashable, Comparable, CustomSt
 public struct Rule: Sendable {
     public let id: RuleID
     public let family: String
+    /// The severity its diagnostics carry: warnings never fail a run unless `--strict`.
+    public let severity: Severity
     public let title: String
     public let explanation: String
     /// Where the limit is documented.
     public let source: String?
 
-    public init(_ id: String, family: String, title: String, explanation: String, source: String? = nil) {
+    public init(
+        _ id: String, family: String, severity: Severity = .error, title: String, explanation: String,
+        source: String? = nil
+    ) {
         self.id = RuleID(id)
         self.family = family
+        self.severity = severity
         self.title = title
         self.explanation = explanation
         self.source = source

@@ -68,28 +68,28 @@ extension RuleCatalog {
 
     static let webSocketRules: [Rule] = [
         Rule(
-            "TFC0350", family: "websocket", title: "WebSockets closed before an hour",
+            "TFC0350", family: "websocket", severity: .warning, title: "WebSockets closed before an hour",
             explanation: """
                 Cloud Run treats a WebSocket as a long-running request and closes it when the request timeout \
                 elapses; every client then reconnects at once. 3600 s keeps connections as long as Cloud Run allows.
                 """,
             source: "https://cloud.google.com/run/docs/triggering/websockets"),
         Rule(
-            "TFC0351", family: "websocket", title: "session affinity off",
+            "TFC0351", family: "websocket", severity: .warning, title: "session affinity off",
             explanation: """
                 Without session affinity, Socket.IO's HTTP long-polling requests and reconnects land on random \
                 instances, which do not know the session.
                 """,
             source: "https://cloud.google.com/run/docs/configuring/session-affinity"),
         Rule(
-            "TFC0352", family: "websocket", title: "CPU throttled outside requests",
+            "TFC0352", family: "websocket", severity: .warning, title: "CPU throttled outside requests",
             explanation: """
                 With CPU only allocated during requests, heartbeats, Redis subscriptions and broadcasts to idle \
                 sockets stall. Set `cpu_always_allocated: true`.
                 """,
             source: "https://cloud.google.com/run/docs/configuring/billing-settings"),
         Rule(
-            "TFC0353", family: "websocket", title: "scale-out without a pub/sub adapter",
+            "TFC0353", family: "websocket", severity: .warning, title: "scale-out without a pub/sub adapter",
             explanation: """
                 More than one instance (or region) without `memorystore`: a broadcast reaches only the clients \
                 connected to the instance that sent it.

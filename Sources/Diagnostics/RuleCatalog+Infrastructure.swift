@@ -4,7 +4,7 @@ extension RuleCatalog {
             "TFC0201", family: "network", title: "invalid CIDR",
             explanation: "Ranges are IPv4 CIDR blocks `a.b.c.d/n` with no host bits set (`10.20.0.0/16`)."),
         Rule(
-            "TFC0202", family: "network", title: "range outside private address space",
+            "TFC0202", family: "network", severity: .warning, title: "range outside private address space",
             explanation: "VPC ranges should lie in RFC 1918 space (10/8, 172.16/12, 192.168/16)."),
         Rule(
             "TFC0203", family: "network", title: "subnets do not fit",
@@ -25,7 +25,7 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/memorystore/docs/redis/networking#private_services_access"),
         Rule(
-            "TFC0207", family: "network", title: "subnet too small for Direct VPC egress",
+            "TFC0207", family: "network", severity: .warning, title: "subnet too small for Direct VPC egress",
             explanation: """
                 Direct VPC egress takes IP addresses from the subnet for every instance (twice during revision \
                 roll-outs); Google recommends at least a /26.
@@ -139,7 +139,7 @@ extension RuleCatalog {
             "TFC0702", family: "monitoring", title: "alert threshold out of range",
             explanation: "Utilisation thresholds are fractions above 0 and at most 1; error rates are positive."),
         Rule(
-            "TFC0703", family: "monitoring", title: "alerts notify nobody",
+            "TFC0703", family: "monitoring", severity: .warning, title: "alerts notify nobody",
             explanation: "No `monitoring.emails`: alert policies are created but nobody is told when they fire."),
     ]
 
@@ -151,7 +151,7 @@ extension RuleCatalog {
                 `max_instances × concurrency × regions`. That must cover `peak_connections` plus `headroom`.
                 """),
         Rule(
-            "TFC0802", family: "capacity", title: "losing one region drops connections",
+            "TFC0802", family: "capacity", severity: .warning, title: "losing one region drops connections",
             explanation: """
                 With several regions, clients of a failed region reconnect to the others; if the remaining regions \
                 cannot hold the peak, those reconnects are refused. Raise `max_instances` to survive a region loss.

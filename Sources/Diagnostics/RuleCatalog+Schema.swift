@@ -60,7 +60,7 @@ extension RuleCatalog {
                 letters, digits and hyphens, starting with a letter.
                 """),
         Rule(
-            "TFC0103", family: "project", title: "unknown region",
+            "TFC0103", family: "project", severity: .warning, title: "unknown region",
             explanation: """
                 The region is not in tfctl's list of Cloud Run regions. A warning, not an error, because Google adds \
                 regions faster than tools learn about them; check the spelling.

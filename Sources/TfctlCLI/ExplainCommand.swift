@@ -10,7 +10,17 @@ struct Explain: ParsableCommand {
     @Flag(name: .long, help: "List every rule.")
     var list = false
 
+    @Flag(name: .long, help: "With --list, print the rule table of README.md.")
+    var markdown = false
+
     func run() throws {
+        if markdown {
+            print("| rule | family | severity | title |\n|---|---|---|---|")
+            for rule in RuleCatalog.all {
+                print("| \(rule.id) | \(rule.family) | \(rule.severity.rawValue) | \(rule.title) |")
+            }
+            return
+        }
         if list || rule == nil {
             for rule in RuleCatalog.all { print("\(rule.id)  \(rule.family.padding(13))  \(rule.title)") }
             return
@@ -19,7 +29,7 @@ struct Explain: ParsableCommand {
             let suggestion = nearestMatch(to: rule ?? "", in: RuleCatalog.all.map(\.id.rawValue))
             throw ValidationError("unknown rule '\(rule ?? "")'" + (suggestion.map { "; did you mean \($0)?" } ?? ""))
         }
-        print("\(found.id): \(found.title) (\(found.family))\n")
+        print("\(found.id): \(found.title) (\(found.family), \(found.severity.rawValue))\n")
         print(found.explanation)
         if let source = found.source { print("\nSource: \(source)") }
     }

@@ -49,8 +49,19 @@ import Validation
         for fixture in Self.fixtures {
             for diagnostic in Self.diagnose(fixture).0.diagnostics {
                 #expect(diagnostic.location != nil, "\(fixture): \(diagnostic.message) has no location")
-                #expect(RuleCatalog.rule(diagnostic.rule.rawValue) != nil, "\(diagnostic.rule) is not in the catalog")
+                let rule = RuleCatalog.rule(diagnostic.rule.rawValue)
+                #expect(rule != nil, "\(diagnostic.rule) is not in the catalog")
+                #expect(rule?.severity == diagnostic.severity, "\(diagnostic.rule) reported as \(diagnostic.severity)")
             }
+        }
+    }
+
+    @Test("README lists every rule with its severity and title")
+    func readme() throws {
+        let readme = try String(contentsOf: Repository.url("README.md"), encoding: .utf8)
+        for rule in RuleCatalog.all {
+            let row = "| \(rule.id) | \(rule.family) | \(rule.severity.rawValue) | \(rule.title) |"
+            #expect(readme.contains(row), "README.md lacks the row: \(row)")
         }
     }
 
