@@ -62,6 +62,14 @@ extension RuleCatalog {
             "TFC0312", family: "cloud-run", title: "invalid port",
             explanation: "The container port is 1 to 65535."),
         Rule(
+            "TFC0314", family: "cloud-run", severity: .warning, title: "max_instances beyond the default quota",
+            explanation: """
+                A service's maximum instances are bounded by the regional CPU and memory quota divided by its CPU and \
+                memory. The baseline is 1000 vCPU and 2000 GiB per region; beyond it, scale-out stops short of \
+                `max_instances` until a quota increase is granted.
+                """,
+            source: "https://cloud.google.com/run/docs/configuring/max-instances-limits"),
+        Rule(
             "TFC0313", family: "cloud-run", title: "invalid image",
             explanation: "`image` is `bundled` or an image reference without whitespace."),
     ]

@@ -156,5 +156,8 @@ extension RuleCatalog {
                 With several regions, clients of a failed region reconnect to the others; if the remaining regions \
                 cannot hold the peak, those reconnects are refused. Raise `max_instances` to survive a region loss.
                 """),
+        Rule(
+            "TFC0803", family: "capacity", title: "invalid capacity declaration",
+            explanation: "Peaks are zero or more; `headroom` is a fraction between 0 and 10 (0.25 = 25 % spare)."),
     ]
 }

@@ -7,14 +7,18 @@ enum Units {
         let units: [(suffix: String, factor: Int)] = [("s", 1), ("m", 60), ("h", 3600)]
         for unit in units where text.hasSuffix(unit.suffix) {
             guard let value = Int(text.dropLast(unit.suffix.count)), value >= 0 else { return nil }
-            return value * unit.factor
+            let (seconds, overflow) = value.multipliedReportingOverflow(by: unit.factor)
+            return overflow ? nil : seconds
         }
         return Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
     /// Binary memory sizes: `512Mi`, `2Gi`.
     static func memory(_ text: String) -> MemorySize? {
-        if text.hasSuffix("Gi"), let value = Int(text.dropLast(2)), value > 0 { return MemorySize(gibibytes: value) }
+        if text.hasSuffix("Gi"), let value = Int(text.dropLast(2)), value > 0 {
+            let (mebibytes, overflow) = value.multipliedReportingOverflow(by: 1024)
+            return overflow ? nil : MemorySize(mebibytes: mebibytes)
+        }
         if text.hasSuffix("Mi"), let value = Int(text.dropLast(2)), value > 0 { return MemorySize(mebibytes: value) }
         return nil
     }

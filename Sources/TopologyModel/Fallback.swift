@@ -51,6 +51,8 @@ public struct Capacity: Sendable, Hashable {
 
     /// Connections the scaling limits must hold: the peak plus headroom, rounded up.
     public var requiredConnections: Int {
-        Int((Double(peakConnections) * (1 + headroom)).rounded(.up))
+        let required = (Double(peakConnections) * (1 + headroom)).rounded(.up)
+        guard required.isFinite else { return required > 0 ? Int.max : 0 }
+        return required >= Double(Int.max) ? Int.max : max(0, Int(required))
     }
 }

@@ -12,6 +12,7 @@ enum CloudRunRules {
                     help: "1 to 49 lowercase letters, digits and hyphens, starting with a letter")
             }
             checkScaling(service, path, &report)
+            checkQuota(service, path, &report)
             checkResources(service, path, &report)
             checkEnvironment(service, path, &report)
             checkProbes(service, path, &report)
@@ -64,6 +65,20 @@ enum CloudRunRules {
                 "min_instances \(service.minInstances) is above max_instances \(service.maxInstances)",
                 help: "raise max_instances or lower min_instances")
         }
+    }
+
+    /// Max instances beyond the default regional quota (1000 vCPU, 2000 GiB) need a quota increase first.
+    private static func checkQuota(_ service: RealtimeService, _ path: String, _ report: inout Report) {
+        let vcpus = saturatingProduct(max(0, service.maxInstances), service.cpu.millicores) / 1000
+        let gibibytes = saturatingProduct(max(0, service.maxInstances), service.memory.mebibytes) / 1024
+        guard vcpus > GCPFacts.defaultRegionalVCPUQuota || gibibytes > GCPFacts.defaultRegionalMemoryQuotaGiB else {
+            return
+        }
+        report.warning(
+            "TFC0314", "\(path).max_instances",
+            "\(service.maxInstances) instances need \(vcpus) vCPU and \(gibibytes) GiB per region at full scale, "
+                + "beyond the default regional quota of 1000 vCPU and 2000 GiB",
+            help: "request a Cloud Run quota increase in every region before relying on this limit")
     }
 
     private static func checkResources(_ service: RealtimeService, _ path: String, _ report: inout Report) {

@@ -30,6 +30,9 @@ enum GCPFacts {
     static let redisMemoryGB = 1...300
     static let readReplicaMinimumGB = 5
     static let readReplicaCount = 1...5
+    /// Baseline regional Cloud Run quota (https://cloud.google.com/run/docs/configuring/max-instances-limits).
+    static let defaultRegionalVCPUQuota = 1000
+    static let defaultRegionalMemoryQuotaGiB = 2000
     /// Environment variables Cloud Run sets itself.
     static let reservedEnv = ["K_CONFIGURATION", "K_REVISION", "K_SERVICE", "PORT"]
 }

@@ -61,9 +61,23 @@ enum MonitoringRules {
 enum CapacityRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         guard let capacity = topology.capacity, !topology.regions.isEmpty else { return }
-        let perRegion = topology.services.reduce(0) { $0 + max(0, $1.maxInstances) * max(0, $1.concurrency) }
+        if capacity.peakConnections < 0 || capacity.peakMessagesPerSecond < 0 {
+            report.error(
+                "TFC0803",
+                capacity.peakConnections < 0 ? "capacity.peak_connections" : "capacity.peak_messages_per_second",
+                "declared peaks cannot be negative")
+            return
+        }
+        guard capacity.headroom.isFinite, (0...10).contains(capacity.headroom) else {
+            report.error(
+                "TFC0803", "capacity.headroom", "headroom \(formatted(capacity.headroom)) is outside 0 to 10",
+                help: "0.25 asks for room for 125 % of the peak")
+            return
+        }
+        let perRegion = saturatingSum(
+            topology.services.map { saturatingProduct(max(0, $0.maxInstances), max(0, $0.concurrency)) })
         let regions = Set(topology.regions).count
-        let total = perRegion * regions
+        let total = saturatingProduct(perRegion, regions)
         let required = capacity.requiredConnections
         let breakdown = topology.sortedServices
             .map { "\($0.name): \($0.maxInstances) max instances × \($0.concurrency) concurrency" }
@@ -78,10 +92,10 @@ enum CapacityRules {
                     "\(capacity.peakConnections) peak + \(headroom)% headroom = \(required)",
                 ],
                 help: "raise max_instances to at least \(neededInstances(topology, required, regions))")
-        } else if regions > 1, perRegion * (regions - 1) < capacity.peakConnections {
+        } else if regions > 1, saturatingProduct(perRegion, regions - 1) < capacity.peakConnections {
             report.warning(
                 "TFC0802", "capacity.peak_connections",
-                "if one region fails, the other \(regions - 1) hold \(perRegion * (regions - 1)) connections, "
+                "if one region fails, the other \(regions - 1) hold \(saturatingProduct(perRegion, regions - 1)) connections, "
                     + "below the peak of \(capacity.peakConnections)",
                 help: "raise max_instances to at least "
                     + "\(neededInstances(topology, capacity.peakConnections, regions - 1))")
@@ -90,8 +104,8 @@ enum CapacityRules {
 
     /// The max_instances that every service would need, at its concurrency, for `connections` over `regions`.
     private static func neededInstances(_ topology: Topology, _ connections: Int, _ regions: Int) -> Int {
-        let concurrency = topology.services.reduce(0) { $0 + max(1, $1.concurrency) }
-        let perRegion = (connections + regions - 1) / max(1, regions)
-        return (perRegion + concurrency - 1) / concurrency
+        let concurrency = saturatingSum(topology.services.map { max(1, $0.concurrency) })
+        let perRegion = connections / max(1, regions) + (connections % max(1, regions) == 0 ? 0 : 1)
+        return perRegion / concurrency + (perRegion % concurrency == 0 ? 0 : 1)
     }
 }

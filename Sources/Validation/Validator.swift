@@ -58,6 +58,21 @@ struct Report {
     }
 }
 
+/// Products and sums of user-supplied numbers saturate instead of trapping: huge inputs are diagnostics.
+func saturatingProduct(_ values: Int...) -> Int {
+    values.reduce(1) { product, value in
+        let (result, overflow) = product.multipliedReportingOverflow(by: value)
+        return overflow ? ((product < 0) != (value < 0) ? Int.min : Int.max) : result
+    }
+}
+
+func saturatingSum(_ values: [Int]) -> Int {
+    values.reduce(0) { sum, value in
+        let (result, overflow) = sum.addingReportingOverflow(value)
+        return overflow ? (value < 0 ? Int.min : Int.max) : result
+    }
+}
+
 /// `0.5`, and `1` rather than `1.0`, as a person would write it.
 func formatted(_ value: Double) -> String {
     value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)

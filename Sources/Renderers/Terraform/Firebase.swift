@@ -44,7 +44,7 @@ enum MonitoringBlocks {
                 })
         }
         for service in context.services {
-            let threshold = max(1, Int((Double(service.maxInstances) * monitoring.instanceUtilization).rounded(.down)))
+            let threshold = instanceThreshold(service.maxInstances, monitoring.instanceUtilization)
             blocks.append(
                 policy(
                     label: TF.label(service.name, "instances"),
@@ -80,6 +80,13 @@ enum MonitoringBlocks {
                     channels: channels, context: context))
         }
         return blocks
+    }
+
+    /// The instance count that triggers the alert; at least 1, computed without trapping on any input.
+    static func instanceThreshold(_ maxInstances: Int, _ ratio: Double) -> Int {
+        let value = (Double(maxInstances) * ratio).rounded(.down)
+        guard value.isFinite, value >= 1 else { return 1 }
+        return value >= Double(Int.max / 2) ? Int.max / 2 : Int(value)
     }
 
     private static func cloudRunFilter(_ service: RealtimeService, metric: String) -> String {
