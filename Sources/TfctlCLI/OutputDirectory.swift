@@ -5,6 +5,8 @@ import Renderers
 /// half-written directory, and files tfctl no longer renders disappear.
 struct OutputDirectory {
     let path: String
+    /// The directory as the user named it, for messages.
+    let displayPath: String
     private let fileManager = FileManager.default
 
     /// Writes `files` into a sibling staging directory, then swaps it in with renames.
@@ -44,13 +46,13 @@ struct OutputDirectory {
         for file in files {
             let url = root.appendingPathComponent(file.path)
             guard let data = fileManager.contents(atPath: url.path) else {
-                lines.append("missing: \(path)/\(file.path)")
+                lines.append("missing: \(displayPath)/\(file.path)")
                 continue
             }
-            if data != Data(file.contents.utf8) { lines.append("differs: \(path)/\(file.path)") }
+            if data != Data(file.contents.utf8) { lines.append("differs: \(displayPath)/\(file.path)") }
         }
         for existing in existingFiles(under: root) where !expected.contains(existing) {
-            lines.append("extra: \(path)/\(existing)")
+            lines.append("extra: \(displayPath)/\(existing)")
         }
         return lines.sorted()
     }

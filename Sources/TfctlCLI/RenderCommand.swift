@@ -14,12 +14,12 @@ struct Render: ParsableCommand {
     var check = false
 
     func run() throws {
-        let pipeline = Pipeline(environment: options.env)
+        let pipeline = options.pipeline()
         pipeline.report(format: options.format)
         if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
         let files = pipeline.render()
         let directory = out ?? "out/\(pipeline.loaded.name)"
-        let writer = OutputDirectory(path: directory)
+        let writer = OutputDirectory(path: options.resolve(directory), displayPath: directory)
         if check {
             let differences = try writer.differences(from: files)
             if differences.isEmpty {

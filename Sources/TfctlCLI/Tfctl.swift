@@ -1,4 +1,6 @@
 import ArgumentParser
+import EnvironmentLoader
+import Foundation
 
 /// `tfctl`: validate and render a real-time topology for Google Cloud.
 public struct Tfctl: ParsableCommand {
@@ -26,6 +28,25 @@ struct EnvironmentOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Treat warnings as errors.")
     var strict = false
+
+    @Option(name: .long, help: "Run as if tfctl was started in this directory (like terraform -chdir).")
+    var chdir: String?
+
+    /// The directory relative paths (`--env`, `--out`, `Environments/`) are resolved against.
+    var workingDirectory: String {
+        let current = FileManager.default.currentDirectoryPath
+        guard let chdir else { return current }
+        return chdir.hasPrefix("/") ? chdir : (current as NSString).appendingPathComponent(chdir)
+    }
+
+    func pipeline() -> Pipeline {
+        Pipeline(environment: env, loader: EnvironmentLoader(workingDirectory: workingDirectory))
+    }
+
+    /// `path` resolved against the working directory.
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (workingDirectory as NSString).appendingPathComponent(path)
+    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

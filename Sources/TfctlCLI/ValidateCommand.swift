@@ -7,7 +7,7 @@ struct Validate: ParsableCommand {
     @OptionGroup var options: EnvironmentOptions
 
     func run() throws {
-        let pipeline = Pipeline(environment: options.env)
+        let pipeline = options.pipeline()
         pipeline.report(format: options.format)
         if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
         if options.format == .text { print("\(pipeline.loaded.displayPath): valid") }

@@ -6,14 +6,13 @@ import Testing
 @testable import TfctlCLI
 
 /// The command-line contract: exit codes, atomic output directories, `--check`.
-@Suite(.serialized) struct CLITests {
-    /// Runs `tfctl ARGS` in-process from `directory` and returns its exit code.
+@Suite struct CLITests {
+    /// Runs `tfctl ARGS --chdir DIRECTORY` in-process and returns its exit code. (Never `chdir` the test
+    /// process: tests run in parallel and spawn tools that inherit the working directory.)
     func tfctl(_ arguments: [String], in directory: URL) -> Int32 {
-        let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let chdir = arguments.first == "explain" ? [] : ["--chdir", directory.path]
         do {
-            var command = try Tfctl.parseAsRoot(arguments)
+            var command = try Tfctl.parseAsRoot(arguments + chdir)
             try command.run()
             return 0
         } catch let exit as ExitCode {

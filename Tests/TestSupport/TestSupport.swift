@@ -96,7 +96,7 @@ public struct Oracle: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
+        process.currentDirectoryURL = directory ?? Repository.root
         var environment = ProcessInfo.processInfo.environment
         environment["TF_CLI_CONFIG_FILE"] = "/dev/null"
         environment["CHECKPOINT_DISABLE"] = "1"
