@@ -59,6 +59,23 @@ public struct Printer: Sendable {
     /// Prints items, aligning `=` across each run of consecutive single-line attributes (as hclwrite does:
     /// a multi-line value or a nested block ends the run and is not aligned itself).
     private func printItems(_ items: [BodyItem], indent: Int) -> String {
+        var out = ""
+        var assignments: [(name: String, value: String)] = []
+        for item in items {
+            switch item {
+            case .attribute(let attribute):
+                assignments.append((attribute.name, expression(attribute.value, indent: indent)))
+            case .block(let block):
+                out += aligned(assignments, indent: indent)
+                assignments.removeAll()
+                out += print(block, indent: indent)
+            }
+        }
+        return out + aligned(assignments, indent: indent)
+    }
+
+    /// `name = value` lines with `=` aligned across each run of single-line values, as `terraform fmt` does.
+    private func aligned(_ assignments: [(name: String, value: String)], indent: Int) -> String {
         let pad = String(repeating: "  ", count: indent)
         var out = ""
         var run: [(name: String, value: String)] = []
@@ -69,19 +86,12 @@ public struct Printer: Sendable {
             }
             run.removeAll()
         }
-        for item in items {
-            switch item {
-            case .attribute(let attribute):
-                let value = expression(attribute.value, indent: indent)
-                if value.contains("\n") {
-                    flushRun()
-                    out += "\(pad)\(attribute.name) = \(value)\n"
-                } else {
-                    run.append((attribute.name, value))
-                }
-            case .block(let block):
+        for (name, value) in assignments {
+            if value.contains("\n") {
                 flushRun()
-                out += print(block, indent: indent)
+                out += "\(pad)\(name) = \(value)\n"
+            } else {
+                run.append((name, value))
             }
         }
         flushRun()
@@ -128,28 +138,13 @@ public struct Printer: Sendable {
 
     private func object(_ items: [ObjectItem], indent: Int) -> String {
         if items.isEmpty { return "{}" }
-        let pad = String(repeating: "  ", count: indent + 1)
-        var out = "{\n"
-        var run: [(key: String, value: String)] = []
-        func flushRun() {
-            let width = run.map(\.key.count).max() ?? 0
-            for (key, value) in run {
-                out += "\(pad)\(key)\(String(repeating: " ", count: width - key.count)) = \(value)\n"
-            }
-            run.removeAll()
+        let assignments = items.map { item in
+            (
+                name: isIdentifier(item.key) ? item.key : quoted(item.key),
+                value: expression(item.value, indent: indent + 1)
+            )
         }
-        for item in items {
-            let key = isIdentifier(item.key) ? item.key : quoted(item.key)
-            let value = expression(item.value, indent: indent + 1)
-            if value.contains("\n") {
-                flushRun()
-                out += "\(pad)\(key) = \(value)\n"
-            } else {
-                run.append((key, value))
-            }
-        }
-        flushRun()
-        return out + String(repeating: "  ", count: indent) + "}"
+        return "{\n" + aligned(assignments, indent: indent + 1) + String(repeating: "  ", count: indent) + "}"
     }
 
     private func render(_ traversal: Traversal) -> String {
