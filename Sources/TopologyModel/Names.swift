@@ -31,14 +31,23 @@ public struct ResourceNames: Sendable {
     public var httpForwardingRule: String { "\(prefix)-http" }
     public var securityPolicy: String { "\(prefix)-armor" }
     public var artifactRepository: String { prefix }
-    /// Secret holding a region's Memorystore AUTH string.
-    public func redisAuthSecret(_ region: String) -> String { "\(prefix)-redis-auth-\(region)" }
+    /// Secret holding a region's Redis URL (`rediss://:AUTH@host:port`), filled once the instance exists.
+    public func redisURLSecret(_ region: String) -> String { "\(prefix)-redis-url-\(region)" }
     /// Secret holding a region's Memorystore server CA certificate.
     public func redisCASecret(_ region: String) -> String { "\(prefix)-redis-ca-\(region)" }
 
     /// The Firebase RTDB instance id.
     public var firebaseDatabase: String {
         topology.firebase?.instanceID ?? "\(topology.project)-\(prefix)"
+    }
+
+    /// The RTDB URL: `https://<id>.firebaseio.com` in us-central1, `https://<id>.<region>.firebasedatabase.app`
+    /// elsewhere.
+    public var firebaseDatabaseURL: String {
+        let location = topology.firebase?.location ?? "us-central1"
+        return location == "us-central1"
+            ? "https://\(firebaseDatabase).firebaseio.com"
+            : "https://\(firebaseDatabase).\(location).firebasedatabase.app"
     }
 
     /// The image a service runs; the bundled server lives in the topology's Artifact Registry repository.

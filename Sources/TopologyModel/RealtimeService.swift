@@ -174,11 +174,3 @@ public struct Probe: Sendable, Hashable {
         self.failureThreshold = failureThreshold
     }
 }
-
-extension RealtimeService {
-    /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
-    public static let topologyEnvironment = [
-        "FIREBASE_DATABASE_URL", "REDIS_AUTH", "REDIS_CA_CERT", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS",
-        "TFCTL_REGION", "TFCTL_TOPOLOGY",
-    ]
-}

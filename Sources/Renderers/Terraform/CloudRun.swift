@@ -40,19 +40,15 @@ enum CloudRun {
     private static func cloudRunService(_ service: RealtimeService, _ region: String, _ context: TerraformContext)
         -> Block
     {
-        var dependencies = [context.api("run")]
-        dependencies += service.sortedSecrets.map {
-            TF.address("google_secret_manager_secret_iam_member", Security.userSecretLabel($0.secret.secret))
+        // The service starts only once it may read its secrets and the Terraform-written ones have a value.
+        let secrets = context.secrets
+        let secretDependencies = context.topology.environment(for: service, in: region).flatMap { variable in
+            guard case .secret(let id, _) = variable.value, let secret = secrets[id] else { return [Expression]() }
+            let access = TF.address("google_secret_manager_secret_iam_member", secret.label)
+            return secret.valueFromTerraform
+                ? [access, TF.address("google_secret_manager_secret_version", secret.label)] : [access]
         }
-        if let redis = context.topology.memorystore {
-            if redis.auth {
-                dependencies.append(
-                    TF.address("google_secret_manager_secret_iam_member", TF.label("redis_auth", region)))
-            }
-            if redis.transitEncryption {
-                dependencies.append(TF.address("google_secret_manager_secret_iam_member", TF.label("redis_ca", region)))
-            }
-        }
+        let dependencies = [context.api("run")] + secretDependencies
         return TF.resource("google_cloud_run_v2_service", label(service, region)) {
             Attribute("name", .string(context.names.cloudRunService(service)))
             Attribute("location", .string(region))
@@ -108,21 +104,21 @@ enum CloudRun {
         }
     }
 
-    /// Plain, secret and topology-provided variables, sorted by name.
+    /// The service's runtime environment (the same list every renderer emits), secrets by resource reference.
     private static func environment(_ service: RealtimeService, _ region: String, _ context: TerraformContext)
         -> [Block]
     {
-        var variables: [(name: String, block: Block)] = service.sortedEnv.map { variable in
-            (variable.name, plain(variable.name, .string(variable.value)))
+        let secrets = context.secrets
+        return context.topology.environment(for: service, in: region).map { variable in
+            switch variable.value {
+            case .plain(let value):
+                return plain(variable.name, .string(value))
+            case .secret(let id, let version):
+                let secret =
+                    secrets[id].map { TF.ref("google_secret_manager_secret", $0.label, "secret_id") } ?? .string(id)
+                return fromSecret(variable.name, secret, version: version)
+            }
         }
-        for (name, reference) in service.sortedSecrets {
-            let secret = TF.ref("google_secret_manager_secret", Security.userSecretLabel(reference.secret), "secret_id")
-            variables.append((name, fromSecret(name, secret, version: reference.version)))
-        }
-        for (name, value) in RuntimeEnvironment.variables(for: service, in: region, context: context) {
-            variables.append((name, value))
-        }
-        return variables.sorted { $0.name < $1.name }.map(\.block)
     }
 
     static func plain(_ name: String, _ value: Expression) -> Block {
@@ -167,47 +163,5 @@ enum CloudRun {
             Attribute("role", "roles/run.invoker")
             Attribute("member", "allUsers")
         }
-    }
-}
-
-/// Environment variables tfctl gives every service so the reference server finds its Redis and fallback.
-enum RuntimeEnvironment {
-    static func variables(for service: RealtimeService, in region: String, context: TerraformContext) -> [(
-        String, Block
-    )] {
-        var variables: [(String, Block)] = [
-            ("TFCTL_REGION", CloudRun.plain("TFCTL_REGION", .string(region))),
-            ("TFCTL_TOPOLOGY", CloudRun.plain("TFCTL_TOPOLOGY", .string(context.topology.name))),
-        ]
-        if let redis = context.topology.memorystore {
-            let instance = MemorystoreBlocks.instance(region)
-            variables.append(
-                ("REDIS_HOST", CloudRun.plain("REDIS_HOST", TF.ref("google_redis_instance", instance, "host"))))
-            variables.append(
-                (
-                    "REDIS_PORT",
-                    CloudRun.plain("REDIS_PORT", .call("tostring", [TF.ref("google_redis_instance", instance, "port")]))
-                ))
-            variables.append(
-                ("REDIS_TLS", CloudRun.plain("REDIS_TLS", .string(redis.transitEncryption ? "true" : "false"))))
-            if redis.auth {
-                let secret = TF.ref("google_secret_manager_secret", TF.label("redis_auth", region), "secret_id")
-                variables.append(("REDIS_AUTH", CloudRun.fromSecret("REDIS_AUTH", secret, version: "latest")))
-            }
-            if redis.transitEncryption {
-                let secret = TF.ref("google_secret_manager_secret", TF.label("redis_ca", region), "secret_id")
-                variables.append(("REDIS_CA_CERT", CloudRun.fromSecret("REDIS_CA_CERT", secret, version: "latest")))
-            }
-        }
-        if context.topology.firebaseEnabled {
-            variables.append(
-                (
-                    "FIREBASE_DATABASE_URL",
-                    CloudRun.plain(
-                        "FIREBASE_DATABASE_URL",
-                        TF.ref("google_firebase_database_instance", Firebase.database, "database_url"))
-                ))
-        }
-        return variables
     }
 }

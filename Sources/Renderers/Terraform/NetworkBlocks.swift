@@ -87,11 +87,9 @@ enum MemorystoreBlocks {
                         context.api("redis"),
                     ])
                 })
-            if redis.auth {
-                blocks += secretWithValue(
-                    label: TF.label("redis_auth", region), id: context.names.redisAuthSecret(region),
-                    value: TF.ref("google_redis_instance", label, "auth_string"), context: context)
-            }
+            blocks += secretWithValue(
+                label: TF.label("redis_url", region), id: context.names.redisURLSecret(region),
+                value: redisURL(label, redis), context: context)
             if redis.transitEncryption {
                 let cert = Expression.reference(
                     Traversal(
@@ -117,6 +115,21 @@ enum MemorystoreBlocks {
             },
             IAM.secretAccessor(label: label),
         ]
+    }
+
+    /// `rediss://:AUTH@host:port` (`redis://` without TLS, no credentials without AUTH).
+    static func redisURL(_ instance: String, _ redis: Memorystore) -> Expression {
+        var parts: [TemplatePart] = [.literal(redis.transitEncryption ? "rediss://" : "redis://")]
+        if redis.auth {
+            parts += [
+                .literal(":"), .interpolation(TF.ref("google_redis_instance", instance, "auth_string")), .literal("@"),
+            ]
+        }
+        parts += [
+            .interpolation(TF.ref("google_redis_instance", instance, "host")), .literal(":"),
+            .interpolation(TF.ref("google_redis_instance", instance, "port")),
+        ]
+        return .template(parts)
     }
 
     static func redisVersion(_ version: RedisVersion) -> String {

@@ -56,5 +56,31 @@ struct TerraformContext {
         Set(topology.services.flatMap { $0.secrets.values.map(\.secret) }).sorted()
     }
 
+    /// A secret the services read: its resource label, and whether Terraform writes its value (Memorystore
+    /// endpoints) rather than an operator (user secrets, added with `gcloud secrets versions add`).
+    struct SecretResource {
+        let label: String
+        let valueFromTerraform: Bool
+    }
+
+    /// Every secret the services read, by secret id.
+    var secrets: [String: SecretResource] {
+        var secrets: [String: SecretResource] = [:]
+        for secret in userSecrets {
+            secrets[secret] = SecretResource(label: Security.userSecretLabel(secret), valueFromTerraform: false)
+        }
+        if let redis = topology.memorystore {
+            for region in regions {
+                secrets[names.redisURLSecret(region)] = SecretResource(
+                    label: TF.label("redis_url", region), valueFromTerraform: true)
+                if redis.transitEncryption {
+                    secrets[names.redisCASecret(region)] = SecretResource(
+                        label: TF.label("redis_ca", region), valueFromTerraform: true)
+                }
+            }
+        }
+        return secrets
+    }
+
     func api(_ service: String) -> Expression { TF.address("google_project_service", TF.label(service)) }
 }

@@ -47,7 +47,7 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
       }
       env {
         name  = "FIREBASE_DATABASE_URL"
-        value = google_firebase_database_instance.fallback.database_url
+        value = "https://tenderflow-dev-realtime.firebaseio.com"
       }
       env {
         name = "JWT_SECRET"
@@ -63,15 +63,6 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         value = "debug"
       }
       env {
-        name = "REDIS_AUTH"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_auth_us_central1.secret_id
-            version = "latest"
-          }
-        }
-      }
-      env {
         name = "REDIS_CA_CERT"
         value_source {
           secret_key_ref {
@@ -81,16 +72,13 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
-        name  = "REDIS_HOST"
-        value = google_redis_instance.redis_us_central1.host
-      }
-      env {
-        name  = "REDIS_PORT"
-        value = tostring(google_redis_instance.redis_us_central1.port)
-      }
-      env {
-        name  = "REDIS_TLS"
-        value = "true"
+        name = "REDIS_URL"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_us_central1.secret_id
+            version = "latest"
+          }
+        }
       }
       env {
         name  = "TFCTL_REGION"
@@ -126,8 +114,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
   depends_on = [
     google_project_service.run,
     google_secret_manager_secret_iam_member.secret_realtime_jwt,
-    google_secret_manager_secret_iam_member.redis_auth_us_central1,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
+    google_secret_manager_secret_version.redis_ca_us_central1,
+    google_secret_manager_secret_iam_member.redis_url_us_central1,
+    google_secret_manager_secret_version.redis_url_us_central1,
   ]
 }
 

@@ -16,8 +16,8 @@ resource "google_redis_instance" "redis_us_central1" {
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }
 
-resource "google_secret_manager_secret" "redis_auth_us_central1" {
-  secret_id = "realtime-redis-auth-us-central1"
+resource "google_secret_manager_secret" "redis_url_us_central1" {
+  secret_id = "realtime-redis-url-us-central1"
   replication {
     auto {}
   }
@@ -25,13 +25,13 @@ resource "google_secret_manager_secret" "redis_auth_us_central1" {
   depends_on = [google_project_service.secretmanager]
 }
 
-resource "google_secret_manager_secret_version" "redis_auth_us_central1" {
-  secret      = google_secret_manager_secret.redis_auth_us_central1.id
-  secret_data = google_redis_instance.redis_us_central1.auth_string
+resource "google_secret_manager_secret_version" "redis_url_us_central1" {
+  secret      = google_secret_manager_secret.redis_url_us_central1.id
+  secret_data = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
 }
 
-resource "google_secret_manager_secret_iam_member" "redis_auth_us_central1" {
-  secret_id = google_secret_manager_secret.redis_auth_us_central1.id
+resource "google_secret_manager_secret_iam_member" "redis_url_us_central1" {
+  secret_id = google_secret_manager_secret.redis_url_us_central1.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.runtime.member
 }

@@ -47,7 +47,7 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
       }
       env {
         name  = "FIREBASE_DATABASE_URL"
-        value = google_firebase_database_instance.fallback.database_url
+        value = "https://tenderflow-prod-realtime.firebaseio.com"
       }
       env {
         name = "JWT_SECRET"
@@ -63,15 +63,6 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         value = "info"
       }
       env {
-        name = "REDIS_AUTH"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_auth_us_central1.secret_id
-            version = "latest"
-          }
-        }
-      }
-      env {
         name = "REDIS_CA_CERT"
         value_source {
           secret_key_ref {
@@ -81,16 +72,13 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
-        name  = "REDIS_HOST"
-        value = google_redis_instance.redis_us_central1.host
-      }
-      env {
-        name  = "REDIS_PORT"
-        value = tostring(google_redis_instance.redis_us_central1.port)
-      }
-      env {
-        name  = "REDIS_TLS"
-        value = "true"
+        name = "REDIS_URL"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_us_central1.secret_id
+            version = "latest"
+          }
+        }
       }
       env {
         name  = "TFCTL_REGION"
@@ -126,8 +114,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
   depends_on = [
     google_project_service.run,
     google_secret_manager_secret_iam_member.secret_realtime_jwt,
-    google_secret_manager_secret_iam_member.redis_auth_us_central1,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
+    google_secret_manager_secret_version.redis_ca_us_central1,
+    google_secret_manager_secret_iam_member.redis_url_us_central1,
+    google_secret_manager_secret_version.redis_url_us_central1,
   ]
 }
 
@@ -176,7 +166,7 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
       }
       env {
         name  = "FIREBASE_DATABASE_URL"
-        value = google_firebase_database_instance.fallback.database_url
+        value = "https://tenderflow-prod-realtime.firebaseio.com"
       }
       env {
         name = "JWT_SECRET"
@@ -192,15 +182,6 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         value = "info"
       }
       env {
-        name = "REDIS_AUTH"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_auth_europe_west1.secret_id
-            version = "latest"
-          }
-        }
-      }
-      env {
         name = "REDIS_CA_CERT"
         value_source {
           secret_key_ref {
@@ -210,16 +191,13 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         }
       }
       env {
-        name  = "REDIS_HOST"
-        value = google_redis_instance.redis_europe_west1.host
-      }
-      env {
-        name  = "REDIS_PORT"
-        value = tostring(google_redis_instance.redis_europe_west1.port)
-      }
-      env {
-        name  = "REDIS_TLS"
-        value = "true"
+        name = "REDIS_URL"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_europe_west1.secret_id
+            version = "latest"
+          }
+        }
       }
       env {
         name  = "TFCTL_REGION"
@@ -255,8 +233,10 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
   depends_on = [
     google_project_service.run,
     google_secret_manager_secret_iam_member.secret_realtime_jwt,
-    google_secret_manager_secret_iam_member.redis_auth_europe_west1,
     google_secret_manager_secret_iam_member.redis_ca_europe_west1,
+    google_secret_manager_secret_version.redis_ca_europe_west1,
+    google_secret_manager_secret_iam_member.redis_url_europe_west1,
+    google_secret_manager_secret_version.redis_url_europe_west1,
   ]
 }
 
@@ -305,7 +285,7 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
       }
       env {
         name  = "FIREBASE_DATABASE_URL"
-        value = google_firebase_database_instance.fallback.database_url
+        value = "https://tenderflow-prod-realtime.firebaseio.com"
       }
       env {
         name = "JWT_SECRET"
@@ -321,15 +301,6 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         value = "info"
       }
       env {
-        name = "REDIS_AUTH"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_auth_asia_southeast1.secret_id
-            version = "latest"
-          }
-        }
-      }
-      env {
         name = "REDIS_CA_CERT"
         value_source {
           secret_key_ref {
@@ -339,16 +310,13 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
       }
       env {
-        name  = "REDIS_HOST"
-        value = google_redis_instance.redis_asia_southeast1.host
-      }
-      env {
-        name  = "REDIS_PORT"
-        value = tostring(google_redis_instance.redis_asia_southeast1.port)
-      }
-      env {
-        name  = "REDIS_TLS"
-        value = "true"
+        name = "REDIS_URL"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_asia_southeast1.secret_id
+            version = "latest"
+          }
+        }
       }
       env {
         name  = "TFCTL_REGION"
@@ -384,8 +352,10 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
   depends_on = [
     google_project_service.run,
     google_secret_manager_secret_iam_member.secret_realtime_jwt,
-    google_secret_manager_secret_iam_member.redis_auth_asia_southeast1,
     google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
+    google_secret_manager_secret_version.redis_ca_asia_southeast1,
+    google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
+    google_secret_manager_secret_version.redis_url_asia_southeast1,
   ]
 }
 

@@ -18,8 +18,8 @@ resource "google_redis_instance" "redis_us_central1" {
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }
 
-resource "google_secret_manager_secret" "redis_auth_us_central1" {
-  secret_id = "realtime-redis-auth-us-central1"
+resource "google_secret_manager_secret" "redis_url_us_central1" {
+  secret_id = "realtime-redis-url-us-central1"
   replication {
     auto {}
   }
@@ -27,13 +27,13 @@ resource "google_secret_manager_secret" "redis_auth_us_central1" {
   depends_on = [google_project_service.secretmanager]
 }
 
-resource "google_secret_manager_secret_version" "redis_auth_us_central1" {
-  secret      = google_secret_manager_secret.redis_auth_us_central1.id
-  secret_data = google_redis_instance.redis_us_central1.auth_string
+resource "google_secret_manager_secret_version" "redis_url_us_central1" {
+  secret      = google_secret_manager_secret.redis_url_us_central1.id
+  secret_data = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
 }
 
-resource "google_secret_manager_secret_iam_member" "redis_auth_us_central1" {
-  secret_id = google_secret_manager_secret.redis_auth_us_central1.id
+resource "google_secret_manager_secret_iam_member" "redis_url_us_central1" {
+  secret_id = google_secret_manager_secret.redis_url_us_central1.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.runtime.member
 }
@@ -76,8 +76,8 @@ resource "google_redis_instance" "redis_europe_west1" {
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }
 
-resource "google_secret_manager_secret" "redis_auth_europe_west1" {
-  secret_id = "realtime-redis-auth-europe-west1"
+resource "google_secret_manager_secret" "redis_url_europe_west1" {
+  secret_id = "realtime-redis-url-europe-west1"
   replication {
     auto {}
   }
@@ -85,13 +85,13 @@ resource "google_secret_manager_secret" "redis_auth_europe_west1" {
   depends_on = [google_project_service.secretmanager]
 }
 
-resource "google_secret_manager_secret_version" "redis_auth_europe_west1" {
-  secret      = google_secret_manager_secret.redis_auth_europe_west1.id
-  secret_data = google_redis_instance.redis_europe_west1.auth_string
+resource "google_secret_manager_secret_version" "redis_url_europe_west1" {
+  secret      = google_secret_manager_secret.redis_url_europe_west1.id
+  secret_data = "rediss://:${google_redis_instance.redis_europe_west1.auth_string}@${google_redis_instance.redis_europe_west1.host}:${google_redis_instance.redis_europe_west1.port}"
 }
 
-resource "google_secret_manager_secret_iam_member" "redis_auth_europe_west1" {
-  secret_id = google_secret_manager_secret.redis_auth_europe_west1.id
+resource "google_secret_manager_secret_iam_member" "redis_url_europe_west1" {
+  secret_id = google_secret_manager_secret.redis_url_europe_west1.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.runtime.member
 }
@@ -134,8 +134,8 @@ resource "google_redis_instance" "redis_asia_southeast1" {
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }
 
-resource "google_secret_manager_secret" "redis_auth_asia_southeast1" {
-  secret_id = "realtime-redis-auth-asia-southeast1"
+resource "google_secret_manager_secret" "redis_url_asia_southeast1" {
+  secret_id = "realtime-redis-url-asia-southeast1"
   replication {
     auto {}
   }
@@ -143,13 +143,13 @@ resource "google_secret_manager_secret" "redis_auth_asia_southeast1" {
   depends_on = [google_project_service.secretmanager]
 }
 
-resource "google_secret_manager_secret_version" "redis_auth_asia_southeast1" {
-  secret      = google_secret_manager_secret.redis_auth_asia_southeast1.id
-  secret_data = google_redis_instance.redis_asia_southeast1.auth_string
+resource "google_secret_manager_secret_version" "redis_url_asia_southeast1" {
+  secret      = google_secret_manager_secret.redis_url_asia_southeast1.id
+  secret_data = "rediss://:${google_redis_instance.redis_asia_southeast1.auth_string}@${google_redis_instance.redis_asia_southeast1.host}:${google_redis_instance.redis_asia_southeast1.port}"
 }
 
-resource "google_secret_manager_secret_iam_member" "redis_auth_asia_southeast1" {
-  secret_id = google_secret_manager_secret.redis_auth_asia_southeast1.id
+resource "google_secret_manager_secret_iam_member" "redis_url_asia_southeast1" {
+  secret_id = google_secret_manager_secret.redis_url_asia_southeast1.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.runtime.member
 }

@@ -1,0 +1,49 @@
+/// The value of one environment variable of a deployed service.
+public enum RuntimeValue: Sendable, Hashable {
+    case plain(String)
+    /// Read from Secret Manager at start.
+    case secret(id: String, version: String)
+}
+
+public struct RuntimeVariable: Sendable, Hashable {
+    public var name: String
+    public var value: RuntimeValue
+
+    public init(_ name: String, _ value: RuntimeValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension Topology {
+    /// Every environment variable a service gets in a region, sorted by name: the user's plain and secret
+    /// variables plus what wires it to the topology. All three renderers emit exactly this list, and every value
+    /// is known before anything is created (Redis endpoints reach the service through a secret that the
+    /// deployment fills once the instance exists), so the Knative YAML can be static.
+    public func environment(for service: RealtimeService, in region: String) -> [RuntimeVariable] {
+        var variables = service.sortedEnv.map { RuntimeVariable($0.name, .plain($0.value)) }
+        variables += service.sortedSecrets.map {
+            RuntimeVariable($0.name, .secret(id: $0.secret.secret, version: $0.secret.version))
+        }
+        variables.append(RuntimeVariable("TFCTL_REGION", .plain(region)))
+        variables.append(RuntimeVariable("TFCTL_TOPOLOGY", .plain(name)))
+        if let redis = memorystore {
+            variables.append(RuntimeVariable("REDIS_URL", .secret(id: names.redisURLSecret(region), version: "latest")))
+            if redis.transitEncryption {
+                variables.append(
+                    RuntimeVariable("REDIS_CA_CERT", .secret(id: names.redisCASecret(region), version: "latest")))
+            }
+        }
+        if firebaseEnabled {
+            variables.append(RuntimeVariable("FIREBASE_DATABASE_URL", .plain(names.firebaseDatabaseURL)))
+        }
+        return variables.sorted { $0.name < $1.name }
+    }
+}
+
+extension RealtimeService {
+    /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
+    public static let topologyEnvironment = [
+        "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY",
+    ]
+}
