@@ -23,7 +23,11 @@ let package = Package(
         ),
         .target(name: "Validation", dependencies: ["TopologyModel", "Diagnostics"]),
         .target(name: "HCL"),
-        .target(name: "Renderers", dependencies: ["TopologyModel", "HCL"]),
+        .target(name: "Shell"),
+        .target(
+            name: "Renderers",
+            dependencies: ["TopologyModel", "HCL", "Shell", .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "TfctlCLI",
             dependencies: [

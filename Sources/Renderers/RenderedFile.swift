@@ -3,10 +3,13 @@ public struct RenderedFile: Sendable, Hashable {
     /// Path relative to the environment's output directory, e.g. `terraform/cloud_run.tf`.
     public var path: String
     public var contents: String
+    /// Scripts are written with the executable bit.
+    public var executable: Bool
 
-    public init(path: String, contents: String) {
+    public init(path: String, contents: String, executable: Bool = false) {
         self.path = path
         self.contents = contents
+        self.executable = executable
     }
 }
 

@@ -30,7 +30,11 @@ struct Pipeline {
     /// Every file `tfctl render` writes for this environment, in path order.
     func render() -> [RenderedFile] {
         guard let topology else { return [] }
-        return TerraformRenderer().render(topology, source: loaded.displayPath).sorted { $0.path < $1.path }
+        let source = loaded.displayPath
+        let files =
+            TerraformRenderer().render(topology, source: source) + GcloudRenderer().render(topology, source: source)
+            + KnativeRenderer().render(topology, source: source) + FirebaseRulesRenderer().render(topology)
+        return files.sorted { $0.path < $1.path }
     }
 
     /// Prints diagnostics: text to standard error, JSON to standard output.

@@ -64,6 +64,9 @@ public struct Oracle: Sendable {
     public let executable: String
 
     public static let terraform = Oracle(name: "terraform", executable: "terraform")
+    public static let gcloudCheck = Oracle(
+        name: "gcloud-check", executable: Repository.sharedTools.appendingPathComponent("gcloud-check").path)
+    public static let bash = Oracle(name: "bash", executable: "bash")
     public static let tfschemaCheck = Oracle(
         name: "tfschema-check", executable: Repository.sharedTools.appendingPathComponent("tfschema-check").path)
 

@@ -86,16 +86,15 @@ enum LoadBalancerBlocks {
 
     static let certificateLabel = "managed"
 
-    /// Managed certificates cannot change domains in place: the name carries a hash of the domains.
     static func certificateName(_ lb: LoadBalancer, _ context: TerraformContext) -> String {
-        "\(context.names.certificate)-\(stableHash(lb.domains.joined(separator: ",")))"
+        LoadBalancerNames.certificate(lb, context.names)
     }
 
     private static func backendService(_ service: RealtimeService, _ lb: LoadBalancer, _ context: TerraformContext)
         -> Block
     {
         TF.resource("google_compute_backend_service", backend(service)) {
-            Attribute("name", .string("\(context.names.backendService)-\(service.name)"))
+            Attribute("name", .string(LoadBalancerNames.backend(service, context.names)))
             Attribute("protocol", "HTTP")
             // Explicit: provider 8 changes the default from EXTERNAL (classic) to EXTERNAL_MANAGED.
             Attribute("load_balancing_scheme", "EXTERNAL_MANAGED")

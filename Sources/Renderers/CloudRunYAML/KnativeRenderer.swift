@@ -1,0 +1,112 @@
+import TopologyModel
+
+/// Renders a Knative `serving.knative.dev/v1` Service per service and region, for `gcloud run services replace`:
+/// the same values as the Terraform, in the annotations Cloud Run reads.
+public struct KnativeRenderer: Sendable {
+    public init() {}
+
+    public func render(_ topology: Topology, source: String) -> [RenderedFile] {
+        topology.sortedServices.flatMap { service in
+            topology.regions.map { region in
+                RenderedFile(
+                    path: "cloudrun/\(service.name)-\(region).yaml",
+                    contents: document(service, region, topology).document(header: [
+                        generatedHeader(source: source),
+                        "Apply with: gcloud run services replace \(service.name)-\(region).yaml --region \(region)",
+                    ]))
+            }
+        }
+    }
+
+    func document(_ service: RealtimeService, _ region: String, _ topology: Topology) -> YAMLValue {
+        let names = topology.names
+        let labels = topology.sortedLabels.map { YAMLEntry(key: $0.key, value: .string($0.value)) }
+        return .map(
+            ("apiVersion", .string("serving.knative.dev/v1")),
+            ("kind", .string("Service")),
+            (
+                "metadata",
+                .map(
+                    ("name", .string(names.cloudRunService(service))),
+                    (
+                        "labels",
+                        .mapping([YAMLEntry(key: "cloud.googleapis.com/location", value: .string(region))] + labels)
+                    ),
+                    ("annotations", .map(("run.googleapis.com/ingress", .string(service.ingress.rawValue))))
+                )
+            ),
+            (
+                "spec",
+                .map(
+                    (
+                        "template",
+                        .map(
+                            ("metadata", .map(("annotations", .mapping(revisionAnnotations(service, region, names))))),
+                            ("spec", revisionSpec(service, region, topology))
+                        )
+                    )
+                )
+            )
+        )
+    }
+
+    /// Revision settings Cloud Run reads from annotations, sorted by key.
+    func revisionAnnotations(_ service: RealtimeService, _ region: String, _ names: ResourceNames) -> [YAMLEntry] {
+        let interfaces = compactJSON([["network": names.network, "subnetwork": names.subnet(region)]])
+        let annotations: [(String, String)] = [
+            ("autoscaling.knative.dev/maxScale", String(service.maxInstances)),
+            ("autoscaling.knative.dev/minScale", String(service.minInstances)),
+            ("run.googleapis.com/cpu-throttling", String(!service.cpuAlwaysAllocated)),
+            ("run.googleapis.com/execution-environment", service.executionEnvironment.rawValue),
+            ("run.googleapis.com/network-interfaces", interfaces),
+            ("run.googleapis.com/sessionAffinity", String(service.sessionAffinity)),
+            ("run.googleapis.com/startup-cpu-boost", String(service.startupCPUBoost)),
+            ("run.googleapis.com/vpc-access-egress", "private-ranges-only"),
+        ]
+        return annotations.sorted { $0.0 < $1.0 }.map { YAMLEntry(key: $0.0, value: .string($0.1)) }
+    }
+
+    private func revisionSpec(_ service: RealtimeService, _ region: String, _ topology: Topology) -> YAMLValue {
+        let env: [YAMLValue] = topology.environment(for: service, in: region).map { variable in
+            switch variable.value {
+            case .plain(let value):
+                return .map(("name", .string(variable.name)), ("value", .string(value)))
+            case .secret(let id, let version):
+                return .map(
+                    ("name", .string(variable.name)),
+                    ("valueFrom", .map(("secretKeyRef", .map(("key", .string(version)), ("name", .string(id)))))))
+            }
+        }
+        let container = YAMLValue.map(
+            ("image", .string(topology.names.image(service))),
+            ("ports", .sequence([.map(("name", .string("http1")), ("containerPort", .int(service.port)))])),
+            (
+                "resources",
+                .map(
+                    (
+                        "limits",
+                        .map(("cpu", .string(service.cpu.description)), ("memory", .string(service.memory.description)))
+                    ))
+            ),
+            ("env", .sequence(env)),
+            ("startupProbe", probe(service.probes.startup, port: service.port)),
+            ("livenessProbe", probe(service.probes.liveness, port: service.port))
+        )
+        return .map(
+            ("containerConcurrency", .int(service.concurrency)),
+            ("timeoutSeconds", .int(service.timeoutSeconds)),
+            ("serviceAccountName", .string(topology.names.serviceAccountEmail)),
+            ("containers", .sequence([container]))
+        )
+    }
+
+    private func probe(_ probe: Probe, port: Int) -> YAMLValue {
+        .map(
+            ("httpGet", .map(("path", .string(probe.path)), ("port", .int(port)))),
+            ("initialDelaySeconds", .int(probe.initialDelaySeconds)),
+            ("periodSeconds", .int(probe.periodSeconds)),
+            ("timeoutSeconds", .int(probe.timeoutSeconds)),
+            ("failureThreshold", .int(probe.failureThreshold))
+        )
+    }
+}

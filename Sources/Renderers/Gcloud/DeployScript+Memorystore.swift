@@ -1,0 +1,108 @@
+import Shell
+import TopologyModel
+
+extension DeployScript {
+    /// A Memorystore instance per region, then the secrets the services read its endpoint and CA from.
+    func memorystore() -> [Statement] {
+        guard let redis = topology.memorystore else { return [] }
+        return topology.regions.map { region in
+            let id = names.redisInstance(region)
+            let location: [Word] = ["--region", .literal(region)]
+            var create: [Word] = [
+                "redis", "instances", "create", .literal(id), "--region", .literal(region),
+                "--tier", redis.tier == .standardHA ? "standard" : "basic",
+                "--size", .literal(String(redis.memoryGB)),
+                "--redis-version", .literal(Self.redisVersionFlag(redis.version)),
+                "--network",
+                .concat(["projects/", .variable("PROJECT"), .literal("/global/networks/\(names.network)")]),
+                "--connect-mode", "private-service-access", "--reserved-ip-range", .literal(names.serviceAccessRange),
+                "--transit-encryption-mode", redis.transitEncryption ? "server-authentication" : "disabled",
+                "--display-name", .literal("\(topology.name) pub/sub adapter (\(region))"),
+            ]
+            var update: [Word] =
+                ["redis", "instances", "update", .literal(id)] + location + [
+                    "--size", .literal(String(redis.memoryGB)),
+                ]
+            if redis.auth { create.append("--enable-auth") }
+            if redis.readReplicas > 0 {
+                create += [
+                    "--replica-count", .literal(String(redis.readReplicas)), "--read-replicas-mode",
+                    "read-replicas-enabled",
+                ]
+                update += ["--replica-count", .literal(String(redis.readReplicas))]
+            }
+            var body = G.ensure(
+                "Memorystore \(id) (\(redis.tier.rawValue), \(redis.memoryGB) GB)",
+                probe: ["redis", "instances", "describe", .literal(id)] + location,
+                create: [G.run(create)], update: [G.run(update)])
+            body += Self.secret(names.redisURLSecret(region), names: names)
+            if redis.transitEncryption { body += Self.secret(names.redisCASecret(region), names: names) }
+            body.append(endpointSecrets(id: id, region: region, redis: redis))
+            return G.inRegion(region, body)
+        }
+    }
+
+    /// Stores the instance's URL (and CA) in their secrets when the stored value differs: a recreated instance
+    /// gets a new address, and the services read it on their next revision.
+    private func endpointSecrets(id: String, region: String, redis: Memorystore) -> Statement {
+        let location: [Word] = ["--region", .literal(region)]
+        func describe(_ field: String) -> Word {
+            .substitution(
+                G.gcloud(
+                    ["redis", "instances", "describe", .literal(id)] + location + [
+                        "--format", .literal("value(\(field))"),
+                    ]))
+        }
+        var read: [Statement] = [
+            .assign("redis_host", describe("host")),
+            .assign("redis_port", describe("port")),
+        ]
+        var url: [WordPart] = [.literal(redis.transitEncryption ? "rediss://" : "redis://")]
+        if redis.auth {
+            let auth = G.gcloud(
+                ["redis", "instances", "get-auth-string", .literal(id)] + location + ["--format", "value(authString)"])
+            read.append(.assign("redis_auth", .substitution(auth)))
+            url += [":", .variable("redis_auth"), "@"]
+        }
+        url += [.variable("redis_host"), ":", .variable("redis_port")]
+        read.append(.assign("redis_url", .concat(url)))
+        read += Self.storeIfChanged(secret: names.redisURLSecret(region), value: "redis_url")
+        if redis.transitEncryption {
+            read.append(.assign("redis_ca", describe("serverCaCerts[0].cert")))
+            read += Self.storeIfChanged(secret: names.redisCASecret(region), value: "redis_ca")
+        }
+        return .if(
+            G.isDryRun,
+            then: [
+                G.log("  would store the endpoint of \(id) in \(names.redisURLSecret(region))")
+            ], else: read)
+    }
+
+    /// `if [ "$(current_secret ID)" != "$VALUE" ]; then printf '%s' "$VALUE" | gcloud secrets versions add ...`
+    static func storeIfChanged(secret: String, value: String) -> [Statement] {
+        let add = G.gcloud("secrets", "versions", "add", .literal(secret), "--data-file=-")
+        return [
+            .if(
+                Command.test(
+                    .substitution(Command("current_secret", .literal(secret))), .syntax(.notEqual), .variable(value)),
+                then: [
+                    G.log("  storing a new version of \(secret)"),
+                    .command(Command("printf", "%s", .variable(value)).piped(into: add)),
+                ], else: [G.log("  \(secret) is up to date")])
+        ]
+    }
+
+    /// The latest value of a secret, or nothing when it has none.
+    static let currentSecretHelper: Statement = .function(
+        "current_secret",
+        [
+            .if(
+                G.gcloud("secrets", "versions", "access", "latest", "--secret", .variable("1")).redirecting(
+                    .discardErrors),
+                negated: true, then: [.command(Command("return", "0"))])
+        ])
+
+    static func redisVersionFlag(_ version: RedisVersion) -> String {
+        "redis_" + String(version.rawValue.map { $0 == "." ? "_" : $0 })
+    }
+}

@@ -1,0 +1,208 @@
+import Shell
+import TopologyModel
+
+/// `deploy.sh`: brings the topology up step by step. Every step checks what exists and creates or updates it,
+/// so a second run changes nothing and an interrupted run can simply be started again.
+struct DeployScript {
+    let topology: Topology
+    var names: ResourceNames { topology.names }
+
+    func script(header: String) -> Script {
+        var body = Preamble.settings(topology, readsFiles: true)
+        body += Preamble.arguments(
+            usage: [
+                "usage: deploy.sh [--dry-run]",
+                "Brings the '\(topology.name)' topology up with gcloud; safe to run again.",
+                "  --dry-run  print the commands instead of running them (every resource counts as absent)",
+                "Environment: PROJECT (default \(topology.project)), REGIONS (default: \(topology.regions.joined(separator: " ")))",
+            ],
+            flags: [("--dry-run", "DRY_RUN")])
+        body.append(.blank)
+        body += Preamble.helpers
+        if topology.memorystore != nil { body += [.blank, Self.currentSecretHelper] }
+        for section in sections() where !section.isEmpty {
+            body.append(.blank)
+            body += section
+        }
+        body += [.blank, G.log(.concat(["Done: '\(topology.name)' is deployed in ", .variable("PROJECT"), "."]))]
+        return Script(
+            header: [
+                header, "",
+                "Brings the topology up with gcloud. Idempotent: every step checks whether its resource exists",
+                "and creates or updates it, so running it twice is safe and a half-finished run can be resumed.",
+            ],
+            body: body)
+    }
+
+    private func sections() -> [[Statement]] {
+        [
+            apis(), identity(), network(), secrets(), memorystore(), artifactRegistry(),
+            CloudRunSteps(topology: topology).statements(), LoadBalancerSteps(topology: topology).statements(),
+            monitoring(), FirebaseSteps(topology: topology).statements(),
+        ]
+    }
+
+    private func apis() -> [Statement] {
+        var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
+        if topology.memorystore != nil { apis += ["redis", "servicenetworking"] }
+        if topology.services.contains(where: { $0.image == .bundled }) { apis += ["artifactregistry", "cloudbuild"] }
+        if topology.firebaseEnabled { apis += ["firebase", "firebasedatabase"] }
+        return [
+            G.log("APIs"),
+            G.run([.literal("services"), .literal("enable")] + apis.sorted().map { .literal("\($0).googleapis.com") }),
+        ]
+    }
+
+    private func identity() -> [Statement] {
+        var roles = ["roles/cloudtrace.agent", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
+        if topology.firebaseEnabled { roles.append("roles/firebasedatabase.admin") }
+        var statements = G.ensure(
+            "Service account \(names.serviceAccountID)",
+            probe: ["iam", "service-accounts", "describe", G.serviceAccountEmail(names)],
+            create: [
+                G.run(
+                    "iam", "service-accounts", "create", .literal(names.serviceAccountID), "--display-name",
+                    .literal("\(topology.name) real-time services"))
+            ])
+        for role in roles.sorted() {
+            statements.append(
+                G.run(
+                    "projects", "add-iam-policy-binding", G.project, "--member", G.serviceAccountMember(names),
+                    "--role",
+                    .literal(role), "--condition", "None"))
+        }
+        return statements
+    }
+
+    private func network() -> [Statement] {
+        var statements = G.ensure(
+            "VPC \(names.network)", probe: ["compute", "networks", "describe", .literal(names.network)],
+            create: [
+                G.run(
+                    "compute", "networks", "create", .literal(names.network), "--subnet-mode", "custom",
+                    "--bgp-routing-mode", "global")
+            ])
+        for (region, range) in topology.network.subnetPlan(regions: topology.regions) {
+            guard let range else { continue }
+            let subnet = names.subnet(region)
+            statements.append(
+                G.inRegion(
+                    region,
+                    G.ensure(
+                        "Subnet \(subnet) \(range)",
+                        probe: [
+                            "compute", "networks", "subnets", "describe", .literal(subnet), "--region",
+                            .literal(region),
+                        ],
+                        create: [
+                            G.run(
+                                "compute", "networks", "subnets", "create", .literal(subnet), "--network",
+                                .literal(names.network),
+                                "--region", .literal(region), "--range", .literal(range.description),
+                                "--enable-private-ip-google-access")
+                        ])))
+        }
+        guard topology.memorystore != nil, let psa = topology.network.serviceAccessRangeResolved else {
+            return statements
+        }
+        let address = String(psa.description.split(separator: "/")[0])
+        statements += G.ensure(
+            "Private service access range \(names.serviceAccessRange) \(psa)",
+            probe: ["compute", "addresses", "describe", .literal(names.serviceAccessRange), "--global"],
+            create: [
+                G.run(
+                    "compute", "addresses", "create", .literal(names.serviceAccessRange), "--global", "--purpose",
+                    "VPC_PEERING", "--addresses", .literal(address), "--prefix-length", .literal(String(psa.prefix)),
+                    "--network", .literal(names.network))
+            ])
+        let peerings = G.gcloud(
+            "services", "vpc-peerings", "list", "--network", .literal(names.network), "--service",
+            "servicenetworking.googleapis.com", "--format", "value(peering)")
+        statements += [
+            G.log("Private service access peering"),
+            .if(
+                Command.test(.syntax(.isEmpty), .substitution(peerings)),
+                then: [
+                    G.run(
+                        "services", "vpc-peerings", "connect", "--service", "servicenetworking.googleapis.com",
+                        "--ranges",
+                        .literal(names.serviceAccessRange), "--network", .literal(names.network))
+                ], else: [G.log("  exists, unchanged")]),
+        ]
+        return statements
+    }
+
+    /// The user's secrets: created empty if absent, never overwritten; readable by the runtime account.
+    private func secrets() -> [Statement] {
+        let ids = Set(topology.services.flatMap { $0.secrets.values.map(\.secret) }).sorted()
+        return ids.flatMap { id in
+            Self.secret(id, names: names) + [
+                .if(
+                    Command(
+                        [.literal("exists")]
+                            + G.gcloud("secrets", "versions", "describe", "latest", "--secret", .literal(id)).words),
+                    negated: true,
+                    then: [
+                        G.log(
+                            "  secret \(id) has no value yet; add one with: gcloud secrets versions add \(id) --data-file=-"
+                        )
+                    ])
+            ]
+        }
+    }
+
+    /// Creates a secret if absent and lets the runtime service account read it.
+    static func secret(_ id: String, names: ResourceNames) -> [Statement] {
+        G.ensure(
+            "Secret \(id)", probe: ["secrets", "describe", .literal(id)],
+            create: [G.run("secrets", "create", .literal(id), "--replication-policy", "automatic")])
+            + [
+                G.run(
+                    "secrets", "add-iam-policy-binding", .literal(id), "--member", G.serviceAccountMember(names),
+                    "--role",
+                    "roles/secretmanager.secretAccessor")
+            ]
+    }
+
+    private func artifactRegistry() -> [Statement] {
+        guard topology.services.contains(where: { $0.image == .bundled }), let region = topology.regions.first else {
+            return []
+        }
+        return G.ensure(
+            "Artifact Registry repository \(names.artifactRepository)",
+            probe: [
+                "artifacts", "repositories", "describe", .literal(names.artifactRepository), "--location",
+                .literal(region),
+            ],
+            create: [
+                G.run(
+                    "artifacts", "repositories", "create", .literal(names.artifactRepository), "--location",
+                    .literal(region), "--repository-format", "docker", "--description",
+                    .literal("Images of the \(topology.name) real-time services"))
+            ])
+    }
+
+    /// Email channels; alert policies are Terraform-only (gcloud has them only in alpha, without channel references).
+    private func monitoring() -> [Statement] {
+        let emails = topology.monitoring.emails
+        guard !emails.isEmpty else { return [] }
+        let existing = G.gcloud(
+            "beta", "monitoring", "channels", "list", "--filter",
+            .concat(["type=\"email\" AND labels.email_address=\"", .variable("email"), "\""]), "--format", "value(name)"
+        )
+        let body: [Statement] = [
+            G.log(.concat(["Notification channel ", .variable("email")])),
+            .if(
+                Command.test(.syntax(.isEmpty), .substitution(existing)),
+                then: [
+                    G.run(
+                        "beta", "monitoring", "channels", "create", "--display-name",
+                        .concat([.literal("\(topology.name) on-call: "), .variable("email")]), "--type", "email",
+                        "--channel-labels", .concat(["email_address=", .variable("email")]))
+                ], else: [G.log("  exists, unchanged")]),
+        ]
+        // A loop over one word is a shellcheck warning (SC2043).
+        if emails.count == 1 { return [.assign("email", .literal(emails[0]))] + body }
+        return [.for("email", in: emails.map(Word.literal), body)]
+    }
+}

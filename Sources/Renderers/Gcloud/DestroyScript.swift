@@ -1,0 +1,193 @@
+import Shell
+import TopologyModel
+
+/// `destroy.sh`: the reverse of deploy.sh. Asks for confirmation unless `--yes`; keeps Memorystore, secrets,
+/// the network they need and the image repository unless `--delete-data`. The Realtime Database is never
+/// deleted here: its id cannot be reused.
+struct DestroyScript {
+    let topology: Topology
+    var names: ResourceNames { topology.names }
+
+    func script(header: String) -> Script {
+        var body = Preamble.settings(topology, readsFiles: false)
+        body += Preamble.arguments(
+            usage: [
+                "usage: destroy.sh [--yes] [--delete-data] [--dry-run]",
+                "Removes the '\(topology.name)' topology, in the reverse order of deploy.sh.",
+                "  --yes          do not ask for confirmation",
+                "  --delete-data  also delete Memorystore (all Redis data), secrets, the VPC and the image repository",
+                "  --dry-run      print the commands instead of running them",
+            ],
+            flags: [("--yes", "YES"), ("--delete-data", "DELETE_DATA"), ("--dry-run", "DRY_RUN")])
+        body.append(.blank)
+        body += Preamble.helpers
+        body += [.blank] + confirmation()
+        for section in [loadBalancer(), cloudRun(), [Statement]()] + [dataAndNetwork()] where !section.isEmpty {
+            body.append(.blank)
+            body += section
+        }
+        body += [.blank, G.log("Done.")]
+        return Script(
+            header: [header, "", "Removes the topology with gcloud, in the reverse order of deploy.sh."], body: body)
+    }
+
+    private func confirmation() -> [Statement] {
+        let data = Word.literal(" including Memorystore data and secrets")
+        return [
+            .if(
+                Command.test(.variable("YES"), .syntax(.equal), "0"),
+                then: [
+                    .if(
+                        Command.test(.variable("DELETE_DATA"), .syntax(.equal), "1"), then: [.assign("scope", data)],
+                        else: [.assign("scope", "")]),
+                    .command(
+                        Command(
+                            "read", "-r", "-p",
+                            .concat([
+                                "Destroy '\(topology.name)' in project ", .variable("PROJECT"), .variable("scope"),
+                                "? [y/N] ",
+                            ]), "answer")),
+                    .case(
+                        .variable("answer"),
+                        [
+                            CaseArm(literals: ["y", "Y", "yes"], [.command(Command(":"))]),
+                            CaseArm(
+                                [[.anyString]],
+                                [
+                                    .command(Command("echo", "Aborted.").redirecting(.outputToErrors)),
+                                    .command(Command("exit", "1")),
+                                ]),
+                        ]),
+                ])
+        ]
+    }
+
+    private func delete(_ what: String, _ resource: [Word], _ identity: [Word]) -> Statement {
+        .if(
+            Command([.literal("exists")] + G.gcloud(resource + ["describe"] + identity).words),
+            then: [
+                G.log("Deleting \(what)"),
+                G.run(resource + ["delete"] + identity),
+            ])
+    }
+
+    private func loadBalancer() -> [Statement] {
+        guard let lb = topology.loadBalancer else { return [] }
+        let global: [Word] = ["--global"]
+        var statements: [Statement] = [
+            delete(
+                "forwarding rule \(names.httpForwardingRule)", ["compute", "forwarding-rules"],
+                [.literal(names.httpForwardingRule)] + global),
+            delete(
+                "forwarding rule \(names.httpsForwardingRule)", ["compute", "forwarding-rules"],
+                [.literal(names.httpsForwardingRule)] + global),
+            delete(
+                "HTTP proxy \(names.httpProxy)", ["compute", "target-http-proxies"],
+                [.literal(names.httpProxy)] + global),
+            delete(
+                "HTTPS proxy \(names.httpsProxy)", ["compute", "target-https-proxies"],
+                [.literal(names.httpsProxy)] + global),
+            delete(
+                "certificate", ["compute", "ssl-certificates"],
+                [.literal(LoadBalancerNames.certificate(lb, names))] + global),
+            delete(
+                "URL map \(names.redirectURLMap)", ["compute", "url-maps"], [.literal(names.redirectURLMap)] + global),
+            delete("URL map \(names.urlMap)", ["compute", "url-maps"], [.literal(names.urlMap)] + global),
+        ]
+        for service in topology.sortedServices {
+            let backend = LoadBalancerNames.backend(service, names)
+            statements.append(
+                delete("backend service \(backend)", ["compute", "backend-services"], [.literal(backend)] + global))
+        }
+        for service in topology.sortedServices {
+            for region in topology.regions {
+                let neg = names.neg(service, region)
+                statements.append(
+                    G.inRegion(
+                        region,
+                        [
+                            delete(
+                                "NEG \(neg)", ["compute", "network-endpoint-groups"],
+                                [.literal(neg), "--region", .literal(region)])
+                        ]))
+            }
+        }
+        statements.append(
+            delete("Cloud Armor policy", ["compute", "security-policies"], [.literal(names.securityPolicy)]))
+        statements.append(
+            delete("address \(names.address)", ["compute", "addresses"], [.literal(names.address)] + global))
+        return statements
+    }
+
+    private func cloudRun() -> [Statement] {
+        topology.sortedServices.flatMap { service in
+            topology.regions.map { region in
+                G.inRegion(
+                    region,
+                    [
+                        delete(
+                            "Cloud Run service \(service.name) (\(region))", ["run", "services"],
+                            [.literal(names.cloudRunService(service)), "--region", .literal(region)])
+                    ])
+            }
+        }
+    }
+
+    /// Stateful and shared pieces, only with --delete-data.
+    private func dataAndNetwork() -> [Statement] {
+        var statements: [Statement] = []
+        if topology.memorystore != nil {
+            for region in topology.regions {
+                statements.append(
+                    G.inRegion(
+                        region,
+                        [
+                            delete(
+                                "Memorystore \(names.redisInstance(region))", ["redis", "instances"],
+                                [.literal(names.redisInstance(region)), "--region", .literal(region)])
+                        ]))
+            }
+        }
+        var secrets = Set(topology.services.flatMap { $0.secrets.values.map(\.secret) })
+        if let redis = topology.memorystore {
+            for region in topology.regions {
+                secrets.insert(names.redisURLSecret(region))
+                if redis.transitEncryption { secrets.insert(names.redisCASecret(region)) }
+            }
+        }
+        statements += secrets.sorted().map { delete("secret \($0)", ["secrets"], [.literal($0)]) }
+        if topology.services.contains(where: { $0.image == .bundled }), let region = topology.regions.first {
+            statements.append(
+                delete(
+                    "Artifact Registry repository", ["artifacts", "repositories"],
+                    [.literal(names.artifactRepository), "--location", .literal(region)]))
+        }
+        if topology.memorystore != nil {
+            statements.append(
+                delete(
+                    "private service access range", ["compute", "addresses"],
+                    [.literal(names.serviceAccessRange), "--global"]))
+        }
+        for region in topology.regions {
+            statements.append(
+                G.inRegion(
+                    region,
+                    [
+                        delete(
+                            "subnet \(names.subnet(region))", ["compute", "networks", "subnets"],
+                            [.literal(names.subnet(region)), "--region", .literal(region)])
+                    ]))
+        }
+        statements.append(delete("VPC \(names.network)", ["compute", "networks"], [.literal(names.network)]))
+        statements.append(delete("service account", ["iam", "service-accounts"], [G.serviceAccountEmail(names)]))
+        return [
+            .if(
+                Command.test(.variable("DELETE_DATA"), .syntax(.equal), "1"), then: statements,
+                else: [
+                    G.log(
+                        "Kept Memorystore, secrets, the VPC and the image repository (pass --delete-data to remove them)."
+                    )
+                ])
+        ]
+    }
+}

@@ -1,0 +1,63 @@
+import Shell
+import TopologyModel
+
+/// Building blocks of the generated scripts: every gcloud call carries `--project "$PROJECT"`, mutations go
+/// through `run` (which prints instead under `--dry-run`), probes through `exists`.
+enum G {
+    static let project = Word.variable("PROJECT")
+
+    /// `gcloud ARGS --project "$PROJECT"`.
+    static func gcloud(_ arguments: [Word]) -> Command {
+        Command([.literal("gcloud")] + arguments + [.literal("--project"), project])
+    }
+
+    static func gcloud(_ arguments: Word...) -> Command { gcloud(arguments) }
+
+    /// `run gcloud ARGS --project "$PROJECT" --quiet`: a change, printed instead of run under `--dry-run`.
+    static func run(_ arguments: [Word]) -> Statement {
+        .command(Command([.literal("run")] + gcloud(arguments).words + [.literal("--quiet")]))
+    }
+
+    static func run(_ arguments: Word...) -> Statement { run(arguments) }
+
+    static func log(_ message: Word) -> Statement { .command(Command("log", message)) }
+
+    static func log(_ message: String) -> Statement { log(.literal(message)) }
+
+    /// Creates the resource when `probe` fails, else runs `update` (or says it is unchanged).
+    static func ensure(_ what: String, probe: [Word], create: [Statement], update: [Statement] = []) -> [Statement] {
+        [
+            log(what),
+            .if(
+                Command([.literal("exists")] + gcloud(probe).words),
+                then: update.isEmpty ? [log("  exists, unchanged")] : update,
+                else: create),
+        ]
+    }
+
+    /// `if selected REGION; then ... fi`: the `REGIONS` override picks a subset of the topology's regions.
+    static func inRegion(_ region: String, _ body: [Statement]) -> Statement {
+        .if(Command("selected", .literal(region)), then: body)
+    }
+
+    /// `serviceAccount:NAME@$PROJECT.iam.gserviceaccount.com`.
+    static func serviceAccountMember(_ names: ResourceNames) -> Word {
+        .concat([
+            "serviceAccount:", .literal(names.serviceAccountID + "@"), .variable("PROJECT"), ".iam.gserviceaccount.com",
+        ])
+    }
+
+    static func serviceAccountEmail(_ names: ResourceNames) -> Word {
+        .concat([.literal(names.serviceAccountID + "@"), .variable("PROJECT"), ".iam.gserviceaccount.com"])
+    }
+
+    /// A path beside the script: `"$HERE/relative"`.
+    static func besideScript(_ relative: String) -> Word {
+        .concat([.variable("HERE"), .literal("/" + relative)])
+    }
+
+    /// `[ "$DRY_RUN" = 1 ]`
+    static let isDryRun = Command.test(.variable("DRY_RUN"), .syntax(.equal), "1")
+
+    static func flag(_ name: String, _ value: String) -> [Word] { [.literal(name), .literal(value)] }
+}

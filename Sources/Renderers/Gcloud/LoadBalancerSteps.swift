@@ -1,0 +1,242 @@
+import Shell
+import TopologyModel
+
+/// The global load balancer with gcloud, in dependency order: Cloud Armor, NEGs, backend services, URL maps,
+/// certificate, proxies, address, forwarding rules.
+struct LoadBalancerSteps {
+    let topology: Topology
+    var names: ResourceNames { topology.names }
+
+    func statements() -> [Statement] {
+        guard let lb = topology.loadBalancer, let primary = topology.sortedServices.first else { return [] }
+        var statements = armor(lb)
+        for service in topology.sortedServices {
+            for region in topology.regions {
+                let neg = names.neg(service, region)
+                statements.append(
+                    G.inRegion(
+                        region,
+                        G.ensure(
+                            "Serverless NEG \(neg)",
+                            probe: [
+                                "compute", "network-endpoint-groups", "describe", .literal(neg), "--region",
+                                .literal(region),
+                            ],
+                            create: [
+                                G.run(
+                                    "compute", "network-endpoint-groups", "create", .literal(neg), "--region",
+                                    .literal(region),
+                                    "--network-endpoint-type", "serverless", "--cloud-run-service",
+                                    .literal(names.cloudRunService(service)))
+                            ])))
+            }
+            statements += backendService(service, lb)
+        }
+        statements += urlMaps(lb, primary: primary)
+        let certificate = LoadBalancerNames.certificate(lb, names)
+        statements += G.ensure(
+            "Managed certificate \(certificate) for \(lb.domains.joined(separator: ", "))",
+            probe: ["compute", "ssl-certificates", "describe", .literal(certificate), "--global"],
+            create: [
+                G.run(
+                    "compute", "ssl-certificates", "create", .literal(certificate), "--global", "--domains",
+                    .literal(lb.domains.joined(separator: ",")))
+            ])
+        statements += G.ensure(
+            "HTTPS proxy \(names.httpsProxy)",
+            probe: ["compute", "target-https-proxies", "describe", .literal(names.httpsProxy), "--global"],
+            create: [
+                G.run(
+                    "compute", "target-https-proxies", "create", .literal(names.httpsProxy), "--global", "--url-map",
+                    .literal(names.urlMap), "--ssl-certificates", .literal(certificate))
+            ],
+            update: [
+                G.run(
+                    "compute", "target-https-proxies", "update", .literal(names.httpsProxy), "--global", "--url-map",
+                    .literal(names.urlMap), "--ssl-certificates", .literal(certificate))
+            ])
+        statements += G.ensure(
+            "Global address \(names.address)",
+            probe: ["compute", "addresses", "describe", .literal(names.address), "--global"],
+            create: [
+                G.run("compute", "addresses", "create", .literal(names.address), "--global", "--ip-version", "IPV4")
+            ])
+        statements += forwardingRule(
+            names.httpsForwardingRule, proxyFlag: "--target-https-proxy", proxy: names.httpsProxy, port: "443")
+        if lb.httpRedirect {
+            statements += G.ensure(
+                "HTTP proxy \(names.httpProxy)",
+                probe: ["compute", "target-http-proxies", "describe", .literal(names.httpProxy), "--global"],
+                create: [
+                    G.run(
+                        "compute", "target-http-proxies", "create", .literal(names.httpProxy), "--global", "--url-map",
+                        .literal(names.redirectURLMap))
+                ],
+                update: [
+                    G.run(
+                        "compute", "target-http-proxies", "update", .literal(names.httpProxy), "--global", "--url-map",
+                        .literal(names.redirectURLMap))
+                ])
+            statements += forwardingRule(
+                names.httpForwardingRule, proxyFlag: "--target-http-proxy", proxy: names.httpProxy, port: "80")
+        }
+        statements.append(
+            G.log(
+                .concat([
+                    "Point ", .literal(lb.domains.joined(separator: ", ")), " at ",
+                    .substitution(
+                        G.gcloud(
+                            "compute", "addresses", "describe", .literal(names.address), "--global", "--format",
+                            "value(address)")),
+                ])))
+        return statements
+    }
+
+    private func armor(_ lb: LoadBalancer) -> [Statement] {
+        let policy = names.securityPolicy
+        var statements = G.ensure(
+            "Cloud Armor policy \(policy)",
+            probe: ["compute", "security-policies", "describe", .literal(policy)],
+            create: [
+                G.run(
+                    "compute", "security-policies", "create", .literal(policy), "--type", "CLOUD_ARMOR",
+                    "--description",
+                    .literal("Cloud Armor policy of the \(topology.name) load balancer"))
+            ])
+        guard let limit = lb.rateLimit else { return statements }
+        var rule: [Word] = [
+            "--security-policy", .literal(policy), "--src-ip-ranges", "*",
+            "--action", limit.banSeconds == nil ? "throttle" : "rate-based-ban",
+            "--rate-limit-threshold-count", .literal(String(limit.requests)),
+            "--rate-limit-threshold-interval-sec", .literal(String(limit.intervalSeconds)),
+            "--conform-action", "allow", "--exceed-action", "deny-429", "--enforce-on-key", "IP",
+            "--description", .literal("At most \(limit.requests) requests per \(limit.intervalSeconds)s per client IP"),
+        ]
+        if let ban = limit.banSeconds { rule += ["--ban-duration-sec", .literal(String(ban))] }
+        statements += G.ensure(
+            "Cloud Armor rate limit (rule 1000)",
+            probe: [
+                "compute", "security-policies", "rules", "describe", "1000", "--security-policy", .literal(policy),
+            ],
+            create: [G.run(["compute", "security-policies", "rules", "create", "1000"] + rule)],
+            update: [G.run(["compute", "security-policies", "rules", "update", "1000"] + rule)])
+        return statements
+    }
+
+    private func backendService(_ service: RealtimeService, _ lb: LoadBalancer) -> [Statement] {
+        let backend = LoadBalancerNames.backend(service, names)
+        // Serverless NEG backends: no timeout, no session affinity, no health check (validation enforces it).
+        var statements = G.ensure(
+            "Backend service \(backend)",
+            probe: ["compute", "backend-services", "describe", .literal(backend), "--global"],
+            create: [
+                G.run(
+                    "compute", "backend-services", "create", .literal(backend), "--global", "--load-balancing-scheme",
+                    "EXTERNAL_MANAGED", "--protocol", "HTTP")
+            ])
+        statements.append(
+            G.run(
+                "compute", "backend-services", "update", .literal(backend), "--global", "--security-policy",
+                .literal(names.securityPolicy),
+                lb.logSampleRate > 0 ? "--enable-logging" : "--no-enable-logging", "--logging-sample-rate",
+                .literal(formatted(lb.logSampleRate))))
+        let attached = G.gcloud(
+            "compute", "backend-services", "describe", .literal(backend), "--global", "--format",
+            "value(backends[].group)")
+        for region in topology.regions {
+            let neg = names.neg(service, region)
+            statements.append(
+                G.inRegion(
+                    region,
+                    [
+                        .case(
+                            .substitution(attached),
+                            [
+                                CaseArm(
+                                    [[.anyString, .word(.literal("/networkEndpointGroups/\(neg)")), .anyString]],
+                                    [
+                                        G.log("  \(neg) already attached")
+                                    ]),
+                                CaseArm(
+                                    [[.anyString]],
+                                    [
+                                        G.run(
+                                            "compute", "backend-services", "add-backend", .literal(backend), "--global",
+                                            "--network-endpoint-group", .literal(neg),
+                                            "--network-endpoint-group-region", .literal(region))
+                                    ]),
+                            ])
+                    ]))
+        }
+        return statements
+    }
+
+    private func urlMaps(_ lb: LoadBalancer, primary: RealtimeService) -> [Statement] {
+        let defaultBackend = Word.literal(LoadBalancerNames.backend(primary, names))
+        var create: [Statement] = [
+            G.run(
+                "compute", "url-maps", "create", .literal(names.urlMap), "--global", "--default-service", defaultBackend
+            )
+        ]
+        let others = topology.sortedServices.filter { $0 != primary }
+        if !others.isEmpty {
+            let rules = others.map { service in
+                let backend = LoadBalancerNames.backend(service, names)
+                return "/\(service.name)=\(backend),/\(service.name)/*=\(backend)"
+            }.joined(separator: ",")
+            create.append(
+                G.run(
+                    "compute", "url-maps", "add-path-matcher", .literal(names.urlMap), "--global",
+                    "--path-matcher-name", "services",
+                    "--default-service", defaultBackend, "--path-rules", .literal(rules), "--new-hosts", "*"))
+        }
+        var statements = G.ensure(
+            "URL map \(names.urlMap)", probe: ["compute", "url-maps", "describe", .literal(names.urlMap), "--global"],
+            create: create,
+            update: [
+                G.run(
+                    "compute", "url-maps", "set-default-service", .literal(names.urlMap), "--global",
+                    "--default-service",
+                    defaultBackend)
+            ])
+        if lb.httpRedirect {
+            // Import creates or replaces: idempotent on its own.
+            statements += [
+                G.log("URL map \(names.redirectURLMap) (HTTP to HTTPS)"),
+                G.run(
+                    "compute", "url-maps", "import", .literal(names.redirectURLMap), "--global", "--source",
+                    G.besideScript("url-maps/http-redirect.yaml")),
+            ]
+        }
+        return statements
+    }
+
+    private func forwardingRule(_ name: String, proxyFlag: String, proxy: String, port: String) -> [Statement] {
+        G.ensure(
+            "Forwarding rule \(name) (:\(port))",
+            probe: ["compute", "forwarding-rules", "describe", .literal(name), "--global"],
+            create: [
+                G.run(
+                    "compute", "forwarding-rules", "create", .literal(name), "--global", "--load-balancing-scheme",
+                    "EXTERNAL_MANAGED", .literal(proxyFlag), .literal(proxy), "--address", .literal(names.address),
+                    "--ports", .literal(port))
+            ])
+    }
+}
+
+/// Load balancer names the Terraform and the scripts share.
+enum LoadBalancerNames {
+    static func backend(_ service: RealtimeService, _ names: ResourceNames) -> String {
+        "\(names.backendService)-\(service.name)"
+    }
+
+    /// Managed certificates cannot change domains in place: the name carries a hash of the domains.
+    static func certificate(_ lb: LoadBalancer, _ names: ResourceNames) -> String {
+        "\(names.certificate)-\(stableHash(lb.domains.joined(separator: ",")))"
+    }
+}
+
+/// `1` rather than `1.0`.
+func formatted(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+}

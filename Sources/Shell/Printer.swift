@@ -1,0 +1,134 @@
+/// Prints a `Script` as bash: two-space indentation, one statement per line, every word through `quote`.
+public struct ScriptPrinter: Sendable {
+    public init() {}
+
+    public func print(_ script: Script) -> String {
+        var out = "#!/usr/bin/env bash\n"
+        for line in script.header { out += line.isEmpty ? "#\n" : "# \(line)\n" }
+        out += statements(script.body, indent: 0)
+        return out
+    }
+
+    private func statements(_ list: [Statement], indent: Int) -> String {
+        list.map { statement($0, indent: indent) }.joined()
+    }
+
+    private func statement(_ statement: Statement, indent: Int) -> String {
+        let pad = String(repeating: "  ", count: indent)
+        switch statement {
+        case .comment(let text):
+            return "\(pad)# \(text)\n"
+        case .blank:
+            return "\n"
+        case .command(let command):
+            return "\(pad)\(render(command))\n"
+        case .assign(let name, let value, let isLocal):
+            let assignment = value.map { "\(name)=\(quote($0))" } ?? name
+            return "\(pad)\(isLocal ? "local " : "")\(assignment)\n"
+        case .if(let condition, let negated, let then, let otherwise):
+            var out = "\(pad)if \(negated ? "! " : "")\(render(condition)); then\n"
+            out += statements(then, indent: indent + 1)
+            if !otherwise.isEmpty { out += "\(pad)else\n" + statements(otherwise, indent: indent + 1) }
+            return out + "\(pad)fi\n"
+        case .function(let name, let body):
+            return "\(pad)\(name)() {\n" + statements(body, indent: indent + 1) + "\(pad)}\n"
+        case .for(let name, let words, let body):
+            let list = words.map(quote).joined(separator: " ")
+            return "\(pad)for \(name) in \(list); do\n" + statements(body, indent: indent + 1) + "\(pad)done\n"
+        case .case(let word, let arms):
+            var out = "\(pad)case \(quote(word)) in\n"
+            for arm in arms {
+                out += "\(pad)  \(arm.patterns.map(pattern).joined(separator: "|")))\n"
+                out += statements(arm.body, indent: indent + 2)
+                out += "\(pad)    ;;\n"
+            }
+            return out + "\(pad)esac\n"
+        }
+    }
+
+    public func render(_ command: Command) -> String {
+        var text = command.words.map(quote).joined(separator: " ")
+        for redirect in command.redirects {
+            switch redirect {
+            case .discardOutput: text += " >/dev/null"
+            case .errorsToOutput: text += " 2>&1"
+            case .outputToErrors: text += " >&2"
+            case .discardErrors: text += " 2>/dev/null"
+            }
+        }
+        return ([text] + command.pipeline.map(render)).joined(separator: " | ")
+    }
+
+    private func pattern(_ parts: [PatternPart]) -> String {
+        parts.map { part in
+            switch part {
+            case .anyString: return "*"
+            case .anyCharacter: return "?"
+            case .word(let word): return quote(word)
+            }
+        }.joined()
+    }
+
+    /// The one quoting function. Plain words stay bare when every character is safe, otherwise they are
+    /// single-quoted; anything that expands is double-quoted with `\`, `"`, `$` and `` ` `` escaped.
+    public func quote(_ word: Word) -> String {
+        switch word {
+        case .literal(let text):
+            if !text.isEmpty, text.unicodeScalars.allSatisfy(Self.isSafe), !text.hasPrefix("~"), !text.hasPrefix("#") {
+                return text
+            }
+            return "'" + text.replacingAll("'", with: "'\\''") + "'"
+        case .variable(let name):
+            return "\"\(reference(name, braced: false))\""
+        case .defaulted(let name, let fallback):
+            return "\"${\(name):-\(escapeInDoubleQuotes(fallback, extra: "}"))}\""
+        case .allArguments:
+            return "\"$@\""
+        case .substitution(let command):
+            return "\"$(\(render(command)))\""
+        case .syntax(let token):
+            return token.rawValue
+        case .concat(let parts):
+            return "\""
+                + parts.map { part in
+                    switch part {
+                    case .literal(let text): return escapeInDoubleQuotes(text)
+                    case .variable(let name): return reference(name, braced: true)
+                    case .substitution(let command): return "$(\(render(command)))"
+                    }
+                }.joined() + "\""
+        }
+    }
+
+    private func reference(_ name: String, braced: Bool) -> String {
+        let special = name.count == 1 && !name.first!.isLetter
+        return braced && !special ? "${\(name)}" : (name.contains("[") ? "${\(name)}" : "$\(name)")
+    }
+
+    private func escapeInDoubleQuotes(_ text: String, extra: Character? = nil) -> String {
+        var out = ""
+        for character in text {
+            if character == "\\" || character == "\"" || character == "$" || character == "`" || character == extra {
+                out.append("\\")
+            }
+            out.append(character)
+        }
+        return out
+    }
+
+    private static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9": return true
+        case "_", "-", ".", "/", ":", "=", "@", "%", "+", ",": return true
+        default: return false
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
+    }
+}
