@@ -39,6 +39,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
         .testTarget(
             name: "EnvironmentLoaderTests",
             dependencies: ["EnvironmentLoader", "Diagnostics", "TopologyModel", "TestSupport"]),
@@ -51,7 +52,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RenderersTests",
-            dependencies: ["Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport"],
+            dependencies: [
+                "Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["Goldens"]
         ),
     ]

@@ -1,0 +1,76 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `deploy.sh --dry-run` prints the commands and changes nothing: a recording `gcloud` (and `curl`) first on
+/// PATH shows which calls the script really made.
+@Suite struct DryRunTests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let calls: [String]
+    }
+
+    /// Runs the prod golden `gcloud/deploy.sh` with `arguments` and extra environment, recording tool calls.
+    func deploy(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let log = directory.appendingPathComponent("calls.log")
+        for tool in ["gcloud", "curl"] {
+            let stub = bin.appendingPathComponent(tool)
+            // Records its arguments; answers every describe/list with failure or nothing.
+            try Data("#!/usr/bin/env bash\necho \"\(tool) $*\" >> \"\(log.path)\"\nexit 1\n".utf8).write(to: stub)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: stub.path)
+        }
+        let script = RenderGoldenTests.goldens.appendingPathComponent("prod/gcloud/deploy.sh")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["bash", script.path] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = bin.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let calls = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        return Run(status: process.terminationStatus, output: output, calls: calls)
+    }
+
+    @Test("--dry-run prints every change and makes only read-only calls")
+    func dryRun() throws {
+        let run = try deploy(["--dry-run"])
+        #expect(run.status == 0)
+        let printed = run.output.split(separator: "\n").filter { $0.hasPrefix("gcloud ") }
+        #expect(printed.contains { $0.hasPrefix("gcloud run deploy realtime --region us-central1 ") })
+        #expect(printed.contains { $0.hasPrefix("gcloud redis instances create realtime-redis-asia-southeast1 ") })
+        #expect(printed.contains { $0.hasPrefix("gcloud compute forwarding-rules create realtime-https ") })
+        for call in run.calls {
+            let readOnly = call.contains(" list ") || call.contains(" describe ")
+            #expect(readOnly && call.hasPrefix("gcloud "), "dry run made a call that is not read-only: \(call)")
+        }
+    }
+
+    @Test("REGIONS picks a subset of the regions and PROJECT another project")
+    func overrides() throws {
+        let run = try deploy(["--dry-run"], environment: ["REGIONS": "europe-west1", "PROJECT": "sandbox-project"])
+        #expect(run.status == 0)
+        let deploys = run.output.split(separator: "\n").filter { $0.hasPrefix("gcloud run deploy ") }
+        #expect(deploys.count == 1)
+        #expect(deploys.first?.contains("--region europe-west1") == true)
+        #expect(deploys.first?.contains("--project sandbox-project") == true)
+        #expect(deploys.first?.contains("realtime-run@sandbox-project.iam.gserviceaccount.com") == true)
+    }
+
+    @Test("unknown arguments are refused before anything runs")
+    func unknownArgument() throws {
+        let run = try deploy(["--dryrun"])
+        #expect(run.status == 64)
+        #expect(run.calls.isEmpty)
+    }
+}
