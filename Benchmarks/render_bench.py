@@ -2,7 +2,7 @@
 """Renders a generated 50-region topology with the release build of tfctl and reports wall time and peak RSS,
 with baselines measured in the same run on the same machine:
 
-  * terraform fmt -check over the very files tfctl rendered (a native Go tool only parsing and printing them);
+  * terraform fmt -check over the Terraform files tfctl rendered (a native Go tool only parsing and printing them);
   * python3 loading the same environment file with PyYAML (the floor of any Python IaC tool: start and read input).
 
 Usage: render_bench.py TFCTL_BINARY [--runs N] [--regions N]
@@ -48,15 +48,20 @@ def environment(regions: int) -> str:
 
 
 def measure(argv, runs, cwd=None):
-    """Median wall seconds and the largest peak RSS (KiB) over `runs` runs of argv."""
+    """Median wall seconds and the largest peak RSS (KiB) over `runs` runs of argv (a list, or a function of the
+    run number returning one)."""
     walls, peak = [], 0
-    for _ in range(runs):
+    for run in range(runs):
+        if callable(argv):
+            argv_now = argv(run)
+        else:
+            argv_now = argv
         start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(argv_now, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
         walls.append(time.perf_counter() - start)
         if os.waitstatus_to_exitcode(status) not in (0,):
-            sys.exit(f"benchmark command failed: {' '.join(argv)}")
+            sys.exit(f"benchmark command failed: {' '.join(argv_now)}")
         peak = max(peak, usage.ru_maxrss)
     return statistics.median(walls), peak
 
@@ -81,16 +86,23 @@ def main():
         resources = sum(open(f).read().count('\nresource "') for f in files)
 
         tf_wall, tf_rss = measure(render, args.runs, cwd=work)
-        fmt_wall, fmt_rss = measure(["terraform", "fmt", "-check", "-recursive", out], args.runs)
+        fresh_wall, fresh_rss = measure(
+            lambda run: [tfctl, "render", "--env", env, "--out", os.path.join(work, f"fresh{run}")], args.runs, cwd=work)
+        validate_wall, validate_rss = measure([tfctl, "validate", "--env", env], args.runs, cwd=work)
+        fmt_wall, fmt_rss = measure(["terraform", "fmt", "-check", "-recursive", os.path.join(out, "terraform")], args.runs)
         py_wall, py_rss = measure(
             [sys.executable, "-c", "import sys, yaml; yaml.safe_load(open(sys.argv[1]))", env], args.runs)
 
-        print(f"tfctl render, {args.regions} regions: {resources} resources, {len(files)} files, {size // 1024} KiB of HCL")
-        print(f"  tfctl render (release)          {tf_wall * 1000:8.1f} ms   peak RSS {tf_rss / 1024:6.1f} MiB")
+        print(f"tfctl render, {args.regions} regions: {resources} Terraform resources, {len(files)} files, "
+              f"{size // 1024} KiB of output")
+        print(f"  tfctl validate (release)        {validate_wall * 1000:8.1f} ms   peak RSS {validate_rss / 1024:6.1f} MiB")
+        print(f"  tfctl render, new directory     {fresh_wall * 1000:8.1f} ms   peak RSS {fresh_rss / 1024:6.1f} MiB")
+        print(f"  tfctl render, re-render         {tf_wall * 1000:8.1f} ms   peak RSS {tf_rss / 1024:6.1f} MiB")
         print(f"  baseline: terraform fmt -check  {fmt_wall * 1000:8.1f} ms   peak RSS {fmt_rss / 1024:6.1f} MiB")
         print(f"  baseline: python3 + PyYAML load {py_wall * 1000:8.1f} ms   peak RSS {py_rss / 1024:6.1f} MiB")
-        print(f"  ratio tfctl / terraform fmt:    time {tf_wall / fmt_wall:5.2f}x   RSS {tf_rss / fmt_rss:5.2f}x")
-        print(f"  ratio tfctl / python3 + PyYAML: time {tf_wall / py_wall:5.2f}x   RSS {tf_rss / py_rss:5.2f}x")
+        print(f"  ratio render / terraform fmt:    time {fresh_wall / fmt_wall:5.2f}x   RSS {fresh_rss / fmt_rss:5.2f}x")
+        print(f"  ratio render / python3 + PyYAML: time {fresh_wall / py_wall:5.2f}x   RSS {fresh_rss / py_rss:5.2f}x")
+        print(f"  ratio validate / python3 + PyYAML: time {validate_wall / py_wall:5.2f}x")
         print(f"  (median of {args.runs} runs each; wall time includes process start)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

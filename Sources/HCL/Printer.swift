@@ -8,23 +8,39 @@ public struct Printer: Sendable {
 
     public func print(_ file: File) -> String {
         var out = ""
+        out.reserveCapacity(4096)
         for comment in file.comments { out += comment.isEmpty ? "#\n" : "# \(comment)\n" }
         for (index, block) in file.blocks.enumerated() {
             if index > 0 || !file.comments.isEmpty { out += "\n" }
-            out += print(block, indent: 0)
+            write(block, indent: 0, into: &out)
         }
         return out
     }
 
     public func print(_ block: Block, indent: Int) -> String {
-        let pad = String(repeating: "  ", count: indent)
-        let header = ([block.type] + block.labels.map(quoted)).joined(separator: " ")
-        let items = canonicalOrder(block.body)
-        if items.isEmpty { return "\(pad)\(header) {}\n" }
-        var out = "\(pad)\(header) {\n"
-        out += printBody(items, indent: indent + 1)
-        out += "\(pad)}\n"
+        var out = ""
+        write(block, indent: indent, into: &out)
         return out
+    }
+
+    /// Appends to one buffer throughout: building nested strings and concatenating them costs quadratic time in
+    /// the nesting depth.
+    private func write(_ block: Block, indent: Int, into out: inout String) {
+        appendPad(indent, to: &out)
+        out += block.type
+        for label in block.labels { out += " " + quoted(label) }
+        let groups = canonicalOrder(block.body)
+        if groups.isEmpty {
+            out += " {}\n"
+            return
+        }
+        out += " {\n"
+        for (index, group) in groups.enumerated() {
+            if index > 0 { out += "\n" }
+            writeItems(group, indent: indent + 1, into: &out)
+        }
+        appendPad(indent, to: &out)
+        out += "}\n"
     }
 
     /// Meta-arguments, arguments, nested blocks, then `lifecycle` and `depends_on`; blank lines between groups.
@@ -47,55 +63,48 @@ public struct Printer: Sendable {
         return [meta, arguments + blocks, trailing].filter { !$0.isEmpty }
     }
 
-    private func printBody(_ groups: [[BodyItem]], indent: Int) -> String {
-        var out = ""
-        for (index, group) in groups.enumerated() {
-            if index > 0 { out += "\n" }
-            out += printItems(group, indent: indent)
-        }
-        return out
-    }
-
     /// Prints items, aligning `=` across each run of consecutive single-line attributes (as hclwrite does:
     /// a multi-line value or a nested block ends the run and is not aligned itself).
-    private func printItems(_ items: [BodyItem], indent: Int) -> String {
-        var out = ""
+    private func writeItems(_ items: [BodyItem], indent: Int, into out: inout String) {
         var assignments: [(name: String, value: String)] = []
         for item in items {
             switch item {
             case .attribute(let attribute):
                 assignments.append((attribute.name, expression(attribute.value, indent: indent)))
             case .block(let block):
-                out += aligned(assignments, indent: indent)
+                writeAligned(assignments, indent: indent, into: &out)
                 assignments.removeAll()
-                out += print(block, indent: indent)
+                write(block, indent: indent, into: &out)
             }
         }
-        return out + aligned(assignments, indent: indent)
+        writeAligned(assignments, indent: indent, into: &out)
     }
 
     /// `name = value` lines with `=` aligned across each run of single-line values, as `terraform fmt` does.
-    private func aligned(_ assignments: [(name: String, value: String)], indent: Int) -> String {
-        let pad = String(repeating: "  ", count: indent)
-        var out = ""
-        var run: [(name: String, value: String)] = []
-        func flushRun() {
-            let width = run.map(\.name.count).max() ?? 0
-            for (name, value) in run {
-                out += "\(pad)\(name)\(String(repeating: " ", count: width - name.count)) = \(value)\n"
+    private func writeAligned(_ assignments: [(name: String, value: String)], indent: Int, into out: inout String) {
+        var start = 0
+        while start < assignments.count {
+            if assignments[start].value.contains("\n") {
+                appendPad(indent, to: &out)
+                out += assignments[start].name + " = " + assignments[start].value + "\n"
+                start += 1
+                continue
             }
-            run.removeAll()
-        }
-        for (name, value) in assignments {
-            if value.contains("\n") {
-                flushRun()
-                out += "\(pad)\(name) = \(value)\n"
-            } else {
-                run.append((name, value))
+            var end = start
+            while end < assignments.count, !assignments[end].value.contains("\n") { end += 1 }
+            let width = assignments[start..<end].map(\.name.count).max() ?? 0
+            for (name, value) in assignments[start..<end] {
+                appendPad(indent, to: &out)
+                out += name
+                for _ in 0..<(width - name.count) { out += " " }
+                out += " = " + value + "\n"
             }
+            start = end
         }
-        flushRun()
-        return out
+    }
+
+    private func appendPad(_ indent: Int, to out: inout String) {
+        for _ in 0..<indent { out += "  " }
     }
 
     /// Renders an expression; multi-line results continue at `indent`.
@@ -144,7 +153,10 @@ public struct Printer: Sendable {
                 value: expression(item.value, indent: indent + 1)
             )
         }
-        return "{\n" + aligned(assignments, indent: indent + 1) + String(repeating: "  ", count: indent) + "}"
+        var out = "{\n"
+        writeAligned(assignments, indent: indent + 1, into: &out)
+        appendPad(indent, to: &out)
+        return out + "}"
     }
 
     private func render(_ traversal: Traversal) -> String {

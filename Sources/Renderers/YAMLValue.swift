@@ -17,20 +17,31 @@ indirect enum YAMLValue: Sendable, Hashable {
     var node: Node {
         switch self {
         case .string(let text):
-            // A string that would read back as a number, boolean or null when plain is quoted.
-            let plain = Node.scalar(Node.Scalar(text))
-            let style: Node.Scalar.Style = Resolver.default.resolveTag(of: plain) == .str ? .any : .singleQuoted
-            return .scalar(Node.Scalar(text, Tag(.str), style))
+            return .scalar(Node.Scalar(text, Tags.string, Self.mightReadAsNonString(text) ? .singleQuoted : .any))
         case .int(let value):
-            return .scalar(Node.Scalar(String(value), Tag(.int)))
+            return .scalar(Node.Scalar(String(value), Tags.int))
         case .bool(let value):
-            return .scalar(Node.Scalar(value ? "true" : "false", Tag(.bool)))
+            return .scalar(Node.Scalar(value ? "true" : "false", Tags.bool))
         case .sequence(let items):
-            return .sequence(Node.Sequence(items.map(\.node), Tag(.seq), .block))
+            return .sequence(Node.Sequence(items.map(\.node), Tags.sequence, .block))
         case .mapping(let entries):
-            let pairs = entries.map { (Node.scalar(Node.Scalar($0.key, Tag(.str))), $0.value.node) }
-            return .mapping(Node.Mapping(pairs, Tag(.map), .block))
+            let pairs = entries.map { (Node.scalar(Node.Scalar($0.key, Tags.string)), $0.value.node) }
+            return .mapping(Node.Mapping(pairs, Tags.mapping, .block))
         }
+    }
+
+    /// Whether a plain scalar might be read back as something other than a string (a number, a boolean, null,
+    /// a timestamp) by some YAML reader, 1.1 or 1.2. Conservative: a plain string that is quoted needlessly is
+    /// still the same string, so anything starting like a number or spelling a YAML 1.1 keyword is quoted.
+    /// (libyaml itself quotes strings that cannot be plain at all.)
+    static func mightReadAsNonString(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first else { return true }
+        switch first {
+        case "0"..."9", "+", "-", ".", "~": return true
+        default: break
+        }
+        let keywords: Set<String> = ["y", "n", "yes", "no", "true", "false", "on", "off", "null"]
+        return text.count <= 5 && keywords.contains(text.lowercased())
     }
 
     /// The document as text, after the comment lines of `header`.
@@ -39,6 +50,15 @@ indirect enum YAMLValue: Sendable, Hashable {
         let body = (try? Yams.serialize(node: node, indent: 2, width: -1, allowUnicode: true)) ?? ""
         return header.map { "# \($0)\n" }.joined() + body
     }
+}
+
+/// Yams builds a default resolver and constructor for every new `Tag`: made once here.
+private enum Tags {
+    nonisolated(unsafe) static let string = Tag(.str)
+    nonisolated(unsafe) static let int = Tag(.int)
+    nonisolated(unsafe) static let bool = Tag(.bool)
+    nonisolated(unsafe) static let sequence = Tag(.seq)
+    nonisolated(unsafe) static let mapping = Tag(.map)
 }
 
 struct YAMLEntry: Sendable, Hashable {

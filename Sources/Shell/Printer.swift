@@ -4,45 +4,53 @@ public struct ScriptPrinter: Sendable {
 
     public func print(_ script: Script) -> String {
         var out = "#!/usr/bin/env bash\n"
+        out.reserveCapacity(16384)
         for line in script.header { out += line.isEmpty ? "#\n" : "# \(line)\n" }
-        out += statements(script.body, indent: 0)
+        write(script.body, indent: 0, into: &out)
         return out
     }
 
-    private func statements(_ list: [Statement], indent: Int) -> String {
-        list.map { statement($0, indent: indent) }.joined()
+    /// Appends to one buffer throughout, so nesting costs nothing extra.
+    private func write(_ list: [Statement], indent: Int, into out: inout String) {
+        for statement in list { write(statement, indent: indent, into: &out) }
     }
 
-    private func statement(_ statement: Statement, indent: Int) -> String {
+    private func write(_ statement: Statement, indent: Int, into out: inout String) {
         let pad = String(repeating: "  ", count: indent)
         switch statement {
         case .comment(let text):
-            return "\(pad)# \(text)\n"
+            out += "\(pad)# \(text)\n"
         case .blank:
-            return "\n"
+            out += "\n"
         case .command(let command):
-            return "\(pad)\(render(command))\n"
+            out += pad + render(command) + "\n"
         case .assign(let name, let value, let isLocal):
             let assignment = value.map { "\(name)=\(quote($0))" } ?? name
-            return "\(pad)\(isLocal ? "local " : "")\(assignment)\n"
+            out += "\(pad)\(isLocal ? "local " : "")\(assignment)\n"
         case .if(let condition, let negated, let then, let otherwise):
-            var out = "\(pad)if \(negated ? "! " : "")\(render(condition)); then\n"
-            out += statements(then, indent: indent + 1)
-            if !otherwise.isEmpty { out += "\(pad)else\n" + statements(otherwise, indent: indent + 1) }
-            return out + "\(pad)fi\n"
+            out += "\(pad)if \(negated ? "! " : "")\(render(condition)); then\n"
+            write(then, indent: indent + 1, into: &out)
+            if !otherwise.isEmpty {
+                out += "\(pad)else\n"
+                write(otherwise, indent: indent + 1, into: &out)
+            }
+            out += "\(pad)fi\n"
         case .function(let name, let body):
-            return "\(pad)\(name)() {\n" + statements(body, indent: indent + 1) + "\(pad)}\n"
+            out += "\(pad)\(name)() {\n"
+            write(body, indent: indent + 1, into: &out)
+            out += "\(pad)}\n"
         case .for(let name, let words, let body):
-            let list = words.map(quote).joined(separator: " ")
-            return "\(pad)for \(name) in \(list); do\n" + statements(body, indent: indent + 1) + "\(pad)done\n"
+            out += "\(pad)for \(name) in \(words.map(quote).joined(separator: " ")); do\n"
+            write(body, indent: indent + 1, into: &out)
+            out += "\(pad)done\n"
         case .case(let word, let arms):
-            var out = "\(pad)case \(quote(word)) in\n"
+            out += "\(pad)case \(quote(word)) in\n"
             for arm in arms {
                 out += "\(pad)  \(arm.patterns.map(pattern).joined(separator: "|")))\n"
-                out += statements(arm.body, indent: indent + 2)
+                write(arm.body, indent: indent + 2, into: &out)
                 out += "\(pad)    ;;\n"
             }
-            return out + "\(pad)esac\n"
+            out += "\(pad)esac\n"
         }
     }
 

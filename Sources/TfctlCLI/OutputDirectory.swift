@@ -1,6 +1,12 @@
 import Foundation
 import Renderers
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The environment's output directory. Replaced whole and atomically: a failed render never leaves a
 /// half-written directory, and files tfctl no longer renders disappear.
 struct OutputDirectory {
@@ -19,11 +25,21 @@ struct OutputDirectory {
         let retired = parent.appendingPathComponent(".\(target.lastPathComponent).tfctl-old-\(token)")
         try? fileManager.removeItem(at: staging)
         do {
+            var created: Set<String> = []
             for file in files {
                 let url = staging.appendingPathComponent(file.path)
-                try fileManager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(file.contents.utf8).write(to: url)
-                if file.executable { try fileManager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
+                let directory = url.deletingLastPathComponent().path
+                if created.insert(directory).inserted {
+                    try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                }
+                // An unchanged file is linked from the current output instead of written again: the same bytes,
+                // without allocating a new inode (the expensive part of re-rendering hundreds of files).
+                let previous = target.appendingPathComponent(file.path).path
+                if !isUnchanged(previous, file) {
+                    try writeFile(file.contents, to: url.path, mode: file.executable ? 0o755 : 0o644)
+                } else if link(previous, url.path) != 0 {
+                    try writeFile(file.contents, to: url.path, mode: file.executable ? 0o755 : 0o644)
+                }
             }
             if fileManager.fileExists(atPath: target.path) {
                 try fileManager.moveItem(at: target, to: retired)
@@ -37,6 +53,35 @@ struct OutputDirectory {
             throw error
         }
         try? fileManager.removeItem(at: retired)
+    }
+
+    /// Whether the file at `path` already holds exactly `file` (bytes and mode).
+    private func isUnchanged(_ path: String, _ file: RenderedFile) -> Bool {
+        guard let attributes = try? fileManager.attributesOfItem(atPath: path),
+            (attributes[.posixPermissions] as? Int).map({ ($0 & 0o111 != 0) == file.executable }) == true,
+            let data = fileManager.contents(atPath: path)
+        else { return false }
+        return data == Data(file.contents.utf8)
+    }
+
+    /// Plain create-write-close: the staging directory is swapped in whole afterwards, so per-file atomic
+    /// writes (and their syncs) would only cost time.
+    private func writeFile(_ contents: String, to path: String, mode: mode_t) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(descriptor) }
+        var bytes = Array(contents.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { buffer in
+                write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+            offset += written
+        }
     }
 
     /// One line per file that is missing, different or no longer rendered, sorted by path.

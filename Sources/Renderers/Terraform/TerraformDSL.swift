@@ -11,7 +11,13 @@ extension Expression: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, E
 enum TF {
     /// A resource label derived from model names: `realtime-us-central1` -> `realtime_us_central1`.
     static func label(_ parts: String...) -> String {
-        parts.joined(separator: "_").map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+        String(
+            parts.joined(separator: "_").unicodeScalars.map { scalar -> Character in
+                switch scalar {
+                case "a"..."z", "A"..."Z", "0"..."9": return Character(scalar)
+                default: return "_"
+                }
+            })
     }
 
     static func resource(_ type: String, _ name: String, @BodyBuilder body: () -> [BodyItem]) -> Block {
@@ -41,10 +47,14 @@ struct TerraformContext {
     let names: ResourceNames
     let subnets: [(region: String, range: IPv4Network?)]
 
+    /// Every secret the services read, by secret id.
+    let secrets: [String: SecretResource]
+
     init(_ topology: Topology) {
         self.topology = topology
         self.names = topology.names
         self.subnets = topology.network.subnetPlan(regions: topology.regions)
+        self.secrets = Self.secrets(of: topology)
     }
 
     var regions: [String] { topology.regions }
@@ -63,14 +73,15 @@ struct TerraformContext {
         let valueFromTerraform: Bool
     }
 
-    /// Every secret the services read, by secret id.
-    var secrets: [String: SecretResource] {
+    private static func secrets(of topology: Topology) -> [String: SecretResource] {
+        let names = topology.names
+        let userSecrets = Set(topology.services.flatMap { $0.secrets.values.map(\.secret) })
         var secrets: [String: SecretResource] = [:]
         for secret in userSecrets {
             secrets[secret] = SecretResource(label: Security.userSecretLabel(secret), valueFromTerraform: false)
         }
         if let redis = topology.memorystore {
-            for region in regions {
+            for region in topology.regions {
                 secrets[names.redisURLSecret(region)] = SecretResource(
                     label: TF.label("redis_url", region), valueFromTerraform: true)
                 if redis.transitEncryption {
