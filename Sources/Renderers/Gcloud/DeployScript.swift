@@ -43,19 +43,15 @@ struct DeployScript {
     }
 
     private func apis() -> [Statement] {
-        var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
-        if topology.memorystore != nil { apis += ["redis", "servicenetworking"] }
-        if topology.services.contains(where: { $0.image == .bundled }) { apis += ["artifactregistry", "cloudbuild"] }
-        if topology.firebaseEnabled { apis += ["firebase", "firebasedatabase"] }
         return [
             G.log("APIs"),
-            G.run([.literal("services"), .literal("enable")] + apis.sorted().map { .literal("\($0).googleapis.com") }),
+            G.run(
+                [.literal("services"), .literal("enable")]
+                    + topology.requiredAPIs.map { .literal("\($0).googleapis.com") }),
         ]
     }
 
     private func identity() -> [Statement] {
-        var roles = ["roles/cloudtrace.agent", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
-        if topology.firebaseEnabled { roles.append("roles/firebasedatabase.admin") }
         var statements = G.ensure(
             "Service account \(names.serviceAccountID)",
             probe: ["iam", "service-accounts", "describe", G.serviceAccountEmail(names)],
@@ -64,7 +60,7 @@ struct DeployScript {
                     "iam", "service-accounts", "create", .literal(names.serviceAccountID), "--display-name",
                     .literal("\(topology.name) real-time services"))
             ])
-        for role in roles.sorted() {
+        for role in topology.runtimeRoles {
             statements.append(
                 G.run(
                     "projects", "add-iam-policy-binding", G.project, "--member", G.serviceAccountMember(names),
@@ -134,8 +130,7 @@ struct DeployScript {
 
     /// The user's secrets: created empty if absent, never overwritten; readable by the runtime account.
     private func secrets() -> [Statement] {
-        let ids = Set(topology.services.flatMap { $0.secrets.values.map(\.secret) }).sorted()
-        return ids.flatMap { id in
+        return topology.userSecretIDs.flatMap { id in
             Self.secret(id, names: names) + [
                 .if(
                     Command(
@@ -165,7 +160,7 @@ struct DeployScript {
     }
 
     private func artifactRegistry() -> [Statement] {
-        guard topology.services.contains(where: { $0.image == .bundled }), let region = topology.regions.first else {
+        guard topology.usesBundledImage, let region = topology.regions.first else {
             return []
         }
         return G.ensure(

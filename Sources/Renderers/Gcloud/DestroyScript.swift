@@ -148,15 +148,8 @@ struct DestroyScript {
                         ]))
             }
         }
-        var secrets = Set(topology.services.flatMap { $0.secrets.values.map(\.secret) })
-        if let redis = topology.memorystore {
-            for region in topology.regions {
-                secrets.insert(names.redisURLSecret(region))
-                if redis.transitEncryption { secrets.insert(names.redisCASecret(region)) }
-            }
-        }
-        statements += secrets.sorted().map { delete("secret \($0)", ["secrets"], [.literal($0)]) }
-        if topology.services.contains(where: { $0.image == .bundled }), let region = topology.regions.first {
+        statements += topology.allSecretIDs.map { delete("secret \($0)", ["secrets"], [.literal($0)]) }
+        if topology.usesBundledImage, let region = topology.regions.first {
             statements.append(
                 delete(
                     "Artifact Registry repository", ["artifacts", "repositories"],

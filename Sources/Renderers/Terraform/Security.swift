@@ -87,9 +87,7 @@ enum IAM {
                 TF.dependsOn([context.api("iam")])
             }
         ]
-        var roles = ["roles/cloudtrace.agent", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
-        if context.topology.firebaseEnabled { roles.append("roles/firebasedatabase.admin") }
-        for role in roles.sorted() {
+        for role in context.topology.runtimeRoles {
             blocks.append(
                 TF.resource("google_project_iam_member", TF.label("runtime", String(role.dropFirst("roles/".count)))) {
                     Attribute("project", TF.variable("project_id"))

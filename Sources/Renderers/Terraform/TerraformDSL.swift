@@ -59,12 +59,10 @@ struct TerraformContext {
 
     var regions: [String] { topology.regions }
     var services: [RealtimeService] { topology.sortedServices }
-    var usesBundledImage: Bool { topology.services.contains { $0.image == .bundled } }
+    var usesBundledImage: Bool { topology.usesBundledImage }
 
     /// User secrets referenced by any service, each once, sorted by id.
-    var userSecrets: [String] {
-        Set(topology.services.flatMap { $0.secrets.values.map(\.secret) }).sorted()
-    }
+    var userSecrets: [String] { topology.userSecretIDs }
 
     /// A secret the services read: its resource label, and whether Terraform writes its value (Memorystore
     /// endpoints) rather than an operator (user secrets, added with `gcloud secrets versions add`).
@@ -75,9 +73,8 @@ struct TerraformContext {
 
     private static func secrets(of topology: Topology) -> [String: SecretResource] {
         let names = topology.names
-        let userSecrets = Set(topology.services.flatMap { $0.secrets.values.map(\.secret) })
         var secrets: [String: SecretResource] = [:]
-        for secret in userSecrets {
+        for secret in topology.userSecretIDs {
             secrets[secret] = SecretResource(label: Security.userSecretLabel(secret), valueFromTerraform: false)
         }
         if let redis = topology.memorystore {

@@ -98,11 +98,7 @@ enum Providers {
 enum APIs {
     /// Short name (the resource label) and API of every service the topology uses.
     static func enabled(_ context: TerraformContext) -> [(label: String, api: String)] {
-        var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
-        if context.topology.memorystore != nil { apis += ["redis", "servicenetworking"] }
-        if context.usesBundledImage { apis += ["artifactregistry", "cloudbuild"] }
-        if context.topology.firebaseEnabled { apis += ["firebase", "firebasedatabase"] }
-        return apis.sorted().map { ($0, "\($0).googleapis.com") }
+        context.topology.requiredAPIs.map { ($0, "\($0).googleapis.com") }
     }
 
     static func blocks(_ context: TerraformContext) -> [Block] {
