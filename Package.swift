@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "Validation", dependencies: ["TopologyModel", "Diagnostics"]),
         .target(name: "HCL"),
         .target(name: "Shell"),
+        .target(name: "Planning", dependencies: ["HCL"], resources: [.copy("Resources/prices.json")]),
         .target(
             name: "Renderers",
             dependencies: ["TopologyModel", "HCL", "Shell", .product(name: "Yams", package: "Yams")]
@@ -31,7 +32,7 @@ let package = Package(
         .target(
             name: "TfctlCLI",
             dependencies: [
-                "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers",
+                "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,6 +41,13 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
+        .testTarget(
+            name: "PlanningTests",
+            dependencies: [
+                "Planning", "HCL", "TfctlCLI", "EnvironmentLoader", "Renderers", "TopologyModel", "TestSupport",
+            ],
+            exclude: ["Fixtures", "Goldens"]
+        ),
         .testTarget(
             name: "EnvironmentLoaderTests",
             dependencies: ["EnvironmentLoader", "Diagnostics", "TopologyModel", "TestSupport"]),

@@ -75,6 +75,14 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts"),
         Rule(
+            "TFC0106", family: "project", title: "invalid state backend",
+            explanation: """
+                `state.bucket` is a Cloud Storage bucket name (3 to 63 lowercase letters, digits, `-`, `_` and `.`) \
+                and `state.prefix` a relative path inside it. Terraform keeps the topology's state there, shared by \
+                every run of `tfctl plan --terraform` and `tfctl apply`.
+                """,
+            source: "https://cloud.google.com/storage/docs/buckets#naming"),
+        Rule(
             "TFC0105", family: "project", title: "invalid label",
             explanation: """
                 Label keys are 1 to 63 characters of lowercase letters, digits, `_` and `-`, starting with a \

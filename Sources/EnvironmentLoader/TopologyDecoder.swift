@@ -8,7 +8,7 @@ struct TopologyDecoder {
 
     static let rootKeys = [
         "project", "name", "regions", "labels", "network", "services", "memorystore", "load_balancer", "firebase",
-        "monitoring", "capacity",
+        "monitoring", "capacity", "state",
     ]
 
     func decode(_ tree: SourceNode) -> Topology? {
@@ -38,12 +38,18 @@ struct TopologyDecoder {
         let capacity = root.object("capacity", keys: ["peak_connections", "peak_messages_per_second", "headroom"])
             .flatMap(decodeCapacity)
 
+        let state = root.object("state", keys: ["bucket", "prefix"]).flatMap { reader -> TerraformState? in
+            guard let bucket = reader.required("bucket", .string) else { return nil }
+            return TerraformState(
+                bucket: bucket, prefix: reader.decode("prefix", .string) ?? "tfctl/\(name ?? "topology")")
+        }
+
         guard let project, let name, let regions, let services, !context.diagnostics.hasErrors else { return nil }
         return Topology(
             project: project, name: name, regions: regions,
             labels: Dictionary(labels, uniquingKeysWith: { _, last in last }),
             network: network ?? Network(), services: services, memorystore: memorystore,
-            loadBalancer: loadBalancer, firebase: firebase, monitoring: monitoring, capacity: capacity)
+            loadBalancer: loadBalancer, firebase: firebase, monitoring: monitoring, capacity: capacity, state: state)
     }
 
     private func decodeServices(_ root: ObjectReader) -> [RealtimeService]? {

@@ -41,6 +41,14 @@ struct OutputDirectory {
                     try writeFile(file.contents, to: url.path, mode: file.executable ? 0o755 : 0o644)
                 }
             }
+            // Terraform's working files (local state, providers, lock file, saved plans) are not rendered but
+            // belong to the directory: they move into the new one.
+            for path in Self.terraformWorkingFiles(in: target) {
+                let destination = staging.appendingPathComponent(path)
+                try fileManager.createDirectory(
+                    at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try fileManager.moveItem(at: target.appendingPathComponent(path), to: destination)
+            }
             if fileManager.fileExists(atPath: target.path) {
                 try fileManager.moveItem(at: target, to: retired)
             }
@@ -53,6 +61,16 @@ struct OutputDirectory {
             throw error
         }
         try? fileManager.removeItem(at: retired)
+    }
+
+    /// Paths, relative to the output directory, of what `terraform init/plan/apply` leave in `terraform/`.
+    static func terraformWorkingFiles(in root: URL) -> [String] {
+        let directory = root.appendingPathComponent("terraform")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { name in
+            name == ".terraform" || name == ".terraform.lock.hcl" || name.hasPrefix("terraform.tfstate")
+                || name.hasSuffix(".tfplan")
+        }.sorted().map { "terraform/\($0)" }
     }
 
     /// Whether the file at `path` already holds exactly `file` (bytes and mode).
@@ -97,7 +115,11 @@ struct OutputDirectory {
             }
             if data != Data(file.contents.utf8) { lines.append("differs: \(displayPath)/\(file.path)") }
         }
-        for existing in existingFiles(under: root) where !expected.contains(existing) {
+        let working = Set(Self.terraformWorkingFiles(in: root))
+        for existing in existingFiles(under: root)
+        where !expected.contains(existing)
+            && !working.contains(where: { existing == $0 || existing.hasPrefix($0 + "/") })
+        {
             lines.append("extra: \(displayPath)/\(existing)")
         }
         return lines.sorted()

@@ -1,6 +1,7 @@
 import Diagnostics
 import EnvironmentLoader
 import Foundation
+import Planning
 import Renderers
 import TopologyModel
 import Validation
@@ -34,7 +35,15 @@ struct Pipeline {
         let files =
             TerraformRenderer().render(topology, source: source) + GcloudRenderer().render(topology, source: source)
             + KnativeRenderer().render(topology, source: source) + FirebaseRulesRenderer().render(topology)
+            + CloudBuildRenderer().render(topology, source: source)
+            + [RenderedFile(path: "manifest.json", contents: manifest()?.json() ?? "")]
         return files.sorted { $0.path < $1.path }
+    }
+
+    /// The resources of the Terraform render, flattened, for `plan`.
+    func manifest() -> Manifest? {
+        guard let topology else { return nil }
+        return Manifest(source: loaded.displayPath, blocks: TerraformRenderer().modules(topology).flatMap(\.blocks))
     }
 
     /// Prints diagnostics: text to standard error, JSON to standard output.

@@ -11,7 +11,7 @@ public struct Tfctl: ParsableCommand {
             Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
             2 changes present (render --check).
             """,
-        subcommands: [Validate.self, Render.self, Explain.self],
+        subcommands: [Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Explain.self],
         defaultSubcommand: Render.self
     )
 

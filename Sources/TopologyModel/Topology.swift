@@ -1,3 +1,14 @@
+/// A Cloud Storage bucket holding Terraform state (the `gcs` backend).
+public struct TerraformState: Sendable, Hashable {
+    public var bucket: String
+    public var prefix: String
+
+    public init(bucket: String, prefix: String) {
+        self.bucket = bucket
+        self.prefix = prefix
+    }
+}
+
 /// The whole real-time topology of one environment: what tfctl validates and renders.
 ///
 /// The model holds intent, not provider spellings: renderers translate it into Terraform, gcloud or Knative YAML.
@@ -21,6 +32,8 @@ public struct Topology: Sendable, Hashable {
     public var firebase: FirebaseFallback?
     public var monitoring: Monitoring
     public var capacity: Capacity?
+    /// Where Terraform keeps its state; `nil` keeps it locally in the rendered directory.
+    public var state: TerraformState?
 
     public init(
         project: String,
@@ -33,7 +46,8 @@ public struct Topology: Sendable, Hashable {
         loadBalancer: LoadBalancer? = nil,
         firebase: FirebaseFallback? = nil,
         monitoring: Monitoring = Monitoring(),
-        capacity: Capacity? = nil
+        capacity: Capacity? = nil,
+        state: TerraformState? = nil
     ) {
         self.project = project
         self.name = name
@@ -46,6 +60,7 @@ public struct Topology: Sendable, Hashable {
         self.firebase = firebase
         self.monitoring = monitoring
         self.capacity = capacity
+        self.state = state
     }
 
     /// The services ordered by name: the order every renderer emits them in.

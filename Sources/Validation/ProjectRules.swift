@@ -17,6 +17,23 @@ enum ProjectRules {
                 help: "1 to 12 lowercase letters, digits and hyphens, starting with a letter")
         }
         checkRegions(topology, &report)
+        if let state = topology.state {
+            let allowed: (Character) -> Bool = { $0.isLowercaseASCIILetter || $0.isASCIIDigit || "-_.".contains($0) }
+            let edges: (Character?) -> Bool = { $0.map { $0.isLowercaseASCIILetter || $0.isASCIIDigit } ?? false }
+            if !(3...63).contains(state.bucket.count) || !state.bucket.allSatisfy(allowed) || !edges(state.bucket.first)
+                || !edges(state.bucket.last)
+            {
+                report.error(
+                    "TFC0106", "state.bucket", "invalid state bucket name '\(state.bucket)'",
+                    help:
+                        "3 to 63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+                )
+            }
+            if state.prefix.isEmpty || state.prefix.hasPrefix("/") {
+                report.error(
+                    "TFC0106", "state.prefix", "state prefix '\(state.prefix)' must be a relative, non-empty path")
+            }
+        }
         for (key, value) in topology.labels.sorted(by: { $0.key < $1.key }) {
             let allowed: (Character) -> Bool = {
                 $0.isLowercaseASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-"

@@ -173,7 +173,7 @@ struct DeployScript {
                 G.run(
                     "artifacts", "repositories", "create", .literal(names.artifactRepository), "--location",
                     .literal(region), "--repository-format", "docker", "--description",
-                    .literal("Images of the \(topology.name) real-time services"))
+                    .literal("Container images of the \(topology.name) topology"))
             ])
     }
 

@@ -14,7 +14,7 @@ enum CloudRun {
                     Attribute("location", .string(context.regions.first ?? "us-central1"))
                     Attribute("repository_id", .string(context.names.artifactRepository))
                     Attribute("format", "DOCKER")
-                    Attribute("description", .string("Images of the \(context.topology.name) real-time services"))
+                    Attribute("description", .string("Container images of the \(context.topology.name) topology"))
                     TF.dependsOn([context.api("artifactregistry")])
                 })
         }

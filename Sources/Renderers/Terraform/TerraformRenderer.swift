@@ -10,6 +10,19 @@ public struct TerraformRenderer: Sendable {
 
     /// `source` is the environment file as shown in the generated header.
     public func render(_ topology: Topology, source: String) -> [RenderedFile] {
+        let printer = Printer()
+        return modules(topology).map { file in
+            RenderedFile(
+                path: "terraform/\(file.name).tf",
+                contents: printer.print(File(comments: [generatedHeader(source: source)], blocks: file.blocks)))
+        }
+    }
+
+    /// The Terraform variable that holds a service's image (`apply` pins the bundled image's digest through it).
+    public static func imageVariable(_ service: RealtimeService) -> String { Providers.imageVariable(service) }
+
+    /// The HCL trees of the root module by file name (without `.tf`), before printing: what `plan` reads.
+    public func modules(_ topology: Topology) -> [(name: String, blocks: [Block])] {
         let context = TerraformContext(topology)
         let files: [(name: String, blocks: [Block])] = [
             ("apis", APIs.blocks(context)),
@@ -24,19 +37,14 @@ public struct TerraformRenderer: Sendable {
             ("providers", Providers.providers(context)),
             ("security", Security.blocks(context)),
             ("variables", Providers.variables(context)),
-            ("versions", Providers.versions()),
+            ("versions", Providers.versions(context.topology.state)),
         ]
-        let printer = Printer()
-        return files.filter { !$0.blocks.isEmpty }.map { file in
-            RenderedFile(
-                path: "terraform/\(file.name).tf",
-                contents: printer.print(File(comments: [generatedHeader(source: source)], blocks: file.blocks)))
-        }
+        return files.filter { !$0.blocks.isEmpty }
     }
 }
 
 enum Providers {
-    static func versions() -> [Block] {
+    static func versions(_ state: TerraformState?) -> [Block] {
         let provider = { (source: String) -> Expression in
             .object([
                 ObjectItem("source", .string(source)),
@@ -49,6 +57,12 @@ enum Providers {
                 Block("required_providers") {
                     Attribute("google", provider("hashicorp/google"))
                     Attribute("google-beta", provider("hashicorp/google-beta"))
+                }
+                if let state {
+                    Block("backend", "gcs") {
+                        Attribute("bucket", .string(state.bucket))
+                        Attribute("prefix", .string(state.prefix))
+                    }
                 }
             }
         ]

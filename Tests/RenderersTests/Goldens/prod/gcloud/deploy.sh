@@ -274,7 +274,7 @@ log 'Artifact Registry repository realtime'
 if exists gcloud artifacts repositories describe realtime --location us-central1 --project "$PROJECT"; then
   log '  exists, unchanged'
 else
-  run gcloud artifacts repositories create realtime --location us-central1 --repository-format docker --description 'Images of the realtime real-time services' --project "$PROJECT" --quiet
+  run gcloud artifacts repositories create realtime --location us-central1 --repository-format docker --description 'Container images of the realtime topology' --project "$PROJECT" --quiet
 fi
 
 if selected us-central1; then

@@ -4,7 +4,7 @@ resource "google_artifact_registry_repository" "images" {
   location      = "us-central1"
   repository_id = "realtime"
   format        = "DOCKER"
-  description   = "Images of the realtime real-time services"
+  description   = "Container images of the realtime topology"
 
   depends_on = [google_project_service.artifactregistry]
 }

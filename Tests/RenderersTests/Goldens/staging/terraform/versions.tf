@@ -12,4 +12,8 @@ terraform {
       version = "~> 6.50"
     }
   }
+  backend "gcs" {
+    bucket = "tenderflow-staging-tfstate"
+    prefix = "realtime/staging"
+  }
 }

@@ -1,0 +1,183 @@
+import Foundation
+
+/// The price list behind cost estimates (`Resources/prices.json`), with where each figure comes from.
+public struct PriceSheet: Sendable, Codable {
+    public struct Rates: Sendable, Codable {
+        public var vcpuSecond: Double
+        public var gibSecond: Double
+        public var checked: Bool?
+    }
+
+    public struct CloudRun: Sendable, Codable {
+        public var source: String
+        public var checked: Bool
+        public var tier1: Rates
+        public var tier2: Rates
+        public var tier2Regions: [String]
+    }
+
+    public struct Band: Sendable, Codable {
+        public var upToGb: Int
+        public var gbHour: Double
+    }
+
+    public struct Memorystore: Sendable, Codable {
+        public var source: String
+        public var checked: Bool
+        public var basic: [Band]
+        public var standard: [Band]
+    }
+
+    public struct LoadBalancing: Sendable, Codable {
+        public var source: String
+        public var checked: Bool
+        public var forwardingRuleHourFirst5: Double
+        public var forwardingRuleHourAdditional: Double
+        public var dataProcessedGib: Double
+    }
+
+    public struct CloudArmor: Sendable, Codable {
+        public var source: String
+        public var checked: Bool
+        public var policyMonth: Double
+        public var ruleMonth: Double
+        public var millionRequests: Double
+    }
+
+    public struct SecretManager: Sendable, Codable {
+        public var source: String
+        public var checked: Bool
+        public var activeVersionMonth: Double
+    }
+
+    public var currency: String
+    public var date: String
+    public var hoursPerMonth: Double
+    public var notes: String
+    public var cloudRun: CloudRun
+    public var memorystoreRedis: Memorystore
+    public var loadBalancing: LoadBalancing
+    public var cloudArmor: CloudArmor
+    public var secretManager: SecretManager
+
+    /// The sheet shipped with tfctl.
+    public static func bundled() throws -> PriceSheet {
+        guard let url = Bundle.module.url(forResource: "prices", withExtension: "json") else {
+            throw ManifestError(message: "the bundled price sheet is missing")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(PriceSheet.self, from: Data(contentsOf: url))
+    }
+
+    /// Sources of figures not read from their page on `date`.
+    public var uncheckedSources: [String] {
+        var sources: [String] = []
+        if !cloudRun.checked || cloudRun.tier2.checked == false { sources.append(cloudRun.source + " (tier 2)") }
+        if !memorystoreRedis.checked { sources.append(memorystoreRedis.source) }
+        if !loadBalancing.checked { sources.append(loadBalancing.source) }
+        if !cloudArmor.checked { sources.append(cloudArmor.source) }
+        if !secretManager.checked { sources.append(secretManager.source) }
+        return sources
+    }
+}
+
+/// A monthly estimate of a render's fixed costs, read from its manifest. Usage-billed items (requests, data
+/// processed, RTDB traffic) are not estimated: they depend on traffic, not on the topology.
+public struct CostEstimate: Sendable, Hashable {
+    public struct Line: Sendable, Hashable {
+        public var item: String
+        /// With `min_instances` running all month.
+        public var baseline: Double
+        /// With `max_instances` running all month.
+        public var ceiling: Double
+    }
+
+    public var lines: [Line]
+    /// Concurrent connections the services can hold at `max_instances` (Σ max × concurrency).
+    public var connectionCapacity: Int
+
+    public var baseline: Double { lines.reduce(0) { $0 + $1.baseline } }
+    public var ceiling: Double { lines.reduce(0) { $0 + $1.ceiling } }
+
+    public init(_ manifest: Manifest, prices: PriceSheet) {
+        // Address order: floating-point sums depend on order, and output must not depend on hashing.
+        let resources = manifest.resources.sorted { $0.key < $1.key }.map(\.value)
+        func number(_ text: String?) -> Double { Double((text ?? "").trimmingCharacters(in: ["\""])) ?? 0 }
+        func string(_ text: String?) -> String { (text ?? "").trimmingCharacters(in: ["\""]) }
+        let hours = prices.hoursPerMonth
+
+        var runBaseline = 0.0, runCeiling = 0.0, capacity = 0
+        for service in resources where service.type == "google_cloud_run_v2_service" {
+            let a = service.attributes
+            let cpu = Self.vcpus(string(a["template.containers.resources.limits.cpu"]))
+            let memory = Self.gibibytes(string(a["template.containers.resources.limits.memory"]))
+            let rates =
+                prices.cloudRun.tier2Regions.contains(string(a["location"]))
+                ? prices.cloudRun.tier2 : prices.cloudRun.tier1
+            let instanceMonth = hours * 3600 * (cpu * rates.vcpuSecond + memory * rates.gibSecond)
+            let minimum = number(a["template.scaling.min_instance_count"])
+            let maximum = number(a["template.scaling.max_instance_count"])
+            runBaseline += minimum * instanceMonth
+            runCeiling += maximum * instanceMonth
+            capacity += Int(maximum) * Int(number(a["template.max_instance_request_concurrency"]))
+        }
+
+        var redis = 0.0
+        for instance in resources where instance.type == "google_redis_instance" {
+            let a = instance.attributes
+            let size = number(a["memory_size_gb"])
+            let standard = string(a["tier"]) == "STANDARD_HA"
+            let rate = Self.rate(
+                size, bands: standard ? prices.memorystoreRedis.standard : prices.memorystoreRedis.basic)
+            let replicas = number(a["replica_count"])
+            let replicaRate = Self.rate(size, bands: prices.memorystoreRedis.standard)
+            redis += size * hours * rate + replicas * size * hours * replicaRate
+        }
+
+        let rules = resources.filter { $0.type == "google_compute_global_forwarding_rule" }.count
+        let lb =
+            hours
+            * (Double(min(rules, 5)) * prices.loadBalancing.forwardingRuleHourFirst5
+                + Double(max(0, rules - 5)) * prices.loadBalancing.forwardingRuleHourAdditional)
+
+        var armor = 0.0
+        for policy in resources where policy.type == "google_compute_security_policy" {
+            let ruleCount = Set(
+                policy.attributes.keys.compactMap { path -> String? in
+                    guard path.hasPrefix("rule[") else { return nil }
+                    return String(path.prefix { $0 != "]" })
+                }
+            ).count
+            armor += prices.cloudArmor.policyMonth + Double(ruleCount) * prices.cloudArmor.ruleMonth
+        }
+
+        let secrets = Double(resources.filter { $0.type == "google_secret_manager_secret" }.count)
+        let secretCost = secrets * prices.secretManager.activeVersionMonth
+
+        lines = [
+            Line(item: "Cloud Run (instance-based billing)", baseline: runBaseline, ceiling: runCeiling),
+            Line(item: "Memorystore for Redis", baseline: redis, ceiling: redis),
+            Line(item: "Load balancer forwarding rules", baseline: lb, ceiling: lb),
+            Line(item: "Cloud Armor policy and rules", baseline: armor, ceiling: armor),
+            Line(item: "Secret Manager versions", baseline: secretCost, ceiling: secretCost),
+        ]
+        connectionCapacity = capacity
+    }
+
+    static func rate(_ size: Double, bands: [PriceSheet.Band]) -> Double {
+        (bands.first { size <= Double($0.upToGb) } ?? bands.last)?.gbHour ?? 0
+    }
+
+    /// `"2"` → 2, `"500m"` → 0.5.
+    static func vcpus(_ text: String) -> Double {
+        text.hasSuffix("m") ? (Double(text.dropLast()) ?? 0) / 1000 : Double(text) ?? 0
+    }
+
+    /// `"512Mi"` → 0.5, `"2Gi"` → 2.
+    static func gibibytes(_ text: String) -> Double {
+        if text.hasSuffix("Gi") { return Double(text.dropLast(2)) ?? 0 }
+        if text.hasSuffix("Mi") { return (Double(text.dropLast(2)) ?? 0) / 1024 }
+        return 0
+    }
+}

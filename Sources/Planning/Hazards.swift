@@ -1,0 +1,94 @@
+/// What a change does to a running real-time system beyond the resource itself.
+public struct Hazard: Sendable, Hashable {
+    public enum Severity: String, Sendable, Hashable, Codable {
+        /// Live connections dropped or a part of the system briefly unavailable.
+        case disruption
+        /// Data lost or something that cannot be undone.
+        case danger
+    }
+
+    public var severity: Severity
+    public var message: String
+}
+
+enum Hazards {
+    static func of(_ change: Plan.Change, before: Manifest, after: Manifest) -> [Hazard] {
+        let resource = change.action == .delete ? before.resources[change.address] : after.resources[change.address]
+        let attributes = resource?.attributes ?? [:]
+        let region = (attributes["region"] ?? attributes["location"] ?? "").trimmingCharacters(in: ["\""])
+        func disruption(_ message: String) -> Hazard { Hazard(severity: .disruption, message: message) }
+        func danger(_ message: String) -> Hazard { Hazard(severity: .danger, message: message) }
+        let removesOrReplaces = change.action == .delete || change.action == .replace
+
+        switch (change.type, change.action) {
+        case ("google_redis_instance", .delete), ("google_redis_instance", .replace):
+            return [
+                danger(
+                    "Redis data and pub/sub state in \(region) are lost; every server instance there loses its adapter "
+                        + "(cross-instance broadcasts, presence, missed-event recovery) until the new instance is ready"
+                )
+            ]
+        case ("google_redis_instance", .update) where change.attributes.contains(where: { $0.path == "memory_size_gb" }):
+            if attributes["tier"] == "\"BASIC\"" {
+                return [
+                    danger("resizing a Basic tier instance flushes its data and makes it unavailable while it scales")
+                ]
+            }
+            return [
+                disruption(
+                    "resizing fails over to the replica: pub/sub connections in \(region) drop briefly and resubscribe")
+            ]
+        case ("google_cloud_run_v2_service", .update):
+            return [
+                disruption(
+                    "new revision in \(region): WebSockets on the old revision stay until they close or its instances are "
+                        + "drained, then clients reconnect")
+            ]
+        case ("google_cloud_run_v2_service", .delete):
+            let regionGone = !after.resources.values.contains {
+                $0.type == "google_cloud_run_v2_service" && $0.attributes["location"] == attributes["location"]
+            }
+            return [
+                disruption(
+                    regionGone
+                        ? "region \(region) is removed: all its live connections are dropped; clients reconnect to other regions"
+                        : "the service is removed from \(region): all its live connections are dropped")
+            ]
+        case ("google_cloud_run_v2_service", .replace):
+            return [disruption("the service in \(region) is recreated: all its live connections are dropped")]
+        case ("google_compute_subnetwork", _) where removesOrReplaces,
+            ("google_compute_network", _) where removesOrReplaces:
+            return [disruption("network change: services lose Direct VPC egress (and with it Redis) until it is back")]
+        case ("google_service_networking_connection", _) where removesOrReplaces:
+            return [danger("private service access is torn down: every Memorystore instance becomes unreachable")]
+        case ("google_compute_global_address", _) where removesOrReplaces:
+            return [
+                danger(
+                    "the load balancer's public IP address is released: DNS must be changed, clients fail until then")
+            ]
+        case ("google_compute_managed_ssl_certificate", .replace):
+            return [
+                disruption(
+                    "a new managed certificate must provision (up to an hour, once DNS points at the load balancer); "
+                        + "the old one keeps serving meanwhile")
+            ]
+        case ("google_compute_global_forwarding_rule", _) where removesOrReplaces,
+            ("google_compute_target_https_proxy", _) where removesOrReplaces,
+            ("google_compute_backend_service", _) where removesOrReplaces,
+            ("google_compute_url_map", _) where removesOrReplaces:
+            return [disruption("the load balancer path is interrupted while this is recreated: new connections fail")]
+        case ("google_compute_region_network_endpoint_group", _) where removesOrReplaces:
+            return [disruption("traffic to \(region) stops while its serverless NEG is detached")]
+        case ("google_secret_manager_secret", _) where removesOrReplaces:
+            return [danger("the secret and all its versions are deleted")]
+        case ("google_firebase_database_instance", _) where removesOrReplaces:
+            return [danger("the Realtime Database and its data are deleted; its id can never be used again")]
+        case ("google_firebase_project", .delete):
+            return [danger("Firebase cannot be removed from a project once added")]
+        case ("google_service_account", _) where removesOrReplaces:
+            return [disruption("the services lose their identity (secrets, Redis URL, RTDB) until they are redeployed")]
+        default:
+            return []
+        }
+    }
+}

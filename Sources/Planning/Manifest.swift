@@ -1,0 +1,107 @@
+import Foundation
+import HCL
+
+/// Every managed resource of a render with its attributes flattened to paths: what `tfctl plan` compares.
+/// `render` writes it as `manifest.json` beside the files, so a later plan can diff against it.
+public struct Manifest: Sendable, Hashable, Codable {
+    public static let schema = "tfctl.manifest/v1"
+
+    public var schema: String
+    /// The environment file it was rendered from.
+    public var source: String
+    /// Resources by address (`google_redis_instance.redis_us_central1`).
+    public var resources: [String: Resource]
+
+    public struct Resource: Sendable, Hashable, Codable {
+        public var type: String
+        /// Attribute path (`template.scaling.max_instance_count`) to its value as HCL text (`100`, `"BASIC"`).
+        public var attributes: [String: String]
+    }
+
+    public init(source: String, resources: [String: Resource] = [:]) {
+        self.schema = Self.schema
+        self.source = source
+        self.resources = resources
+    }
+
+    /// Flattens the `resource` blocks of a Terraform module.
+    public init(source: String, blocks: [Block]) {
+        self.init(source: source)
+        for block in blocks where block.type == "resource" && block.labels.count == 2 {
+            var attributes: [String: String] = [:]
+            Self.flatten(block.body, prefix: "", into: &attributes)
+            resources["\(block.labels[0]).\(block.labels[1])"] = Resource(type: block.labels[0], attributes: attributes)
+        }
+    }
+
+    static let printer = Printer(lineWidth: .max)
+
+    /// Nested blocks become path segments; a block that has a `name`, `priority` or `group` argument is keyed by
+    /// it (`env[LOG_LEVEL]`), so reordering or adding siblings does not shift every later path. Other repeated
+    /// blocks are indexed. `depends_on` and `lifecycle` are Terraform's business, not the resource's.
+    static func flatten(_ body: [BodyItem], prefix: String, into attributes: inout [String: String]) {
+        var counts: [String: Int] = [:]
+        for case .block(let block) in body { counts[block.type, default: 0] += 1 }
+        var seen: [String: Int] = [:]
+        for item in body {
+            switch item {
+            case .attribute(let attribute) where attribute.name == "depends_on":
+                continue
+            case .attribute(let attribute):
+                flatten(attribute.value, path: prefix + attribute.name, into: &attributes)
+            case .block(let block) where block.type == "lifecycle":
+                continue
+            case .block(let block):
+                var segment = block.type
+                if let key = identity(of: block) {
+                    segment += "[\(key)]"
+                } else if counts[block.type, default: 0] > 1 {
+                    segment += "[\(seen[block.type, default: 0])]"
+                    seen[block.type, default: 0] += 1
+                }
+                if block.body.isEmpty { attributes[prefix + segment] = "{}" }
+                flatten(block.body, prefix: prefix + segment + ".", into: &attributes)
+            }
+        }
+    }
+
+    private static func flatten(_ value: HCL.Expression, path: String, into attributes: inout [String: String]) {
+        if case .object(let items) = value, !items.isEmpty {
+            for item in items { flatten(item.value, path: "\(path).\(item.key)", into: &attributes) }
+        } else {
+            attributes[path] = printer.expression(value)
+        }
+    }
+
+    private static func identity(of block: Block) -> String? {
+        for key in ["name", "priority", "group"] {
+            for case .attribute(let attribute) in block.body where attribute.name == key {
+                let text = printer.expression(attribute.value)
+                return text.hasPrefix("\"") && text.hasSuffix("\"") ? String(text.dropFirst().dropLast()) : text
+            }
+        }
+        return nil
+    }
+
+    /// Sorted, pretty JSON: stable bytes for the same render.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Reads a manifest; throws on malformed JSON or an unknown schema.
+    public static func decode(_ data: Data) throws -> Manifest {
+        let manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        guard manifest.schema == schema else {
+            throw ManifestError(message: "unsupported manifest schema '\(manifest.schema)'")
+        }
+        return manifest
+    }
+}
+
+public struct ManifestError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,210 @@
+import Foundation
+
+/// A plan with the capacity and cost of both sides: what `tfctl plan` prints.
+public struct PlanReport: Sendable {
+    public var plan: Plan
+    /// Where the previous render was read from, as shown to the user (nil: nothing rendered before).
+    public var against: String?
+    public var costBefore: CostEstimate
+    public var costAfter: CostEstimate
+    public var prices: PriceSheet
+
+    public init(plan: Plan, against: String?, prices: PriceSheet) {
+        self.plan = plan
+        self.against = against
+        self.prices = prices
+        self.costBefore = CostEstimate(plan.before, prices: prices)
+        self.costAfter = CostEstimate(plan.after, prices: prices)
+    }
+
+    // MARK: Text
+
+    public func text() -> String {
+        var out = "tfctl plan for \(plan.after.source)"
+        out += against.map { " against \($0)\n\n" } ?? " (no previous render: everything is new)\n\n"
+        if !plan.hasChanges { out += "No changes. The rendered topology matches the previous render.\n\n" }
+        for change in plan.changes { out += describe(change) }
+        let summary = plan.summary
+        if plan.hasChanges {
+            out += "\nPlan: \(summary.add) to add, \(summary.change) to change, \(summary.destroy) to destroy.\n"
+        }
+        let dangers = plan.changes.filter { $0.hazards.contains { $0.severity == .danger } }.count
+        let disruptions = plan.changes.filter { $0.hazards.contains { $0.severity == .disruption } }.count
+        if dangers + disruptions > 0 {
+            out +=
+                "!! \(dangers) dangerous change(s) (data loss or irreversible), "
+                + "\(disruptions) disruptive change(s) (live connections dropped). Read them before applying.\n"
+        }
+        out += "\n" + capacityAndCost()
+        return out
+    }
+
+    private func describe(_ change: Plan.Change) -> String {
+        let (symbol, label): (String, String) =
+            switch change.action {
+            case .create: ("  +", "create")
+            case .update: ("  ~", "update in place")
+            case .replace: ("-/+", "replace")
+            case .delete: ("  -", "destroy")
+            }
+        var out = "\(symbol) \(change.address) (\(label))\n"
+        for attribute in change.attributes {
+            out += "      \(attribute.path): \(attribute.before ?? "(none)") → \(attribute.after ?? "(none)")"
+            out += attribute.forcesReplacement ? "  # forces replacement\n" : "\n"
+        }
+        for hazard in change.hazards {
+            out +=
+                hazard.severity == .danger
+                ? "      !! DANGER: \(hazard.message)\n" : "      ! disruption: \(hazard.message)\n"
+        }
+        return out
+    }
+
+    private func capacityAndCost() -> String {
+        var out =
+            "Capacity at max_instances: \(costBefore.connectionCapacity) → \(costAfter.connectionCapacity) concurrent connections\n\n"
+        out +=
+            "Estimated monthly cost in \(prices.currency) (list prices of \(prices.date); an estimate, not a quote).\n"
+        out += "min…max: with min_instances / with max_instances running all month.\n"
+        let rows: [(String, (Double, Double), (Double, Double))] =
+            zip(costBefore.lines, costAfter.lines).map {
+                ($1.item, ($0.baseline, $0.ceiling), ($1.baseline, $1.ceiling))
+            }
+            + [("Total", (costBefore.baseline, costBefore.ceiling), (costAfter.baseline, costAfter.ceiling))]
+        let width = rows.map(\.0.count).max() ?? 0
+        func range(_ pair: (Double, Double)) -> String {
+            pair.0 == pair.1 ? money(pair.0) : "\(money(pair.0))…\(money(pair.1))"
+        }
+        func delta(_ old: (Double, Double), _ new: (Double, Double)) -> String {
+            let low = new.0 - old.0, high = new.1 - old.1
+            func signed(_ value: Double) -> String {
+                let text = money(abs(value))
+                return (value < 0 && text != "0.00" ? "-" : "+") + text
+            }
+            return abs(low - high) < 0.005 ? signed(low) : "\(signed(low))…\(signed(high))"
+        }
+        let header = ["", "before", "after", "delta"]
+        var table = [header] + rows.map { [$0.0, range($0.1), range($0.2), delta($0.1, $0.2)] }
+        let widths = (0..<4).map { column in table.map { $0[column].count }.max() ?? 0 }
+        table[0][0] = String(repeating: " ", count: width)
+        for row in table {
+            out +=
+                "  "
+                + row.enumerated().map { column, cell in
+                    column == 0
+                        ? cell.padding(toLength: widths[0], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[column] - cell.count) + cell
+                }.joined(separator: "   ") + "\n"
+        }
+        out += "Not included: requests, data processed by the load balancer, egress, Realtime Database usage.\n"
+        let unchecked = prices.uncheckedSources
+        if !unchecked.isEmpty {
+            out += "Verify before budgeting (not re-read on \(prices.date)): \(unchecked.joined(separator: ", "))\n"
+        }
+        return out
+    }
+
+    private func money(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    // MARK: JSON
+
+    /// The versioned JSON document of `tfctl plan --format json` (schema `tfctl.plan/v1`, see README).
+    public func json() -> String {
+        let summary = plan.summary
+        let document = JSONPlan(
+            schema: "tfctl.plan/v1", environment: plan.after.source, against: against,
+            changes: plan.changes.map { change in
+                JSONPlan.Change(
+                    address: change.address, type: change.type, action: change.action,
+                    attributes: change.attributes.map {
+                        JSONPlan.Attribute(
+                            path: $0.path, before: $0.before, after: $0.after, forcesReplacement: $0.forcesReplacement)
+                    },
+                    hazards: change.hazards.map { JSONPlan.Hazard(severity: $0.severity, message: $0.message) })
+            },
+            summary: JSONPlan.Summary(add: summary.add, change: summary.change, destroy: summary.destroy),
+            capacity: JSONPlan.Capacity(before: costBefore.connectionCapacity, after: costAfter.connectionCapacity),
+            cost: JSONPlan.Cost(
+                currency: prices.currency, pricesDate: prices.date, estimate: true,
+                before: JSONPlan.Range(costBefore), after: JSONPlan.Range(costAfter),
+                lines: zip(costBefore.lines, costAfter.lines).map {
+                    JSONPlan.Line(
+                        item: $1.item, before: JSONPlan.Range(baseline: $0.baseline, ceiling: $0.ceiling),
+                        after: JSONPlan.Range(baseline: $1.baseline, ceiling: $1.ceiling))
+                },
+                uncheckedSources: prices.uncheckedSources))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}
+
+private struct JSONPlan: Encodable {
+    struct Attribute: Encodable {
+        let path: String
+        let before: String?
+        let after: String?
+        let forcesReplacement: Bool
+    }
+
+    struct Hazard: Encodable {
+        let severity: Planning.Hazard.Severity
+        let message: String
+    }
+
+    struct Change: Encodable {
+        let address: String
+        let type: String
+        let action: Plan.Action
+        let attributes: [Attribute]
+        let hazards: [Hazard]
+    }
+
+    struct Summary: Encodable {
+        let add: Int
+        let change: Int
+        let destroy: Int
+    }
+
+    struct Capacity: Encodable {
+        let before: Int
+        let after: Int
+    }
+
+    struct Range: Encodable {
+        let baseline: Double
+        let ceiling: Double
+
+        init(baseline: Double, ceiling: Double) {
+            self.baseline = (baseline * 100).rounded() / 100
+            self.ceiling = (ceiling * 100).rounded() / 100
+        }
+
+        init(_ estimate: CostEstimate) { self.init(baseline: estimate.baseline, ceiling: estimate.ceiling) }
+    }
+
+    struct Line: Encodable {
+        let item: String
+        let before: Range
+        let after: Range
+    }
+
+    struct Cost: Encodable {
+        let currency: String
+        let pricesDate: String
+        let estimate: Bool
+        let before: Range
+        let after: Range
+        let lines: [Line]
+        let uncheckedSources: [String]
+    }
+
+    let schema: String
+    let environment: String
+    let against: String?
+    let changes: [Change]
+    let summary: Summary
+    let capacity: Capacity
+    let cost: Cost
+}

@@ -1,0 +1,33 @@
+import TopologyModel
+
+/// `cloudbuild/bundled-image.yaml`: the Cloud Build job that builds the reference server from
+/// `Templates/Dockerfile` and pushes it to the topology's Artifact Registry (`tfctl apply` submits it).
+public struct CloudBuildRenderer: Sendable {
+    public init() {}
+
+    public func render(_ topology: Topology, source: String) -> [RenderedFile] {
+        guard let service = topology.sortedServices.first(where: { $0.image == .bundled }) else { return [] }
+        let image = topology.names.image(service)
+        let build = YAMLValue.map(
+            (
+                "steps",
+                .sequence([
+                    .map(
+                        ("name", .string("gcr.io/cloud-builders/docker")),
+                        (
+                            "args",
+                            .sequence(
+                                ["build", "--file", "Templates/Dockerfile", "--tag", image, "."].map(YAMLValue.string))
+                        )
+                    )
+                ])
+            ),
+            ("images", .sequence([.string(image)]))
+        )
+        return [
+            RenderedFile(
+                path: "cloudbuild/bundled-image.yaml",
+                contents: build.document(header: [generatedHeader(source: source)]))
+        ]
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Planning
+
+/// Where `apply` and `destroy` send the topology.
+enum Target: String, ExpressibleByArgument, CaseIterable {
+    case terraform
+    case gcloud
+    case local
+}
+
+/// Options `apply` and `destroy` share.
+struct DeploymentOptions: ParsableArguments {
+    @Option(name: .long, help: "terraform (default), gcloud, or local.")
+    var target: Target = .terraform
+
+    @Flag(name: .long, help: "Do not ask for confirmation (required when not running at a terminal).")
+    var autoApprove = false
+
+    /// Asks at a terminal; refuses without one unless --auto-approve.
+    var approval: Approval {
+        if autoApprove { return .autoApproved }
+        guard isatty(STDIN_FILENO) != 0 else { return .refused }
+        return .interactive { question in
+            FileHandle.standardError.write(Data("\(question) Only 'yes' is accepted: ".utf8))
+            return readLine()?.trimmingCharacters(in: .whitespaces) == "yes"
+        }
+    }
+
+    func deployer(_ pipeline: Pipeline, _ options: EnvironmentOptions) -> Deployer {
+        let display = "out/\(pipeline.loaded.name)"
+        return Deployer(
+            pipeline: pipeline, runner: ProcessRunner(), directory: options.resolve(display), displayDirectory: display,
+            sourceDirectory: options.workingDirectory,
+            log: { FileHandle.standardError.write(Data("tfctl: \($0)\n".utf8)) })
+    }
+}
+
+/// A failure to report as `Error: message` with exit status 1 (usage errors keep ArgumentParser's 64).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render, show the plan, confirm, then apply with Terraform or the gcloud script.")
+
+    @OptionGroup var options: EnvironmentOptions
+    @OptionGroup var deployment: DeploymentOptions
+
+    func run() throws {
+        let pipeline = options.pipeline()
+        pipeline.report(format: .text)
+        if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
+        let deployer = deployment.deployer(pipeline, options)
+        do {
+            switch deployment.target {
+            case .terraform:
+                let report = try PlanCommand.planReport(pipeline, options, against: nil)
+                print(report.text(), terminator: "")
+                try deployer.applyTerraform(deployment.approval, report: report)
+            case .gcloud:
+                try deployer.applyGcloud(deployment.approval)
+            case .local:
+                throw CommandFailure("--target local needs the local runtime, which tfctl does not have yet")
+            }
+        } catch let error as Deployer.Refused {
+            throw CommandFailure(error.reason)
+        } catch let error as ProcessRunner.Failure {
+            FileHandle.standardError.write(
+                Data("tfctl: \(error); the rendered files are left in out/\(pipeline.loaded.name)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Destroy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Destroy the topology with Terraform or the gcloud script, with the same protections as apply.")
+
+    @OptionGroup var options: EnvironmentOptions
+    @OptionGroup var deployment: DeploymentOptions
+
+    @Flag(
+        name: .long, help: "With --target gcloud, also delete Memorystore, secrets, the VPC and the image repository.")
+    var deleteData = false
+
+    func run() throws {
+        let pipeline = options.pipeline()
+        pipeline.report(format: .text)
+        if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
+        let deployer = deployment.deployer(pipeline, options)
+        do {
+            switch deployment.target {
+            case .terraform: try deployer.destroyTerraform(deployment.approval)
+            case .gcloud: try deployer.destroyGcloud(deployment.approval, deleteData: deleteData)
+            case .local: throw CommandFailure("--target local needs the local runtime, which tfctl does not have yet")
+            }
+        } catch let error as Deployer.Refused {
+            throw CommandFailure(error.reason)
+        } catch let error as ProcessRunner.Failure {
+            FileHandle.standardError.write(Data("tfctl: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

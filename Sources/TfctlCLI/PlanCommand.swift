@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Planning
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what changes between the previous render and the model, with hazards, capacity and cost.",
+        discussion: """
+            Compares with out/<env>/manifest.json (written by `render`) or --against DIR. Exit codes: 0 success \
+            (with --detailed-exitcode: no changes), 1 error, 2 changes present (with --detailed-exitcode).
+            """)
+
+    @OptionGroup var options: EnvironmentOptions
+
+    @Option(name: .long, help: "Directory of the previous render (default: out/<env name>).")
+    var against: String?
+
+    @Flag(name: .long, help: "Exit 2 when there are changes, 0 when there are none (like terraform plan).")
+    var detailedExitcode = false
+
+    @Flag(name: .long, help: "Also write the render and run `terraform init` and `terraform plan` in it.")
+    var terraform = false
+
+    func run() throws {
+        let pipeline = options.pipeline()
+        if options.format == .text || pipeline.failed(strict: options.strict) {
+            pipeline.report(format: options.format)
+        }
+        if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
+        let report = try Self.planReport(pipeline, options, against: against)
+        print(options.format == .json ? report.json() : report.text(), terminator: "")
+        if terraform {
+            let directory = options.resolve("out/\(pipeline.loaded.name)")
+            try OutputDirectory(path: directory, displayPath: "out/\(pipeline.loaded.name)").replace(
+                with: pipeline.render())
+            let runner = ProcessRunner()
+            let terraformDirectory = directory + "/terraform"
+            try runner.require(
+                runner.run("terraform", ["init", "-input=false"], in: terraformDirectory), "terraform init")
+            try runner.require(
+                runner.run("terraform", ["plan", "-input=false"], in: terraformDirectory), "terraform plan")
+        }
+        if detailedExitcode, report.plan.hasChanges { throw ExitCode(2) }
+    }
+
+    /// The plan of the model against the manifest in `against` (default `out/<env>`).
+    static func planReport(_ pipeline: Pipeline, _ options: EnvironmentOptions, against: String?) throws -> PlanReport {
+        guard let after = pipeline.manifest() else { throw ExitCode(1) }
+        let display = (against ?? "out/\(pipeline.loaded.name)") + "/manifest.json"
+        let path = options.resolve(display)
+        var before: Manifest?
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                before = try Manifest.decode(data)
+            } catch {
+                throw CommandFailure("\(display) is not a tfctl manifest (\(error)); render again or pass --against")
+            }
+        }
+        return PlanReport(
+            plan: Plan(before: before, after: after), against: before == nil ? nil : display,
+            prices: try PriceSheet.bundled())
+    }
+}

@@ -1,0 +1,195 @@
+import EnvironmentLoader
+import Foundation
+import Planning
+import TestSupport
+import Testing
+
+@testable import TfctlCLI
+
+/// `apply` and `destroy` drive terraform, gcloud and bash; here recording stand-ins come first on PATH (the
+/// real cloud cannot be reached), and the tests read what was called, where, and in which order.
+@Suite struct DeployerTests {
+    struct Harness {
+        let root: URL
+        let log: URL
+        let calls: () -> [String]
+        let deployer: Deployer
+        var output: URL { root.appendingPathComponent("out/env") }
+    }
+
+    /// A scratch project with the plan fixtures as Environments/, Templates/, and stub tools.
+    func harness(_ environment: String, failOn: String = "") throws -> Harness {
+        let root = try temporaryDirectory("tfctl-deploy")
+        let fm = FileManager.default
+        try fm.copyItem(
+            at: PlanGoldenTests.directory.appendingPathComponent("Fixtures"),
+            to: root.appendingPathComponent("Environments"))
+        try fm.copyItem(at: Repository.url("Templates"), to: root.appendingPathComponent("Templates"))
+        let bin = root.appendingPathComponent("bin")
+        try fm.createDirectory(at: bin, withIntermediateDirectories: true)
+        let log = root.appendingPathComponent("calls.log")
+        let stub = """
+            #!/usr/bin/env bash
+            # Records "tool [directory] arguments"; fails when the call contains $STUB_FAIL.
+            line="$(basename "$0") [$(basename "$PWD")] $*"
+            echo "$line" >> "$STUB_LOG"
+            if [ -n "$STUB_FAIL" ] && [[ "$line" == *"$STUB_FAIL"* ]]; then exit 3; fi
+            if [[ "$line" == *"docker images describe"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
+            exit 0
+
+            """
+        for tool in ["terraform", "gcloud", "curl"] {
+            let url = bin.appendingPathComponent(tool)
+            try Data(stub.utf8).write(to: url)
+            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+        let pipeline = Pipeline(environment: environment, loader: EnvironmentLoader(workingDirectory: root.path))
+        #expect(!pipeline.failed(strict: false))
+        let runner = ProcessRunner(
+            environment: [
+                "PATH": "\(bin.path):/usr/bin:/bin", "STUB_LOG": log.path, "STUB_FAIL": failOn, "HOME": root.path,
+            ],
+            output: .nullDevice, errors: .nullDevice)
+        let deployer = Deployer(
+            pipeline: pipeline, runner: runner, directory: root.appendingPathComponent("out/env").path,
+            displayDirectory: "out/env", sourceDirectory: root.path, log: { _ in })
+        let calls = { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+        return Harness(root: root, log: log, calls: calls, deployer: deployer)
+    }
+
+    func report(_ harness: Harness) throws -> PlanReport {
+        let options = try EnvironmentOptions.parse(["--env", "reference-image", "--chdir", harness.root.path])
+        return try PlanCommand.planReport(harness.deployer.pipeline, options, against: nil)
+    }
+
+    @Test("without a terminal and without --auto-approve, nothing runs and nothing is written")
+    func refusesNonInteractive() throws {
+        let h = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        #expect(throws: Deployer.Refused.self) { try h.deployer.applyTerraform(.refused, report: try report(h)) }
+        #expect(throws: Deployer.Refused.self) { try h.deployer.destroyTerraform(.refused) }
+        #expect(throws: Deployer.Refused.self) { try h.deployer.applyGcloud(.refused) }
+        #expect(h.calls().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: h.output.path))
+    }
+
+    @Test("apply runs init, a saved plan, then applies exactly that plan, in the rendered directory")
+    func applyOrder() throws {
+        let h = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        #expect(
+            h.calls() == [
+                "terraform [terraform] init -input=false",
+                "terraform [terraform] plan -input=false -out=tfctl.tfplan",
+                "terraform [terraform] apply -input=false tfctl.tfplan",
+            ])
+        #expect(FileManager.default.fileExists(atPath: h.output.appendingPathComponent("terraform/cloud_run.tf").path))
+    }
+
+    @Test("a bundled image is built with Cloud Build and its digest pinned before the plan")
+    func bundledImage() throws {
+        let h = try harness("base")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        let calls = h.calls()
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        let image = "us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server@\(digest)"
+        #expect(calls.count == 6, "\(calls)")
+        #expect(calls[0] == "terraform [terraform] init -input=false")
+        #expect(
+            calls[1].hasPrefix(
+                "terraform [terraform] apply -input=false -auto-approve -target=google_project_service.artifactregistry"
+            ))
+        #expect(calls[2].hasPrefix("gcloud ") && calls[2].contains(" builds submit \(h.root.path) --config "))
+        #expect(calls[3].contains(" artifacts docker images describe "))
+        #expect(
+            calls[4]
+                == "terraform [terraform] plan -input=false -out=tfctl.tfplan -var image_admin=\(image) -var image_realtime=\(image)"
+        )
+        #expect(calls[5] == "terraform [terraform] apply -input=false tfctl.tfplan")
+    }
+
+    @Test("a failed plan stops before apply and leaves the rendered files")
+    func failedPlan() throws {
+        let h = try harness("reference-image", failOn: "terraform [terraform] plan")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        #expect(throws: ProcessRunner.Failure.self) {
+            try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        }
+        #expect(!h.calls().contains { $0.contains(" apply ") })
+        #expect(FileManager.default.fileExists(atPath: h.output.appendingPathComponent("terraform/versions.tf").path))
+    }
+
+    @Test("a failed apply is reported with terraform's exit status")
+    func failedApply() throws {
+        let h = try harness("reference-image", failOn: "apply -input=false tfctl.tfplan")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        do {
+            try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+            Issue.record("apply should have failed")
+        } catch let failure as ProcessRunner.Failure {
+            #expect(failure.status == 3)
+            #expect(failure.step == "terraform apply")
+        }
+    }
+
+    @Test("at a terminal, answering anything but yes cancels after the plan and before apply")
+    func interactiveDecline() throws {
+        let h = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        var asked: [String] = []
+        #expect(throws: Deployer.Refused.self) {
+            try h.deployer.applyTerraform(
+                .interactive {
+                    asked.append($0); return false
+                }, report: try report(h))
+        }
+        #expect(asked == ["Apply the plan above to project tenderflow-plan?"])
+        #expect(
+            h.calls() == [
+                "terraform [terraform] init -input=false", "terraform [terraform] plan -input=false -out=tfctl.tfplan",
+            ])
+    }
+
+    @Test("--target gcloud runs the rendered deploy script; destroy runs destroy.sh with --yes")
+    func gcloudTarget() throws {
+        let h = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.deployer.applyGcloud(.autoApproved)
+        let calls = h.calls()
+        #expect(calls.first?.hasPrefix("gcloud [") == true && calls.first?.contains(" services enable ") == true)
+        #expect(calls.contains { $0.contains(" run deploy realtime --region us-central1 ") })
+        try h.deployer.destroyGcloud(.autoApproved, deleteData: true)
+        #expect(h.calls().contains { $0.contains(" redis instances delete realtime-redis-us-central1 ") })
+    }
+
+    @Test("destroy plans the destruction, then applies that plan")
+    func destroyTerraform() throws {
+        let h = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.deployer.destroyTerraform(.autoApproved)
+        #expect(
+            h.calls() == [
+                "terraform [terraform] init -input=false",
+                "terraform [terraform] plan -destroy -input=false -out=tfctl-destroy.tfplan",
+                "terraform [terraform] apply -input=false tfctl-destroy.tfplan",
+            ])
+    }
+
+    @Test("re-rendering keeps Terraform's local state and working files")
+    func keepsState() throws {
+        let h = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        let state = h.output.appendingPathComponent("terraform/terraform.tfstate")
+        let providers = h.output.appendingPathComponent("terraform/.terraform/providers/marker")
+        try Data("{\"version\": 4}".utf8).write(to: state)
+        try FileManager.default.createDirectory(
+            at: providers.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: providers)
+        try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        #expect(FileManager.default.contents(atPath: state.path) == Data("{\"version\": 4}".utf8))
+        #expect(FileManager.default.fileExists(atPath: providers.path))
+    }
+}

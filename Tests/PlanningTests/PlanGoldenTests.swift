@@ -1,0 +1,197 @@
+import EnvironmentLoader
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Planning
+@testable import TfctlCLI
+
+/// Plans between pairs of environments, with their exact expected output (`Goldens/<case>.plan`).
+@Suite struct PlanGoldenTests {
+    static let directory = Repository.url("Tests/PlanningTests")
+    static let cases = ["add-region", "change-concurrency", "change-tier", "remove-service", "resize-redis"]
+
+    static func manifest(_ file: String) throws -> Manifest {
+        let pipeline = Pipeline(
+            environment: "Fixtures/\(file).yaml", loader: EnvironmentLoader(workingDirectory: directory.path))
+        #expect(!pipeline.diagnostics.hasErrors, "\(pipeline.diagnostics.map(\.message))")
+        return try #require(pipeline.manifest())
+    }
+
+    static func report(_ name: String) throws -> PlanReport {
+        PlanReport(
+            plan: Plan(before: try manifest("base"), after: try manifest(name)), against: "out/base/manifest.json",
+            prices: try PriceSheet.bundled())
+    }
+
+    @Test("plan output matches its golden", arguments: cases)
+    func golden(_ name: String) throws {
+        let text = try Self.report(name).text()
+        if let problem = Golden.compare(text, golden: Self.directory.appendingPathComponent("Goldens/\(name).plan")) {
+            Issue.record("\(name): \(problem)")
+        }
+    }
+
+    @Test("JSON plan matches its golden")
+    func json() throws {
+        let text = try Self.report("change-tier").json()
+        if let problem = Golden.compare(text, golden: Self.directory.appendingPathComponent("Goldens/change-tier.json"))
+        {
+            Issue.record("\(problem)")
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(document["schema"] as? String == "tfctl.plan/v1")
+    }
+
+    @Test("the same environment plans no change")
+    func noChange() throws {
+        let plan = Plan(before: try Self.manifest("base"), after: try Self.manifest("base"))
+        #expect(!plan.hasChanges)
+        #expect(plan.summary == (0, 0, 0))
+    }
+
+    @Test("changing the Redis tier replaces every instance and says data is lost")
+    func tierReplaces() throws {
+        let plan = try Self.report("change-tier").plan
+        let redis = plan.changes.filter { $0.type == "google_redis_instance" }
+        #expect(redis.count == 2)
+        #expect(redis.allSatisfy { $0.action == .replace && $0.hazards.contains { $0.severity == .danger } })
+    }
+
+    @Test("adding a region only adds, except the backend service that gains a NEG")
+    func addRegion() throws {
+        let plan = try Self.report("add-region").plan
+        #expect(plan.changes.filter { $0.action == .delete || $0.action == .replace }.isEmpty)
+        #expect(Set(plan.changes.filter { $0.action == .update }.map(\.type)) == ["google_compute_backend_service"])
+    }
+
+    @Test("a resize of a Standard instance is in place and flagged as a failover")
+    func resize() throws {
+        let plan = try Self.report("resize-redis").plan
+        let redis = plan.changes.filter { $0.type == "google_redis_instance" }
+        #expect(redis.count == 2)
+        #expect(redis.allSatisfy { $0.action == .update && $0.hazards.map(\.severity) == [.disruption] })
+    }
+
+    @Test("enabling read replicas replaces the instance: the mode is fixed at creation")
+    func readReplicas() throws {
+        var after = try Self.manifest("resize-redis")
+        after.resources["google_redis_instance.redis_us_central1"]?.attributes["read_replicas_mode"] =
+            "\"READ_REPLICAS_ENABLED\""
+        let change = try #require(
+            Plan(before: try Self.manifest("base"), after: after).changes.first {
+                $0.address == "google_redis_instance.redis_us_central1"
+            })
+        #expect(change.action == .replace)
+    }
+
+    @Test("plan exits 2 with --detailed-exitcode when there are changes, 0 otherwise")
+    func exitCodes() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try FileManager.default.copyItem(
+            at: Self.directory.appendingPathComponent("Fixtures"), to: scratch.appendingPathComponent("Environments"))
+        func tfctl(_ arguments: [String]) -> Int32 {
+            do {
+                var command = try Tfctl.parseAsRoot(arguments + ["--chdir", scratch.path])
+                try command.run()
+                return 0
+            } catch {
+                return Tfctl.exitCode(for: error).rawValue
+            }
+        }
+        #expect(tfctl(["render", "--env", "base", "--out", "out/base"]) == 0)
+        #expect(
+            tfctl(["plan", "--env", "base", "--against", "out/base", "--detailed-exitcode", "--format", "json"]) == 0)
+        #expect(
+            tfctl(["plan", "--env", "change-tier", "--against", "out/base", "--detailed-exitcode", "--format", "json"])
+                == 2)
+        #expect(tfctl(["plan", "--env", "change-tier", "--against", "out/base", "--format", "json"]) == 0)
+        // Nothing rendered yet: everything is new, still a valid plan.
+        #expect(
+            tfctl(["plan", "--env", "base", "--against", "out/none", "--detailed-exitcode", "--format", "json"]) == 2)
+        try Data("{}".utf8).write(to: scratch.appendingPathComponent("out/base/manifest.json"))
+        #expect(tfctl(["plan", "--env", "base", "--against", "out/base", "--format", "json"]) == 1)
+    }
+}
+
+@Suite struct PlanRuleTests {
+    @Test("a Redis version change replaces the instance only when it goes down")
+    func redisVersion() {
+        #expect(
+            !ReplacementRules.forcesReplacement(
+                type: "google_redis_instance", path: "redis_version", before: "\"REDIS_6_X\"", after: "\"REDIS_7_2\""))
+        #expect(
+            ReplacementRules.forcesReplacement(
+                type: "google_redis_instance", path: "redis_version", before: "\"REDIS_7_2\"", after: "\"REDIS_7_0\""))
+    }
+
+    @Test("a subnet grows in place and is replaced otherwise")
+    func subnet() {
+        #expect(
+            !ReplacementRules.forcesReplacement(
+                type: "google_compute_subnetwork", path: "ip_cidr_range", before: "\"10.20.0.0/20\"",
+                after: "\"10.20.0.0/19\""))
+        #expect(
+            ReplacementRules.forcesReplacement(
+                type: "google_compute_subnetwork", path: "ip_cidr_range", before: "\"10.20.0.0/20\"",
+                after: "\"10.20.0.0/21\""))
+        #expect(
+            ReplacementRules.forcesReplacement(
+                type: "google_compute_subnetwork", path: "ip_cidr_range", before: "\"10.20.0.0/20\"",
+                after: "\"10.30.0.0/16\""))
+    }
+
+    @Test("names force replacement on types without their own rules; IAM members always do")
+    func defaults() {
+        #expect(
+            ReplacementRules.forcesReplacement(
+                type: "google_unknown_thing", path: "name", before: "\"a\"", after: "\"b\""))
+        #expect(
+            !ReplacementRules.forcesReplacement(type: "google_unknown_thing", path: "size", before: "1", after: "2"))
+        #expect(
+            ReplacementRules.forcesReplacement(
+                type: "google_project_iam_member", path: "role", before: "\"a\"", after: "\"b\""))
+    }
+
+    @Test("cost: hand-computed Cloud Run and Memorystore figures")
+    func cost() throws {
+        let prices = try PriceSheet.bundled()
+        let manifest = Manifest(
+            source: "test",
+            resources: [
+                "google_cloud_run_v2_service.a": Manifest.Resource(
+                    type: "google_cloud_run_v2_service",
+                    attributes: [
+                        "location": "\"us-central1\"", "template.containers.resources.limits.cpu": "\"2\"",
+                        "template.containers.resources.limits.memory": "\"1Gi\"",
+                        "template.scaling.min_instance_count": "1",
+                        "template.scaling.max_instance_count": "3", "template.max_instance_request_concurrency": "500",
+                    ]),
+                "google_redis_instance.r": Manifest.Resource(
+                    type: "google_redis_instance",
+                    attributes: [
+                        "tier": "\"BASIC\"", "memory_size_gb": "4",
+                    ]),
+            ])
+        let estimate = CostEstimate(manifest, prices: prices)
+        // 730 h × 3600 s × (2 vCPU × 0.000018 + 1 GiB × 0.000002) = 99.864 per instance-month.
+        #expect(abs(estimate.lines[0].baseline - 99.864) < 0.001)
+        #expect(abs(estimate.lines[0].ceiling - 3 * 99.864) < 0.001)
+        // 4 GB × 730 h × 0.049 (Basic, up to 4 GB) = 143.08.
+        #expect(abs(estimate.lines[1].baseline - 143.08) < 0.001)
+        #expect(estimate.connectionCapacity == 1500)
+    }
+
+    @Test("the manifest keys repeated blocks by name so adding a variable does not shift the others")
+    func manifestKeys() throws {
+        let pipeline = Pipeline(
+            environment: "Fixtures/base.yaml",
+            loader: EnvironmentLoader(workingDirectory: PlanGoldenTests.directory.path))
+        let manifest = try #require(pipeline.manifest())
+        let service = try #require(manifest.resources["google_cloud_run_v2_service.realtime_us_central1"])
+        #expect(service.attributes["template.containers.env[TFCTL_REGION].value"] == "\"us-central1\"")
+        #expect(service.attributes["template.scaling.max_instance_count"] == "20")
+        #expect(manifest.json() == (try Manifest.decode(Data(manifest.json().utf8))).json())
+    }
+}
