@@ -60,14 +60,36 @@ public struct PriceSheet: Sendable, Codable {
     public var cloudArmor: CloudArmor
     public var secretManager: SecretManager
 
-    /// The sheet shipped with tfctl.
+    /// The sheet shipped with tfctl: `$TFCTL_PRICES` if set, else the resource bundle SwiftPM puts beside the
+    /// executable, else the source tree. (SwiftPM's `Bundle.module` would stop the process when the bundle is
+    /// missing, as with a copied binary; a missing sheet is an error to report instead.)
     public static func bundled() throws -> PriceSheet {
-        guard let url = Bundle.module.url(forResource: "prices", withExtension: "json") else {
-            throw ManifestError(message: "the bundled price sheet is missing")
+        let candidates = locations()
+        guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw ManifestError(
+                message: "price sheet not found (looked in \(candidates.map(\.path).joined(separator: ", ")))")
         }
+        return try load(url)
+    }
+
+    public static func load(_ url: URL) throws -> PriceSheet {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(PriceSheet.self, from: Data(contentsOf: url))
+    }
+
+    static func locations() -> [URL] {
+        var urls: [URL] = []
+        if let path = ProcessInfo.processInfo.environment["TFCTL_PRICES"] { urls.append(URL(fileURLWithPath: path)) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        for directory in [executable.deletingLastPathComponent(), Bundle.main.bundleURL] {
+            for bundle in ["tfctl_Planning.resources", "tfctl_Planning.bundle/Contents/Resources"] {
+                urls.append(directory.appendingPathComponent(bundle).appendingPathComponent("prices.json"))
+            }
+        }
+        urls.append(
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/prices.json"))
+        return urls
     }
 
     /// Sources of figures not read from their page on `date`.
@@ -94,8 +116,6 @@ public struct CostEstimate: Sendable, Hashable {
     }
 
     public var lines: [Line]
-    /// Concurrent connections the services can hold at `max_instances` (Σ max × concurrency).
-    public var connectionCapacity: Int
 
     public var baseline: Double { lines.reduce(0) { $0 + $1.baseline } }
     public var ceiling: Double { lines.reduce(0) { $0 + $1.ceiling } }
@@ -107,7 +127,7 @@ public struct CostEstimate: Sendable, Hashable {
         func string(_ text: String?) -> String { (text ?? "").trimmingCharacters(in: ["\""]) }
         let hours = prices.hoursPerMonth
 
-        var runBaseline = 0.0, runCeiling = 0.0, capacity = 0
+        var runBaseline = 0.0, runCeiling = 0.0
         for service in resources where service.type == "google_cloud_run_v2_service" {
             let a = service.attributes
             let cpu = Self.vcpus(string(a["template.containers.resources.limits.cpu"]))
@@ -120,7 +140,6 @@ public struct CostEstimate: Sendable, Hashable {
             let maximum = number(a["template.scaling.max_instance_count"])
             runBaseline += minimum * instanceMonth
             runCeiling += maximum * instanceMonth
-            capacity += Int(maximum) * Int(number(a["template.max_instance_request_concurrency"]))
         }
 
         var redis = 0.0
@@ -162,7 +181,19 @@ public struct CostEstimate: Sendable, Hashable {
             Line(item: "Cloud Armor policy and rules", baseline: armor, ceiling: armor),
             Line(item: "Secret Manager versions", baseline: secretCost, ceiling: secretCost),
         ]
-        connectionCapacity = capacity
+    }
+
+    /// Concurrent connections the services hold at `max_instances`: Σ max_instance_count × concurrency.
+    public static func connectionCapacity(_ manifest: Manifest) -> Int {
+        manifest.resources.sorted { $0.key < $1.key }.reduce(0) { total, entry in
+            let a = entry.value.attributes
+            guard entry.value.type == "google_cloud_run_v2_service",
+                let maximum = Int(a["template.scaling.max_instance_count"] ?? ""),
+                let concurrency = Int(a["template.max_instance_request_concurrency"] ?? "")
+            else { return total }
+            let (product, overflow) = maximum.multipliedReportingOverflow(by: concurrency)
+            return overflow ? Int.max : total.addingReportingOverflow(product).overflow ? Int.max : total + product
+        }
     }
 
     static func rate(_ size: Double, bands: [PriceSheet.Band]) -> Double {

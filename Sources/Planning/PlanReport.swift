@@ -5,16 +5,24 @@ public struct PlanReport: Sendable {
     public var plan: Plan
     /// Where the previous render was read from, as shown to the user (nil: nothing rendered before).
     public var against: String?
-    public var costBefore: CostEstimate
-    public var costAfter: CostEstimate
-    public var prices: PriceSheet
+    /// Absent when the price sheet could not be read: the plan is still shown, without cost.
+    public var cost: (prices: PriceSheet, before: CostEstimate, after: CostEstimate)?
+    /// Why there is no cost estimate.
+    public var costUnavailable: String?
+    public var capacityBefore: Int
+    public var capacityAfter: Int
 
-    public init(plan: Plan, against: String?, prices: PriceSheet) {
+    public init(plan: Plan, against: String?, prices: Result<PriceSheet, Error>) {
         self.plan = plan
         self.against = against
-        self.prices = prices
-        self.costBefore = CostEstimate(plan.before, prices: prices)
-        self.costAfter = CostEstimate(plan.after, prices: prices)
+        capacityBefore = CostEstimate.connectionCapacity(plan.before)
+        capacityAfter = CostEstimate.connectionCapacity(plan.after)
+        switch prices {
+        case .success(let sheet):
+            cost = (sheet, CostEstimate(plan.before, prices: sheet), CostEstimate(plan.after, prices: sheet))
+        case .failure(let error):
+            costUnavailable = "\(error)"
+        }
     }
 
     // MARK: Text
@@ -61,8 +69,10 @@ public struct PlanReport: Sendable {
     }
 
     private func capacityAndCost() -> String {
-        var out =
-            "Capacity at max_instances: \(costBefore.connectionCapacity) → \(costAfter.connectionCapacity) concurrent connections\n\n"
+        var out = "Capacity at max_instances: \(capacityBefore) → \(capacityAfter) concurrent connections\n\n"
+        guard let (prices, costBefore, costAfter) = cost else {
+            return out + "No cost estimate: \(costUnavailable ?? "no price sheet").\n"
+        }
         out +=
             "Estimated monthly cost in \(prices.currency) (list prices of \(prices.date); an estimate, not a quote).\n"
         out += "min…max: with min_instances / with max_instances running all month.\n"
@@ -123,16 +133,19 @@ public struct PlanReport: Sendable {
                     hazards: change.hazards.map { JSONPlan.Hazard(severity: $0.severity, message: $0.message) })
             },
             summary: JSONPlan.Summary(add: summary.add, change: summary.change, destroy: summary.destroy),
-            capacity: JSONPlan.Capacity(before: costBefore.connectionCapacity, after: costAfter.connectionCapacity),
-            cost: JSONPlan.Cost(
-                currency: prices.currency, pricesDate: prices.date, estimate: true,
-                before: JSONPlan.Range(costBefore), after: JSONPlan.Range(costAfter),
-                lines: zip(costBefore.lines, costAfter.lines).map {
-                    JSONPlan.Line(
-                        item: $1.item, before: JSONPlan.Range(baseline: $0.baseline, ceiling: $0.ceiling),
-                        after: JSONPlan.Range(baseline: $1.baseline, ceiling: $1.ceiling))
-                },
-                uncheckedSources: prices.uncheckedSources))
+            capacity: JSONPlan.Capacity(before: capacityBefore, after: capacityAfter),
+            cost: cost.map { prices, costBefore, costAfter in
+                JSONPlan.Cost(
+                    currency: prices.currency, pricesDate: prices.date, estimate: true,
+                    before: JSONPlan.Range(costBefore), after: JSONPlan.Range(costAfter),
+                    lines: zip(costBefore.lines, costAfter.lines).map {
+                        JSONPlan.Line(
+                            item: $1.item, before: JSONPlan.Range(baseline: $0.baseline, ceiling: $0.ceiling),
+                            after: JSONPlan.Range(baseline: $1.baseline, ceiling: $1.ceiling))
+                    },
+                    uncheckedSources: prices.uncheckedSources)
+            },
+            costUnavailable: costUnavailable)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -206,5 +219,6 @@ private struct JSONPlan: Encodable {
     let changes: [Change]
     let summary: Summary
     let capacity: Capacity
-    let cost: Cost
+    let cost: Cost?
+    let costUnavailable: String?
 }

@@ -59,6 +59,6 @@ struct PlanCommand: ParsableCommand {
         }
         return PlanReport(
             plan: Plan(before: before, after: after), against: before == nil ? nil : display,
-            prices: try PriceSheet.bundled())
+            prices: Result { try PriceSheet.bundled() })
     }
 }

@@ -21,7 +21,7 @@ import Testing
     static func report(_ name: String) throws -> PlanReport {
         PlanReport(
             plan: Plan(before: try manifest("base"), after: try manifest(name)), against: "out/base/manifest.json",
-            prices: try PriceSheet.bundled())
+            prices: .success(try PriceSheet.bundled()))
     }
 
     @Test("plan output matches its golden", arguments: cases)
@@ -41,6 +41,15 @@ import Testing
         }
         let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(document["schema"] as? String == "tfctl.plan/v1")
+    }
+
+    @Test("without a price sheet the plan is still shown, with the reason there is no cost")
+    func noPrices() throws {
+        let report = PlanReport(
+            plan: Plan(before: nil, after: try Self.manifest("base")), against: nil,
+            prices: .failure(ManifestError(message: "price sheet not found")))
+        #expect(report.text().contains("No cost estimate: price sheet not found."))
+        #expect(report.json().contains("\"cost_unavailable\" : \"price sheet not found\""))
     }
 
     @Test("the same environment plans no change")
@@ -180,7 +189,7 @@ import Testing
         #expect(abs(estimate.lines[0].ceiling - 3 * 99.864) < 0.001)
         // 4 GB × 730 h × 0.049 (Basic, up to 4 GB) = 143.08.
         #expect(abs(estimate.lines[1].baseline - 143.08) < 0.001)
-        #expect(estimate.connectionCapacity == 1500)
+        #expect(CostEstimate.connectionCapacity(manifest) == 1500)
     }
 
     @Test("the manifest keys repeated blocks by name so adding a variable does not shift the others")
