@@ -42,6 +42,29 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+extension DeploymentOptions {
+    /// Loads and validates the environment, then runs `body` with a deployer; refusals and failed steps become
+    /// exit status 1 with their reason, and the rendered files stay for inspection.
+    func perform(_ options: EnvironmentOptions, _ body: (Deployer, Pipeline) throws -> Void) throws {
+        let pipeline = options.pipeline()
+        pipeline.report(format: .text)
+        if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
+        if target == .local {
+            throw CommandFailure("--target local needs the local runtime, which tfctl does not have yet")
+        }
+        do {
+            try body(deployer(pipeline, options), pipeline)
+        } catch let error as Deployer.Refused {
+            fflush(stdout)
+            throw CommandFailure(error.reason)
+        } catch let error as ProcessRunner.Failure {
+            FileHandle.standardError.write(
+                Data("tfctl: \(error); the rendered files are in out/\(pipeline.loaded.name)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Render, show the plan, confirm, then apply with Terraform or the gcloud script.")
@@ -50,27 +73,14 @@ struct Apply: ParsableCommand {
     @OptionGroup var deployment: DeploymentOptions
 
     func run() throws {
-        let pipeline = options.pipeline()
-        pipeline.report(format: .text)
-        if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
-        let deployer = deployment.deployer(pipeline, options)
-        do {
-            switch deployment.target {
-            case .terraform:
-                let report = try PlanCommand.planReport(pipeline, options, against: nil)
-                print(report.text(), terminator: "")
-                try deployer.applyTerraform(deployment.approval, report: report)
-            case .gcloud:
+        try deployment.perform(options) { deployer, pipeline in
+            if deployment.target == .gcloud {
                 try deployer.applyGcloud(deployment.approval)
-            case .local:
-                throw CommandFailure("--target local needs the local runtime, which tfctl does not have yet")
+                return
             }
-        } catch let error as Deployer.Refused {
-            throw CommandFailure(error.reason)
-        } catch let error as ProcessRunner.Failure {
-            FileHandle.standardError.write(
-                Data("tfctl: \(error); the rendered files are left in out/\(pipeline.loaded.name)\n".utf8))
-            throw ExitCode(1)
+            let report = try PlanCommand.planReport(pipeline, options, against: nil)
+            print(report.text(), terminator: "")
+            try deployer.applyTerraform(deployment.approval, report: report)
         }
     }
 }
@@ -87,21 +97,12 @@ struct Destroy: ParsableCommand {
     var deleteData = false
 
     func run() throws {
-        let pipeline = options.pipeline()
-        pipeline.report(format: .text)
-        if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
-        let deployer = deployment.deployer(pipeline, options)
-        do {
-            switch deployment.target {
-            case .terraform: try deployer.destroyTerraform(deployment.approval)
-            case .gcloud: try deployer.destroyGcloud(deployment.approval, deleteData: deleteData)
-            case .local: throw CommandFailure("--target local needs the local runtime, which tfctl does not have yet")
+        try deployment.perform(options) { deployer, _ in
+            if deployment.target == .gcloud {
+                try deployer.destroyGcloud(deployment.approval, deleteData: deleteData)
+            } else {
+                try deployer.destroyTerraform(deployment.approval)
             }
-        } catch let error as Deployer.Refused {
-            throw CommandFailure(error.reason)
-        } catch let error as ProcessRunner.Failure {
-            FileHandle.standardError.write(Data("tfctl: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

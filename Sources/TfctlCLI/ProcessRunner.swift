@@ -33,6 +33,8 @@ struct ProcessRunner {
         _ tool: String, _ arguments: [String], in directory: String? = nil, extraEnvironment: [String: String] = [:]
     ) throws -> Int32 {
         let process = try makeProcess(tool, arguments, in: directory, extraEnvironment: extraEnvironment)
+        // What tfctl printed so far comes before the tool's own output.
+        fflush(stdout)
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice

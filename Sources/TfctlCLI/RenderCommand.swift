@@ -3,7 +3,7 @@ import Foundation
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Render an environment to out/<env>/ (Terraform); with --check, compare instead of writing.")
+        abstract: "Render an environment to out/<env>/ (Terraform, gcloud scripts, Knative YAML); --check compares instead.")
 
     @OptionGroup var options: EnvironmentOptions
 

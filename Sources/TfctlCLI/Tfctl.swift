@@ -6,10 +6,10 @@ import Foundation
 public struct Tfctl: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "tfctl",
-        abstract: "Validate and render WebSocket / Socket.IO topologies for Google Cloud.",
+        abstract: "Validate, render, plan and apply WebSocket / Socket.IO topologies on Google Cloud.",
         discussion: """
             Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
-            2 changes present (render --check).
+            2 changes present (render --check, plan --detailed-exitcode).
             """,
         subcommands: [Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Explain.self],
         defaultSubcommand: Render.self
