@@ -55,7 +55,7 @@ extension DeploymentOptions {
         do {
             try body(deployer(pipeline, options), pipeline)
         } catch let error as Deployer.Refused {
-            fflush(stdout)
+            fflush(nil)
             throw CommandFailure(error.reason)
         } catch let error as ProcessRunner.Failure {
             FileHandle.standardError.write(

@@ -34,7 +34,7 @@ struct ProcessRunner {
     ) throws -> Int32 {
         let process = try makeProcess(tool, arguments, in: directory, extraEnvironment: extraEnvironment)
         // What tfctl printed so far comes before the tool's own output.
-        fflush(stdout)
+        fflush(nil)
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
