@@ -3,7 +3,8 @@ import Foundation
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Render an environment to out/<env>/ (Terraform, gcloud scripts, Knative YAML); --check compares instead.")
+        abstract: "Render an environment to out/<env>/: Terraform, gcloud scripts, Knative YAML.",
+        discussion: "With --check, compare with what is on disk instead of writing (exit 2 when they differ).")
 
     @OptionGroup var options: EnvironmentOptions
 
