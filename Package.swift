@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "Validation", dependencies: ["TopologyModel", "Diagnostics"]),
         .target(name: "HCL"),
         .target(name: "Shell"),
+        .target(name: "EngineIO"),
+        .target(name: "SocketIO"),
         .target(name: "Planning", dependencies: ["HCL"], resources: [.copy("Resources/prices.json")]),
         .target(
             name: "Renderers",
@@ -41,6 +43,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO"]),
         .testTarget(
             name: "PlanningTests",
             dependencies: [
