@@ -6,9 +6,12 @@ SWIFT ?= swift
 build:
 	$(SWIFT) build
 
-## Runs every test, including the oracles (terraform fmt, tfschema-check) on every rendered environment.
+## Runs every test: the Swift suites (with the oracles terraform fmt, tfschema-check and gcloud-check on every
+## rendered environment), then the protocol conformance suites against the real realtime-server binary.
 test:
+	$(SWIFT) build
 	$(SWIFT) test
+	REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server python3 -m pytest -q Tests/ServerTests
 
 ## Re-records golden files (rendered Terraform, expected diagnostics), then checks them; review with git diff.
 goldens:

@@ -6,12 +6,16 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tfctl", targets: ["tfctl"]),
+        .executable(name: "realtime-server", targets: ["realtime-server"]),
+        .library(name: "RealtimeServer", targets: ["RealtimeServer"]),
         .library(name: "TopologyModel", targets: ["TopologyModel"]),
         .library(name: "TfctlKit", targets: ["EnvironmentLoader", "Validation", "Renderers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // parse -> model -> validate -> translate -> print -> write; each module knows only the ones below it.
@@ -39,11 +43,21 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "tfctl", dependencies: ["TfctlCLI"]),
+        .target(
+            name: "RealtimeServer",
+            dependencies: [
+                "EngineIO", "SocketIO",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]
+        ),
+        .executableTarget(name: "realtime-server", dependencies: ["RealtimeServer"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO"]),
+        .testTarget(name: "RealtimeServerTests", dependencies: ["RealtimeServer"]),
         .testTarget(
             name: "PlanningTests",
             dependencies: [

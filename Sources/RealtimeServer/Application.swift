@@ -1,0 +1,62 @@
+import EngineIO
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import SocketIO
+
+/// Builds the real-time server: Engine.IO v4 under `/socket.io/` (HTTP long-polling, WebSocket, and the upgrade
+/// between them), Socket.IO v5 on top, and `/healthz` / `/readyz`. `main` and the tests both call this.
+public func buildApplication(
+    configuration: ServerConfiguration, logger: Logger = Logger(label: "realtime-server"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let engine = EngineServer(configuration: configuration, logger: logger)
+
+    let router = Router()
+    router.get("/healthz") { _, _ in "ok" }
+    router.get("/readyz") { _, _ in "ok" }
+    router.get("/socket.io/") { request, context in await engine.pollingGet(request) }
+    router.post("/socket.io/") { request, context in await engine.pollingPost(request) }
+    router.on("/socket.io/", method: .options) { request, _ in engine.preflight(request) }
+
+    let webSockets = Router(context: BasicWebSocketRequestContext.self)
+    webSockets.ws("/socket.io/") { request, _ in
+        await engine.shouldUpgrade(request)
+    } onUpgrade: { inbound, outbound, context in
+        await engine.webSocket(inbound: inbound, outbound: outbound, request: context.request)
+    }
+
+    var serverLogger = logger
+    serverLogger.logLevel = .warning
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSockets,
+            configuration: .init(
+                ws: .init(maxFrameSize: max(1 << 14, configuration.engine.maxPayload), autoPing: .disabled))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: serverLogger)
+}
+
+/// The profile's namespaces and handlers.
+func socketServer(for profile: ServerConfiguration.Profile) -> SocketServer? {
+    switch profile {
+    case .engineEcho:
+        return nil
+    case .socketIOTestSuite:
+        // The server the socket.io-protocol test suite runs against.
+        let echoAuth: Namespace.ConnectionHandler = { socket in await socket.emit("auth", [socket.auth]) }
+        return SocketServer([
+            Namespace(
+                "/", onConnection: echoAuth,
+                handlers: [
+                    "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
+                    "message-with-ack": { _, arguments, ack in await ack?(arguments) },
+                ]),
+            Namespace("/custom", onConnection: echoAuth),
+        ])
+    }
+}

@@ -1,0 +1,92 @@
+import EngineIO
+
+/// The server's settings, read from the environment at start (Cloud Run passes `PORT`).
+public struct ServerConfiguration: Sendable {
+    /// Which handlers the server runs.
+    public enum Profile: String, Sendable {
+        /// What the socket.io-protocol test suite expects: `message` → `message-back`, `message-with-ack`,
+        /// `/custom`, `auth` echo.
+        case socketIOTestSuite = "socketio-test-suite"
+        /// A bare Engine.IO echo server, what the engine.io-protocol test suite expects.
+        case engineEcho = "engine-echo"
+    }
+
+    public var host: String
+    public var port: Int
+    public var profile: Profile
+    public var engine: EngineConfiguration
+    /// Milliseconds a client has to send its Socket.IO CONNECT.
+    public var connectTimeout: Int
+    /// Origins allowed to poll cross-origin; `*` allows any.
+    public var corsOrigins: [String]
+    /// Outbound packets queued per connection before it counts as too slow and is closed.
+    public var outboundQueueLimit: Int
+
+    public init(
+        host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .socketIOTestSuite,
+        engine: EngineConfiguration = EngineConfiguration(), connectTimeout: Int = 45_000, corsOrigins: [String] = [],
+        outboundQueueLimit: Int = 1024
+    ) {
+        self.host = host
+        self.port = port
+        self.profile = profile
+        self.engine = engine
+        self.connectTimeout = connectTimeout
+        self.corsOrigins = corsOrigins
+        self.outboundQueueLimit = outboundQueueLimit
+    }
+
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public let name: String
+        public let value: String
+        public let expected: String
+        public var description: String { "\(name)=\(value) is invalid: expected \(expected)" }
+    }
+
+    /// Reads `PORT`, `HOST`, `REALTIME_PROFILE`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`, `MAX_PAYLOAD_BYTES`,
+    /// `CONNECT_TIMEOUT_MS`, `CORS_ORIGINS` (comma separated) and `OUTBOUND_QUEUE_LIMIT`; throws on a bad value.
+    public static func fromEnvironment(_ environment: [String: String]) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw InvalidSetting(
+                    name: name, value: text, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        configuration.host = environment["HOST"] ?? configuration.host
+        configuration.port = try integer("PORT", 0...65535) ?? configuration.port
+        if let profile = environment["REALTIME_PROFILE"] {
+            guard let value = Profile(rawValue: profile) else {
+                throw InvalidSetting(
+                    name: "REALTIME_PROFILE", value: profile, expected: "socketio-test-suite or engine-echo")
+            }
+            configuration.profile = value
+        }
+        configuration.engine.pingInterval =
+            try integer("PING_INTERVAL_MS", 50...3_600_000) ?? configuration.engine.pingInterval
+        configuration.engine.pingTimeout =
+            try integer("PING_TIMEOUT_MS", 50...3_600_000) ?? configuration.engine.pingTimeout
+        configuration.engine.maxPayload =
+            try integer("MAX_PAYLOAD_BYTES", 1024...100_000_000) ?? configuration.engine.maxPayload
+        configuration.connectTimeout =
+            try integer("CONNECT_TIMEOUT_MS", 100...3_600_000) ?? configuration.connectTimeout
+        configuration.outboundQueueLimit =
+            try integer("OUTBOUND_QUEUE_LIMIT", 16...1_000_000) ?? configuration.outboundQueueLimit
+        if let origins = environment["CORS_ORIGINS"] {
+            configuration.corsOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        return configuration
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
+        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
+    }
+}
+
+extension Set where Element == Character {
+    fileprivate static let whitespaces: Set<Character> = [" ", "\t"]
+}

@@ -1,0 +1,218 @@
+import EngineIO
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import SocketIO
+
+/// Engine.IO over HTTP and WebSocket: turns requests into session operations and session output into responses.
+final class EngineServer: Sendable {
+    let configuration: ServerConfiguration
+    let registry = SessionRegistry()
+    let sockets: SocketServer?
+    let logger: Logger
+
+    init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.sockets = socketServer(for: configuration.profile)
+        self.logger = logger
+    }
+
+    // MARK: Sessions
+
+    /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
+    private func open(webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?) async -> EngineSession {
+        let registry = self.registry
+        let session = EngineSession(
+            id: SessionRegistry.newID(), configuration: configuration.engine,
+            queueLimit: configuration.outboundQueueLimit,
+            webSocket: webSocket, removeFromRegistry: { await registry.remove($0) })
+        await registry.add(session)
+        if let sockets {
+            let connection = SocketConnection(session: session, server: sockets)
+            await session.start(
+                onMessage: { await connection.received($0) }, onClose: { _ in await connection.closed() })
+            await connection.start(connectTimeout: configuration.connectTimeout)
+        } else {
+            await session.start(
+                onMessage: { [weak session] payload in await session?.send([EnginePacket(.message, payload)]) },
+                onClose: { _ in })
+        }
+        return session
+    }
+
+    private func query(_ request: Request) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+        return parameters
+    }
+
+    // MARK: Long-polling
+
+    func pollingGet(_ request: Request) async -> Response {
+        do {
+            let query = try EngineQuery(query(request))
+            guard query.transport == .polling else { throw EngineError(.badRequest) }
+            guard let sid = query.sid else {
+                let session = await open(webSocket: nil)
+                let open = configuration.engine.openPacket(sid: session.id, upgrades: ["websocket"])
+                return text(EngineCodec.encodePayload([open]), request)
+            }
+            guard let session = await registry.session(sid) else { throw EngineError(.sessionIDUnknown) }
+            return text(EngineCodec.encodePayload(try await session.poll()), request)
+        } catch let error as EngineError {
+            return failure(error, request)
+        } catch {
+            return failure(EngineError(.badRequest), request)
+        }
+    }
+
+    func pollingPost(_ request: Request) async -> Response {
+        var request = request
+        do {
+            let query = try EngineQuery(query(request))
+            guard query.transport == .polling, let sid = query.sid else {
+                throw EngineError(query.sid == nil ? .badHandshakeMethod : .badRequest)
+            }
+            guard let session = await registry.session(sid) else { throw EngineError(.sessionIDUnknown) }
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: configuration.engine.maxPayload)
+            } catch {
+                await session.close(reason: "payload over maxPayload")
+                return Response(status: .contentTooLarge, headers: corsHeaders(request))
+            }
+            let packets: [EnginePacket]
+            do {
+                packets = try EngineCodec.decodePayload(String(buffer: body))
+            } catch {
+                // A malformed payload ends the session, as in the reference server.
+                await session.close(reason: "invalid packet")
+                throw error
+            }
+            try await session.post(packets)
+            var headers = corsHeaders(request)
+            headers[.contentType] = "text/html"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "ok")))
+        } catch let error as EngineError {
+            return failure(error, request)
+        } catch {
+            return failure(EngineError(.badRequest), request)
+        }
+    }
+
+    func preflight(_ request: Request) -> Response {
+        var headers = corsHeaders(request)
+        headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+        headers[.accessControlAllowHeaders] = "Content-Type"
+        return Response(status: .noContent, headers: headers)
+    }
+
+    private func text(_ body: String, _ request: Request) -> Response {
+        var headers = corsHeaders(request)
+        headers[.contentType] = "text/plain; charset=UTF-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private func failure(_ error: EngineError, _ request: Request) -> Response {
+        var headers = corsHeaders(request)
+        headers[.contentType] = "application/json"
+        let status: HTTPResponse.Status = error.code == .forbidden ? .forbidden : .badRequest
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
+    }
+
+    /// Cross-origin polling is allowed for the configured origins (`*`: any), with credentials for cookies.
+    private func corsHeaders(_ request: Request) -> HTTPFields {
+        var headers = HTTPFields()
+        guard let origin = request.headers[.origin] else { return headers }
+        if configuration.corsOrigins.contains("*") || configuration.corsOrigins.contains(origin) {
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlAllowCredentials] = "true"
+            headers[.vary] = "Origin"
+        }
+        return headers
+    }
+
+    // MARK: WebSocket
+
+    func shouldUpgrade(_ request: Request) async -> RouterShouldUpgrade {
+        guard let query = try? EngineQuery(query(request)), query.transport == .websocket else { return .dontUpgrade }
+        if let sid = query.sid {
+            guard let session = await registry.session(sid), await session.state == .polling else {
+                return .dontUpgrade
+            }
+        }
+        return .upgrade([:])
+    }
+
+    /// Runs one WebSocket: a new session, or the upgrade of a polling session (`2probe` → `3probe`, then `5`).
+    func webSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request) async {
+        let token = await registry.token()
+        let (frames, sink) = AsyncStream.makeStream(
+            of: OutboundFrame.self, bufferingPolicy: .bufferingOldest(configuration.outboundQueueLimit))
+        await withTaskGroup(of: Void.self) { group in
+            // The only writer of this socket: frames are written in the order they were queued.
+            group.addTask {
+                for await frame in frames {
+                    do {
+                        switch frame {
+                        case .text(let text): try await outbound.write(.text(text))
+                        case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                        case .close:
+                            try await outbound.close(.normalClosure, reason: nil)
+                            return
+                        }
+                    } catch {
+                        return
+                    }
+                }
+            }
+            await self.readWebSocket(inbound, request: request, sink: sink, token: token)
+            sink.finish()
+        }
+    }
+
+    private func readWebSocket(
+        _ inbound: WebSocketInboundStream, request: Request, sink: AsyncStream<OutboundFrame>.Continuation, token: Int
+    ) async {
+        var session: EngineSession?
+        var upgrading: EngineSession?
+        if let sid = query(request)["sid"] {
+            upgrading = await registry.session(sid)
+            guard upgrading != nil else { return }
+        } else {
+            let created = await open(webSocket: (sink, token))
+            sink.yield(.text(EngineCodec.encode(configuration.engine.openPacket(sid: created.id, upgrades: []))))
+            session = created
+        }
+        do {
+            for try await message in inbound.messages(maxSize: configuration.engine.maxPayload) {
+                let packet: EnginePacket
+                switch message {
+                case .text(let text): packet = try EngineCodec.decode(text)
+                case .binary(let buffer): packet = .binary(Array(buffer.readableBytesView))
+                }
+                if let candidate = upgrading {
+                    // Upgrade handshake: only probes and the final upgrade packet are expected here.
+                    if packet.type == .ping, packet.text == "probe", await candidate.beginUpgrade() {
+                        sink.yield(.text(EngineCodec.encode(EnginePacket(.pong, .text("probe")))))
+                    } else if packet.type == .upgrade, await candidate.state == .upgrading {
+                        await candidate.completeUpgrade(sink, token: token)
+                        session = candidate
+                        upgrading = nil
+                    } else {
+                        break
+                    }
+                    continue
+                }
+                await session?.receive(packet)
+            }
+        } catch {
+            logger.debug("WebSocket closed", metadata: ["error": "\(error)"])
+        }
+        if let upgrading { await upgrading.abortUpgrade() }
+        if let session, await session.isCarried(by: token) { await session.close(reason: "transport close") }
+    }
+}

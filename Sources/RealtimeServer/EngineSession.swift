@@ -1,0 +1,210 @@
+import EngineIO
+
+/// A frame for a session's WebSocket, queued to the task that owns the socket's writer.
+enum OutboundFrame: Sendable {
+    case text(String)
+    case binary([UInt8])
+    case close
+}
+
+/// One Engine.IO session: its transport (long-polling, upgrading, WebSocket), what is queued for the client,
+/// and the heartbeat. Everything that touches the session goes through this actor, so a held polling GET,
+/// POSTs, WebSocket frames and timers never race.
+actor EngineSession {
+    enum State: Sendable, Equatable {
+        case polling
+        case upgrading
+        case webSocket
+        case closed
+    }
+
+    nonisolated let id: String
+    private let configuration: EngineConfiguration
+    private let queueLimit: Int
+    private(set) var state: State
+    private var outbox: [EnginePacket] = []
+    /// The held polling GET, waiting for packets.
+    private var waiter: CheckedContinuation<[EnginePacket], Never>?
+    private var posting = false
+    private var sink: AsyncStream<OutboundFrame>.Continuation?
+    /// Identifies the WebSocket handler that owns `sink`.
+    private var sinkToken: Int?
+    private var pongReceived = true
+    private var heartbeat: Task<Void, Never>?
+    private var messageHandler: (@Sendable (EnginePacket.Payload) async -> Void)?
+    private var closeHandler: (@Sendable (String) async -> Void)?
+    private let removeFromRegistry: @Sendable (String) async -> Void
+
+    init(
+        id: String, configuration: EngineConfiguration, queueLimit: Int,
+        webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?,
+        removeFromRegistry: @escaping @Sendable (String) async -> Void
+    ) {
+        self.id = id
+        self.configuration = configuration
+        self.queueLimit = queueLimit
+        self.sink = webSocket?.sink
+        self.sinkToken = webSocket?.token
+        self.state = webSocket == nil ? .polling : .webSocket
+        self.removeFromRegistry = removeFromRegistry
+    }
+
+    /// Installs the layer above and starts the heartbeat.
+    func start(
+        onMessage: @escaping @Sendable (EnginePacket.Payload) async -> Void,
+        onClose: @escaping @Sendable (String) async -> Void
+    ) {
+        messageHandler = onMessage
+        closeHandler = onClose
+        heartbeat = Task { [weak self, configuration] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(configuration.pingInterval))
+                guard let self, await self.sendPing() else { return }
+                try? await Task.sleep(for: .milliseconds(configuration.pingTimeout))
+                guard await self.checkPong() else { return }
+            }
+        }
+    }
+
+    private func sendPing() -> Bool {
+        guard state != .closed else { return false }
+        pongReceived = false
+        enqueue([EnginePacket(.ping)])
+        return true
+    }
+
+    private func checkPong() async -> Bool {
+        guard state != .closed else { return false }
+        if !pongReceived {
+            await close(reason: "ping timeout")
+            return false
+        }
+        return true
+    }
+
+    // MARK: Sending
+
+    /// Queues packets for the client: written to the WebSocket, or held for the next polling GET. A client that
+    /// lets more than the queue limit pile up is closed rather than buffered without bound.
+    func send(_ packets: [EnginePacket]) async {
+        guard state != .closed else { return }
+        if !enqueue(packets) { await close(reason: "slow consumer: outbound queue full") }
+    }
+
+    @discardableResult
+    private func enqueue(_ packets: [EnginePacket]) -> Bool {
+        if state == .webSocket, let sink {
+            for packet in packets {
+                let frame: OutboundFrame
+                switch packet.payload {
+                case .binary(let bytes) where packet.type == .message: frame = .binary(bytes)
+                default: frame = .text(EngineCodec.encode(packet))
+                }
+                if case .dropped = sink.yield(frame) { return false }
+            }
+            return true
+        }
+        outbox.append(contentsOf: packets)
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: drain())
+        }
+        return outbox.count <= queueLimit
+    }
+
+    private func drain() -> [EnginePacket] {
+        defer { outbox.removeAll(keepingCapacity: true) }
+        return outbox
+    }
+
+    // MARK: Long-polling
+
+    /// A polling GET: returns queued packets at once, or waits for some. A second concurrent GET is a protocol
+    /// violation that closes the session.
+    func poll() async throws -> [EnginePacket] {
+        switch state {
+        case .closed: return [EnginePacket(.close)]
+        case .webSocket: throw EngineError(.badRequest)
+        case .upgrading: return [EnginePacket(.noop)]
+        case .polling: break
+        }
+        guard waiter == nil else {
+            await close(reason: "overlapping polling requests")
+            throw EngineError(.badRequest)
+        }
+        if !outbox.isEmpty { return drain() }
+        return await withCheckedContinuation { continuation in waiter = continuation }
+    }
+
+    /// A polling POST's packets, in order.
+    func post(_ packets: [EnginePacket]) async throws {
+        guard state == .polling || state == .upgrading else { throw EngineError(.badRequest) }
+        guard !posting else {
+            await close(reason: "overlapping polling requests")
+            throw EngineError(.badRequest)
+        }
+        posting = true
+        defer { posting = false }
+        for packet in packets { await receive(packet) }
+    }
+
+    // MARK: Receiving
+
+    func receive(_ packet: EnginePacket) async {
+        guard state != .closed else { return }
+        switch packet.type {
+        case .pong: pongReceived = true
+        case .message: await messageHandler?(packet.payload)
+        case .close: await close(reason: "client close")
+        default: break
+        }
+    }
+
+    // MARK: Upgrade
+
+    /// `2probe` arrived on a new WebSocket: polling pauses, and a held GET is answered with a noop.
+    func beginUpgrade() -> Bool {
+        guard state == .polling else { return false }
+        state = .upgrading
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: [EnginePacket(.noop)])
+        }
+        return true
+    }
+
+    /// `5` arrived: the WebSocket is the transport from now on; what was queued for polling goes out on it.
+    func completeUpgrade(_ webSocket: AsyncStream<OutboundFrame>.Continuation, token: Int) async {
+        guard state == .upgrading else { return }
+        state = .webSocket
+        sink = webSocket
+        sinkToken = token
+        let pending = drain()
+        if !enqueue(pending) { await close(reason: "slow consumer: outbound queue full") }
+    }
+
+    /// The upgrading WebSocket went away before `5`: polling resumes.
+    func abortUpgrade() {
+        if state == .upgrading { state = .polling }
+    }
+
+    // MARK: Closing
+
+    func close(reason: String) async {
+        guard state != .closed else { return }
+        state = .closed
+        heartbeat?.cancel()
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: [EnginePacket(.close)])
+        }
+        sink?.yield(.close)
+        sink?.finish()
+        await removeFromRegistry(id)
+        await closeHandler?(reason)
+    }
+
+    /// Whether the WebSocket handler holding `token` carries this session (an upgrade WebSocket that never
+    /// completed does not).
+    func isCarried(by token: Int) -> Bool { state == .webSocket && sinkToken == token }
+}

@@ -1,0 +1,144 @@
+import EngineIO
+import SocketIO
+
+/// A connected Socket.IO socket: one namespace of one Engine.IO connection.
+public struct Socket: Sendable {
+    /// The Socket.IO id, distinct from the Engine.IO session id (protocol v5).
+    public let id: String
+    public let namespace: String
+    /// The CONNECT packet's payload (`{}` when none).
+    public let auth: JSONValue
+    let connection: SocketConnection
+
+    /// Sends an event to this socket.
+    public func emit(_ event: String, _ arguments: [JSONValue]) async {
+        await connection.send(.event(event, arguments, namespace: namespace))
+    }
+}
+
+/// Answers an event that asked for an acknowledgement.
+public struct Acknowledgement: Sendable {
+    let id: Int
+    let namespace: String
+    let connection: SocketConnection
+
+    public func callAsFunction(_ arguments: [JSONValue]) async {
+        await connection.send(.ack(id, arguments, namespace: namespace))
+    }
+}
+
+/// What a namespace does: handlers registered at start, shared by every socket (no per-socket closures).
+public final class Namespace: Sendable {
+    public typealias ConnectionHandler = @Sendable (Socket) async -> Void
+    public typealias EventHandler = @Sendable (Socket, [JSONValue], Acknowledgement?) async -> Void
+
+    public let name: String
+    let onConnection: ConnectionHandler
+    let handlers: [String: EventHandler]
+
+    public init(
+        _ name: String, onConnection: @escaping ConnectionHandler = { _ in }, handlers: [String: EventHandler] = [:]
+    ) {
+        self.name = name
+        self.onConnection = onConnection
+        self.handlers = handlers
+    }
+}
+
+/// The namespaces a server offers.
+public struct SocketServer: Sendable {
+    let namespaces: [String: Namespace]
+
+    public init(_ namespaces: [Namespace]) {
+        self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+/// The Socket.IO side of one Engine.IO session: decodes packets, connects namespaces, dispatches events.
+actor SocketConnection {
+    private let session: EngineSession
+    private let server: SocketServer
+    private var decoder = SocketDecoder()
+    /// Connected sockets by namespace.
+    private var sockets: [String: Socket] = [:]
+    private var connectDeadline: Task<Void, Never>?
+
+    init(session: EngineSession, server: SocketServer) {
+        self.session = session
+        self.server = server
+    }
+
+    /// A client must CONNECT to a namespace within `milliseconds`, or the connection is closed.
+    func start(connectTimeout milliseconds: Int) {
+        connectDeadline = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            guard !Task.isCancelled, let self else { return }
+            await self.closeIfNotConnected()
+        }
+    }
+
+    private func closeIfNotConnected() async {
+        if sockets.isEmpty { await session.close(reason: "no CONNECT within the connect timeout") }
+    }
+
+    func received(_ payload: EnginePacket.Payload) async {
+        do {
+            let packet: SocketPacket?
+            switch payload {
+            case .text(let text): packet = try decoder.receive(text: text)
+            case .binary(let bytes): packet = try decoder.receive(binary: bytes)
+            }
+            if let packet { await handle(packet) }
+        } catch {
+            // An invalid packet closes the whole connection (socket.io-protocol test suite).
+            await session.close(reason: "invalid packet: \(error)")
+        }
+    }
+
+    private func handle(_ packet: SocketPacket) async {
+        switch packet.type {
+        case .connect:
+            await connect(packet)
+        case .disconnect:
+            sockets[packet.namespace] = nil
+            // A client with no namespace left is done with the connection (reference server behaviour).
+            if sockets.isEmpty { await session.close(reason: "client disconnected from every namespace") }
+        case .event, .binaryEvent:
+            guard let socket = sockets[packet.namespace], let (name, arguments) = packet.event,
+                let handler = server.namespaces[packet.namespace]?.handlers[name]
+            else { return }
+            let ack = packet.id.map { Acknowledgement(id: $0, namespace: packet.namespace, connection: self) }
+            await handler(socket, arguments, ack)
+        case .ack, .binaryAck, .connectError:
+            // Server-to-client acknowledgements are not requested yet; a client never sends CONNECT_ERROR.
+            if packet.type == .connectError { await session.close(reason: "invalid packet: CONNECT_ERROR from client") }
+        }
+    }
+
+    private func connect(_ packet: SocketPacket) async {
+        guard let namespace = server.namespaces[packet.namespace] else {
+            await send(
+                SocketPacket(
+                    .connectError, namespace: packet.namespace, data: .object([("message", "Invalid namespace")])))
+            return
+        }
+        if sockets[packet.namespace] != nil { return }
+        connectDeadline?.cancel()
+        let socket = Socket(
+            id: SessionRegistry.newID(), namespace: packet.namespace, auth: packet.data ?? .object([]), connection: self
+        )
+        sockets[packet.namespace] = socket
+        await send(SocketPacket(.connect, namespace: packet.namespace, data: .object([("sid", .string(socket.id))])))
+        await namespace.onConnection(socket)
+    }
+
+    func closed() {
+        connectDeadline?.cancel()
+        sockets.removeAll()
+    }
+
+    func send(_ packet: SocketPacket) async {
+        let (text, attachments) = SocketCodec.encode(packet)
+        await session.send([.message(text)] + attachments.map(EnginePacket.binary))
+    }
+}

@@ -1,0 +1,37 @@
+import RealtimeServer
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test("defaults, and every setting read from the environment")
+    func environment() throws {
+        let defaults = try ServerConfiguration.fromEnvironment([:])
+        #expect(defaults.port == 8080)
+        #expect(defaults.engine.pingInterval == 25_000)
+        let configured = try ServerConfiguration.fromEnvironment([
+            "PORT": "9000", "HOST": "127.0.0.1", "REALTIME_PROFILE": "engine-echo", "PING_INTERVAL_MS": "300",
+            "PING_TIMEOUT_MS": "200", "MAX_PAYLOAD_BYTES": "4096", "CONNECT_TIMEOUT_MS": "1000",
+            "CORS_ORIGINS": "https://a.example.com, https://b.example.com", "OUTBOUND_QUEUE_LIMIT": "64",
+        ])
+        #expect(configured.port == 9000)
+        #expect(configured.host == "127.0.0.1")
+        #expect(configured.profile == .engineEcho)
+        #expect(configured.engine.pingInterval == 300)
+        #expect(configured.engine.pingTimeout == 200)
+        #expect(configured.engine.maxPayload == 4096)
+        #expect(configured.connectTimeout == 1000)
+        #expect(configured.corsOrigins == ["https://a.example.com", "https://b.example.com"])
+        #expect(configured.outboundQueueLimit == 64)
+    }
+
+    @Test(
+        "a bad value is refused at start with the setting's name",
+        arguments: [
+            ["PORT": "http"], ["PORT": "70000"], ["REALTIME_PROFILE": "chat"], ["PING_INTERVAL_MS": "0"],
+            ["MAX_PAYLOAD_BYTES": "-1"],
+        ])
+    func invalid(_ environment: [String: String]) {
+        #expect(throws: ServerConfiguration.InvalidSetting.self) {
+            try ServerConfiguration.fromEnvironment(environment)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+"""Starts the real realtime-server binary for the protocol tests, on a port the OS picks.
+
+The binary is REALTIME_SERVER (default: the debug build, `swift build --product realtime-server`). The
+suites' server profile: pingInterval 300 ms, pingTimeout 200 ms, connectTimeout 1000 ms, maxPayload 1e6.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("REALTIME_SERVER", str(ROOT / ".build" / "debug" / "realtime-server"))
+
+PING_INTERVAL = 300
+PING_TIMEOUT = 200
+
+
+class Server:
+    def __init__(self, profile, **settings):
+        env = dict(os.environ)
+        env.update({
+            "HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": profile,
+            "PING_INTERVAL_MS": str(PING_INTERVAL), "PING_TIMEOUT_MS": str(PING_TIMEOUT),
+            "CONNECT_TIMEOUT_MS": "1000", "MAX_PAYLOAD_BYTES": "1000000", "CORS_ORIGINS": "*",
+        })
+        env.update({key: str(value) for key, value in settings.items()})
+        self.process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if line.startswith("{"):
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read()}")
+        event = json.loads(line)
+        assert event["event"] == "listening", line
+        self.port = event["port"]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def socketio_server():
+    server = Server("socketio-test-suite")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def engine_server():
+    server = Server("engine-echo")
+    yield server
+    server.stop()

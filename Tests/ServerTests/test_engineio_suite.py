@@ -1,0 +1,244 @@
+"""The engine.io-protocol test suite (test-suite/test-suite.js), ported to Python.
+
+The stored copy of the suite is the protocol-3 revision (length-prefixed payloads, client-initiated pings);
+every case is kept, with its wire format translated to protocol 4 as the Engine.IO v4 specification defines
+it: `EIO=4`, payloads joined by the record separator `\\x1e`, the server sending `2` and the client answering `3`.
+The server runs the `engine-echo` profile: every message is sent back.
+"""
+import json
+import threading
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from conftest import PING_INTERVAL, PING_TIMEOUT
+from protocol import SEPARATOR, get, open_polling, post, receive, websocket
+
+P = "/engine.io/"
+
+
+@pytest.fixture
+def server(engine_server):
+    return engine_server
+
+
+# handshake: HTTP long-polling
+
+def test_polling_successfully_opens_a_session(server):
+    response = get(server, "/socket.io/", EIO=4, transport="polling")
+    assert response.status_code == 200
+    assert response.text.startswith("0")
+    value = json.loads(response.text[1:])
+    assert set(value) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+    assert isinstance(value["sid"], str)
+    assert value["upgrades"] == ["websocket"]
+    assert value["pingInterval"] == PING_INTERVAL
+    assert value["pingTimeout"] == PING_TIMEOUT
+    assert value["maxPayload"] == 1000000
+
+
+def test_polling_fails_with_an_invalid_eio_query_parameter(server):
+    assert get(server, transport="polling").status_code == 400
+    assert get(server, EIO="abc", transport="polling").status_code == 400
+
+
+def test_polling_fails_with_an_invalid_transport_query_parameter(server):
+    assert get(server, EIO=4).status_code == 400
+    assert get(server, EIO=4, transport="abc").status_code == 400
+
+
+def test_polling_fails_with_an_invalid_request_method(server):
+    assert post(server, "", EIO=4, transport="polling").status_code == 400
+    import requests
+    response = requests.put(server.url + "/socket.io/", params={"EIO": 4, "transport": "polling"}, timeout=5)
+    assert response.status_code in (400, 404, 405)
+
+
+# handshake: WebSocket
+
+def test_websocket_successfully_opens_a_session(server):
+    with websocket(server) as socket:
+        data = receive(socket)
+        assert data.startswith("0")
+        value = json.loads(data[1:])
+        assert set(value) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+        assert value["upgrades"] == []
+        assert value["pingInterval"] == PING_INTERVAL
+        assert value["pingTimeout"] == PING_TIMEOUT
+        assert value["maxPayload"] == 1000000
+
+
+@pytest.mark.parametrize("query", [{"EIO": None}, {"EIO": "abc"}, {"transport": None}, {"transport": "abc"}])
+def test_websocket_fails_with_an_invalid_query(server, query):
+    parameters = {"EIO": 4, "transport": "websocket"}
+    parameters.update(query)
+    parameters = {key: value for key, value in parameters.items() if value is not None}
+    url = server.ws_url + "/socket.io/?" + "&".join(f"{k}={v}" for k, v in parameters.items())
+    from websockets.sync.client import connect
+    with pytest.raises(Exception):
+        with connect(url, open_timeout=5) as socket:
+            socket.recv(timeout=5)
+
+
+# message: HTTP long-polling
+
+@pytest.mark.parametrize("body", ["4hello", SEPARATOR.join(["4test1", "4test2", "4test3"]),
+                                  "4hello" + SEPARATOR + "bAQIDBA=="])
+def test_polling_sends_and_receives_payloads(server, body):
+    sid = open_polling(server)
+    response = post(server, body, EIO=4, transport="polling", sid=sid)
+    assert response.status_code == 200
+    assert response.text == "ok"
+    response = get(server, EIO=4, transport="polling", sid=sid)
+    assert response.status_code == 200
+    assert response.text == body
+
+
+def test_polling_closes_the_session_upon_invalid_packet_format(server):
+    sid = open_polling(server)
+    assert post(server, "abc", EIO=4, transport="polling", sid=sid).status_code == 400
+    assert get(server, EIO=4, transport="polling", sid=sid).status_code == 400
+
+
+def test_polling_closes_the_session_upon_duplicate_poll_requests(server):
+    sid = open_polling(server)
+    results = {}
+
+    def first():
+        results["first"] = get(server, EIO=4, transport="polling", sid=sid)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    time.sleep(0.05)
+    second = get(server, EIO=4, transport="polling", sid=sid, t="burst")
+    thread.join(5)
+    assert results["first"].status_code == 200
+    assert results["first"].text == "1"
+    assert second.status_code in (400, 500)
+    assert get(server, EIO=4, transport="polling", sid=sid).status_code == 400
+
+
+# message: WebSocket
+
+def test_websocket_sends_and_receives_a_plain_text_packet(server):
+    with websocket(server) as socket:
+        receive(socket)
+        socket.send("4hello")
+        assert receive(socket) == "4hello"
+
+
+def test_websocket_sends_and_receives_a_binary_packet(server):
+    with websocket(server) as socket:
+        receive(socket)
+        socket.send(bytes([1, 2, 3, 4]))
+        assert receive(socket) == bytes([1, 2, 3, 4])
+
+
+def test_websocket_closes_the_session_upon_invalid_packet_format(server):
+    with websocket(server) as socket:
+        receive(socket)
+        socket.send("abc")
+        with pytest.raises(ConnectionClosed):
+            receive(socket)
+
+
+# heartbeat
+
+def test_polling_sends_ping_and_accepts_pong(server):
+    sid = open_polling(server)
+    for _ in range(3):
+        response = get(server, EIO=4, transport="polling", sid=sid)
+        assert response.status_code == 200
+        assert response.text == "2"
+        assert post(server, "3", EIO=4, transport="polling", sid=sid).status_code == 200
+
+
+def test_polling_closes_the_session_upon_ping_timeout(server):
+    sid = open_polling(server)
+    time.sleep((PING_INTERVAL + PING_TIMEOUT) / 1000 + 0.15)
+    assert post(server, "3", EIO=4, transport="polling", sid=sid).status_code == 400
+
+
+def test_websocket_sends_ping_and_accepts_pong(server):
+    with websocket(server) as socket:
+        receive(socket)
+        for _ in range(3):
+            assert receive(socket, skip_pings=False) == "2"
+            socket.send("3")
+
+
+def test_websocket_closes_the_session_upon_ping_timeout(server):
+    with websocket(server) as socket:
+        receive(socket)
+        with pytest.raises(ConnectionClosed):
+            while True:
+                socket.recv(timeout=3)
+
+
+# close
+
+def test_polling_forcefully_closes_the_session(server):
+    sid = open_polling(server)
+    results = {}
+
+    def poll():
+        results["poll"] = get(server, EIO=4, transport="polling", sid=sid)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time.sleep(0.05)
+    assert post(server, "1", EIO=4, transport="polling", sid=sid).status_code == 200
+    thread.join(5)
+    assert results["poll"].status_code == 200
+    assert results["poll"].text in ("1", "6")
+    assert get(server, EIO=4, transport="polling", sid=sid).status_code == 400
+
+
+def test_websocket_forcefully_closes_the_session(server):
+    with websocket(server) as socket:
+        receive(socket)
+        socket.send("1")
+        with pytest.raises(ConnectionClosed):
+            receive(socket)
+
+
+# upgrade
+
+def test_upgrades_from_polling_to_websocket(server):
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        socket.send("2probe")
+        assert receive(socket) == "3probe"
+        response = get(server, EIO=4, transport="polling", sid=sid)
+        assert response.status_code == 200
+        assert response.text == "6"  # noop, ends the pending long-polling request cleanly
+        socket.send("5")
+        socket.send("4hello")
+        assert receive(socket) == "4hello"
+
+
+def test_ignores_http_requests_with_same_sid_after_upgrade(server):
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        socket.send("2probe")
+        assert receive(socket) == "3probe"
+        socket.send("5")
+        time.sleep(0.05)
+        assert get(server, EIO=4, transport="polling", sid=sid).status_code == 400
+        socket.send("4hello")
+        assert receive(socket) == "4hello"
+
+
+def test_ignores_websocket_connection_with_same_sid_after_upgrade(server):
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        socket.send("2probe")
+        assert receive(socket) == "3probe"
+        socket.send("5")
+        time.sleep(0.05)
+        with pytest.raises(Exception):
+            with websocket(server, sid=sid) as second:
+                second.recv(timeout=2)
+        socket.send("4hello")
+        assert receive(socket) == "4hello"
