@@ -20,6 +20,9 @@ public func buildApplication(
     router.get("/socket.io/") { request, context in await engine.pollingGet(request) }
     router.post("/socket.io/") { request, context in await engine.pollingPost(request) }
     router.on("/socket.io/", method: .options) { request, _ in engine.preflight(request) }
+    let publish = PublishAPI(
+        token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)
+    router.post("/v1/publish") { request, _ in await publish.handle(request) }
 
     let webSockets = Router(context: BasicWebSocketRequestContext.self)
     webSockets.ws("/socket.io/") { request, _ in
@@ -42,21 +45,25 @@ public func buildApplication(
 }
 
 /// The profile's namespaces and handlers.
-func socketServer(for profile: ServerConfiguration.Profile) -> SocketServer? {
-    switch profile {
+func socketServer(for configuration: ServerConfiguration) -> SocketServer? {
+    let limits = SocketLimits(maxRoomsPerSocket: configuration.maxRoomsPerSocket)
+    switch configuration.profile {
+    case .tenderflow:
+        return SocketServer(TenderFlow.namespaces(), limits: limits)
     case .engineEcho:
         return nil
     case .socketIOTestSuite:
         // The server the socket.io-protocol test suite runs against.
         let echoAuth: Namespace.ConnectionHandler = { socket in await socket.emit("auth", [socket.auth]) }
-        return SocketServer([
-            Namespace(
-                "/", onConnection: echoAuth,
-                handlers: [
-                    "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
-                    "message-with-ack": { _, arguments, ack in await ack?(arguments) },
-                ]),
-            Namespace("/custom", onConnection: echoAuth),
-        ])
+        return SocketServer(
+            [
+                Namespace(
+                    "/", onConnection: echoAuth,
+                    handlers: [
+                        "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
+                        "message-with-ack": { _, arguments, ack in await ack?(arguments) },
+                    ]),
+                Namespace("/custom", onConnection: echoAuth),
+            ], limits: limits)
     }
 }

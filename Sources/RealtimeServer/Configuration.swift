@@ -4,6 +4,8 @@ import EngineIO
 public struct ServerConfiguration: Sendable {
     /// Which handlers the server runs.
     public enum Profile: String, Sendable {
+        /// The TenderFlow namespaces: `/tenders` (rooms, presence, typing) and `/system`.
+        case tenderflow
         /// What the socket.io-protocol test suite expects: `message` → `message-back`, `message-with-ack`,
         /// `/custom`, `auth` echo.
         case socketIOTestSuite = "socketio-test-suite"
@@ -21,9 +23,13 @@ public struct ServerConfiguration: Sendable {
     public var corsOrigins: [String]
     /// Outbound packets queued per connection before it counts as too slow and is closed.
     public var outboundQueueLimit: Int
+    /// Bearer token of the publish API; the API is off without one.
+    public var publishToken: String?
+    /// Rooms one socket may be in at once.
+    public var maxRoomsPerSocket: Int = 100
 
     public init(
-        host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .socketIOTestSuite,
+        host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
         engine: EngineConfiguration = EngineConfiguration(), connectTimeout: Int = 45_000, corsOrigins: [String] = [],
         outboundQueueLimit: Int = 1024
     ) {
@@ -60,7 +66,8 @@ public struct ServerConfiguration: Sendable {
         if let profile = environment["REALTIME_PROFILE"] {
             guard let value = Profile(rawValue: profile) else {
                 throw InvalidSetting(
-                    name: "REALTIME_PROFILE", value: profile, expected: "socketio-test-suite or engine-echo")
+                    name: "REALTIME_PROFILE", value: profile, expected: "tenderflow, socketio-test-suite or engine-echo"
+                )
             }
             configuration.profile = value
         }
@@ -74,6 +81,15 @@ public struct ServerConfiguration: Sendable {
             try integer("CONNECT_TIMEOUT_MS", 100...3_600_000) ?? configuration.connectTimeout
         configuration.outboundQueueLimit =
             try integer("OUTBOUND_QUEUE_LIMIT", 16...1_000_000) ?? configuration.outboundQueueLimit
+        configuration.maxRoomsPerSocket =
+            try integer("MAX_ROOMS_PER_SOCKET", 1...100_000) ?? configuration.maxRoomsPerSocket
+        if let token = environment["PUBLISH_TOKEN"] {
+            guard token.count >= 16 else {
+                throw InvalidSetting(
+                    name: "PUBLISH_TOKEN", value: "(\(token.count) characters)", expected: "at least 16 characters")
+            }
+            configuration.publishToken = token
+        }
         if let origins = environment["CORS_ORIGINS"] {
             configuration.corsOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }

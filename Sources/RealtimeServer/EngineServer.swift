@@ -15,7 +15,7 @@ final class EngineServer: Sendable {
 
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.sockets = socketServer(for: configuration.profile)
+        self.sockets = socketServer(for: configuration)
         self.logger = logger
     }
 

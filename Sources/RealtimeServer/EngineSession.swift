@@ -86,13 +86,20 @@ actor EngineSession {
 
     /// Queues packets for the client: written to the WebSocket, or held for the next polling GET. A client that
     /// lets more than the queue limit pile up is closed rather than buffered without bound.
-    func send(_ packets: [EnginePacket]) async {
+    /// Volatile packets (typing indicators) are dropped instead when the client is behind: something already
+    /// waits for a polling client, or the WebSocket queue is full.
+    func send(_ packets: [EnginePacket], volatile: Bool = false) async {
         guard state != .closed else { return }
+        if volatile {
+            if state != .webSocket, !outbox.isEmpty { return }
+            _ = enqueue(packets, dropWhenFull: true)
+            return
+        }
         if !enqueue(packets) { await close(reason: "slow consumer: outbound queue full") }
     }
 
     @discardableResult
-    private func enqueue(_ packets: [EnginePacket]) -> Bool {
+    private func enqueue(_ packets: [EnginePacket], dropWhenFull: Bool = false) -> Bool {
         if state == .webSocket, let sink {
             for packet in packets {
                 let frame: OutboundFrame
@@ -100,7 +107,7 @@ actor EngineSession {
                 case .binary(let bytes) where packet.type == .message: frame = .binary(bytes)
                 default: frame = .text(EngineCodec.encode(packet))
                 }
-                if case .dropped = sink.yield(frame) { return false }
+                if case .dropped = sink.yield(frame) { return dropWhenFull }
             }
             return true
         }

@@ -14,6 +14,35 @@ public struct Socket: Sendable {
     public func emit(_ event: String, _ arguments: [JSONValue]) async {
         await connection.send(.event(event, arguments, namespace: namespace))
     }
+
+    /// Joins a room of this namespace; false when the socket is already in its maximum number of rooms.
+    public func join(_ room: String) async -> Bool {
+        await connection.rooms.join(self, room, limit: connection.limits.maxRoomsPerSocket)
+    }
+
+    public func leave(_ room: String) async { await connection.rooms.leave(self, room) }
+
+    public func isMember(of room: String) async -> Bool { await connection.rooms.isMember(self, of: room) }
+
+    /// Sends an event to everyone in `room` of this namespace but this socket. Volatile events are dropped for
+    /// clients that are behind.
+    @discardableResult
+    public func broadcast(to room: String, _ event: String, _ arguments: [JSONValue], volatile: Bool = false) async
+        -> Int
+    {
+        await connection.rooms.broadcast(
+            .event(event, arguments, namespace: namespace), room: room, except: id, volatile: volatile)
+    }
+
+    /// Closes this socket's whole connection (the client may reconnect).
+    public func disconnect() async { await connection.closeConnection(reason: "server disconnect") }
+}
+
+/// Per-socket abuse limits.
+public struct SocketLimits: Sendable {
+    public var maxRoomsPerSocket: Int
+
+    public init(maxRoomsPerSocket: Int = 100) { self.maxRoomsPerSocket = maxRoomsPerSocket }
 }
 
 /// Answers an event that asked for an acknowledgement.
@@ -30,27 +59,40 @@ public struct Acknowledgement: Sendable {
 /// What a namespace does: handlers registered at start, shared by every socket (no per-socket closures).
 public final class Namespace: Sendable {
     public typealias ConnectionHandler = @Sendable (Socket) async -> Void
+    /// Runs after the socket left the namespace, with the rooms it was in.
+    public typealias DisconnectHandler = @Sendable (Socket, [String]) async -> Void
     public typealias EventHandler = @Sendable (Socket, [JSONValue], Acknowledgement?) async -> Void
 
     public let name: String
     let onConnection: ConnectionHandler
+    let onDisconnect: DisconnectHandler
     let handlers: [String: EventHandler]
 
     public init(
-        _ name: String, onConnection: @escaping ConnectionHandler = { _ in }, handlers: [String: EventHandler] = [:]
+        _ name: String, onConnection: @escaping ConnectionHandler = { _ in },
+        onDisconnect: @escaping DisconnectHandler = { _, _ in }, handlers: [String: EventHandler] = [:]
     ) {
         self.name = name
         self.onConnection = onConnection
+        self.onDisconnect = onDisconnect
         self.handlers = handlers
     }
 }
 
-/// The namespaces a server offers.
+/// The namespaces a server offers, and the rooms of all its sockets.
 public struct SocketServer: Sendable {
     let namespaces: [String: Namespace]
+    let rooms = Rooms()
+    let limits: SocketLimits
 
-    public init(_ namespaces: [Namespace]) {
+    public init(_ namespaces: [Namespace], limits: SocketLimits = SocketLimits()) {
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.limits = limits
+    }
+
+    /// Sends an event to a room (or the whole namespace) from outside any socket: the publish API.
+    public func publish(namespace: String, room: String?, event: String, arguments: [JSONValue]) async -> Int {
+        await rooms.broadcast(.event(event, arguments, namespace: namespace), room: room)
     }
 }
 
@@ -62,6 +104,9 @@ actor SocketConnection {
     /// Connected sockets by namespace.
     private var sockets: [String: Socket] = [:]
     private var connectDeadline: Task<Void, Never>?
+
+    nonisolated var rooms: Rooms { server.rooms }
+    nonisolated var limits: SocketLimits { server.limits }
 
     init(session: EngineSession, server: SocketServer) {
         self.session = session
@@ -100,7 +145,7 @@ actor SocketConnection {
         case .connect:
             await connect(packet)
         case .disconnect:
-            sockets[packet.namespace] = nil
+            if let socket = sockets.removeValue(forKey: packet.namespace) { await left(socket) }
             // A client with no namespace left is done with the connection (reference server behaviour).
             if sockets.isEmpty { await session.close(reason: "client disconnected from every namespace") }
         case .event, .binaryEvent:
@@ -128,13 +173,28 @@ actor SocketConnection {
             id: SessionRegistry.newID(), namespace: packet.namespace, auth: packet.data ?? .object([]), connection: self
         )
         sockets[packet.namespace] = socket
+        await rooms.connected(socket)
         await send(SocketPacket(.connect, namespace: packet.namespace, data: .object([("sid", .string(socket.id))])))
         await namespace.onConnection(socket)
     }
 
-    func closed() {
+    private func left(_ socket: Socket) async {
+        let rooms = await self.rooms.disconnected(socket)
+        await server.namespaces[socket.namespace]?.onDisconnect(socket, rooms)
+    }
+
+    func closed() async {
         connectDeadline?.cancel()
+        let remaining = sockets.values.sorted { $0.namespace < $1.namespace }
         sockets.removeAll()
+        for socket in remaining { await left(socket) }
+    }
+
+    func closeConnection(reason: String) async { await session.close(reason: reason) }
+
+    /// Packets encoded once for many recipients.
+    func sendEncoded(_ packets: [EnginePacket], volatile: Bool) async {
+        await session.send(packets, volatile: volatile)
     }
 
     func send(_ packet: SocketPacket) async {

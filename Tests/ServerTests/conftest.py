@@ -63,3 +63,13 @@ def engine_server():
     server = Server("engine-echo")
     yield server
     server.stop()
+
+
+PUBLISH_TOKEN = "test-publish-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def tenderflow_server():
+    server = Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, MAX_ROOMS_PER_SOCKET=3)
+    yield server
+    server.stop()

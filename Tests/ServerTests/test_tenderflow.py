@@ -1,0 +1,168 @@
+"""The TenderFlow features with real python-socketio clients: tender rooms, presence, typing indicators,
+system notices, and the publish API backend services use."""
+import asyncio
+
+import pytest
+import requests
+import socketio
+
+from conftest import PUBLISH_TOKEN
+
+
+class Client:
+    """A python-socketio client on /tenders and /system that records every event it receives."""
+
+    def __init__(self, server, user):
+        self.server = server
+        self.user = user
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events = asyncio.Queue()
+
+        @self.sio.on("*", namespace="*")
+        async def record(event, namespace, *arguments):
+            await self.events.put((namespace, event, arguments))
+
+    async def __aenter__(self):
+        await self.sio.connect(self.server.url, namespaces=["/tenders", "/system"], auth={"user": self.user},
+                               transports=["websocket"], wait_timeout=5)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.sio.disconnect()
+
+    async def call(self, event, data):
+        return await self.sio.call(event, data, namespace="/tenders", timeout=5)
+
+    async def expect(self, name, namespace="/tenders"):
+        while True:
+            got_namespace, event, arguments = await asyncio.wait_for(self.events.get(), 5)
+            if event == name and got_namespace == namespace:
+                return arguments[0] if arguments else None
+
+    async def nothing_more(self, name, seconds=0.5):
+        try:
+            while True:
+                _, event, _ = await asyncio.wait_for(self.events.get(), seconds)
+                assert event != name, f"{self.user} unexpectedly got {name}"
+        except asyncio.TimeoutError:
+            pass
+
+
+def publish(server, body, token=PUBLISH_TOKEN):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(server.url + "/v1/publish", json=body, headers=headers, timeout=5)
+
+
+def run(coroutine):
+    asyncio.run(coroutine)
+
+
+def test_published_updates_reach_subscribers_of_that_tender_only(tenderflow_server):
+    async def scenario():
+        async with Client(tenderflow_server, "alice") as alice, Client(tenderflow_server, "bob") as bob, \
+                Client(tenderflow_server, "carol") as carol:
+            assert (await alice.call("subscribe", {"tenderId": "42"}))["ok"]
+            assert (await bob.call("subscribe", {"tenderId": "42"}))["ok"]
+            assert (await carol.call("subscribe", {"tenderId": "7"}))["ok"]
+            response = await asyncio.to_thread(publish, tenderflow_server, {
+                "namespace": "/tenders", "room": "tender:42", "event": "bid:placed",
+                "data": {"tenderId": "42", "amount": 1250.5, "bidder": "acme"},
+            })
+            assert response.status_code == 202
+            assert response.json() == {"delivered": 2}
+            for client in (alice, bob):
+                assert await client.expect("bid:placed") == {"tenderId": "42", "amount": 1250.5, "bidder": "acme"}
+            await carol.nothing_more("bid:placed")
+            assert (await alice.call("unsubscribe", {"tenderId": "42"}))["ok"]
+            response = await asyncio.to_thread(publish, tenderflow_server, {
+                "namespace": "/tenders", "room": "tender:42", "event": "tender:status", "data": {"status": "closed"},
+            })
+            assert response.json() == {"delivered": 1}
+            assert await bob.expect("tender:status") == {"status": "closed"}
+
+    run(scenario())
+
+
+def test_system_notices_reach_everyone(tenderflow_server):
+    async def scenario():
+        async with Client(tenderflow_server, "alice") as alice, Client(tenderflow_server, "bob") as bob:
+            response = await asyncio.to_thread(publish, tenderflow_server, {
+                "namespace": "/system", "event": "maintenance", "data": {"at": "2026-12-01T02:00:00Z"},
+            })
+            assert response.status_code == 202
+            assert response.json()["delivered"] >= 2
+            for client in (alice, bob):
+                assert await client.expect("maintenance", namespace="/system") == {"at": "2026-12-01T02:00:00Z"}
+
+    run(scenario())
+
+
+def test_presence_join_list_and_leave_on_disconnect(tenderflow_server):
+    async def scenario():
+        async with Client(tenderflow_server, "bob") as bob:
+            await bob.call("subscribe", {"tenderId": "99"})
+            async with Client(tenderflow_server, "alice") as alice:
+                await alice.call("subscribe", {"tenderId": "99"})
+                joined = await alice.call("presence:join", {"tenderId": "99", "mode": "editing"})
+                assert joined["ok"]
+                assert joined["presence"] == [{"user": "alice", "mode": "editing"}]
+                assert await bob.expect("presence:joined") == {"tenderId": "99", "user": "alice", "mode": "editing"}
+                listed = await bob.call("presence:list", {"tenderId": "99"})
+                assert listed["presence"] == [{"user": "alice", "mode": "editing"}]
+            # alice disconnected without leaving: her presence ends with her connection.
+            assert await bob.expect("presence:left") == {"tenderId": "99", "user": "alice"}
+            assert (await bob.call("presence:list", {"tenderId": "99"}))["presence"] == []
+
+    run(scenario())
+
+
+def test_typing_reaches_the_others_not_the_typist(tenderflow_server):
+    async def scenario():
+        async with Client(tenderflow_server, "alice") as alice, Client(tenderflow_server, "bob") as bob:
+            await alice.call("subscribe", {"tenderId": "5"})
+            await bob.call("subscribe", {"tenderId": "5"})
+            await alice.sio.emit("typing", {"tenderId": "5", "typing": True}, namespace="/tenders")
+            assert await bob.expect("typing") == {"tenderId": "5", "user": "alice", "typing": True}
+            await alice.nothing_more("typing")
+
+    run(scenario())
+
+
+def test_requests_are_validated(tenderflow_server):
+    async def scenario():
+        async with Client(tenderflow_server, "alice") as alice:
+            assert await alice.call("subscribe", {}) == {"ok": False, "error": "tenderId is required"}
+            assert await alice.call("subscribe", {"tenderId": "bad id!"}) == {"ok": False, "error": "tenderId is required"}
+            assert await alice.call("presence:join", {"tenderId": "1"}) == {"ok": False, "error": "subscribe first"}
+            for tender in ("1", "2", "3"):
+                assert (await alice.call("subscribe", {"tenderId": tender}))["ok"]
+            # MAX_ROOMS_PER_SOCKET=3 for this server.
+            assert await alice.call("subscribe", {"tenderId": "4"}) == {"ok": False, "error": "too many subscriptions"}
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("body, token, status", [
+    ({"namespace": "/tenders", "event": "x"}, None, 401),
+    ({"namespace": "/tenders", "event": "x"}, "wrong-token-wrong-token", 401),
+    ({"namespace": "/nope", "event": "x"}, PUBLISH_TOKEN, 400),
+    ({"namespace": "/tenders", "event": "disconnect"}, PUBLISH_TOKEN, 400),
+    ({"namespace": "/tenders"}, PUBLISH_TOKEN, 400),
+    ({"namespace": "/tenders", "event": "x", "room": 5}, PUBLISH_TOKEN, 400),
+    ([1, 2], PUBLISH_TOKEN, 400),
+])
+def test_publish_api_refuses_bad_requests(tenderflow_server, body, token, status):
+    response = publish(tenderflow_server, body, token)
+    assert response.status_code == status
+    assert "error" in response.json()
+
+
+def test_publish_api_refuses_oversized_bodies(tenderflow_server):
+    response = requests.post(tenderflow_server.url + "/v1/publish", data="x" * 1_100_000,
+                             headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"}, timeout=10)
+    assert response.status_code == 413
+
+
+def test_publish_api_is_off_without_a_token(socketio_server):
+    response = publish(socketio_server, {"namespace": "/", "event": "x"})
+    assert response.status_code == 503
