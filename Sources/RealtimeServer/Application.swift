@@ -7,16 +7,21 @@ import NIOCore
 import SocketIO
 
 /// Builds the real-time server: Engine.IO v4 under `/socket.io/` (HTTP long-polling, WebSocket, and the upgrade
-/// between them), Socket.IO v5 on top, and `/healthz` / `/readyz`. `main` and the tests both call this.
-public func buildApplication(
+/// between them), Socket.IO v5 on top, the publish API and `/healthz` / `/readyz`; and the service that drains
+/// it on SIGTERM. Run both in one `ServiceGroup`, application first (`main` does).
+public func buildServer(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "realtime-server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) -> (application: some ApplicationProtocol, drain: DrainService) {
     let engine = EngineServer(configuration: configuration, logger: logger)
 
     let router = Router()
     router.get("/healthz") { _, _ in "ok" }
-    router.get("/readyz") { _, _ in "ok" }
+    router.get("/readyz") { _, _ in
+        engine.isDraining
+            ? Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining")))
+            : Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
+    }
     router.get("/socket.io/") { request, context in await engine.pollingGet(request) }
     router.post("/socket.io/") { request, context in await engine.pollingPost(request) }
     router.on("/socket.io/", method: .options) { request, _ in engine.preflight(request) }
@@ -33,7 +38,7 @@ public func buildApplication(
 
     var serverLogger = logger
     serverLogger.logLevel = .warning
-    return Application(
+    let application = Application(
         router: router,
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSockets,
@@ -42,6 +47,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: serverLogger)
+    return (application, DrainService(engine: engine, logger: logger))
 }
 
 /// The profile's namespaces and handlers.

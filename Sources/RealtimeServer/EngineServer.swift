@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import SocketIO
+import Synchronization
 
 /// Engine.IO over HTTP and WebSocket: turns requests into session operations and session output into responses.
 final class EngineServer: Sendable {
@@ -12,6 +13,8 @@ final class EngineServer: Sendable {
     let registry = SessionRegistry()
     let sockets: SocketServer?
     let logger: Logger
+    /// Set by graceful shutdown: `/readyz` answers 503 and new sessions are refused.
+    let draining = Atomic<Bool>(false)
 
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -20,6 +23,18 @@ final class EngineServer: Sendable {
     }
 
     // MARK: Sessions
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Stops taking sessions and closes the open ones; returns how many were closed.
+    func drain() async -> Int {
+        draining.store(true, ordering: .relaxed)
+        let sessions = await registry.all
+        await withTaskGroup(of: Void.self) { group in
+            for session in sessions { group.addTask { await session.close(reason: "server shutting down") } }
+        }
+        return sessions.count
+    }
 
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
     private func open(webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?) async -> EngineSession {
@@ -55,6 +70,7 @@ final class EngineServer: Sendable {
             let query = try EngineQuery(query(request))
             guard query.transport == .polling else { throw EngineError(.badRequest) }
             guard let sid = query.sid else {
+                guard !isDraining else { return Response(status: .serviceUnavailable, headers: corsHeaders(request)) }
                 let session = await open(webSocket: nil)
                 let open = configuration.engine.openPacket(sid: session.id, upgrades: ["websocket"])
                 return text(EngineCodec.encodePayload([open]), request)
@@ -138,7 +154,9 @@ final class EngineServer: Sendable {
     // MARK: WebSocket
 
     func shouldUpgrade(_ request: Request) async -> RouterShouldUpgrade {
-        guard let query = try? EngineQuery(query(request)), query.transport == .websocket else { return .dontUpgrade }
+        guard !isDraining, let query = try? EngineQuery(query(request)), query.transport == .websocket else {
+            return .dontUpgrade
+        }
         if let sid = query.sid {
             guard let session = await registry.session(sid), await session.state == .polling else {
                 return .dontUpgrade

@@ -1,7 +1,7 @@
 import Foundation
-import Hummingbird
 import Logging
 import RealtimeServer
+import ServiceLifecycle
 
 let configuration: ServerConfiguration
 do {
@@ -10,9 +10,13 @@ do {
     FileHandle.standardError.write(Data("realtime-server: \(error)\n".utf8))
     exit(2)
 }
-let app = buildApplication(configuration: configuration) { port in
+let logger = Logger(label: "realtime-server")
+let (application, drain) = buildServer(configuration: configuration, logger: logger) { port in
     // One line that tests and operators can wait for; with PORT=0 it carries the port the OS chose.
     print("{\"event\":\"listening\",\"host\":\"\(configuration.host)\",\"port\":\(port)}")
     fflush(nil)
 }
-try await app.runService()
+// Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves.
+let services = ServiceGroup(
+    configuration: .init(services: [application, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+try await services.run()

@@ -1,0 +1,42 @@
+"""Graceful drain on SIGTERM, as Cloud Run sends it: clients are told to reconnect, the process exits cleanly
+and quickly (Cloud Run allows about ten seconds)."""
+import asyncio
+import signal
+import time
+
+import requests
+import socketio
+
+from conftest import Server
+
+
+def test_sigterm_disconnects_clients_and_exits_cleanly():
+    server = Server("tenderflow")
+    try:
+        assert requests.get(server.url + "/readyz", timeout=5).status_code == 200
+        assert requests.get(server.url + "/healthz", timeout=5).text == "ok"
+
+        async def scenario():
+            clients, disconnected = [], asyncio.Queue()
+            for transports in (["websocket"], ["polling"]):
+                sio = socketio.AsyncClient(reconnection=False)
+
+                @sio.event(namespace="/tenders")
+                async def disconnect(*reason, transports=transports):
+                    await disconnected.put(transports[0])
+
+                await sio.connect(server.url, namespaces=["/tenders"], transports=transports, wait_timeout=5)
+                clients.append(sio)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            seen = {await asyncio.wait_for(disconnected.get(), 5) for _ in clients}
+            assert seen == {"websocket", "polling"}
+            assert time.monotonic() - started < 3
+            for sio in clients:
+                await sio.disconnect()
+
+        asyncio.run(scenario())
+        assert server.process.wait(timeout=8) == 0
+    finally:
+        if server.process.poll() is None:
+            server.stop()
