@@ -9,11 +9,15 @@ import SocketIO
 /// Builds the real-time server: Engine.IO v4 under `/socket.io/` (HTTP long-polling, WebSocket, and the upgrade
 /// between them), Socket.IO v5 on top, the publish API and `/healthz` / `/readyz`; and the service that drains
 /// it on SIGTERM. Run both in one `ServiceGroup`, application first (`main` does).
+/// Throws when a token key cannot be read.
 public func buildServer(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "realtime-server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> (application: some ApplicationProtocol, drain: DrainService) {
-    let engine = EngineServer(configuration: configuration, logger: logger)
+) async throws -> (application: some ApplicationProtocol, drain: DrainService) {
+    var authenticator: Authenticator?
+    if let tokens = configuration.tokens { authenticator = try await Authenticator(tokens) }
+    let engine = EngineServer(
+        configuration: configuration, sockets: socketServer(for: configuration, authenticator), logger: logger)
 
     let router = Router()
     router.get("/healthz") { _, _ in "ok" }
@@ -51,11 +55,11 @@ public func buildServer(
 }
 
 /// The profile's namespaces and handlers.
-func socketServer(for configuration: ServerConfiguration) -> SocketServer? {
+func socketServer(for configuration: ServerConfiguration, _ authenticator: Authenticator?) -> SocketServer? {
     let limits = SocketLimits(maxRoomsPerSocket: configuration.maxRoomsPerSocket)
     switch configuration.profile {
     case .tenderflow:
-        return SocketServer(TenderFlow.namespaces(), limits: limits)
+        return SocketServer(TenderFlow.namespaces(), limits: limits, authenticator: authenticator)
     case .engineEcho:
         return nil
     case .socketIOTestSuite:
@@ -70,6 +74,6 @@ func socketServer(for configuration: ServerConfiguration) -> SocketServer? {
                         "message-with-ack": { _, arguments, ack in await ack?(arguments) },
                     ]),
                 Namespace("/custom", onConnection: echoAuth),
-            ], limits: limits)
+            ], limits: limits, authenticator: authenticator)
     }
 }

@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var publishToken: String?
     /// Rooms one socket may be in at once.
     public var maxRoomsPerSocket: Int = 100
+    /// Token authentication of Socket.IO connections; nil accepts every connection (the user is unverified).
+    public var tokens: TokenSettings?
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -90,6 +92,7 @@ public struct ServerConfiguration: Sendable {
             }
             configuration.publishToken = token
         }
+        configuration.tokens = try tokenSettings(environment, integer)
         if let origins = environment["CORS_ORIGINS"] {
             configuration.corsOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
@@ -97,7 +100,49 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
+/// `JWT_HS256_SECRET` (32 characters or more) and/or `JWT_RS256_PUBLIC_KEY` (PEM; `\n` may stand for line breaks),
+/// with `JWT_ISSUER`, `JWT_AUDIENCE` and `JWT_LEEWAY_SECONDS` (default 30, at most 300).
+private func tokenSettings(
+    _ environment: [String: String], _ integer: (String, ClosedRange<Int>) throws -> Int?
+) throws -> TokenSettings? {
+    let secret = environment["JWT_HS256_SECRET"]
+    let pem = environment["JWT_RS256_PUBLIC_KEY"].map { $0.replacingEscapedNewlines() }
+    guard secret != nil || pem != nil else { return nil }
+    if let secret, secret.count < 32 {
+        throw ServerConfiguration.InvalidSetting(
+            name: "JWT_HS256_SECRET", value: "(\(secret.count) characters)", expected: "at least 32 characters")
+    }
+    guard let issuer = environment["JWT_ISSUER"], !issuer.isEmpty else {
+        throw ServerConfiguration.InvalidSetting(
+            name: "JWT_ISSUER", value: "", expected: "the issuer tokens must carry")
+    }
+    guard let audience = environment["JWT_AUDIENCE"], !audience.isEmpty else {
+        throw ServerConfiguration.InvalidSetting(
+            name: "JWT_AUDIENCE", value: "", expected: "the audience tokens must carry")
+    }
+    return TokenSettings(
+        hs256Secret: secret, rs256PublicKeyPEM: pem, issuer: issuer, audience: audience,
+        leewaySeconds: try integer("JWT_LEEWAY_SECONDS", 0...300) ?? 30)
+}
+
 extension String {
+    fileprivate func replacingEscapedNewlines() -> String {
+        var out = ""
+        var iterator = makeIterator()
+        while let character = iterator.next() {
+            if character == "\\" {
+                guard let next = iterator.next() else {
+                    out.append(character)
+                    break
+                }
+                if next == "n" { out.append("\n") } else { out.append(character); out.append(next) }
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
     fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
         String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
     }

@@ -16,9 +16,9 @@ final class EngineServer: Sendable {
     /// Set by graceful shutdown: `/readyz` answers 503 and new sessions are refused.
     let draining = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, logger: Logger) {
+    init(configuration: ServerConfiguration, sockets: SocketServer?, logger: Logger) {
         self.configuration = configuration
-        self.sockets = socketServer(for: configuration)
+        self.sockets = sockets
         self.logger = logger
     }
 

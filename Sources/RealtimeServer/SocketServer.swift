@@ -8,6 +8,8 @@ public struct Socket: Sendable {
     public let namespace: String
     /// The CONNECT packet's payload (`{}` when none).
     public let auth: JSONValue
+    /// Who the socket acts for.
+    public let identity: Identity
     let connection: SocketConnection
 
     /// Sends an event to this socket.
@@ -84,10 +86,12 @@ public struct SocketServer: Sendable {
     let namespaces: [String: Namespace]
     let rooms = Rooms()
     let limits: SocketLimits
+    let authenticator: Authenticator?
 
-    public init(_ namespaces: [Namespace], limits: SocketLimits = SocketLimits()) {
+    public init(_ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil) {
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.limits = limits
+        self.authenticator = authenticator
     }
 
     /// Sends an event to a room (or the whole namespace) from outside any socket: the publish API.
@@ -169,9 +173,24 @@ actor SocketConnection {
         }
         if sockets[packet.namespace] != nil { return }
         connectDeadline?.cancel()
-        let socket = Socket(
-            id: SessionRegistry.newID(), namespace: packet.namespace, auth: packet.data ?? .object([]), connection: self
-        )
+        let auth = packet.data ?? .object([])
+        let socketID = SessionRegistry.newID()
+        let identity: Identity
+        if let authenticator = server.authenticator {
+            do {
+                identity = try await authenticator.authenticate(auth)
+            } catch {
+                let reason = (error as? Authenticator.Refusal)?.reason ?? "unauthorized"
+                await send(
+                    SocketPacket(
+                        .connectError, namespace: packet.namespace,
+                        data: .object([("message", "unauthorized"), ("data", .object([("reason", .string(reason))]))])))
+                return
+            }
+        } else {
+            identity = Identity(user: auth["user"]?.stringValue ?? socketID, tenders: nil, isAdmin: false)
+        }
+        let socket = Socket(id: socketID, namespace: packet.namespace, auth: auth, identity: identity, connection: self)
         sockets[packet.namespace] = socket
         await rooms.connected(socket)
         await send(SocketPacket(.connect, namespace: packet.namespace, data: .object([("sid", .string(socket.id))])))

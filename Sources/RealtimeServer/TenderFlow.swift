@@ -61,6 +61,7 @@ enum TenderFlow {
                 handlers: [
                     "subscribe": { socket, arguments, ack in
                         guard let tender = tenderID(arguments) else { return await refuse(ack, "tenderId is required") }
+                        guard socket.identity.mayAccess(tender: tender) else { return await refuse(ack, "forbidden") }
                         guard await socket.join(room(tender)) else {
                             return await refuse(ack, "too many subscriptions")
                         }
@@ -144,7 +145,7 @@ enum TenderFlow {
 }
 
 extension Socket {
-    /// The user this socket acts for: the `user` of the CONNECT payload, else the socket id. Unverified until
-    /// token authentication is in place.
-    public var user: String { auth["user"]?.stringValue ?? id }
+    /// The user this socket acts for: the token's subject, or without token authentication the CONNECT
+    /// payload's `user` (unverified), else the socket id.
+    public var user: String { identity.user }
 }

@@ -11,7 +11,7 @@ do {
     exit(2)
 }
 let logger = Logger(label: "realtime-server")
-let (application, drain) = buildServer(configuration: configuration, logger: logger) { port in
+let (application, drain) = try await buildServer(configuration: configuration, logger: logger) { port in
     // One line that tests and operators can wait for; with PORT=0 it carries the port the OS chose.
     print("{\"event\":\"listening\",\"host\":\"\(configuration.host)\",\"port\":\(port)}")
     fflush(nil)

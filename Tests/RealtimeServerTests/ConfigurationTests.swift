@@ -35,3 +35,49 @@ import Testing
         }
     }
 }
+
+@Suite struct TokenConfigurationTests {
+    @Test("token authentication needs an issuer and an audience, and a long enough secret")
+    func requirements() throws {
+        #expect(try ServerConfiguration.fromEnvironment([:]).tokens == nil)
+        let secret = String(repeating: "k", count: 32)
+        #expect(throws: ServerConfiguration.InvalidSetting.self) {
+            try ServerConfiguration.fromEnvironment(["JWT_HS256_SECRET": secret, "JWT_AUDIENCE": "realtime"])
+        }
+        #expect(throws: ServerConfiguration.InvalidSetting.self) {
+            try ServerConfiguration.fromEnvironment(["JWT_HS256_SECRET": secret, "JWT_ISSUER": "https://auth"])
+        }
+        #expect(throws: ServerConfiguration.InvalidSetting.self) {
+            try ServerConfiguration.fromEnvironment([
+                "JWT_HS256_SECRET": "short", "JWT_ISSUER": "i", "JWT_AUDIENCE": "a",
+            ])
+        }
+        #expect(throws: ServerConfiguration.InvalidSetting.self) {
+            try ServerConfiguration.fromEnvironment([
+                "JWT_HS256_SECRET": secret, "JWT_ISSUER": "i", "JWT_AUDIENCE": "a", "JWT_LEEWAY_SECONDS": "3600",
+            ])
+        }
+        let tokens = try #require(
+            try ServerConfiguration.fromEnvironment([
+                "JWT_RS256_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\\nABC\\n-----END PUBLIC KEY-----",
+                "JWT_ISSUER": "https://auth", "JWT_AUDIENCE": "realtime",
+            ]).tokens)
+        // `\n` in the variable stands for a line break, so a PEM fits in one line of a secret.
+        #expect(tokens.rs256PublicKeyPEM == "-----BEGIN PUBLIC KEY-----\nABC\n-----END PUBLIC KEY-----")
+        #expect(tokens.leewaySeconds == 30)
+    }
+
+    @Test("a key that is not an RSA public key stops the server at start")
+    func badKey() async {
+        let configuration = ServerConfiguration(
+            tokensForTest: TokenSettings(hs256Secret: nil, rs256PublicKeyPEM: "not a key", issuer: "i", audience: "a"))
+        await #expect(throws: (any Error).self) { _ = try await buildServer(configuration: configuration) }
+    }
+}
+
+extension ServerConfiguration {
+    init(tokensForTest tokens: TokenSettings) {
+        self.init()
+        self.tokens = tokens
+    }
+}
