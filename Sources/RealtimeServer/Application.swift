@@ -56,7 +56,11 @@ public func buildServer(
 
 /// The profile's namespaces and handlers.
 func socketServer(for configuration: ServerConfiguration, _ authenticator: Authenticator?) -> SocketServer? {
-    let limits = SocketLimits(maxRoomsPerSocket: configuration.maxRoomsPerSocket)
+    let limits = SocketLimits(
+        maxRoomsPerSocket: configuration.maxRoomsPerSocket, eventsPerSecond: Double(configuration.eventsPerSecond),
+        eventBurst: Double(2 * configuration.eventsPerSecond),
+        excessBeforeDisconnect: 4 * configuration.eventsPerSecond,
+        maxConnectionsPerUser: configuration.maxConnectionsPerUser)
     switch configuration.profile {
     case .tenderflow:
         return SocketServer(TenderFlow.namespaces(), limits: limits, authenticator: authenticator)

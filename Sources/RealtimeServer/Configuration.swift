@@ -27,6 +27,10 @@ public struct ServerConfiguration: Sendable {
     public var publishToken: String?
     /// Rooms one socket may be in at once.
     public var maxRoomsPerSocket: Int = 100
+    /// Events per second one connection may send (bursts of twice as many).
+    public var eventsPerSecond: Int = 50
+    /// Sockets one user may have open on one instance.
+    public var maxConnectionsPerUser: Int = 20
     /// Token authentication of Socket.IO connections; nil accepts every connection (the user is unverified).
     public var tokens: TokenSettings?
 
@@ -85,6 +89,9 @@ public struct ServerConfiguration: Sendable {
             try integer("OUTBOUND_QUEUE_LIMIT", 16...1_000_000) ?? configuration.outboundQueueLimit
         configuration.maxRoomsPerSocket =
             try integer("MAX_ROOMS_PER_SOCKET", 1...100_000) ?? configuration.maxRoomsPerSocket
+        configuration.eventsPerSecond = try integer("EVENTS_PER_SECOND", 1...100_000) ?? configuration.eventsPerSecond
+        configuration.maxConnectionsPerUser =
+            try integer("MAX_CONNECTIONS_PER_USER", 1...100_000) ?? configuration.maxConnectionsPerUser
         if let token = environment["PUBLISH_TOKEN"] {
             guard token.count >= 16 else {
                 throw InvalidSetting(

@@ -40,11 +40,27 @@ public struct Socket: Sendable {
     public func disconnect() async { await connection.closeConnection(reason: "server disconnect") }
 }
 
-/// Per-socket abuse limits.
+/// Abuse limits of one connection and one user.
 public struct SocketLimits: Sendable {
     public var maxRoomsPerSocket: Int
+    /// Events a connection may send per second on average, and in one burst.
+    public var eventsPerSecond: Double
+    public var eventBurst: Double
+    /// Events beyond the limit a connection may send before it is disconnected.
+    public var excessBeforeDisconnect: Int
+    /// Sockets one user may have open on one instance.
+    public var maxConnectionsPerUser: Int
 
-    public init(maxRoomsPerSocket: Int = 100) { self.maxRoomsPerSocket = maxRoomsPerSocket }
+    public init(
+        maxRoomsPerSocket: Int = 100, eventsPerSecond: Double = 50, eventBurst: Double = 100,
+        excessBeforeDisconnect: Int = 200, maxConnectionsPerUser: Int = 20
+    ) {
+        self.maxRoomsPerSocket = maxRoomsPerSocket
+        self.eventsPerSecond = eventsPerSecond
+        self.eventBurst = eventBurst
+        self.excessBeforeDisconnect = excessBeforeDisconnect
+        self.maxConnectionsPerUser = maxConnectionsPerUser
+    }
 }
 
 /// Answers an event that asked for an acknowledgement.
@@ -85,6 +101,7 @@ public final class Namespace: Sendable {
 public struct SocketServer: Sendable {
     let namespaces: [String: Namespace]
     let rooms = Rooms()
+    let users = UserConnections()
     let limits: SocketLimits
     let authenticator: Authenticator?
 
@@ -105,6 +122,8 @@ actor SocketConnection {
     private let session: EngineSession
     private let server: SocketServer
     private var decoder = SocketDecoder()
+    private var bucket: TokenBucket
+    private var excess = 0
     /// Connected sockets by namespace.
     private var sockets: [String: Socket] = [:]
     private var connectDeadline: Task<Void, Never>?
@@ -115,6 +134,7 @@ actor SocketConnection {
     init(session: EngineSession, server: SocketServer) {
         self.session = session
         self.server = server
+        self.bucket = TokenBucket(rate: server.limits.eventsPerSecond, burst: server.limits.eventBurst)
     }
 
     /// A client must CONNECT to a namespace within `milliseconds`, or the connection is closed.
@@ -153,6 +173,7 @@ actor SocketConnection {
             // A client with no namespace left is done with the connection (reference server behaviour).
             if sockets.isEmpty { await session.close(reason: "client disconnected from every namespace") }
         case .event, .binaryEvent:
+            guard bucket.take() else { return await overLimit(packet.namespace) }
             guard let socket = sockets[packet.namespace], let (name, arguments) = packet.event,
                 let handler = server.namespaces[packet.namespace]?.handlers[name]
             else { return }
@@ -161,6 +182,19 @@ actor SocketConnection {
         case .ack, .binaryAck, .connectError:
             // Server-to-client acknowledgements are not requested yet; a client never sends CONNECT_ERROR.
             if packet.type == .connectError { await session.close(reason: "invalid packet: CONNECT_ERROR from client") }
+        }
+    }
+
+    /// An event over the rate limit is dropped with a `rate-limited` event; a client that keeps going is
+    /// disconnected.
+    private func overLimit(_ namespace: String) async {
+        excess += 1
+        if excess > server.limits.excessBeforeDisconnect {
+            await session.close(reason: "event rate limit exceeded")
+        } else if sockets[namespace] != nil {
+            let retry = Int((1000 / max(server.limits.eventsPerSecond, 0.001)).rounded(.up))
+            await send(
+                .event("rate-limited", [.object([("retryAfterMs", .number(Double(retry)))])], namespace: namespace))
         }
     }
 
@@ -190,6 +224,15 @@ actor SocketConnection {
         } else {
             identity = Identity(user: auth["user"]?.stringValue ?? socketID, tenders: nil, isAdmin: false)
         }
+        guard await server.users.open(identity.user, limit: server.limits.maxConnectionsPerUser) else {
+            await send(
+                SocketPacket(
+                    .connectError, namespace: packet.namespace,
+                    data: .object([
+                        ("message", "too many connections"), ("data", .object([("user", .string(identity.user))])),
+                    ])))
+            return
+        }
         let socket = Socket(id: socketID, namespace: packet.namespace, auth: auth, identity: identity, connection: self)
         sockets[packet.namespace] = socket
         await rooms.connected(socket)
@@ -198,6 +241,7 @@ actor SocketConnection {
     }
 
     private func left(_ socket: Socket) async {
+        await server.users.close(socket.identity.user)
         let rooms = await self.rooms.disconnected(socket)
         await server.namespaces[socket.namespace]?.onDisconnect(socket, rooms)
     }
