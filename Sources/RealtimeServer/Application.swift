@@ -21,6 +21,11 @@ public func buildServer(
 
     let router = Router()
     router.get("/healthz") { _, _ in "ok" }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: engine.metrics.exposition())))
+    }
     router.get("/readyz") { _, _ in
         engine.isDraining
             ? Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining")))

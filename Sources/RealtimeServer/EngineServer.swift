@@ -16,9 +16,12 @@ final class EngineServer: Sendable {
     /// Set by graceful shutdown: `/readyz` answers 503 and new sessions are refused.
     let draining = Atomic<Bool>(false)
 
+    let metrics: ServerMetrics
+
     init(configuration: ServerConfiguration, sockets: SocketServer?, logger: Logger) {
         self.configuration = configuration
         self.sockets = sockets
+        self.metrics = sockets?.metrics ?? ServerMetrics(namespaces: [])
         self.logger = logger
     }
 
@@ -42,7 +45,7 @@ final class EngineServer: Sendable {
         let session = EngineSession(
             id: SessionRegistry.newID(), configuration: configuration.engine,
             queueLimit: configuration.outboundQueueLimit,
-            webSocket: webSocket, removeFromRegistry: { await registry.remove($0) })
+            webSocket: webSocket, metrics: metrics, removeFromRegistry: { await registry.remove($0) })
         await registry.add(session)
         if let sockets {
             let connection = SocketConnection(session: session, server: sockets)

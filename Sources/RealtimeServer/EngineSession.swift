@@ -34,10 +34,11 @@ actor EngineSession {
     private var messageHandler: (@Sendable (EnginePacket.Payload) async -> Void)?
     private var closeHandler: (@Sendable (String) async -> Void)?
     private let removeFromRegistry: @Sendable (String) async -> Void
+    private let metrics: ServerMetrics
 
     init(
         id: String, configuration: EngineConfiguration, queueLimit: Int,
-        webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?,
+        webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?, metrics: ServerMetrics,
         removeFromRegistry: @escaping @Sendable (String) async -> Void
     ) {
         self.id = id
@@ -46,7 +47,9 @@ actor EngineSession {
         self.sink = webSocket?.sink
         self.sinkToken = webSocket?.token
         self.state = webSocket == nil ? .polling : .webSocket
+        self.metrics = metrics
         self.removeFromRegistry = removeFromRegistry
+        metrics.connections(state)?.increment(by: 1.0)
     }
 
     /// Installs the layer above and starts the heartbeat.
@@ -91,15 +94,28 @@ actor EngineSession {
     func send(_ packets: [EnginePacket], volatile: Bool = false) async {
         guard state != .closed else { return }
         if volatile {
-            if state != .webSocket, !outbox.isEmpty { return }
-            _ = enqueue(packets, dropWhenFull: true)
+            if state != .webSocket, !outbox.isEmpty {
+                // A polling client with a backlog would get it late: drop it.
+                metrics.droppedVolatile.increment()
+                return
+            }
+            if enqueue(packets) == .full { metrics.droppedVolatile.increment() }
             return
         }
-        if !enqueue(packets) { await close(reason: "slow consumer: outbound queue full") }
+        if enqueue(packets) == .full {
+            metrics.slowConsumersClosed.increment()
+            await close(reason: "slow consumer: outbound queue full")
+        }
+    }
+
+    private enum Enqueued {
+        case queued
+        /// The WebSocket queue refused a frame, or the polling queue is over its limit.
+        case full
     }
 
     @discardableResult
-    private func enqueue(_ packets: [EnginePacket], dropWhenFull: Bool = false) -> Bool {
+    private func enqueue(_ packets: [EnginePacket]) -> Enqueued {
         if state == .webSocket, let sink {
             for packet in packets {
                 let frame: OutboundFrame
@@ -107,16 +123,16 @@ actor EngineSession {
                 case .binary(let bytes) where packet.type == .message: frame = .binary(bytes)
                 default: frame = .text(EngineCodec.encode(packet))
                 }
-                if case .dropped = sink.yield(frame) { return dropWhenFull }
+                if case .dropped = sink.yield(frame) { return .full }
             }
-            return true
+            return .queued
         }
         outbox.append(contentsOf: packets)
         if let waiter {
             self.waiter = nil
             waiter.resume(returning: drain())
         }
-        return outbox.count <= queueLimit
+        return outbox.count <= queueLimit ? .queued : .full
     }
 
     private func drain() -> [EnginePacket] {
@@ -184,21 +200,29 @@ actor EngineSession {
     func completeUpgrade(_ webSocket: AsyncStream<OutboundFrame>.Continuation, token: Int) async {
         guard state == .upgrading else { return }
         state = .webSocket
+        metrics.pollingConnections.decrement(by: 1.0)
+        metrics.webSocketConnections.increment(by: 1.0)
         sink = webSocket
         sinkToken = token
         let pending = drain()
-        if !enqueue(pending) { await close(reason: "slow consumer: outbound queue full") }
+        if enqueue(pending) == .full {
+            metrics.slowConsumersClosed.increment()
+            await close(reason: "slow consumer: outbound queue full")
+        }
     }
 
     /// The upgrading WebSocket went away before `5`: polling resumes.
     func abortUpgrade() {
-        if state == .upgrading { state = .polling }
+        guard state == .upgrading else { return }
+        state = .polling
+        metrics.upgradeFailures.increment()
     }
 
     // MARK: Closing
 
     func close(reason: String) async {
         guard state != .closed else { return }
+        metrics.connections(state)?.decrement(by: 1.0)
         state = .closed
         heartbeat?.cancel()
         if let waiter {

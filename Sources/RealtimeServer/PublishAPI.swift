@@ -14,6 +14,7 @@ struct PublishAPI: Sendable {
     let maxPayload: Int
 
     func handle(_ request: Request) async -> Response {
+        sockets?.metrics.publishRequests.increment()
         guard let token, let sockets else {
             return answer(.serviceUnavailable, ["error": "the publish API is disabled: set PUBLISH_TOKEN"])
         }

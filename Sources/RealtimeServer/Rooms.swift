@@ -4,6 +4,16 @@ import SocketIO
 /// Which sockets are in which rooms, and broadcasting to them. A broadcast is encoded once; every member's
 /// session gets the same packets (Strings and arrays share their storage).
 actor Rooms {
+    private let metrics: ServerMetrics
+
+    init(metrics: ServerMetrics) { self.metrics = metrics }
+
+    /// Forgets an empty room.
+    private func dropIfEmpty(_ key: RoomKey) {
+        guard rooms[key]?.isEmpty == true else { return }
+        rooms[key] = nil
+        metrics.namespace(key.namespace)?.rooms.decrement(by: 1.0)
+    }
     struct Member: Sendable {
         let socketID: String
         let connection: SocketConnection
@@ -33,7 +43,7 @@ actor Rooms {
         let keys = memberships.removeValue(forKey: socket.id) ?? []
         for key in keys {
             rooms[key]?[socket.id] = nil
-            if rooms[key]?.isEmpty == true { rooms[key] = nil }
+            dropIfEmpty(key)
         }
         return keys.map(\.room).sorted()
     }
@@ -47,6 +57,7 @@ actor Rooms {
             joined.insert(key)
         }
         memberships[socket.id] = joined
+        if rooms[key] == nil { metrics.namespace(key.namespace)?.rooms.increment(by: 1.0) }
         rooms[key, default: [:]][socket.id] = Member(socketID: socket.id, connection: socket.connection)
         return true
     }
@@ -55,7 +66,7 @@ actor Rooms {
         let key = RoomKey(namespace: socket.namespace, room: room)
         memberships[socket.id]?.remove(key)
         rooms[key]?[socket.id] = nil
-        if rooms[key]?.isEmpty == true { rooms[key] = nil }
+        dropIfEmpty(key)
     }
 
     func isMember(_ socket: Socket, of room: String) -> Bool {
@@ -82,6 +93,8 @@ actor Rooms {
             await member.connection.sendEncoded(encoded, volatile: volatile)
             delivered += 1
         }
+        metrics.broadcastFanOut.record(delivered)
+        metrics.namespace(packet.namespace)?.eventsSent.increment(by: Int64(delivered))
         return delivered
     }
 }

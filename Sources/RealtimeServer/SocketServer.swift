@@ -14,6 +14,7 @@ public struct Socket: Sendable {
 
     /// Sends an event to this socket.
     public func emit(_ event: String, _ arguments: [JSONValue]) async {
+        connection.metrics.namespace(namespace)?.eventsSent.increment()
         await connection.send(.event(event, arguments, namespace: namespace))
     }
 
@@ -100,15 +101,22 @@ public final class Namespace: Sendable {
 /// The namespaces a server offers, and the rooms of all its sockets.
 public struct SocketServer: Sendable {
     let namespaces: [String: Namespace]
-    let rooms = Rooms()
+    let rooms: Rooms
     let users = UserConnections()
     let limits: SocketLimits
     let authenticator: Authenticator?
+    let metrics: ServerMetrics
 
-    public init(_ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil) {
+    public init(
+        _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
+        metrics: ServerMetrics? = nil
+    ) {
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.limits = limits
         self.authenticator = authenticator
+        let metrics = metrics ?? ServerMetrics(namespaces: namespaces.map(\.name))
+        self.metrics = metrics
+        self.rooms = Rooms(metrics: metrics)
     }
 
     /// Sends an event to a room (or the whole namespace) from outside any socket: the publish API.
@@ -130,6 +138,7 @@ actor SocketConnection {
 
     nonisolated var rooms: Rooms { server.rooms }
     nonisolated var limits: SocketLimits { server.limits }
+    nonisolated var metrics: ServerMetrics { server.metrics }
 
     init(session: EngineSession, server: SocketServer) {
         self.session = session
@@ -174,11 +183,15 @@ actor SocketConnection {
             if sockets.isEmpty { await session.close(reason: "client disconnected from every namespace") }
         case .event, .binaryEvent:
             guard bucket.take() else { return await overLimit(packet.namespace) }
+            let metrics = server.metrics.namespace(packet.namespace)
+            metrics?.eventsReceived.increment()
             guard let socket = sockets[packet.namespace], let (name, arguments) = packet.event,
                 let handler = server.namespaces[packet.namespace]?.handlers[name]
             else { return }
             let ack = packet.id.map { Acknowledgement(id: $0, namespace: packet.namespace, connection: self) }
+            let started = ContinuousClock.now
             await handler(socket, arguments, ack)
+            metrics?.handlerDuration.record(duration: ContinuousClock.now - started)
         case .ack, .binaryAck, .connectError:
             // Server-to-client acknowledgements are not requested yet; a client never sends CONNECT_ERROR.
             if packet.type == .connectError { await session.close(reason: "invalid packet: CONNECT_ERROR from client") }
@@ -189,6 +202,7 @@ actor SocketConnection {
     /// disconnected.
     private func overLimit(_ namespace: String) async {
         excess += 1
+        server.metrics.rateLimited.increment()
         if excess > server.limits.excessBeforeDisconnect {
             await session.close(reason: "event rate limit exceeded")
         } else if sockets[namespace] != nil {
@@ -215,6 +229,7 @@ actor SocketConnection {
                 identity = try await authenticator.authenticate(auth)
             } catch {
                 let reason = (error as? Authenticator.Refusal)?.reason ?? "unauthorized"
+                server.metrics.authFailures.increment()
                 await send(
                     SocketPacket(
                         .connectError, namespace: packet.namespace,
@@ -235,12 +250,14 @@ actor SocketConnection {
         }
         let socket = Socket(id: socketID, namespace: packet.namespace, auth: auth, identity: identity, connection: self)
         sockets[packet.namespace] = socket
+        server.metrics.namespace(packet.namespace)?.sockets.increment(by: 1.0)
         await rooms.connected(socket)
         await send(SocketPacket(.connect, namespace: packet.namespace, data: .object([("sid", .string(socket.id))])))
         await namespace.onConnection(socket)
     }
 
     private func left(_ socket: Socket) async {
+        server.metrics.namespace(socket.namespace)?.sockets.decrement(by: 1.0)
         await server.users.close(socket.identity.user)
         let rooms = await self.rooms.disconnected(socket)
         await server.namespaces[socket.namespace]?.onDisconnect(socket, rooms)

@@ -1,0 +1,83 @@
+import Metrics
+import Prometheus
+
+/// The server's metrics, recorded through swift-metrics into its own Prometheus registry (no global
+/// bootstrap, so every server and every test has its own) and served at `/metrics`.
+public final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    /// Open Engine.IO sessions by transport.
+    let pollingConnections: Metrics.Meter
+    let webSocketConnections: Metrics.Meter
+    let upgradeFailures: Metrics.Counter
+    /// Packets not delivered: volatile ones to clients that were behind, and the queues of closed slow consumers.
+    let droppedVolatile: Metrics.Counter
+    let slowConsumersClosed: Metrics.Counter
+    let authFailures: Metrics.Counter
+    let rateLimited: Metrics.Counter
+    let broadcastFanOut: Metrics.Recorder
+    let publishRequests: Metrics.Counter
+    private let namespaceMetrics: [String: NamespaceMetrics]
+
+    /// Per namespace: connected sockets, events in and out, rooms, and how long handlers take.
+    struct NamespaceMetrics: Sendable {
+        let sockets: Metrics.Meter
+        let rooms: Metrics.Meter
+        let eventsReceived: Metrics.Counter
+        let eventsSent: Metrics.Counter
+        let handlerDuration: Metrics.Timer
+    }
+
+    public init(namespaces: [String]) {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultValueHistogramBuckets = [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 50000]
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100), .seconds(1),
+        ]
+        self.registry = registry
+        self.factory = factory
+        pollingConnections = Metrics.Meter(
+            label: "realtime_connections", dimensions: [("transport", "polling")], factory: factory)
+        webSocketConnections = Metrics.Meter(
+            label: "realtime_connections", dimensions: [("transport", "websocket")], factory: factory)
+        upgradeFailures = Metrics.Counter(label: "realtime_upgrade_failures_total", factory: factory)
+        droppedVolatile = Metrics.Counter(
+            label: "realtime_dropped_messages_total", dimensions: [("reason", "volatile")], factory: factory)
+        slowConsumersClosed = Metrics.Counter(
+            label: "realtime_dropped_messages_total", dimensions: [("reason", "slow_consumer")], factory: factory)
+        authFailures = Metrics.Counter(label: "realtime_auth_failures_total", factory: factory)
+        rateLimited = Metrics.Counter(label: "realtime_rate_limited_events_total", factory: factory)
+        broadcastFanOut = Metrics.Recorder(label: "realtime_broadcast_fanout", factory: factory)
+        publishRequests = Metrics.Counter(label: "realtime_publish_requests_total", factory: factory)
+        var perNamespace: [String: NamespaceMetrics] = [:]
+        for namespace in namespaces {
+            let dimensions = [("namespace", namespace)]
+            perNamespace[namespace] = NamespaceMetrics(
+                sockets: Metrics.Meter(label: "realtime_sockets", dimensions: dimensions, factory: factory),
+                rooms: Metrics.Meter(label: "realtime_rooms", dimensions: dimensions, factory: factory),
+                eventsReceived: Metrics.Counter(
+                    label: "realtime_events_received_total", dimensions: dimensions, factory: factory),
+                eventsSent: Metrics.Counter(
+                    label: "realtime_events_sent_total", dimensions: dimensions, factory: factory),
+                handlerDuration: Metrics.Timer(
+                    label: "realtime_event_handler_duration_seconds", dimensions: dimensions, factory: factory))
+        }
+        namespaceMetrics = perNamespace
+    }
+
+    func namespace(_ name: String) -> NamespaceMetrics? { namespaceMetrics[name] }
+
+    func connections(_ transport: EngineSession.State) -> Metrics.Meter? {
+        switch transport {
+        case .polling, .upgrading: return pollingConnections
+        case .webSocket: return webSocketConnections
+        case .closed: return nil
+        }
+    }
+
+    /// The Prometheus text exposition format.
+    public func exposition() -> String { registry.emitToString() }
+}
