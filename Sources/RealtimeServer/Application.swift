@@ -81,6 +81,15 @@ func socketServer(for configuration: ServerConfiguration, _ authenticator: Authe
                     handlers: [
                         "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
                         "message-with-ack": { _, arguments, ack in await ack?(arguments) },
+                        // Beyond the suite: asks the client a question with a server → client acknowledgement.
+                        "ask-back": { socket, arguments, _ in
+                            do {
+                                let answer = try await socket.emitWithAck("question", arguments, timeout: .seconds(1))
+                                await socket.emit("answer", answer)
+                            } catch {
+                                await socket.emit("answer-timeout", arguments)
+                            }
+                        },
                     ]),
                 Namespace("/custom", onConnection: echoAuth),
             ], limits: limits, authenticator: authenticator)

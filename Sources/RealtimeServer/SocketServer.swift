@@ -18,6 +18,12 @@ public struct Socket: Sendable {
         await connection.send(.event(event, arguments, namespace: namespace))
     }
 
+    /// Sends an event that asks the client for an acknowledgement, and returns the client's answer. Throws
+    /// `AcknowledgementTimeout` when none arrives in time, or when the connection closes first.
+    public func emitWithAck(_ event: String, _ arguments: [JSONValue], timeout: Duration) async throws -> [JSONValue] {
+        try await connection.request(.event(event, arguments, namespace: namespace), timeout: timeout)
+    }
+
     /// Joins a room of this namespace; false when the socket is already in its maximum number of rooms.
     public func join(_ room: String) async -> Bool {
         await connection.rooms.join(self, room, limit: connection.limits.maxRoomsPerSocket)
@@ -51,6 +57,8 @@ public struct SocketLimits: Sendable {
     public var excessBeforeDisconnect: Int
     /// Sockets one user may have open on one instance.
     public var maxConnectionsPerUser: Int
+    /// Packets waiting for their handler before the connection counts as flooding.
+    public var inboxLimit: Int = 1024
 
     public init(
         maxRoomsPerSocket: Int = 100, eventsPerSecond: Double = 50, eventBurst: Double = 100,
@@ -63,6 +71,9 @@ public struct SocketLimits: Sendable {
         self.maxConnectionsPerUser = maxConnectionsPerUser
     }
 }
+
+/// No acknowledgement came back in time (or the connection closed before it did).
+public struct AcknowledgementTimeout: Error, Sendable {}
 
 /// Answers an event that asked for an acknowledgement.
 public struct Acknowledgement: Sendable {
@@ -132,6 +143,11 @@ actor SocketConnection {
     private var decoder = SocketDecoder()
     private var bucket: TokenBucket
     private var excess = 0
+    /// Server → client events waiting for their acknowledgement, by ack id.
+    private var pendingAcks: [Int: CheckedContinuation<[JSONValue], any Error>] = [:]
+    private var nextAckID = 0
+    private var inbox: AsyncStream<SocketPacket>.Continuation?
+    private var processor: Task<Void, Never>?
     /// Connected sockets by namespace.
     private var sockets: [String: Socket] = [:]
     private var connectDeadline: Task<Void, Never>?
@@ -166,10 +182,41 @@ actor SocketConnection {
             case .text(let text): packet = try decoder.receive(text: text)
             case .binary(let bytes): packet = try decoder.receive(binary: bytes)
             }
-            if let packet { await handle(packet) }
+            guard let packet else { return }
+            switch packet.type {
+            case .ack, .binaryAck:
+                // Answers go straight to the handler waiting for them, past the queue it may be blocking.
+                if let id = packet.id, let continuation = pendingAcks.removeValue(forKey: id) {
+                    continuation.resume(returning: packet.data?.arrayValue ?? [])
+                }
+            case .event, .binaryEvent:
+                guard bucket.take() else { return await overLimit(packet.namespace) }
+                enqueue(packet)
+            default:
+                enqueue(packet)
+            }
         } catch {
             // An invalid packet closes the whole connection (socket.io-protocol test suite).
             await session.close(reason: "invalid packet: \(error)")
+        }
+    }
+
+    /// Packets are handled one at a time, in arrival order, by the connection's own task: the transport keeps
+    /// reading while a handler waits (for an acknowledgement, say), and handlers never overlap.
+    private func enqueue(_ packet: SocketPacket) {
+        if inbox == nil {
+            let (stream, continuation) = AsyncStream.makeStream(
+                of: SocketPacket.self, bufferingPolicy: .bufferingOldest(server.limits.inboxLimit))
+            inbox = continuation
+            processor = Task { [weak self] in
+                for await packet in stream {
+                    guard let self else { return }
+                    await self.handle(packet)
+                }
+            }
+        }
+        if case .dropped = inbox!.yield(packet) {
+            Task { await self.session.close(reason: "inbound queue full") }
         }
     }
 
@@ -182,7 +229,6 @@ actor SocketConnection {
             // A client with no namespace left is done with the connection (reference server behaviour).
             if sockets.isEmpty { await session.close(reason: "client disconnected from every namespace") }
         case .event, .binaryEvent:
-            guard bucket.take() else { return await overLimit(packet.namespace) }
             let metrics = server.metrics.namespace(packet.namespace)
             metrics?.eventsReceived.increment()
             guard let socket = sockets[packet.namespace], let (name, arguments) = packet.event,
@@ -192,9 +238,11 @@ actor SocketConnection {
             let started = ContinuousClock.now
             await handler(socket, arguments, ack)
             metrics?.handlerDuration.record(duration: ContinuousClock.now - started)
-        case .ack, .binaryAck, .connectError:
-            // Server-to-client acknowledgements are not requested yet; a client never sends CONNECT_ERROR.
-            if packet.type == .connectError { await session.close(reason: "invalid packet: CONNECT_ERROR from client") }
+        case .ack, .binaryAck:
+            break  // resolved on arrival, in `received`
+        case .connectError:
+            // Only servers send CONNECT_ERROR.
+            await session.close(reason: "invalid packet: CONNECT_ERROR from client")
         }
     }
 
@@ -263,8 +311,34 @@ actor SocketConnection {
         await server.namespaces[socket.namespace]?.onDisconnect(socket, rooms)
     }
 
+    /// Sends `packet` with a fresh ack id and waits for the client's ACK, at most `timeout`.
+    func request(_ packet: SocketPacket, timeout: Duration) async throws -> [JSONValue] {
+        nextAckID += 1
+        let id = nextAckID
+        var packet = packet
+        packet.id = id
+        let deadline = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            await self?.expire(id)
+        }
+        defer { deadline.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            pendingAcks[id] = continuation
+            Task { await self.send(packet) }
+        }
+    }
+
+    private func expire(_ id: Int) {
+        pendingAcks.removeValue(forKey: id)?.resume(throwing: AcknowledgementTimeout())
+    }
+
     func closed() async {
         connectDeadline?.cancel()
+        inbox?.finish()
+        processor?.cancel()
+        let waiting = pendingAcks.values
+        pendingAcks.removeAll()
+        for continuation in waiting { continuation.resume(throwing: AcknowledgementTimeout()) }
         let remaining = sockets.values.sorted { $0.namespace < $1.namespace }
         sockets.removeAll()
         for socket in remaining { await left(socket) }

@@ -10,11 +10,13 @@ do {
     FileHandle.standardError.write(Data("realtime-server: \(error)\n".utf8))
     exit(2)
 }
+// JSON lines on standard output, at LOG_LEVEL (default info).
+let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
 let logger = Logger(label: "realtime-server")
 let (application, drain) = try await buildServer(configuration: configuration, logger: logger) { port in
     // One line that tests and operators can wait for; with PORT=0 it carries the port the OS chose.
-    print("{\"event\":\"listening\",\"host\":\"\(configuration.host)\",\"port\":\(port)}")
-    fflush(nil)
+    logger.info("listening", metadata: ["event": "listening", "host": "\(configuration.host)", "port": "\(port)"])
 }
 // Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves.
 let services = ServiceGroup(

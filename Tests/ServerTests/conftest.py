@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import subprocess
+import threading
 import time
 
 import pytest
@@ -29,18 +30,28 @@ class Server:
         env.update({key: str(value) for key, value in settings.items()})
         self.process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        line = ""
+        event = {}
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
-            if line.startswith("{"):
-                break
-            if self.process.poll() is not None:
+            if not line and self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read()}")
-        event = json.loads(line)
-        assert event["event"] == "listening", line
-        self.port = event["port"]
+            record = json.loads(line)  # every line of standard output is a JSON log record
+            assert {"severity", "message", "time", "logger"} <= set(record), line
+            if record.get("event") == "listening":
+                event = record
+                break
+        assert event, "the server never reported that it listens"
+        self.port = int(event["port"])
+        # Keep reading the log so a full pipe never blocks the server; every line must stay JSON.
+        self.log = []
+        self.reader = threading.Thread(target=self._read_log, daemon=True)
+        self.reader.start()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    def _read_log(self):
+        for line in self.process.stdout:
+            self.log.append(json.loads(line))
 
     def stop(self):
         self.process.terminate()

@@ -37,6 +37,9 @@ def test_sigterm_disconnects_clients_and_exits_cleanly():
 
         asyncio.run(scenario())
         assert server.process.wait(timeout=8) == 0
+        server.reader.join(5)
+        drained = [record for record in server.log if record["message"] == "drained"]
+        assert drained and drained[0]["severity"] == "INFO" and drained[0]["sessions"] == "2"
     finally:
         if server.process.poll() is None:
             server.stop()

@@ -78,3 +78,43 @@ def test_many_clients_at_once(socketio_server):
             await sio.disconnect()
 
     asyncio.run(scenario())
+
+
+def test_server_to_client_acknowledgements_and_their_timeout(socketio_server):
+    async def scenario():
+        results = asyncio.Queue()
+
+        async def connect(delay):
+            # Explicit handlers: in python-socketio a handler on "/" hides the "*" catch-all of that namespace.
+            sio = socketio.AsyncClient(reconnection=False)
+
+            @sio.on("question")
+            async def question(*arguments):
+                await asyncio.sleep(delay)
+                return "answer to " + arguments[0]
+
+            @sio.on("answer")
+            async def answer(*arguments):
+                await results.put(("answer", arguments))
+
+            @sio.on("answer-timeout")
+            async def timeout(*arguments):
+                await results.put(("answer-timeout", arguments))
+
+            await sio.connect(socketio_server.url, transports=["websocket"], wait_timeout=5)
+            return sio
+
+        answering = await connect(delay=0)
+        await answering.emit("ask-back", "life")
+        assert await asyncio.wait_for(results.get(), 5) == ("answer", ("answer to life",))
+        # Answers after the server's one-second timeout: the server has moved on, and ignores the late answer.
+        silent = await connect(delay=2)
+        await silent.emit("ask-back", "anything")
+        assert await asyncio.wait_for(results.get(), 5) == ("answer-timeout", ("anything",))
+        await asyncio.sleep(1.5)
+        assert results.empty()
+        assert silent.connected
+        await answering.disconnect()
+        await silent.disconnect()
+
+    asyncio.run(scenario())
