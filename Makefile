@@ -24,10 +24,13 @@ lint:
 	$(SWIFT) build -Xswiftc -warnings-as-errors
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
-## Release build, then the render benchmark with its same-run baselines.
+## Release builds, then the render benchmark and the server's broadcast benchmark, each with its same-run
+## baseline (terraform fmt and python3 for rendering; Node's ws, from Debian's node-ws, for the server).
 bench:
 	$(SWIFT) build -c release --product tfctl
+	$(SWIFT) build -c release --product realtime-server
 	python3 Benchmarks/render_bench.py $$($(SWIFT) build -c release --show-bin-path)/tfctl
+	python3 Benchmarks/server_bench.py $$($(SWIFT) build -c release --show-bin-path)/realtime-server
 
 ## Renders the bundled example environment and lists what it wrote.
 demo: build
