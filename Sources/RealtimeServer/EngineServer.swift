@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import SocketIO
 import Synchronization
 
@@ -179,8 +180,9 @@ final class EngineServer: Sendable {
                 for await frame in frames {
                     do {
                         switch frame {
-                        case .text(let text): try await outbound.write(.text(text))
-                        case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                        case .text(let buffer):
+                            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
+                        case .binary(let buffer): try await outbound.write(.binary(buffer))
                         case .close:
                             try await outbound.close(.normalClosure, reason: nil)
                             return
@@ -205,7 +207,7 @@ final class EngineServer: Sendable {
             guard upgrading != nil else { return }
         } else {
             let created = await open(webSocket: (sink, token))
-            sink.yield(.text(EngineCodec.encode(configuration.engine.openPacket(sid: created.id, upgrades: []))))
+            sink.yield(OutboundFrame(configuration.engine.openPacket(sid: created.id, upgrades: [])))
             session = created
         }
         do {
@@ -218,7 +220,7 @@ final class EngineServer: Sendable {
                 if let candidate = upgrading {
                     // Upgrade handshake: only probes and the final upgrade packet are expected here.
                     if packet.type == .ping, packet.text == "probe", await candidate.beginUpgrade() {
-                        sink.yield(.text(EngineCodec.encode(EnginePacket(.pong, .text("probe")))))
+                        sink.yield(OutboundFrame(EnginePacket(.pong, .text("probe"))))
                     } else if packet.type == .upgrade, await candidate.state == .upgrading {
                         await candidate.completeUpgrade(sink, token: token)
                         session = candidate

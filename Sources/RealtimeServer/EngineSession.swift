@@ -1,10 +1,31 @@
 import EngineIO
+import NIOCore
+import Synchronization
 
-/// A frame for a session's WebSocket, queued to the task that owns the socket's writer.
+/// A frame for a session's WebSocket, queued to the task that owns the socket's writer. Payloads are byte
+/// buffers, so a broadcast builds them once and every recipient shares the same storage.
 enum OutboundFrame: Sendable {
-    case text(String)
-    case binary([UInt8])
+    case text(ByteBuffer)
+    case binary(ByteBuffer)
     case close
+
+    init(_ packet: EnginePacket) {
+        switch packet.payload {
+        case .binary(let bytes) where packet.type == .message: self = .binary(ByteBuffer(bytes: bytes))
+        default: self = .text(ByteBuffer(string: EngineCodec.encode(packet)))
+        }
+    }
+}
+
+/// Packets prepared once for many sessions: as Engine.IO packets for polling, as frames for WebSockets.
+struct PreparedPackets: Sendable {
+    let packets: [EnginePacket]
+    let frames: [OutboundFrame]
+
+    init(_ packets: [EnginePacket]) {
+        self.packets = packets
+        self.frames = packets.map(OutboundFrame.init)
+    }
 }
 
 /// One Engine.IO session: its transport (long-polling, upgrading, WebSocket), what is queued for the client,
@@ -27,6 +48,9 @@ actor EngineSession {
     private var waiter: CheckedContinuation<[EnginePacket], Never>?
     private var posting = false
     private var sink: AsyncStream<OutboundFrame>.Continuation?
+    /// `sink` while the session is on a WebSocket, readable without entering the actor: broadcasts hand their
+    /// frames straight to the writer's queue instead of hopping onto every recipient's actor.
+    private nonisolated let directSink = Mutex<AsyncStream<OutboundFrame>.Continuation?>(nil)
     /// Identifies the WebSocket handler that owns `sink`.
     private var sinkToken: Int?
     private var pongReceived = true
@@ -47,6 +71,7 @@ actor EngineSession {
         self.sink = webSocket?.sink
         self.sinkToken = webSocket?.token
         self.state = webSocket == nil ? .polling : .webSocket
+        self.directSink.withLock { $0 = webSocket?.sink }
         self.metrics = metrics
         self.removeFromRegistry = removeFromRegistry
         metrics.connections(state)?.increment(by: 1.0)
@@ -92,6 +117,10 @@ actor EngineSession {
     /// Volatile packets (typing indicators) are dropped instead when the client is behind: something already
     /// waits for a polling client, or the WebSocket queue is full.
     func send(_ packets: [EnginePacket], volatile: Bool = false) async {
+        await send(PreparedPackets(packets), volatile: volatile)
+    }
+
+    func send(_ prepared: PreparedPackets, volatile: Bool = false) async {
         guard state != .closed else { return }
         if volatile {
             if state != .webSocket, !outbox.isEmpty {
@@ -99,13 +128,30 @@ actor EngineSession {
                 metrics.droppedVolatile.increment()
                 return
             }
-            if enqueue(packets) == .full { metrics.droppedVolatile.increment() }
+            if enqueue(prepared) == .full { metrics.droppedVolatile.increment() }
             return
         }
-        if enqueue(packets) == .full {
+        if enqueue(prepared) == .full {
             metrics.slowConsumersClosed.increment()
             await close(reason: "slow consumer: outbound queue full")
         }
+    }
+
+    /// Sends without entering the actor when the session is on a WebSocket, with `send`'s semantics for full
+    /// queues. Returns false when it is not; the caller then uses `send`.
+    nonisolated func sendDirect(_ prepared: PreparedPackets, volatile: Bool) -> Bool {
+        guard let sink = directSink.withLock({ $0 }) else { return false }
+        for frame in prepared.frames {
+            guard case .dropped = sink.yield(frame) else { continue }
+            if volatile {
+                metrics.droppedVolatile.increment()
+            } else {
+                metrics.slowConsumersClosed.increment()
+                Task { await self.close(reason: "slow consumer: outbound queue full") }
+            }
+            break
+        }
+        return true
     }
 
     private enum Enqueued {
@@ -115,19 +161,16 @@ actor EngineSession {
     }
 
     @discardableResult
-    private func enqueue(_ packets: [EnginePacket]) -> Enqueued {
+    private func enqueue(_ packets: [EnginePacket]) -> Enqueued { enqueue(PreparedPackets(packets)) }
+
+    private func enqueue(_ prepared: PreparedPackets) -> Enqueued {
         if state == .webSocket, let sink {
-            for packet in packets {
-                let frame: OutboundFrame
-                switch packet.payload {
-                case .binary(let bytes) where packet.type == .message: frame = .binary(bytes)
-                default: frame = .text(EngineCodec.encode(packet))
-                }
+            for frame in prepared.frames {
                 if case .dropped = sink.yield(frame) { return .full }
             }
             return .queued
         }
-        outbox.append(contentsOf: packets)
+        outbox.append(contentsOf: prepared.packets)
         if let waiter {
             self.waiter = nil
             waiter.resume(returning: drain())
@@ -208,7 +251,10 @@ actor EngineSession {
         if enqueue(pending) == .full {
             metrics.slowConsumersClosed.increment()
             await close(reason: "slow consumer: outbound queue full")
+            return
         }
+        // Only now, with the polling backlog ahead of them on the socket, may broadcasts bypass the actor.
+        directSink.withLock { $0 = webSocket }
     }
 
     /// The upgrading WebSocket went away before `5`: polling resumes.
@@ -224,6 +270,7 @@ actor EngineSession {
         guard state != .closed else { return }
         metrics.connections(state)?.decrement(by: 1.0)
         state = .closed
+        directSink.withLock { $0 = nil }
         heartbeat?.cancel()
         if let waiter {
             self.waiter = nil

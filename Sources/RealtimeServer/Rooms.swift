@@ -14,9 +14,11 @@ actor Rooms {
         rooms[key] = nil
         metrics.namespace(key.namespace)?.rooms.decrement(by: 1.0)
     }
+
+    /// A socket in a room: broadcasts go straight to its Engine.IO session.
     struct Member: Sendable {
         let socketID: String
-        let connection: SocketConnection
+        let session: EngineSession
     }
 
     /// Members by room key (`namespace` + room name).
@@ -33,7 +35,7 @@ actor Rooms {
 
     func connected(_ socket: Socket) {
         namespaces[socket.namespace, default: [:]][socket.id] = Member(
-            socketID: socket.id, connection: socket.connection)
+            socketID: socket.id, session: socket.connection.session)
     }
 
     /// Forgets a socket everywhere; returns the rooms it was in.
@@ -58,7 +60,7 @@ actor Rooms {
         }
         memberships[socket.id] = joined
         if rooms[key] == nil { metrics.namespace(key.namespace)?.rooms.increment(by: 1.0) }
-        rooms[key, default: [:]][socket.id] = Member(socketID: socket.id, connection: socket.connection)
+        rooms[key, default: [:]][socket.id] = Member(socketID: socket.id, session: socket.connection.session)
         return true
     }
 
@@ -87,10 +89,12 @@ actor Rooms {
             room.map { rooms[RoomKey(namespace: packet.namespace, room: $0)] } ?? namespaces[packet.namespace]
         guard let members, !members.isEmpty else { return 0 }
         let (text, attachments) = SocketCodec.encode(packet)
-        let encoded = [EnginePacket.message(text)] + attachments.map(EnginePacket.binary)
+        let prepared = PreparedPackets([EnginePacket.message(text)] + attachments.map(EnginePacket.binary))
         var delivered = 0
         for (socketID, member) in members where socketID != exceptSocketID {
-            await member.connection.sendEncoded(encoded, volatile: volatile)
+            if !member.session.sendDirect(prepared, volatile: volatile) {
+                await member.session.send(prepared, volatile: volatile)
+            }
             delivered += 1
         }
         metrics.broadcastFanOut.record(delivered)

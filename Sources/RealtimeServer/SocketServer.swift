@@ -138,7 +138,7 @@ public struct SocketServer: Sendable {
 
 /// The Socket.IO side of one Engine.IO session: decodes packets, connects namespaces, dispatches events.
 actor SocketConnection {
-    private let session: EngineSession
+    let session: EngineSession
     private let server: SocketServer
     private var decoder = SocketDecoder()
     private var bucket: TokenBucket
@@ -345,11 +345,6 @@ actor SocketConnection {
     }
 
     func closeConnection(reason: String) async { await session.close(reason: reason) }
-
-    /// Packets encoded once for many recipients.
-    func sendEncoded(_ packets: [EnginePacket], volatile: Bool) async {
-        await session.send(packets, volatile: volatile)
-    }
 
     func send(_ packet: SocketPacket) async {
         let (text, attachments) = SocketCodec.encode(packet)
