@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import time
@@ -144,19 +145,23 @@ def main():
     swift_env = {"HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": "tenderflow", "PUBLISH_TOKEN": TOKEN,
                  "LOG_LEVEL": "info", "MAX_CONNECTIONS_PER_USER": "100000", "PING_INTERVAL_MS": "25000"}
     node = ["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_baseline.js")]
+    baseline = shutil.which("node") is not None and os.path.isdir(args.node_ws)
+    if not baseline:
+        print(f"node or {args.node_ws} missing (Debian: apt-get install node-ws): no baseline, no ratios")
     results = []
     for connections in args.connections:
         rate = args.deliveries_per_second / connections
         results.append(asyncio.run(run("realtime-server", [args.server], swift_env, True, connections, args.seconds, rate)))
-        results.append(asyncio.run(run("node ws", node, {"NODE_WS_PATH": args.node_ws}, False, connections,
-                                       args.seconds, rate)))
+        if baseline:
+            results.append(asyncio.run(run("node ws", node, {"NODE_WS_PATH": args.node_ws}, False, connections,
+                                           args.seconds, rate)))
     print(f"broadcast to one room, {args.deliveries_per_second} deliveries/s offered, {args.seconds:.0f} s per run")
     print(f"{'server':<16}{'conns':>7}{'delivered':>11}{'deliv/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'CPU s/M deliv':>15}{'RSS/conn KiB':>14}")
     for r in results:
         print(f"{r['server']:<16}{r['connections']:>7}{r['delivered']:>11}{r['deliveries_per_second']:>9.0f}"
               f"{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['cpu_per_million']:>15.2f}{r['rss_per_connection_kib']:>14.1f}")
-    for swift, node_result in zip(results[0::2], results[1::2]):
+    for swift, node_result in zip(results[0::2], results[1::2]) if baseline else []:
         print(f"ratio realtime-server / node ws at {swift['connections']} connections: CPU per delivery "
               f"{swift['cpu_per_million'] / node_result['cpu_per_million']:.2f}x, RSS per connection "
               f"{swift['rss_per_connection_kib'] / max(node_result['rss_per_connection_kib'], 0.001):.2f}x")
