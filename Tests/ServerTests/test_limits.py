@@ -1,5 +1,5 @@
-"""Abuse limits: event rate per connection, connections per user, payload size, malformed input. Excess
-gets a `rate-limited` event, a refusal or a disconnect, and the server keeps serving."""
+"""Abuse limits: event rate per connection, connections per user, payload size, malformed input, clients that
+stop reading. Excess gets a `rate-limited` event, a refusal or a disconnect, and the server keeps serving."""
 import asyncio
 
 import pytest
@@ -7,7 +7,8 @@ import requests
 import socketio
 from websockets.exceptions import ConnectionClosed
 
-from conftest import Server
+from conftest import PUBLISH_TOKEN, Server
+from test_metrics import metrics
 from protocol import open_polling, post, receive, websocket
 
 
@@ -93,3 +94,79 @@ def test_oversized_polling_body_is_refused(limited_server):
     sid = open_polling(limited_server)
     response = post(limited_server, "4" + "x" * 4000, EIO=4, transport="polling", sid=sid)
     assert response.status_code == 413
+
+
+def _stalled_websocket(server, user, tender):
+    """A raw WebSocket client with a tiny receive buffer that joins `tender:<tender>` and then never reads:
+    everything sent to it piles up in the server's outbound queue."""
+    import base64
+    import os
+    import socket
+    import struct
+
+    def frame(text):
+        payload, mask = text.encode(), os.urandom(4)
+        assert len(payload) < 126
+        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        return struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked
+
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    connection.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                        f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += connection.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    # Packets of one connection are handled in order: the subscribe follows the namespace CONNECT.
+    connection.sendall(frame('40/tenders,{"user":"%s"}' % user))
+    connection.sendall(frame('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender))
+    return connection
+
+
+def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_receiving():
+    server = Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, OUTBOUND_QUEUE_LIMIT=16, PING_INTERVAL_MS=25000,
+                    PING_TIMEOUT_MS=20000)
+    try:
+        async def scenario():
+            healthy = socketio.AsyncClient(reconnection=False)
+            updates = asyncio.Queue()
+
+            @healthy.on("tender:update", namespace="/tenders")
+            async def on_update(data):
+                await updates.put(data)
+
+            await healthy.connect(server.url, namespaces=["/tenders"], transports=["websocket"],
+                                  auth={"user": "healthy"}, wait_timeout=5)
+            assert (await healthy.call("subscribe", {"tenderId": "77"}, namespace="/tenders", timeout=5))["ok"]
+            stalled = await asyncio.to_thread(_stalled_websocket, server, "stalled", "77")
+            try:
+                headers = {"Authorization": f"Bearer {PUBLISH_TOKEN}"}
+                bulk = "x" * 65536
+                published = 0
+
+                def dropped():
+                    return metrics(server).get('realtime_dropped_messages_total{reason="slow_consumer"}', 0)
+
+                while await asyncio.to_thread(dropped) == 0:
+                    assert published < 1000, "the stalled client was never dropped"
+                    body = {"namespace": "/tenders", "room": "tender:77", "event": "tender:update",
+                            "data": {"sequence": published, "bulk": bulk}}
+                    response = await asyncio.to_thread(
+                        requests.post, server.url + "/v1/publish", json=body, headers=headers, timeout=5)
+                    assert response.status_code == 202, response.text
+                    published += 1
+                # The healthy client got every update, in order, while the stalled one was cut off.
+                for sequence in range(published):
+                    assert (await asyncio.wait_for(updates.get(), 10))["sequence"] == sequence
+                assert await asyncio.to_thread(lambda: metrics(server)["realtime_connections{transport=\"websocket\"}"]) == 1
+            finally:
+                stalled.close()
+            await healthy.disconnect()
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
