@@ -15,8 +15,8 @@ test:
 
 ## Re-records golden files (rendered Terraform, expected diagnostics), then checks them; review with git diff.
 goldens:
-	-TFCTL_RECORD_GOLDENS=1 $(SWIFT) test --filter 'FixtureTests|TerraformGoldenTests' >/dev/null 2>&1
-	$(SWIFT) test --filter 'FixtureTests|TerraformGoldenTests'
+	-TFCTL_RECORD_GOLDENS=1 $(SWIFT) test --filter 'FixtureTests|RenderGoldenTests|PlanGoldenTests' >/dev/null 2>&1
+	$(SWIFT) test --filter 'FixtureTests|RenderGoldenTests|PlanGoldenTests'
 	git status --short -- Tests
 
 ## Warnings are errors; formatting follows swift-format's lint.

@@ -101,6 +101,10 @@ def test_server_to_client_acknowledgements_and_their_timeout(socketio_server):
             async def timeout(*arguments):
                 await results.put(("answer-timeout", arguments))
 
+            @sio.event
+            async def disconnect(*reason):  # an unexpected disconnect shows up in the assertion below
+                await results.put(("disconnect", reason))
+
             await sio.connect(socketio_server.url, transports=["websocket"], wait_timeout=5)
             return sio
 
