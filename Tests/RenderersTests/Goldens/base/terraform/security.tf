@@ -15,6 +15,21 @@ resource "google_secret_manager_secret_iam_member" "secret_realtime_jwt" {
   member    = google_service_account.runtime.member
 }
 
+resource "google_secret_manager_secret" "secret_realtime_publish_token" {
+  secret_id = "realtime-publish-token"
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.secretmanager]
+}
+
+resource "google_secret_manager_secret_iam_member" "secret_realtime_publish_token" {
+  secret_id = google_secret_manager_secret.secret_realtime_publish_token.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.runtime.member
+}
+
 resource "google_compute_security_policy" "armor" {
   name        = "realtime-armor"
   description = "Cloud Armor policy of the realtime load balancer"

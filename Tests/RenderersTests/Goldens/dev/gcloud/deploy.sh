@@ -123,6 +123,16 @@ run gcloud secrets add-iam-policy-binding realtime-jwt --member "serviceAccount:
 if ! exists gcloud secrets versions describe latest --secret realtime-jwt --project "$PROJECT"; then
   log '  secret realtime-jwt has no value yet; add one with: gcloud secrets versions add realtime-jwt --data-file=-'
 fi
+log 'Secret realtime-publish-token'
+if exists gcloud secrets describe realtime-publish-token --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud secrets create realtime-publish-token --replication-policy automatic --project "$PROJECT" --quiet
+fi
+run gcloud secrets add-iam-policy-binding realtime-publish-token --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+if ! exists gcloud secrets versions describe latest --secret realtime-publish-token --project "$PROJECT"; then
+  log '  secret realtime-publish-token has no value yet; add one with: gcloud secrets versions add realtime-publish-token --data-file=-'
+fi
 
 if selected us-central1; then
   log 'Memorystore realtime-redis-us-central1 (basic, 1 GB)'
@@ -177,7 +187,7 @@ fi
 
 if selected us-central1; then
   log 'Cloud Run service realtime (us-central1)'
-  run gcloud run deploy realtime --region us-central1 --image us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server:latest --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=2,timeoutSeconds=1,failureThreshold=30 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_SECRET=realtime-jwt:latest,REDIS_CA_CERT=realtime-redis-ca-us-central1:latest,REDIS_URL=realtime-redis-url-us-central1:latest --allow-unauthenticated --project "$PROJECT" --quiet
+  run gcloud run deploy realtime --region us-central1 --image us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server:latest --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=2,timeoutSeconds=1,failureThreshold=30 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:latest,PUBLISH_TOKEN=realtime-publish-token:latest,REDIS_CA_CERT=realtime-redis-ca-us-central1:latest,REDIS_URL=realtime-redis-url-us-central1:latest --allow-unauthenticated --project "$PROJECT" --quiet
 fi
 
 log 'Cloud Armor policy realtime-armor'

@@ -50,7 +50,11 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         value = "https://tenderflow-dev-realtime.firebaseio.com"
       }
       env {
-        name = "JWT_SECRET"
+        name  = "JWT_AUDIENCE"
+        value = "tenderflow-realtime"
+      }
+      env {
+        name = "JWT_HS256_SECRET"
         value_source {
           secret_key_ref {
             secret  = google_secret_manager_secret.secret_realtime_jwt.secret_id
@@ -59,8 +63,21 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
+        name  = "JWT_ISSUER"
+        value = "https://auth.tenderflow.example"
+      }
+      env {
         name  = "LOG_LEVEL"
         value = "debug"
+      }
+      env {
+        name = "PUBLISH_TOKEN"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.secret_realtime_publish_token.secret_id
+            version = "latest"
+          }
+        }
       }
       env {
         name = "REDIS_CA_CERT"
@@ -114,6 +131,7 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
   depends_on = [
     google_project_service.run,
     google_secret_manager_secret_iam_member.secret_realtime_jwt,
+    google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
     google_secret_manager_secret_version.redis_ca_us_central1,
     google_secret_manager_secret_iam_member.redis_url_us_central1,

@@ -191,6 +191,10 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting secret realtime-jwt'
     run gcloud secrets delete realtime-jwt --project "$PROJECT" --quiet
   fi
+  if exists gcloud secrets describe realtime-publish-token --project "$PROJECT"; then
+    log 'Deleting secret realtime-publish-token'
+    run gcloud secrets delete realtime-publish-token --project "$PROJECT" --quiet
+  fi
   if exists gcloud secrets describe realtime-redis-ca-asia-southeast1 --project "$PROJECT"; then
     log 'Deleting secret realtime-redis-ca-asia-southeast1'
     run gcloud secrets delete realtime-redis-ca-asia-southeast1 --project "$PROJECT" --quiet
