@@ -17,15 +17,19 @@ enum OutboundFrame: Sendable {
     }
 }
 
-/// Packets prepared once for many sessions: as Engine.IO packets for polling, as frames for WebSockets.
+/// Packets for one or many sessions: as Engine.IO packets for polling, as frames for WebSockets.
 struct PreparedPackets: Sendable {
     let packets: [EnginePacket]
-    let frames: [OutboundFrame]
+    private let encoded: [OutboundFrame]?
 
-    init(_ packets: [EnginePacket]) {
+    /// `shared`: the packets go to many sessions, so their frames are encoded now, once for all of them;
+    /// otherwise only when a WebSocket needs them (a polling session never does).
+    init(_ packets: [EnginePacket], shared: Bool = false) {
         self.packets = packets
-        self.frames = packets.map(OutboundFrame.init)
+        self.encoded = shared ? packets.map(OutboundFrame.init) : nil
     }
+
+    var frames: [OutboundFrame] { encoded ?? packets.map(OutboundFrame.init) }
 }
 
 /// One Engine.IO session: its transport (long-polling, upgrading, WebSocket), what is queued for the client,
@@ -131,27 +135,30 @@ actor EngineSession {
             if enqueue(prepared) == .full { metrics.droppedVolatile.increment() }
             return
         }
-        if enqueue(prepared) == .full {
-            metrics.slowConsumersClosed.increment()
-            await close(reason: "slow consumer: outbound queue full")
+        if enqueue(prepared) == .full { await closeSlowConsumer() }
+    }
+
+    /// `send` for a broadcast: a session on a WebSocket takes the frames without entering the actor, so a
+    /// broadcast does not hop onto every recipient's actor (it runs on the caller's); the others go through
+    /// `send`.
+    func deliver(
+        _ prepared: PreparedPackets, volatile: Bool, isolation: isolated (any Actor)? = #isolation
+    ) async {
+        guard let sink = directSink.withLock({ $0 }) else {
+            await send(prepared, volatile: volatile)
+            return
+        }
+        guard Self.write(prepared.frames, to: sink) == .full else { return }
+        if volatile {
+            metrics.droppedVolatile.increment()
+        } else {
+            Task { await self.closeSlowConsumer() }
         }
     }
 
-    /// Sends without entering the actor when the session is on a WebSocket, with `send`'s semantics for full
-    /// queues. Returns false when it is not; the caller then uses `send`.
-    nonisolated func sendDirect(_ prepared: PreparedPackets, volatile: Bool) -> Bool {
-        guard let sink = directSink.withLock({ $0 }) else { return false }
-        for frame in prepared.frames {
-            guard case .dropped = sink.yield(frame) else { continue }
-            if volatile {
-                metrics.droppedVolatile.increment()
-            } else {
-                metrics.slowConsumersClosed.increment()
-                Task { await self.close(reason: "slow consumer: outbound queue full") }
-            }
-            break
-        }
-        return true
+    private func closeSlowConsumer() async {
+        metrics.slowConsumersClosed.increment()
+        await close(reason: "slow consumer: outbound queue full")
     }
 
     private enum Enqueued {
@@ -164,18 +171,22 @@ actor EngineSession {
     private func enqueue(_ packets: [EnginePacket]) -> Enqueued { enqueue(PreparedPackets(packets)) }
 
     private func enqueue(_ prepared: PreparedPackets) -> Enqueued {
-        if state == .webSocket, let sink {
-            for frame in prepared.frames {
-                if case .dropped = sink.yield(frame) { return .full }
-            }
-            return .queued
-        }
+        if state == .webSocket, let sink { return Self.write(prepared.frames, to: sink) }
         outbox.append(contentsOf: prepared.packets)
         if let waiter {
             self.waiter = nil
             waiter.resume(returning: drain())
         }
         return outbox.count <= queueLimit ? .queued : .full
+    }
+
+    private nonisolated static func write(
+        _ frames: [OutboundFrame], to sink: AsyncStream<OutboundFrame>.Continuation
+    ) -> Enqueued {
+        for frame in frames {
+            if case .dropped = sink.yield(frame) { return .full }
+        }
+        return .queued
     }
 
     private func drain() -> [EnginePacket] {
@@ -249,8 +260,7 @@ actor EngineSession {
         sinkToken = token
         let pending = drain()
         if enqueue(pending) == .full {
-            metrics.slowConsumersClosed.increment()
-            await close(reason: "slow consumer: outbound queue full")
+            await closeSlowConsumer()
             return
         }
         // Only now, with the polling backlog ahead of them on the socket, may broadcasts bypass the actor.

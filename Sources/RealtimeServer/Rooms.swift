@@ -89,12 +89,11 @@ actor Rooms {
             room.map { rooms[RoomKey(namespace: packet.namespace, room: $0)] } ?? namespaces[packet.namespace]
         guard let members, !members.isEmpty else { return 0 }
         let (text, attachments) = SocketCodec.encode(packet)
-        let prepared = PreparedPackets([EnginePacket.message(text)] + attachments.map(EnginePacket.binary))
+        let prepared = PreparedPackets(
+            [EnginePacket.message(text)] + attachments.map(EnginePacket.binary), shared: true)
         var delivered = 0
         for (socketID, member) in members where socketID != exceptSocketID {
-            if !member.session.sendDirect(prepared, volatile: volatile) {
-                await member.session.send(prepared, volatile: volatile)
-            }
+            await member.session.deliver(prepared, volatile: volatile)
             delivered += 1
         }
         metrics.broadcastFanOut.record(delivered)

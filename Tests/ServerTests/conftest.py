@@ -6,11 +6,13 @@ suites' server profile: pingInterval 300 ms, pingTimeout 200 ms, connectTimeout 
 import json
 import os
 import pathlib
+import re
 import subprocess
 import threading
 import time
 
 import pytest
+import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("REALTIME_SERVER", str(ROOT / ".build" / "debug" / "realtime-server"))
@@ -77,6 +79,25 @@ def engine_server():
 
 
 PUBLISH_TOKEN = "test-publish-token-0123456789"
+
+
+def publish(server, body, token=PUBLISH_TOKEN):
+    """POST /v1/publish with `body` as JSON, as a backend service would (no token: no Authorization header)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(server.url + "/v1/publish", json=body, headers=headers, timeout=5)
+
+
+def metrics(server):
+    """The server's /metrics as {"name{labels}": value}."""
+    response = requests.get(server.url + "/metrics", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    values = {}
+    for line in response.text.splitlines():
+        match = re.match(r"^([a-z_]+(?:\{[^}]*\})?) (\S+)$", line)
+        if match:
+            values[match.group(1)] = float(match.group(2))
+    return values
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,17 @@
 """Abuse limits: event rate per connection, connections per user, payload size, malformed input, clients that
 stop reading. Excess gets a `rate-limited` event, a refusal or a disconnect, and the server keeps serving."""
 import asyncio
+import base64
+import os
+import socket
+import struct
 
 import pytest
 import requests
 import socketio
 from websockets.exceptions import ConnectionClosed
 
-from conftest import PUBLISH_TOKEN, Server
-from test_metrics import metrics
+from conftest import PUBLISH_TOKEN, Server, metrics, publish
 from protocol import open_polling, post, receive, websocket
 
 
@@ -99,11 +102,6 @@ def test_oversized_polling_body_is_refused(limited_server):
 def _stalled_websocket(server, user, tender):
     """A raw WebSocket client with a tiny receive buffer that joins `tender:<tender>` and then never reads:
     everything sent to it piles up in the server's outbound queue."""
-    import base64
-    import os
-    import socket
-    import struct
-
     def frame(text):
         payload, mask = text.encode(), os.urandom(4)
         assert len(payload) < 126
@@ -144,7 +142,6 @@ def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_receivi
             assert (await healthy.call("subscribe", {"tenderId": "77"}, namespace="/tenders", timeout=5))["ok"]
             stalled = await asyncio.to_thread(_stalled_websocket, server, "stalled", "77")
             try:
-                headers = {"Authorization": f"Bearer {PUBLISH_TOKEN}"}
                 bulk = "x" * 65536
                 published = 0
 
@@ -155,8 +152,7 @@ def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_receivi
                     assert published < 1000, "the stalled client was never dropped"
                     body = {"namespace": "/tenders", "room": "tender:77", "event": "tender:update",
                             "data": {"sequence": published, "bulk": bulk}}
-                    response = await asyncio.to_thread(
-                        requests.post, server.url + "/v1/publish", json=body, headers=headers, timeout=5)
+                    response = await asyncio.to_thread(publish, server, body)
                     assert response.status_code == 202, response.text
                     published += 1
                 # The healthy client got every update, in order, while the stalled one was cut off.

@@ -1,24 +1,10 @@
 """/metrics: Prometheus text with connections by transport, sockets and rooms by namespace, events in and
 out, broadcast fan-out, publish requests; values follow what clients do."""
 import asyncio
-import re
 
-import requests
 import socketio
 
-from conftest import PUBLISH_TOKEN, Server
-
-
-def metrics(server):
-    response = requests.get(server.url + "/metrics", timeout=5)
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    values = {}
-    for line in response.text.splitlines():
-        match = re.match(r"^([a-z_]+(?:\{[^}]*\})?) (\S+)$", line)
-        if match:
-            values[match.group(1)] = float(match.group(2))
-    return values
+from conftest import PUBLISH_TOKEN, Server, metrics, publish
 
 
 def test_metrics_follow_connections_rooms_and_events():
@@ -31,9 +17,9 @@ def test_metrics_follow_connections_rooms_and_events():
                 await sio.connect(server.url, namespaces=["/tenders"], transports=transports, wait_timeout=5)
                 assert (await sio.call("subscribe", {"tenderId": "8"}, namespace="/tenders", timeout=5))["ok"]
                 clients.append(sio)
-            response = await asyncio.to_thread(requests.post, server.url + "/v1/publish", json={
+            response = await asyncio.to_thread(publish, server, {
                 "namespace": "/tenders", "room": "tender:8", "event": "bid:placed", "data": {"amount": 1},
-            }, headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"}, timeout=5)
+            })
             assert response.json() == {"delivered": 2}
             during = await asyncio.to_thread(metrics, server)
             for sio in clients:

@@ -6,7 +6,7 @@ import pytest
 import requests
 import socketio
 
-from conftest import PUBLISH_TOKEN
+from conftest import PUBLISH_TOKEN, publish
 
 
 class Client:
@@ -46,11 +46,6 @@ class Client:
                 assert event != name, f"{self.user} unexpectedly got {name}"
         except asyncio.TimeoutError:
             pass
-
-
-def publish(server, body, token=PUBLISH_TOKEN):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(server.url + "/v1/publish", json=body, headers=headers, timeout=5)
 
 
 def run(coroutine):
