@@ -52,7 +52,9 @@ public func buildServer(
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSockets,
             configuration: .init(
-                ws: .init(maxFrameSize: max(1 << 14, configuration.engine.maxPayload), autoPing: .disabled))),
+                ws: .init(
+                    maxFrameSize: max(1 << 14, configuration.engine.maxPayload), autoPing: .disabled,
+                    closeTimeout: EngineServer.closeHandshakeTimeout))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: serverLogger)

@@ -43,6 +43,7 @@ final class EngineServer: Sendable {
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
     private func open(webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?) async -> EngineSession {
         let registry = self.registry
+        let logger = self.logger
         let session = EngineSession(
             id: SessionRegistry.newID(), configuration: configuration.engine,
             queueLimit: configuration.outboundQueueLimit,
@@ -51,7 +52,11 @@ final class EngineServer: Sendable {
         if let sockets {
             let connection = SocketConnection(session: session, server: sockets)
             await session.start(
-                onMessage: { await connection.received($0) }, onClose: { _ in await connection.closed() })
+                onMessage: { await connection.received($0) },
+                onClose: { [id = session.id] reason in
+                    logger.debug("session closed", metadata: ["sid": "\(id)", "reason": "\(reason)"])
+                    await connection.closed()
+                })
             await connection.start(connectTimeout: configuration.connectTimeout)
         } else {
             await session.start(
@@ -169,6 +174,10 @@ final class EngineServer: Sendable {
         return .upgrade([:])
     }
 
+    /// How long a client gets to answer the WebSocket close handshake: a drain must fit in Cloud Run's ten
+    /// seconds, whatever the clients do.
+    static let closeHandshakeTimeout = Duration.seconds(2)
+
     /// Runs one WebSocket: a new session, or the upgrade of a polling session (`2probe` → `3probe`, then `5`).
     func webSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request) async {
         let token = await registry.token()
@@ -185,6 +194,9 @@ final class EngineServer: Sendable {
                         case .binary(let buffer): try await outbound.write(.binary(buffer))
                         case .close:
                             try await outbound.close(.normalClosure, reason: nil)
+                            // The client answers with its own close, which ends the reader; one that never
+                            // does is cut off when this task ends.
+                            try? await Task.sleep(for: Self.closeHandshakeTimeout)
                             return
                         }
                     } catch {
@@ -192,8 +204,14 @@ final class EngineServer: Sendable {
                     }
                 }
             }
-            await self.readWebSocket(inbound, request: request, sink: sink, token: token)
-            sink.finish()
+            group.addTask {
+                await self.readWebSocket(inbound, request: request, sink: sink, token: token)
+                sink.finish()
+            }
+            // Whichever ends first ends the other: the reader when the client left, the writer when the
+            // connection broke or the close handshake timed out.
+            await group.next()
+            group.cancelAll()
         }
     }
 

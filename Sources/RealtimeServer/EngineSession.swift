@@ -57,7 +57,8 @@ actor EngineSession {
     private nonisolated let directSink = Mutex<AsyncStream<OutboundFrame>.Continuation?>(nil)
     /// Identifies the WebSocket handler that owns `sink`.
     private var sinkToken: Int?
-    private var pongReceived = true
+    /// A ping is out and its pong has not come yet.
+    private var awaitingPong = false
     private var heartbeat: Task<Void, Never>?
     private var messageHandler: (@Sendable (EnginePacket.Payload) async -> Void)?
     private var closeHandler: (@Sendable (String) async -> Void)?
@@ -88,30 +89,36 @@ actor EngineSession {
     ) {
         messageHandler = onMessage
         closeHandler = onClose
+        scheduleHeartbeat()
+    }
+
+    /// The reference server's heartbeat: a ping `pingInterval` after the session opened or the last pong, and
+    /// the session closed when that ping goes `pingTimeout` without a pong. A ping therefore comes at most
+    /// `pingInterval` plus the round trip after the previous one, well inside the `pingInterval + pingTimeout`
+    /// that clients wait before they give up on the server.
+    private func scheduleHeartbeat() {
+        heartbeat?.cancel()
+        awaitingPong = false
         heartbeat = Task { [weak self, configuration] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(configuration.pingInterval))
-                guard let self, await self.sendPing() else { return }
-                try? await Task.sleep(for: .milliseconds(configuration.pingTimeout))
-                guard await self.checkPong() else { return }
-            }
+            try? await Task.sleep(for: .milliseconds(configuration.pingInterval))
+            guard let self, await self.sendPing() else { return }
+            try? await Task.sleep(for: .milliseconds(configuration.pingTimeout))
+            await self.pingTimedOut()
         }
     }
 
+    /// Runs on the heartbeat task: `false` once that task was replaced (a pong came) or the session closed.
     private func sendPing() -> Bool {
-        guard state != .closed else { return false }
-        pongReceived = false
+        guard state != .closed, !Task.isCancelled else { return false }
+        awaitingPong = true
         enqueue([EnginePacket(.ping)])
         return true
     }
 
-    private func checkPong() async -> Bool {
-        guard state != .closed else { return false }
-        if !pongReceived {
-            await close(reason: "ping timeout")
-            return false
-        }
-        return true
+    private func pingTimedOut() async {
+        // A pong that came meanwhile has already cleared the flag and scheduled the next ping.
+        guard state != .closed, !Task.isCancelled, awaitingPong else { return }
+        await close(reason: "ping timeout")
     }
 
     // MARK: Sending
@@ -230,7 +237,7 @@ actor EngineSession {
     func receive(_ packet: EnginePacket) async {
         guard state != .closed else { return }
         switch packet.type {
-        case .pong: pongReceived = true
+        case .pong: if awaitingPong { scheduleHeartbeat() }
         case .message: await messageHandler?(packet.payload)
         case .close: await close(reason: "client close")
         default: break

@@ -27,7 +27,7 @@ class Server:
         env.update({
             "HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": profile,
             "PING_INTERVAL_MS": str(PING_INTERVAL), "PING_TIMEOUT_MS": str(PING_TIMEOUT),
-            "CONNECT_TIMEOUT_MS": "1000", "MAX_PAYLOAD_BYTES": "1000000", "CORS_ORIGINS": "*",
+            "CONNECT_TIMEOUT_MS": "1000", "LOG_LEVEL": "debug", "MAX_PAYLOAD_BYTES": "1000000", "CORS_ORIGINS": "*",
         })
         env.update({key: str(value) for key, value in settings.items()})
         self.process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

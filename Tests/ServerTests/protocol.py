@@ -1,6 +1,10 @@
 """Small raw-protocol helpers for the ported conformance cases: HTTP long-polling with requests, WebSocket
-with the websockets library, both with timeouts on every wait."""
+with the websockets library, both with timeouts on every wait; and a raw WebSocket client that never reads."""
+import base64
 import json
+import os
+import socket
+import struct
 
 import requests
 from websockets.sync.client import connect
@@ -38,3 +42,29 @@ def receive(socket, skip_pings=True):
         if skip_pings and frame == "2":
             continue
         return frame
+
+
+def stalled_websocket(server, user, tender):
+    """A raw WebSocket client with a tiny receive buffer that joins `tender:<tender>` and then never reads:
+    everything sent to it piles up in the server's outbound queue."""
+    def frame(text):
+        payload, mask = text.encode(), os.urandom(4)
+        assert len(payload) < 126
+        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        return struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked
+
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    connection.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                        f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += connection.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    # Packets of one connection are handled in order: the subscribe follows the namespace CONNECT.
+    connection.sendall(frame('40/tenders,{"user":"%s"}' % user))
+    connection.sendall(frame('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender))
+    return connection

@@ -8,6 +8,7 @@ import requests
 import socketio
 
 from conftest import Server
+from protocol import stalled_websocket
 
 
 def test_sigterm_disconnects_clients_and_exits_cleanly():
@@ -40,6 +41,25 @@ def test_sigterm_disconnects_clients_and_exits_cleanly():
         server.reader.join(5)
         drained = [record for record in server.log if record["message"] == "drained"]
         assert drained and drained[0]["severity"] == "INFO" and drained[0]["sessions"] == "2"
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+
+
+def test_a_client_that_never_answers_the_close_does_not_hold_up_the_exit():
+    # The WebSocket close handshake waits for the client's close frame; one that never reads must not keep
+    # the process past Cloud Run's ten seconds (after which it is killed without a clean exit).
+    server = Server("tenderflow")
+    try:
+        stalled = stalled_websocket(server, "stalled", "1")
+        try:
+            assert requests.get(server.url + "/readyz", timeout=5).status_code == 200
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=8) == 0
+            assert time.monotonic() - started < 5
+        finally:
+            stalled.close()
     finally:
         if server.process.poll() is None:
             server.stop()

@@ -168,6 +168,20 @@ def test_websocket_sends_ping_and_accepts_pong(server):
             socket.send("3")
 
 
+def test_pings_come_every_ping_interval_not_interval_plus_timeout(server):
+    # Clients give up on a server that is silent for pingInterval + pingTimeout; a server that waited the
+    # timeout out before scheduling the next ping would sit right at that edge.
+    with websocket(server) as socket:
+        receive(socket)
+        arrivals = []
+        for _ in range(5):
+            assert receive(socket, skip_pings=False) == "2"
+            arrivals.append(time.monotonic())
+            socket.send("3")
+        gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+        assert PING_INTERVAL / 1000 <= sum(gaps) / len(gaps) < (PING_INTERVAL + PING_TIMEOUT / 2) / 1000, gaps
+
+
 def test_websocket_closes_the_session_upon_ping_timeout(server):
     with websocket(server) as socket:
         receive(socket)

@@ -1,10 +1,6 @@
 """Abuse limits: event rate per connection, connections per user, payload size, malformed input, clients that
 stop reading. Excess gets a `rate-limited` event, a refusal or a disconnect, and the server keeps serving."""
 import asyncio
-import base64
-import os
-import socket
-import struct
 
 import pytest
 import requests
@@ -12,7 +8,7 @@ import socketio
 from websockets.exceptions import ConnectionClosed
 
 from conftest import PUBLISH_TOKEN, Server, metrics, publish
-from protocol import open_polling, post, receive, websocket
+from protocol import open_polling, post, receive, stalled_websocket, websocket
 
 
 @pytest.fixture(scope="module")
@@ -99,32 +95,6 @@ def test_oversized_polling_body_is_refused(limited_server):
     assert response.status_code == 413
 
 
-def _stalled_websocket(server, user, tender):
-    """A raw WebSocket client with a tiny receive buffer that joins `tender:<tender>` and then never reads:
-    everything sent to it piles up in the server's outbound queue."""
-    def frame(text):
-        payload, mask = text.encode(), os.urandom(4)
-        assert len(payload) < 126
-        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-        return struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked
-
-    connection = socket.socket()
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    connection.connect(("127.0.0.1", server.port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    connection.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                        f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += connection.recv(1)
-    assert response.startswith(b"HTTP/1.1 101"), response
-    # Packets of one connection are handled in order: the subscribe follows the namespace CONNECT.
-    connection.sendall(frame('40/tenders,{"user":"%s"}' % user))
-    connection.sendall(frame('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender))
-    return connection
-
-
 def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_receiving():
     server = Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, OUTBOUND_QUEUE_LIMIT=16, PING_INTERVAL_MS=25000,
                     PING_TIMEOUT_MS=20000)
@@ -140,7 +110,7 @@ def test_a_client_that_stops_reading_is_disconnected_and_the_others_keep_receivi
             await healthy.connect(server.url, namespaces=["/tenders"], transports=["websocket"],
                                   auth={"user": "healthy"}, wait_timeout=5)
             assert (await healthy.call("subscribe", {"tenderId": "77"}, namespace="/tenders", timeout=5))["ok"]
-            stalled = await asyncio.to_thread(_stalled_websocket, server, "stalled", "77")
+            stalled = await asyncio.to_thread(stalled_websocket, server, "stalled", "77")
             try:
                 bulk = "x" * 65536
                 published = 0
