@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "RealtimeServer",
             dependencies: [
-                "EngineIO", "SocketIO",
+                "EngineIO", "SocketIO", "Redis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,7 +80,9 @@ let package = Package(
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO"]),
-        .testTarget(name: "RealtimeServerTests", dependencies: ["RealtimeServer"]),
+        .testTarget(
+            name: "RealtimeServerTests",
+            dependencies: ["RealtimeServer", "EngineIO", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "RedisTests", dependencies: ["Redis", .product(name: "Logging", package: "swift-log")]),
         .testTarget(

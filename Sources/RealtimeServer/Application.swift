@@ -8,16 +8,25 @@ import SocketIO
 
 /// Builds the real-time server: Engine.IO v4 under `/socket.io/` (HTTP long-polling, WebSocket, and the upgrade
 /// between them), Socket.IO v5 on top, the publish API and `/healthz` / `/readyz`; and the service that drains
-/// it on SIGTERM. Run both in one `ServiceGroup`, application first (`main` does).
+/// it on SIGTERM; with Redis configured, the service that connects the instance to the others. Run them in
+/// one `ServiceGroup`, cluster first and drain last (`main` does): they shut down in reverse order.
 /// Throws when a token key cannot be read.
 public func buildServer(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "realtime-server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) async throws -> (application: some ApplicationProtocol, drain: DrainService) {
+) async throws -> (application: some ApplicationProtocol, drain: DrainService, cluster: ClusterService?) {
     var authenticator: Authenticator?
     if let tokens = configuration.tokens { authenticator = try await Authenticator(tokens) }
-    let engine = EngineServer(
-        configuration: configuration, sockets: socketServer(for: configuration, authenticator), logger: logger)
+    let namespaces = namespaces(for: configuration.profile)
+    let metrics = ServerMetrics(namespaces: namespaces?.map(\.name) ?? [])
+    let cluster = configuration.redis.map {
+        ClusterAdapter(redis: $0, instanceID: SessionRegistry.newID(), metrics: metrics, logger: logger)
+    }
+    let sockets = namespaces.map {
+        SocketServer(
+            $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster)
+    }
+    let engine = EngineServer(configuration: configuration, sockets: sockets, logger: logger)
 
     let router = Router()
     router.get("/healthz") { _, _ in "ok" }
@@ -27,9 +36,14 @@ public func buildServer(
             body: .init(byteBuffer: ByteBuffer(string: engine.metrics.exposition())))
     }
     router.get("/readyz") { _, _ in
-        engine.isDraining
-            ? Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining")))
-            : Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
+        if engine.isDraining {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining")))
+        }
+        if configuration.readyRequiresRedis, let cluster, !cluster.isConnected {
+            return Response(
+                status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "redis unavailable")))
+        }
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
     }
     router.get("/socket.io/") { request, context in await engine.pollingGet(request) }
     router.post("/socket.io/") { request, context in await engine.pollingPost(request) }
@@ -58,42 +72,50 @@ public func buildServer(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: serverLogger)
-    return (application, DrainService(engine: engine, logger: logger))
+    let clusterService = zip(cluster, sockets).map { ClusterService(adapter: $0, rooms: $1.rooms, logger: logger) }
+    return (application, DrainService(engine: engine, logger: logger), clusterService)
 }
 
-/// The profile's namespaces and handlers.
-func socketServer(for configuration: ServerConfiguration, _ authenticator: Authenticator?) -> SocketServer? {
-    let limits = SocketLimits(
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
+}
+
+func limits(_ configuration: ServerConfiguration) -> SocketLimits {
+    SocketLimits(
         maxRoomsPerSocket: configuration.maxRoomsPerSocket, eventsPerSecond: Double(configuration.eventsPerSecond),
         eventBurst: Double(2 * configuration.eventsPerSecond),
         excessBeforeDisconnect: 4 * configuration.eventsPerSecond,
         maxConnectionsPerUser: configuration.maxConnectionsPerUser)
-    switch configuration.profile {
+}
+
+/// The profile's namespaces and handlers; nil for the bare Engine.IO echo.
+func namespaces(for profile: ServerConfiguration.Profile) -> [Namespace]? {
+    switch profile {
     case .tenderflow:
-        return SocketServer(TenderFlow.namespaces(), limits: limits, authenticator: authenticator)
+        return TenderFlow.namespaces()
     case .engineEcho:
         return nil
     case .socketIOTestSuite:
         // The server the socket.io-protocol test suite runs against.
         let echoAuth: Namespace.ConnectionHandler = { socket in await socket.emit("auth", [socket.auth]) }
-        return SocketServer(
-            [
-                Namespace(
-                    "/", onConnection: echoAuth,
-                    handlers: [
-                        "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
-                        "message-with-ack": { _, arguments, ack in await ack?(arguments) },
-                        // Beyond the suite: asks the client a question with a server → client acknowledgement.
-                        "ask-back": { socket, arguments, _ in
-                            do {
-                                let answer = try await socket.emitWithAck("question", arguments, timeout: .seconds(1))
-                                await socket.emit("answer", answer)
-                            } catch {
-                                await socket.emit("answer-timeout", arguments)
-                            }
-                        },
-                    ]),
-                Namespace("/custom", onConnection: echoAuth),
-            ], limits: limits, authenticator: authenticator)
+        return [
+            Namespace(
+                "/", onConnection: echoAuth,
+                handlers: [
+                    "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
+                    "message-with-ack": { _, arguments, ack in await ack?(arguments) },
+                    // Beyond the suite: asks the client a question with a server → client acknowledgement.
+                    "ask-back": { socket, arguments, _ in
+                        do {
+                            let answer = try await socket.emitWithAck("question", arguments, timeout: .seconds(1))
+                            await socket.emit("answer", answer)
+                        } catch {
+                            await socket.emit("answer-timeout", arguments)
+                        }
+                    },
+                ]),
+            Namespace("/custom", onConnection: echoAuth),
+        ]
     }
 }

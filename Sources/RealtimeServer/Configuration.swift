@@ -1,4 +1,5 @@
 import EngineIO
+import Redis
 
 /// The server's settings, read from the environment at start (Cloud Run passes `PORT`).
 public struct ServerConfiguration: Sendable {
@@ -33,6 +34,11 @@ public struct ServerConfiguration: Sendable {
     public var maxConnectionsPerUser: Int = 20
     /// Token authentication of Socket.IO connections; nil accepts every connection (the user is unverified).
     public var tokens: TokenSettings?
+    /// Redis (Memorystore) that connects this instance to the others; nil runs the instance on its own.
+    public var redis: RedisConfiguration?
+    /// Report not-ready while Redis is unreachable (off by default: an instance without Redis still serves
+    /// its own clients, which beats refusing them).
+    public var readyRequiresRedis = false
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -100,10 +106,37 @@ public struct ServerConfiguration: Sendable {
             configuration.publishToken = token
         }
         configuration.tokens = try tokenSettings(environment, integer)
+        configuration.redis = try redisSettings(environment)
+        if let required = environment["REDIS_REQUIRED_FOR_READY"] {
+            guard let value = ["true": true, "false": false][required] else {
+                throw InvalidSetting(name: "REDIS_REQUIRED_FOR_READY", value: required, expected: "true or false")
+            }
+            configuration.readyRequiresRedis = value
+        }
         if let origins = environment["CORS_ORIGINS"] {
             configuration.corsOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         return configuration
+    }
+}
+
+/// `REDIS_URL` (`redis://host:port` or `rediss://` for TLS), `REDIS_AUTH` (Memorystore's AUTH string) and
+/// `REDIS_CA_PEM` (the instance's server CA, for TLS; `\n` may stand for line breaks).
+private func redisSettings(_ environment: [String: String]) throws -> RedisConfiguration? {
+    guard let url = environment["REDIS_URL"], !url.isEmpty else {
+        if environment["REDIS_AUTH"] != nil || environment["REDIS_CA_PEM"] != nil {
+            throw ServerConfiguration.InvalidSetting(
+                name: "REDIS_URL", value: "", expected: "the Redis endpoint REDIS_AUTH or REDIS_CA_PEM is for")
+        }
+        return nil
+    }
+    do {
+        return try RedisConfiguration(
+            url: url, password: environment["REDIS_AUTH"],
+            caPEM: environment["REDIS_CA_PEM"].map { $0.replacingEscapedNewlines() })
+    } catch {
+        // The URL may carry a password: the message names the problem, the value stays out of logs.
+        throw ServerConfiguration.InvalidSetting(name: "REDIS_URL", value: "(hidden)", expected: "\(error)")
     }
 }
 

@@ -3,16 +3,22 @@ import SocketIO
 
 /// Which sockets are in which rooms, and broadcasting to them. A broadcast is encoded once; every member's
 /// session gets the same packets (Strings and arrays share their storage).
+/// With a cluster adapter, broadcasts also go to the other instances, and what they broadcast is delivered here.
 actor Rooms {
     private let metrics: ServerMetrics
+    private let cluster: ClusterAdapter?
 
-    init(metrics: ServerMetrics) { self.metrics = metrics }
+    init(metrics: ServerMetrics, cluster: ClusterAdapter? = nil) {
+        self.metrics = metrics
+        self.cluster = cluster
+    }
 
-    /// Forgets an empty room.
+    /// Forgets an empty room, and stops listening for it on other instances.
     private func dropIfEmpty(_ key: RoomKey) {
         guard rooms[key]?.isEmpty == true else { return }
         rooms[key] = nil
         metrics.namespace(key.namespace)?.rooms.decrement(by: 1.0)
+        cluster.map { $0.unsubscribe($0.channel(namespace: key.namespace, room: key.room)) }
     }
 
     /// A socket in a room: broadcasts go straight to its Engine.IO session.
@@ -50,8 +56,9 @@ actor Rooms {
         return keys.map(\.room).sorted()
     }
 
-    /// Joins a room; returns false when the socket is already in `limit` rooms.
-    func join(_ socket: Socket, _ room: String, limit: Int) -> Bool {
+    /// Joins a room; returns false when the socket is already in `limit` rooms. With a cluster, returns once
+    /// this instance receives the room's broadcasts from the others.
+    func join(_ socket: Socket, _ room: String, limit: Int) async -> Bool {
         let key = RoomKey(namespace: socket.namespace, room: room)
         var joined = memberships[socket.id, default: []]
         if !joined.contains(key) {
@@ -59,8 +66,14 @@ actor Rooms {
             joined.insert(key)
         }
         memberships[socket.id] = joined
-        if rooms[key] == nil { metrics.namespace(key.namespace)?.rooms.increment(by: 1.0) }
+        let created = rooms[key] == nil
         rooms[key, default: [:]][socket.id] = Member(socketID: socket.id, session: socket.connection.session)
+        if created { metrics.namespace(key.namespace)?.rooms.increment(by: 1.0) }
+        if let cluster {
+            let channel = cluster.channel(namespace: key.namespace, room: room)
+            if created { cluster.want(channel) }
+            await cluster.waitUntilSubscribed(channel)
+        }
         return true
     }
 
@@ -79,25 +92,45 @@ actor Rooms {
         rooms[RoomKey(namespace: namespace, room: room)]?.count ?? 0
     }
 
-    /// Sends `packet` to every socket of a room (or of the namespace when `room` is nil), except `exceptSocketID`.
-    /// Volatile packets are dropped for clients that are behind instead of queued. Returns the recipients.
+    /// Sends `packet` to every socket of a room (or of the namespace when `room` is nil), except `exceptSocketID`,
+    /// on this instance and, with a cluster, on every other. Volatile packets are dropped for clients that are
+    /// behind instead of queued. Returns the recipients on this instance.
     @discardableResult
     func broadcast(_ packet: SocketPacket, room: String?, except exceptSocketID: String? = nil, volatile: Bool = false)
         async -> Int
     {
-        let members: [String: Member]? =
-            room.map { rooms[RoomKey(namespace: packet.namespace, room: $0)] } ?? namespaces[packet.namespace]
-        guard let members, !members.isEmpty else { return 0 }
         let (text, attachments) = SocketCodec.encode(packet)
-        let prepared = PreparedPackets(
-            [EnginePacket.message(text)] + attachments.map(EnginePacket.binary), shared: true)
+        let packets = [EnginePacket.message(text)] + attachments.map(EnginePacket.binary)
+        // Published before any suspension point: the order of broadcasts is the order of publishes.
+        cluster?.publish(
+            ClusterMessage(
+                origin: cluster!.instanceID, namespace: packet.namespace, room: room, volatile: volatile,
+                packets: packets))
+        return await deliver(
+            packets, namespace: packet.namespace, room: room, except: exceptSocketID, volatile: volatile)
+    }
+
+    /// A broadcast from another instance, for the sockets here.
+    func deliver(_ message: ClusterMessage) async {
+        await deliver(
+            message.packets, namespace: message.namespace, room: message.room, except: nil, volatile: message.volatile)
+    }
+
+    @discardableResult
+    private func deliver(
+        _ packets: [EnginePacket], namespace: String, room: String?, except exceptSocketID: String?, volatile: Bool
+    ) async -> Int {
+        let members: [String: Member]? =
+            room.map { rooms[RoomKey(namespace: namespace, room: $0)] } ?? namespaces[namespace]
+        guard let members, !members.isEmpty else { return 0 }
+        let prepared = PreparedPackets(packets, shared: true)
         var delivered = 0
         for (socketID, member) in members where socketID != exceptSocketID {
             await member.session.deliver(prepared, volatile: volatile)
             delivered += 1
         }
         metrics.broadcastFanOut.record(delivered)
-        metrics.namespace(packet.namespace)?.eventsSent.increment(by: Int64(delivered))
+        metrics.namespace(namespace)?.eventsSent.increment(by: Int64(delivered))
         return delivered
     }
 }

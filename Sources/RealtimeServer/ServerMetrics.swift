@@ -18,6 +18,13 @@ public final class ServerMetrics: Sendable {
     let rateLimited: Metrics.Counter
     let broadcastFanOut: Metrics.Recorder
     let publishRequests: Metrics.Counter
+    /// Broadcasts between instances through Redis: sent, received, and lost (Redis unreachable, or more
+    /// arriving than the instance can deliver); whether Redis is connected (1) or not (0).
+    let clusterPublished: Metrics.Counter
+    let clusterReceived: Metrics.Counter
+    let clusterDroppedUnavailable: Metrics.Counter
+    let clusterDroppedBacklog: Metrics.Counter
+    let redisConnected: Metrics.Gauge
     private let namespaceMetrics: [String: NamespaceMetrics]
 
     /// Per namespace: connected sockets, events in and out, rooms, and how long handlers take.
@@ -52,6 +59,14 @@ public final class ServerMetrics: Sendable {
         rateLimited = Metrics.Counter(label: "realtime_rate_limited_events_total", factory: factory)
         broadcastFanOut = Metrics.Recorder(label: "realtime_broadcast_fanout", factory: factory)
         publishRequests = Metrics.Counter(label: "realtime_publish_requests_total", factory: factory)
+        clusterPublished = Metrics.Counter(label: "realtime_cluster_messages_published_total", factory: factory)
+        clusterReceived = Metrics.Counter(label: "realtime_cluster_messages_received_total", factory: factory)
+        clusterDroppedUnavailable = Metrics.Counter(
+            label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "redis_unavailable")],
+            factory: factory)
+        clusterDroppedBacklog = Metrics.Counter(
+            label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
+        redisConnected = Metrics.Gauge(label: "realtime_redis_connected", factory: factory)
         var perNamespace: [String: NamespaceMetrics] = [:]
         for namespace in namespaces {
             let dimensions = [("namespace", namespace)]

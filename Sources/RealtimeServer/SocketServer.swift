@@ -118,16 +118,18 @@ public struct SocketServer: Sendable {
     let authenticator: Authenticator?
     let metrics: ServerMetrics
 
-    public init(
+    init(
         _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
-        metrics: ServerMetrics? = nil
+        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil
     ) {
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.limits = limits
         self.authenticator = authenticator
         let metrics = metrics ?? ServerMetrics(namespaces: namespaces.map(\.name))
         self.metrics = metrics
-        self.rooms = Rooms(metrics: metrics)
+        self.rooms = Rooms(metrics: metrics, cluster: cluster)
+        // Namespace-wide broadcasts (system alerts, admin messages) come from any instance.
+        for namespace in namespaces { cluster.map { $0.want($0.channel(namespace: namespace.name, room: nil)) } }
     }
 
     /// Sends an event to a room (or the whole namespace) from outside any socket: the publish API.

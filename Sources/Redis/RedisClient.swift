@@ -21,8 +21,8 @@ public final class RedisClient: Sendable {
 
     /// - Parameters:
     ///   - onPush: pub/sub messages and other pushes, on the connection's event loop.
-    ///   - onConnect: runs after every (re)connect and handshake, before commands are let through, e.g. to
-    ///     subscribe again.
+    ///   - onConnect: runs after every (re)connect and handshake, e.g. to subscribe again; the client is
+    ///     already connected then.
     ///   - onDisconnect: the connection was lost.
     public init(
         configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -72,16 +72,27 @@ public final class RedisClient: Sendable {
     @discardableResult
     public func sendAndForget(_ command: RESPCommand) -> Bool {
         guard let channel = channel.withLock({ $0 }) else { return false }
-        let reply = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RESPRequest(commands: [command], promises: [reply]), promise: nil)
+        Self.write(RESPRequest(commands: [command], promises: [channel.eventLoop.makePromise()]), to: channel)
         return true
     }
 
     /// Pub/sub commands (SUBSCRIBE, UNSUBSCRIBE, SSUBSCRIBE ...): their confirmations arrive through `onPush`.
+    /// Returns false when there is no connection (a subscriber makes its subscriptions again in `onConnect`).
+    @discardableResult
     public func sendPubSub(_ command: RESPCommand) -> Bool {
         guard let channel = channel.withLock({ $0 }) else { return false }
-        channel.writeAndFlush(RESPRequest(commands: [command], promises: [nil]), promise: nil)
+        Self.write(RESPRequest(commands: [command], promises: [nil]), to: channel)
         return true
+    }
+
+    /// A write that never reaches the handler (the channel closed meanwhile) fails its replies, which would
+    /// otherwise wait forever.
+    private static func write(_ request: RESPRequest, to channel: any Channel) {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in
+            for reply in request.promises { reply?.fail(RedisError.connectionClosed) }
+        }
+        channel.writeAndFlush(request, promise: written)
     }
 
     private static func write(_ commands: [RESPCommand], to channel: any Channel, timeout: Duration) async throws
@@ -89,7 +100,7 @@ public final class RedisClient: Sendable {
     {
         let eventLoop = channel.eventLoop
         let replies = commands.map { _ in eventLoop.makePromise(of: RESPValue.self) }
-        channel.writeAndFlush(RESPRequest(commands: commands, promises: replies), promise: nil)
+        write(RESPRequest(commands: commands, promises: replies), to: channel)
         let all = EventLoopFuture.whenAllSucceed(replies.map(\.futureResult), on: eventLoop)
         let timedOut = NIOLockedValueBox(false)
         let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
@@ -118,8 +129,8 @@ public final class RedisClient: Sendable {
                 connected = channel
                 attempt = 0
                 try await handshake(channel)
-                await onConnect(self)
                 self.channel.withLock { $0 = channel }
+                await onConnect(self)
                 logger.info(
                     "connected to Redis",
                     metadata: [

@@ -14,11 +14,14 @@ do {
 let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
 let logger = Logger(label: "realtime-server")
-let (application, drain) = try await buildServer(configuration: configuration, logger: logger) { port in
+let (application, drain, cluster) = try await buildServer(configuration: configuration, logger: logger) { port in
     // One line that tests and operators can wait for; with PORT=0 it carries the port the OS chose.
     logger.info("listening", metadata: ["event": "listening", "host": "\(configuration.host)", "port": "\(port)"])
 }
-// Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves.
+// Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves and the
+// cluster connection still delivers.
 let services = ServiceGroup(
-    configuration: .init(services: [application, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    configuration: .init(
+        services: (cluster.map { [$0] } ?? []) + [application, drain], gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
 try await services.run()

@@ -67,6 +67,26 @@ import Testing
         #expect(tokens.leewaySeconds == 30)
     }
 
+    @Test("Redis: endpoint, Memorystore AUTH string and server CA; readiness may require it")
+    func redis() throws {
+        #expect(try ServerConfiguration.fromEnvironment([:]).redis == nil)
+        let configured = try ServerConfiguration.fromEnvironment([
+            "REDIS_URL": "redis://10.1.2.3:6378", "REDIS_AUTH": "auth-string", "REDIS_REQUIRED_FOR_READY": "true",
+        ])
+        let redis = try #require(configured.redis)
+        #expect(redis.host == "10.1.2.3" && redis.port == 6378 && redis.password == "auth-string" && redis.tls == nil)
+        #expect(configured.readyRequiresRedis)
+        for environment in [
+            ["REDIS_URL": "http://10.1.2.3"], ["REDIS_AUTH": "auth-string"],
+            ["REDIS_URL": "redis://h", "REDIS_CA_PEM": "-----BEGIN CERTIFICATE-----"],
+            ["REDIS_URL": "redis://h", "REDIS_REQUIRED_FOR_READY": "yes"],
+        ] {
+            #expect(throws: ServerConfiguration.InvalidSetting.self) {
+                try ServerConfiguration.fromEnvironment(environment)
+            }
+        }
+    }
+
     @Test("a key that is not an RSA public key stops the server at start")
     func badKey() async {
         let configuration = ServerConfiguration(

@@ -23,7 +23,7 @@ final class RedisServer: @unchecked Sendable {
 
     /// `extra`: more redis-server options (`--requirepass`, ...). `tls`: also listen with TLS, with a CA and a
     /// server certificate made for the test (see `certificateAuthorityPEM`).
-    init(_ extra: [String] = [], tls: Bool = false) throws {
+    init(_ extra: [String] = [], tls: Bool = false) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
@@ -44,21 +44,21 @@ final class RedisServer: @unchecked Sendable {
             tlsPort = nil
         }
         self.arguments = arguments + extra
-        try start()
+        try await start()
     }
 
     var certificateAuthorityPEM: String {
         (try? String(contentsOf: directory.appendingPathComponent("ca.crt"), encoding: .utf8)) ?? ""
     }
 
-    func start() throws {
+    func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["redis-server"] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
-        try waitUntilListening()
+        try await waitUntilListening()
     }
 
     /// SIGKILL, as when the machine under Redis dies.
@@ -88,11 +88,11 @@ final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func waitUntilListening() throws {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
+    private func waitUntilListening() async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             if Self.canConnect(port) { return }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "redis-server did not start"])
     }

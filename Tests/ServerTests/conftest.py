@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -105,3 +106,45 @@ def tenderflow_server():
     server = Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, MAX_ROOMS_PER_SOCKET=3)
     yield server
     server.stop()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Redis:
+    """A real redis-server (Debian's package) on a free loopback port; `kill` and `start` to play an outage."""
+
+    def __init__(self, *options):
+        self.port = free_port()
+        self.options = list(options)
+        self.process = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--loglevel", "warning", *self.options], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self):
+        """SIGKILL, as when Memorystore's node goes away."""
+        self.process.kill()
+        self.process.wait()
+
+    def cli(self, *arguments):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *arguments], capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()

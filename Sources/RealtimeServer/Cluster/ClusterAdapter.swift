@@ -1,0 +1,207 @@
+import EngineIO
+import Logging
+import NIOCore
+import Redis
+import Synchronization
+
+/// Broadcasts between instances through Redis pub/sub (Memorystore): each room and each namespace has its own
+/// channel, and an instance subscribes only to the rooms it has members in, so it receives only traffic it
+/// delivers. The sending instance delivers to its own sockets at once and ignores its own message when Redis
+/// echoes it, so every socket gets a broadcast exactly once; Redis keeps each channel in order, and one
+/// instance publishes in the order it broadcasts, so a room's events from one sender arrive in order everywhere.
+///
+/// Redis down: local delivery goes on, cross-instance messages are counted as dropped (nothing is queued for
+/// later, which would deliver stale updates), and every subscription is made again when Redis is back.
+final class ClusterAdapter: Sendable {
+    let instanceID: String
+    private let prefix: String
+    private let publisher: RedisClient
+    private let subscriber: RedisClient
+    private let subscriptions: Mutex<Subscriptions>
+    private let inbound: AsyncStream<ClusterMessage>
+    private let inboundSink: AsyncStream<ClusterMessage>.Continuation
+    private let metrics: ServerMetrics
+    private let logger: Logger
+
+    struct Subscriptions {
+        /// Channels this instance needs, with how many local rooms or namespaces want each.
+        var wanted: [String: Int] = [:]
+        /// Channels Redis confirmed on the current subscriber connection.
+        var confirmed: Set<String> = []
+        var waiters: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
+        var nextWaiter = 0
+    }
+
+    /// How long a join waits for Redis to confirm the room's subscription before it goes on without it.
+    static let subscribeTimeout = Duration.seconds(1)
+    /// Messages from other instances waiting to be delivered here; more are dropped and counted.
+    static let inboundLimit = 65_536
+
+    init(
+        redis: RedisConfiguration, instanceID: String, prefix: String = "tfctl-rt", metrics: ServerMetrics,
+        logger: Logger
+    ) {
+        self.instanceID = instanceID
+        self.prefix = prefix
+        self.metrics = metrics
+        self.logger = logger
+        subscriptions = Mutex(Subscriptions())
+        (inbound, inboundSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(Self.inboundLimit))
+        var commands = redis
+        commands.clientName = "tfctl-rt-\(instanceID)"
+        publisher = RedisClient(
+            configuration: commands, logger: logger,
+            onConnect: { _ in metrics.redisConnected.record(1) }, onDisconnect: { metrics.redisConnected.record(0) })
+        var pubSub = redis
+        pubSub.clientName = "tfctl-rt-\(instanceID)-sub"
+        // The subscriber's callbacks reach the adapter through a box filled in below: the adapter owns the
+        // subscriber, so the subscriber must not own the adapter.
+        let callbacks = Callbacks()
+        subscriber = RedisClient(
+            configuration: pubSub, logger: logger, onPush: { callbacks.adapter?.received($0) },
+            onConnect: { client in callbacks.adapter?.resubscribe(client) },
+            onDisconnect: { callbacks.adapter?.subscriptionsLost() })
+        callbacks.set(self)
+    }
+
+    private final class Callbacks: Sendable {
+        private let box = Mutex<ClusterAdapterReference?>(nil)
+        var adapter: ClusterAdapter? { box.withLock { $0?.adapter } }
+        func set(_ adapter: ClusterAdapter) { box.withLock { $0 = ClusterAdapterReference(adapter: adapter) } }
+    }
+
+    private struct ClusterAdapterReference: Sendable {
+        weak var adapter: ClusterAdapter?
+    }
+
+    /// A new subscriber connection has no subscriptions: every wanted channel is subscribed again.
+    private func resubscribe(_ client: RedisClient) {
+        let channels = subscriptions.withLock { $0.wanted.keys.sorted() }
+        for chunk in stride(from: 0, to: channels.count, by: 512) {
+            let slice = channels[chunk..<min(chunk + 512, channels.count)]
+            client.sendPubSub(RESPCommand(["SUBSCRIBE"] + slice.map { RESPArgument($0) }))
+        }
+    }
+
+    private func subscriptionsLost() {
+        subscriptions.withLock { $0.confirmed.removeAll() }
+    }
+
+    var isConnected: Bool { publisher.isConnected && subscriber.isConnected }
+
+    /// Keeps both Redis connections up and delivers what other instances publish, until cancelled.
+    func run(deliver: @escaping @Sendable (ClusterMessage) async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.publisher.run() }
+            group.addTask { await self.subscriber.run() }
+            group.addTask {
+                for await message in self.inbound { await deliver(message) }
+            }
+            await withTaskCancellationHandler {
+                await group.next()
+            } onCancel: {
+                self.inboundSink.finish()
+            }
+            group.cancelAll()
+        }
+        subscriptions.withLock { state in
+            for waiters in state.waiters.values { for waiter in waiters.values { waiter.resume() } }
+            state.waiters.removeAll()
+        }
+    }
+
+    // MARK: Channels
+
+    /// The channel of a room, or of a whole namespace. The braces are a Redis Cluster hash tag: one room's
+    /// messages stay on one shard, different rooms spread over the shards.
+    func channel(namespace: String, room: String?) -> String {
+        if let room { return "\(prefix):{\(namespace)|\(room)}" }
+        return "\(prefix):{\(namespace)}"
+    }
+
+    /// One more local room or namespace wants `channel`; the first one subscribes.
+    func want(_ channel: String) {
+        let first = subscriptions.withLock { state in
+            state.wanted[channel, default: 0] += 1
+            return state.wanted[channel] == 1
+        }
+        if first { subscriber.sendPubSub(RESPCommand("SUBSCRIBE", RESPArgument(channel))) }
+    }
+
+    /// Waits until Redis confirms the subscription to `channel`, so that a client told it joined a room gets
+    /// every later broadcast, from any instance. Without Redis it returns at once; a confirmation that does
+    /// not come in `subscribeTimeout` is not waited for either.
+    func waitUntilSubscribed(_ channel: String) async {
+        guard subscriber.isConnected else { return }
+        let id = subscriptions.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = subscriptions.withLock { state in
+                guard !state.confirmed.contains(channel), state.wanted[channel] != nil else { return false }
+                state.waiters[channel, default: [:]][id] = continuation
+                return true
+            }
+            guard waiting else { return continuation.resume() }
+            Task {
+                try? await Task.sleep(for: Self.subscribeTimeout)
+                self.subscriptions.withLock { $0.waiters[channel]?.removeValue(forKey: id) }?.resume()
+            }
+        }
+    }
+
+    /// One fewer local room or namespace wants `channel`; the last one unsubscribes.
+    func unsubscribe(_ channel: String) {
+        let last = subscriptions.withLock { state in
+            guard let count = state.wanted[channel] else { return false }
+            if count > 1 {
+                state.wanted[channel] = count - 1
+                return false
+            }
+            state.wanted[channel] = nil
+            return true
+        }
+        if last { subscriber.sendPubSub(RESPCommand("UNSUBSCRIBE", RESPArgument(channel))) }
+    }
+
+    // MARK: Messages
+
+    /// Sends a broadcast to the other instances; returns at once, in call order.
+    func publish(_ message: ClusterMessage) {
+        let channel = channel(namespace: message.namespace, room: message.room)
+        if publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(message.encoded()))) {
+            metrics.clusterPublished.increment()
+        } else {
+            metrics.clusterDroppedUnavailable.increment()
+        }
+    }
+
+    /// A push from the subscriber connection, on its event loop.
+    private func received(_ push: RESPValue) {
+        guard let elements = push.elements, let kind = elements.first?.string, elements.count >= 2,
+            let channel = elements[1].string
+        else { return }
+        switch kind {
+        case "subscribe":
+            let waiters = subscriptions.withLock { state in
+                state.confirmed.insert(channel)
+                return state.waiters.removeValue(forKey: channel)
+            }
+            for waiter in (waiters ?? [:]).values { waiter.resume() }
+        case "unsubscribe":
+            _ = subscriptions.withLock { $0.confirmed.remove(channel) }
+        case "message":
+            guard elements.count == 3, let payload = elements[2].bytes else { return }
+            guard let message = try? ClusterMessage(decoding: payload) else {
+                logger.warning("ignored a malformed cluster message", metadata: ["channel": "\(channel)"])
+                return
+            }
+            guard message.origin != instanceID else { return }  // delivered here already
+            metrics.clusterReceived.increment()
+            if case .dropped = inboundSink.yield(message) { metrics.clusterDroppedBacklog.increment() }
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,163 @@
+"""Two server processes joined through a real redis-server: broadcasts reach every subscriber on every instance
+exactly once and in order, namespace-wide notices cross too, and a Redis outage is survived and recovered from."""
+import asyncio
+import time
+
+import pytest
+import requests
+
+from conftest import PUBLISH_TOKEN, Redis, Server, metrics, publish
+from tenderflow_client import Client
+
+
+@pytest.fixture
+def cluster():
+    redis = Redis()
+    servers = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url) for _ in range(2)]
+    yield redis, servers
+    for server in servers:
+        server.stop()
+    redis.kill()
+
+
+def run(coroutine):
+    asyncio.run(coroutine)
+
+
+async def updates(client, count, name="tender:update"):
+    """The next `count` events `name`, with a timeout on each."""
+    return [(await client.expect(name))["sequence"] for _ in range(count)]
+
+
+def test_a_broadcast_reaches_subscribers_on_every_instance_exactly_once_in_order(cluster):
+    redis, (first, second) = cluster
+
+    async def scenario():
+        async with Client(first, "alice") as alice, Client(second, "bob") as bob, Client(second, "carol") as carol:
+            for client in (alice, bob):
+                assert (await client.call("subscribe", {"tenderId": "42"}))["ok"]
+            assert (await carol.call("subscribe", {"tenderId": "7"}))["ok"]
+            # The publishes go to one instance, then the other: each sender's order holds on both instances.
+            for server, offset in ((first, 0), (second, 100)):
+                for sequence in range(offset, offset + 100):
+                    response = await asyncio.to_thread(publish, server, {
+                        "namespace": "/tenders", "room": "tender:42", "event": "tender:update",
+                        "data": {"sequence": sequence}})
+                    assert response.status_code == 202, response.text
+            for client in (alice, bob):
+                assert await updates(client, 200) == list(range(200))
+                await client.nothing_more("tender:update")
+            await carol.nothing_more("tender:update")
+
+    run(scenario())
+    # Each instance published its own 100 and received the other's 100; nothing was lost.
+    for server in (first, second):
+        figures = metrics(server)
+        assert figures["realtime_cluster_messages_published_total"] == 100
+        assert figures["realtime_cluster_messages_received_total"] == 100
+        assert figures.get('realtime_cluster_messages_dropped_total{reason="redis_unavailable"}', 0) == 0
+
+
+def test_events_from_clients_and_system_notices_cross_instances(cluster):
+    redis, (first, second) = cluster
+
+    async def scenario():
+        async with Client(first, "alice") as alice, Client(second, "bob") as bob:
+            for client in (alice, bob):
+                assert (await client.call("subscribe", {"tenderId": "9"}))["ok"]
+            # A client's own broadcast (a typing indicator) reaches the other instance, not the typist.
+            await alice.sio.emit("typing", {"tenderId": "9", "typing": True}, namespace="/tenders")
+            assert await bob.expect("typing") == {"tenderId": "9", "user": "alice", "typing": True}
+            await alice.nothing_more("typing")
+            response = await asyncio.to_thread(publish, second, {
+                "namespace": "/system", "event": "maintenance", "data": {"at": "2026-12-01T02:00:00Z"}})
+            assert response.status_code == 202
+            for client in (alice, bob):
+                assert await client.expect("maintenance", namespace="/system") == {"at": "2026-12-01T02:00:00Z"}
+
+    run(scenario())
+
+
+def test_an_instance_only_subscribes_to_rooms_it_has_members_in(cluster):
+    redis, (first, second) = cluster
+
+    async def scenario():
+        async with Client(first, "alice") as alice:
+            assert (await alice.call("subscribe", {"tenderId": "1"}))["ok"]
+            channels = redis.cli("PUBSUB", "CHANNELS", "*tender:1*").split()
+            assert len(channels) == 1
+            assert redis.cli("PUBSUB", "NUMSUB", channels[0]).split()[1] == "1"  # the first instance only
+            assert (await alice.call("unsubscribe", {"tenderId": "1"}))["ok"]
+            for _ in range(100):
+                if redis.cli("PUBSUB", "NUMSUB", channels[0]).split()[1] == "0":
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                pytest.fail("the instance kept the room's channel after its last member left")
+
+    run(scenario())
+
+
+def test_redis_killed_and_restarted_mid_stream(cluster):
+    redis, (first, second) = cluster
+
+    async def scenario():
+        async with Client(first, "alice") as alice, Client(second, "bob") as bob:
+            for client in (alice, bob):
+                assert (await client.call("subscribe", {"tenderId": "5"}))["ok"]
+
+            async def send(server, sequence):
+                response = await asyncio.to_thread(publish, server, {
+                    "namespace": "/tenders", "room": "tender:5", "event": "tender:update",
+                    "data": {"sequence": sequence}})
+                assert response.status_code == 202, response.text
+
+            await send(first, 0)
+            assert await updates(bob, 1) == [0]
+            assert await updates(alice, 1) == [0]
+            redis.kill()
+            # Without Redis, each instance still serves its own clients; what could not cross is counted.
+            await send(first, 1)
+            assert await updates(alice, 1) == [1]
+            await bob.nothing_more("tender:update")
+            assert metrics(first)['realtime_cluster_messages_dropped_total{reason="redis_unavailable"}'] >= 1
+            assert metrics(first)["realtime_redis_connected"] == 0
+            assert requests.get(first.url + "/readyz", timeout=5).status_code == 200
+            redis.start()
+            # Both instances reconnect and subscribe again on their own.
+            for _ in range(250):
+                if all(metrics(server)["realtime_redis_connected"] == 1 for server in (first, second)) and \
+                        redis.cli("PUBSUB", "NUMSUB", redis.cli("PUBSUB", "CHANNELS", "*tender:5*")).split()[-1] == "2":
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                pytest.fail("the instances did not come back to Redis")
+            await send(second, 2)
+            assert await updates(alice, 1) == [2]
+            assert await updates(bob, 1) == [2]
+
+    run(scenario())
+    for server in (first, second):
+        assert server.process.poll() is None
+
+
+def test_readiness_can_require_redis():
+    redis = Redis()
+    server = Server("tenderflow", REDIS_URL=redis.url, REDIS_REQUIRED_FOR_READY="true")
+    try:
+        wait_for_readiness(server, 200)
+        redis.kill()
+        wait_for_readiness(server, 503)
+        assert requests.get(server.url + "/readyz", timeout=5).text == "redis unavailable"
+        redis.start()
+        wait_for_readiness(server, 200)
+    finally:
+        server.stop()
+        redis.kill()
+
+
+def wait_for_readiness(server, status):
+    deadline = time.monotonic() + 5
+    while requests.get(server.url + "/readyz", timeout=5).status_code != status:
+        assert time.monotonic() < deadline, f"/readyz never answered {status}"
+        time.sleep(0.02)
