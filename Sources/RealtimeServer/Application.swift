@@ -17,11 +17,15 @@ public func buildServer(
 ) async throws -> (application: some ApplicationProtocol, drain: DrainService, cluster: ClusterService?) {
     var authenticator: Authenticator?
     if let tokens = configuration.tokens { authenticator = try await Authenticator(tokens) }
-    let namespaces = namespaces(for: configuration.profile)
+    let presence = Presence()
+    let namespaces = namespaces(for: configuration.profile, presence: presence)
     let metrics = ServerMetrics(namespaces: namespaces?.map(\.name) ?? [])
     let cluster = configuration.redis.map {
-        ClusterAdapter(redis: $0, instanceID: SessionRegistry.newID(), metrics: metrics, logger: logger)
+        ClusterAdapter(
+            redis: $0, instanceID: SessionRegistry.newID(), presenceTTL: .milliseconds(configuration.presenceTTL),
+            metrics: metrics, logger: logger)
     }
+    if let cluster, configuration.profile == .tenderflow { await TenderFlow.join(cluster, presence) }
     let sockets = namespaces.map {
         SocketServer(
             $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster)
@@ -90,10 +94,10 @@ func limits(_ configuration: ServerConfiguration) -> SocketLimits {
 }
 
 /// The profile's namespaces and handlers; nil for the bare Engine.IO echo.
-func namespaces(for profile: ServerConfiguration.Profile) -> [Namespace]? {
+func namespaces(for profile: ServerConfiguration.Profile, presence: Presence) -> [Namespace]? {
     switch profile {
     case .tenderflow:
-        return TenderFlow.namespaces()
+        return TenderFlow.namespaces(presence: presence)
     case .engineEcho:
         return nil
     case .socketIOTestSuite:

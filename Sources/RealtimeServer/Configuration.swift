@@ -39,6 +39,9 @@ public struct ServerConfiguration: Sendable {
     /// Report not-ready while Redis is unreachable (off by default: an instance without Redis still serves
     /// its own clients, which beats refusing them).
     public var readyRequiresRedis = false
+    /// Milliseconds a presence entry lives in Redis without a refresh (instances refresh every third of it):
+    /// how long a user of an instance that died can still show as present.
+    public var presenceTTL = 30_000
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -107,6 +110,7 @@ public struct ServerConfiguration: Sendable {
         }
         configuration.tokens = try tokenSettings(environment, integer)
         configuration.redis = try redisSettings(environment)
+        configuration.presenceTTL = try integer("PRESENCE_TTL_MS", 300...600_000) ?? configuration.presenceTTL
         if let required = environment["REDIS_REQUIRED_FOR_READY"] {
             guard let value = ["true": true, "false": false][required] else {
                 throw InvalidSetting(name: "REDIS_REQUIRED_FOR_READY", value: required, expected: "true or false")

@@ -1,6 +1,7 @@
 import SocketIO
 
-/// Who is viewing or editing each tender, on this instance.
+/// Who is viewing or editing each tender: this instance's sockets, and with a cluster the entries of every
+/// instance in Redis (see `ClusterPresence`). Without Redis, or while it is away, the list is this instance's.
 actor Presence {
     struct Entry: Sendable {
         var mode: String
@@ -8,37 +9,80 @@ actor Presence {
     }
 
     private var tenders: [String: [String: Entry]] = [:]
+    private var shared: ClusterPresence?
+    /// Tenders this instance has subscribers in: the ones whose departed users it announces.
+    private var watched: [String: Int] = [:]
 
-    /// Records a socket of `user` on a tender; true when the user was not present before.
-    func join(tender: String, user: String, mode: String, socketID: String) -> Bool {
+    /// From now on, presence is shared with the other instances through Redis.
+    func share(_ shared: ClusterPresence) { self.shared = shared }
+
+    /// Records a socket of `user` on a tender; true when the user was not present here before.
+    func join(tender: String, user: String, mode: String, socketID: String) async -> Bool {
         var users = tenders[tender, default: [:]]
-        let isNew = users[user] == nil
-        var entry = users[user] ?? Entry(mode: mode, sockets: [])
+        let previous = users[user]
+        var entry = previous ?? Entry(mode: mode, sockets: [])
         entry.mode = mode
         entry.sockets.insert(socketID)
         users[user] = entry
         tenders[tender] = users
-        return isNew
+        if let shared, previous?.mode != mode {
+            let stale = previous.map { [(tender: tender, user: user, mode: $0.mode)] } ?? []
+            // Without Redis the entry is written at the next heartbeat after it returns.
+            try? await shared.write([(tender: tender, user: user, mode: mode)], removing: stale)
+        }
+        return previous == nil
     }
 
-    /// Removes a socket of `user`; true when it was the user's last one on the tender.
-    func leave(tender: String, user: String, socketID: String) -> Bool {
+    /// Removes a socket of `user`; true when the user has left the tender: it was their last socket here, and
+    /// no other instance has them present.
+    func leave(tender: String, user: String, socketID: String) async -> Bool {
         guard var entry = tenders[tender]?[user], entry.sockets.remove(socketID) != nil else { return false }
-        if entry.sockets.isEmpty {
-            tenders[tender]?[user] = nil
-            if tenders[tender]?.isEmpty == true { tenders[tender] = nil }
-            return true
+        guard entry.sockets.isEmpty else {
+            tenders[tender]?[user] = entry
+            return false
         }
-        tenders[tender]?[user] = entry
-        return false
+        tenders[tender]?[user] = nil
+        if tenders[tender]?.isEmpty == true { tenders[tender] = nil }
+        guard let shared else { return true }
+        try? await shared.write([], removing: [(tender: tender, user: user, mode: entry.mode)])
+        guard let everywhere = try? await shared.list(tender) else { return true }
+        return !everywhere.contains { $0.user == user }
     }
 
     /// `[{"user":..., "mode":...}]`, sorted by user.
-    func list(tender: String) -> JSONValue {
-        .array(
-            (tenders[tender] ?? [:]).sorted { $0.key < $1.key }.map { user, entry in
-                .object([("user", .string(user)), ("mode", .string(entry.mode))])
+    func list(tender: String) async -> JSONValue {
+        var modes: [String: String] = [:]
+        if let shared, let everywhere = try? await shared.list(tender) {
+            for (user, mode) in everywhere { modes[user] = mode }
+        }
+        // This instance's own entries count even when Redis has not seen them yet.
+        for (user, entry) in tenders[tender] ?? [:] where modes[user] != "editing" { modes[user] = entry.mode }
+        return .array(
+            modes.sorted { $0.key < $1.key }.map { user, mode in
+                .object([("user", .string(user)), ("mode", .string(mode))])
             })
+    }
+
+    func watch(_ tender: String) { watched[tender, default: 0] += 1 }
+
+    func unwatch(_ tender: String) {
+        guard let count = watched[tender] else { return }
+        watched[tender] = count > 1 ? count - 1 : nil
+    }
+
+    /// Refreshes this instance's entries in Redis, then sweeps the expired entries (of instances that died) of
+    /// the tenders watched here; returns the users that sweep found gone, to announce.
+    func heartbeat() async -> [(tender: String, user: String)] {
+        guard let shared else { return [] }
+        let entries = tenders.sorted { $0.key < $1.key }.flatMap { tender, users in
+            users.sorted { $0.key < $1.key }.map { (tender: tender, user: $0.key, mode: $0.value.mode) }
+        }
+        try? await shared.write(entries)
+        var departed: [(tender: String, user: String)] = []
+        for tender in watched.keys.sorted() {
+            for user in (try? await shared.sweep(tender)) ?? [] { departed.append((tender: tender, user: user)) }
+        }
+        return departed
     }
 }
 
@@ -46,30 +90,47 @@ actor Presence {
 /// system-wide notices (`/system`). Updates, bids, document status and comments reach the rooms from backend
 /// services through the publish API.
 enum TenderFlow {
-    static func namespaces() -> [Namespace] {
-        let presence = Presence()
-        return [
+    /// Shares presence through the cluster, and announces the users whose instance died without saying
+    /// goodbye (one instance announces each of them).
+    static func join(_ cluster: ClusterAdapter, _ presence: Presence) async {
+        await presence.share(cluster.presence)
+        cluster.everyHeartbeat { rooms in
+            for (tender, user) in await presence.heartbeat() {
+                await rooms.broadcast(
+                    .event("presence:left", [presenceLeft(tender: tender, user: user)], namespace: "/tenders"),
+                    room: room(tender))
+            }
+        }
+    }
+
+    static func namespaces(presence: Presence) -> [Namespace] {
+        [
             Namespace("/"),
             Namespace("/system"),
             Namespace(
                 "/tenders",
                 onDisconnect: { socket, rooms in
                     for room in rooms where room.hasPrefix("tender:") {
-                        await leavePresence(socket, tender: String(room.dropFirst("tender:".count)), presence)
+                        let tender = String(room.dropFirst("tender:".count))
+                        await presence.unwatch(tender)
+                        await leavePresence(socket, tender: tender, presence)
                     }
                 },
                 handlers: [
                     "subscribe": { socket, arguments, ack in
                         guard let tender = tenderID(arguments) else { return await refuse(ack, "tenderId is required") }
                         guard socket.identity.mayAccess(tender: tender) else { return await refuse(ack, "forbidden") }
+                        let wasMember = await socket.isMember(of: room(tender))
                         guard await socket.join(room(tender)) else {
                             return await refuse(ack, "too many subscriptions")
                         }
+                        if !wasMember { await presence.watch(tender) }
                         await ack?([.object([("ok", .bool(true)), ("presence", await presence.list(tender: tender))])])
                     },
                     "unsubscribe": { socket, arguments, ack in
                         guard let tender = tenderID(arguments) else { return await refuse(ack, "tenderId is required") }
                         await leavePresence(socket, tender: tender, presence)
+                        if await socket.isMember(of: room(tender)) { await presence.unwatch(tender) }
                         await socket.leave(room(tender))
                         await ack?([.object([("ok", .bool(true))])])
                     },
@@ -136,11 +197,11 @@ enum TenderFlow {
 
     static func leavePresence(_ socket: Socket, tender: String, _ presence: Presence) async {
         guard await presence.leave(tender: tender, user: socket.user, socketID: socket.id) else { return }
-        await socket.broadcast(
-            to: room(tender), "presence:left",
-            [
-                .object([("tenderId", .string(tender)), ("user", .string(socket.user))])
-            ])
+        await socket.broadcast(to: room(tender), "presence:left", [presenceLeft(tender: tender, user: socket.user)])
+    }
+
+    static func presenceLeft(tender: String, user: String) -> JSONValue {
+        .object([("tenderId", .string(tender)), ("user", .string(user))])
     }
 }
 

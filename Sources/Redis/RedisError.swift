@@ -18,6 +18,11 @@ public struct RedisError: Error, CustomStringConvertible, Equatable, Sendable {
     public static let notConnected = RedisError(.notConnected)
     public static let connectionClosed = RedisError(.connectionClosed)
 
+    /// A reply of a shape the command does not produce.
+    public static func unexpectedReply(to command: String) -> RedisError {
+        RedisError(.protocolViolation("unexpected reply to \(command)"))
+    }
+
     /// The error reply's text when Redis refused the command.
     public var serverMessage: String? {
         if case .server(let message) = kind { return message }

@@ -161,3 +161,63 @@ def wait_for_readiness(server, status):
     while requests.get(server.url + "/readyz", timeout=5).status_code != status:
         assert time.monotonic() < deadline, f"/readyz never answered {status}"
         time.sleep(0.02)
+
+
+def test_presence_is_shared_across_instances_and_ends_with_the_users_last_socket(cluster):
+    redis, (first, second) = cluster
+
+    async def scenario():
+        async with Client(first, "alice") as alice, Client(second, "bob") as bob:
+            assert (await alice.call("subscribe", {"tenderId": "3"}))["ok"]
+            assert (await alice.call("presence:join", {"tenderId": "3", "mode": "viewing"}))["ok"]
+            # Bob, on the other instance, sees Alice in the list his subscribe returns.
+            joined = await bob.call("subscribe", {"tenderId": "3"})
+            assert joined["presence"] == [{"user": "alice", "mode": "viewing"}]
+            assert (await bob.call("presence:join", {"tenderId": "3", "mode": "editing"}))["ok"]
+            assert await alice.expect("presence:joined") == {"tenderId": "3", "user": "bob", "mode": "editing"}
+            listed = await alice.call("presence:list", {"tenderId": "3"})
+            assert listed["presence"] == [{"user": "alice", "mode": "viewing"}, {"user": "bob", "mode": "editing"}]
+            # Alice on the second instance too: closing her first socket does not make her leave.
+            async with Client(second, "alice") as alice_again:
+                assert (await alice_again.call("subscribe", {"tenderId": "3"}))["ok"]
+                assert (await alice_again.call("presence:join", {"tenderId": "3", "mode": "viewing"}))["ok"]
+                await alice.sio.disconnect()
+                await bob.nothing_more("presence:left")
+                listed = await bob.call("presence:list", {"tenderId": "3"})
+                assert [entry["user"] for entry in listed["presence"]] == ["alice", "bob"]
+            assert await bob.expect("presence:left") == {"tenderId": "3", "user": "alice"}
+            listed = await bob.call("presence:list", {"tenderId": "3"})
+            assert listed["presence"] == [{"user": "bob", "mode": "editing"}]
+
+    run(scenario())
+
+
+def test_a_killed_instances_users_expire_and_are_announced_once():
+    redis = Redis()
+    servers = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url, PRESENCE_TTL_MS=900)
+               for _ in range(3)]
+    doomed, *survivors = servers
+    try:
+        async def scenario():
+            async with Client(doomed, "alice") as alice, Client(survivors[0], "bob") as bob, \
+                    Client(survivors[1], "carol") as carol:
+                for client in (alice, bob, carol):
+                    assert (await client.call("subscribe", {"tenderId": "8"}))["ok"]
+                assert (await alice.call("presence:join", {"tenderId": "8", "mode": "editing"}))["ok"]
+                for client in (bob, carol):
+                    assert await client.expect("presence:joined") == {"tenderId": "8", "user": "alice", "mode": "editing"}
+                doomed.process.kill()  # SIGKILL: no goodbye, no cleanup
+                doomed.process.wait()
+                # Each survivor's client hears once that Alice left, although both instances sweep.
+                for client in (bob, carol):
+                    assert await client.expect("presence:left") == {"tenderId": "8", "user": "alice"}
+                for client in (bob, carol):
+                    await client.nothing_more("presence:left", seconds=1)
+                    assert (await client.call("presence:list", {"tenderId": "8"}))["presence"] == []
+
+        run(scenario())
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()
+        redis.kill()

@@ -22,6 +22,10 @@ final class ClusterAdapter: Sendable {
     private let inboundSink: AsyncStream<ClusterMessage>.Continuation
     private let metrics: ServerMetrics
     private let logger: Logger
+    /// Presence entries of every instance, in Redis.
+    let presence: ClusterPresence
+    private let heartbeatJobs = Mutex<[@Sendable (Rooms) async -> Void]>([])
+    private let heartbeatInterval: Duration
 
     struct Subscriptions {
         /// Channels this instance needs, with how many local rooms or namespaces want each.
@@ -38,10 +42,11 @@ final class ClusterAdapter: Sendable {
     static let inboundLimit = 65_536
 
     init(
-        redis: RedisConfiguration, instanceID: String, prefix: String = "tfctl-rt", metrics: ServerMetrics,
-        logger: Logger
+        redis: RedisConfiguration, instanceID: String, prefix: String = "tfctl-rt",
+        presenceTTL: Duration = .seconds(30), metrics: ServerMetrics, logger: Logger
     ) {
         self.instanceID = instanceID
+        heartbeatInterval = presenceTTL / 3
         self.prefix = prefix
         self.metrics = metrics
         self.logger = logger
@@ -61,7 +66,13 @@ final class ClusterAdapter: Sendable {
             configuration: pubSub, logger: logger, onPush: { callbacks.adapter?.received($0) },
             onConnect: { client in callbacks.adapter?.resubscribe(client) },
             onDisconnect: { callbacks.adapter?.subscriptionsLost() })
+        presence = ClusterPresence(client: publisher, instanceID: instanceID, prefix: prefix, ttl: presenceTTL)
         callbacks.set(self)
+    }
+
+    /// Runs `job` every heartbeat (a third of the presence TTL) while the cluster runs.
+    func everyHeartbeat(_ job: @escaping @Sendable (Rooms) async -> Void) {
+        heartbeatJobs.withLock { $0.append(job) }
     }
 
     private final class Callbacks: Sendable {
@@ -89,13 +100,21 @@ final class ClusterAdapter: Sendable {
 
     var isConnected: Bool { publisher.isConnected && subscriber.isConnected }
 
-    /// Keeps both Redis connections up and delivers what other instances publish, until cancelled.
-    func run(deliver: @escaping @Sendable (ClusterMessage) async -> Void) async {
+    /// Keeps both Redis connections up, delivers what other instances publish to `rooms` and runs the heartbeat
+    /// jobs, until cancelled.
+    func run(rooms: Rooms) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publisher.run() }
             group.addTask { await self.subscriber.run() }
             group.addTask {
-                for await message in self.inbound { await deliver(message) }
+                for await message in self.inbound { await rooms.deliver(message) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.heartbeatInterval)
+                    guard self.publisher.isConnected else { continue }
+                    for job in self.heartbeatJobs.withLock({ $0 }) { await job(rooms) }
+                }
             }
             await withTaskCancellationHandler {
                 await group.next()

@@ -10,9 +10,6 @@ public struct ClusterService: Service {
 
     public func run() async throws {
         logger.info("joining the cluster through Redis", metadata: ["instance": "\(adapter.instanceID)"])
-        let rooms = self.rooms
-        await cancelWhenGracefulShutdown {
-            await adapter.run { message in await rooms.deliver(message) }
-        }
+        await cancelWhenGracefulShutdown { await adapter.run(rooms: rooms) }
     }
 }
