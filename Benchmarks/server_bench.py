@@ -7,6 +7,11 @@ clients timestamp what they receive. Reported: deliveries/s, p50/p99 delivery la
 million deliveries (from /proc, so the load generator sharing the machine does not distort it), and RSS per
 idle connection.
 
+The two-instance run (when redis-server is installed): two realtime-server processes joined through one
+redis-server, the clients split between them, every message published to the first, so the second instance's
+half crosses Redis. Reported as above (CPU and RSS of both instances together) plus Redis's CPU seconds, and
+compared with the one-instance run of the same N.
+
 Usage: server_bench.py REALTIME_SERVER [--connections 5000 10000] [--seconds 10] [--deliveries-per-second 20000]
 """
 import argparse
@@ -87,18 +92,34 @@ class Client:
             raise SystemExit(f"unexpected frame: {error}")
 
 
-async def run(name, command, env, socketio, connections, seconds, rate):
-    process, port = start(command, env)
+def start_redis():
+    with __import__("socket").socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return process, port
+
+
+async def run(name, servers, socketio, connections, seconds, rate, redis=None):
+    """`servers`: (command, environment) of each instance; clients are spread over them round-robin and the
+    messages are published to the first."""
+    started_servers = [start(command, env) for command, env in servers]
+    processes = [process for process, _ in started_servers]
+    ports = [port for _, port in started_servers]
     await asyncio.sleep(1)
-    baseline_rss = rss_kib(process.pid)
+    baseline_rss = sum(rss_kib(process.pid) for process in processes)
     clients = [Client(socketio) for _ in range(connections)]
     for batch in range(0, connections, 250):
-        await asyncio.gather(*(client.connect(port) for client in clients[batch:batch + 250]))
+        await asyncio.gather(*(client.connect(ports[(batch + index) % len(ports)])
+                               for index, client in enumerate(clients[batch:batch + 250])))
     receivers = [asyncio.create_task(client.receive()) for client in clients]
     await asyncio.sleep(2)
-    idle_rss = rss_kib(process.pid)
-    cpu_before = cpu_seconds(process.pid)
-    url = f"http://127.0.0.1:{port}" + ("/v1/publish" if socketio else "/publish")
+    idle_rss = sum(rss_kib(process.pid) for process in processes)
+    cpu_before = sum(cpu_seconds(process.pid) for process in processes)
+    redis_before = cpu_seconds(redis.pid) if redis else 0
+    url = f"http://127.0.0.1:{ports[0]}" + ("/v1/publish" if socketio else "/publish")
     headers = {"Authorization": f"Bearer {TOKEN}"}
     started = time.monotonic()
     async with aiohttp.ClientSession() as session:
@@ -115,14 +136,17 @@ async def run(name, command, env, socketio, connections, seconds, rate):
     while sum(len(c.latencies) for c in clients) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     elapsed = time.monotonic() - started
-    cpu = cpu_seconds(process.pid) - cpu_before
+    cpu = sum(cpu_seconds(process.pid) for process in processes) - cpu_before
+    redis_cpu = cpu_seconds(redis.pid) - redis_before if redis else None
     latencies = sorted(latency for client in clients for latency in client.latencies)
     for client in clients:
         await client.ws.close()
     for receiver in receivers:
         receiver.cancel()
-    process.terminate()
-    process.wait(timeout=15)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=15)
     delivered = len(latencies)
     return {
         "server": name, "connections": connections, "delivered": delivered, "expected": expected,
@@ -131,6 +155,7 @@ async def run(name, command, env, socketio, connections, seconds, rate):
         "p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
         "cpu_per_million": cpu / delivered * 1e6 if delivered else float("nan"),
         "rss_per_connection_kib": (idle_rss - baseline_rss) / connections,
+        "redis_cpu_seconds": redis_cpu,
     }
 
 
@@ -148,23 +173,43 @@ def main():
     baseline = shutil.which("node") is not None and os.path.isdir(args.node_ws)
     if not baseline:
         print(f"node or {args.node_ws} missing (Debian: apt-get install node-ws): no baseline, no ratios")
-    results = []
+    cluster = shutil.which("redis-server") is not None
+    if not cluster:
+        print("redis-server missing (Debian: apt-get install redis-server): no two-instance run")
+    results, cluster_results = [], []
     for connections in args.connections:
         rate = args.deliveries_per_second / connections
-        results.append(asyncio.run(run("realtime-server", [args.server], swift_env, True, connections, args.seconds, rate)))
+        results.append(asyncio.run(run("realtime-server", [([args.server], swift_env)], True, connections,
+                                       args.seconds, rate)))
         if baseline:
-            results.append(asyncio.run(run("node ws", node, {"NODE_WS_PATH": args.node_ws}, False, connections,
+            results.append(asyncio.run(run("node ws", [(node, {"NODE_WS_PATH": args.node_ws})], False, connections,
                                            args.seconds, rate)))
+        if cluster:
+            redis, redis_port = start_redis()
+            try:
+                env = {**swift_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}"}
+                cluster_results.append(asyncio.run(run("2 instances", [([args.server], env)] * 2, True,
+                                                       connections, args.seconds, rate, redis=redis)))
+            finally:
+                redis.kill()
+                redis.wait()
     print(f"broadcast to one room, {args.deliveries_per_second} deliveries/s offered, {args.seconds:.0f} s per run")
     print(f"{'server':<16}{'conns':>7}{'delivered':>11}{'deliv/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'CPU s/M deliv':>15}{'RSS/conn KiB':>14}")
-    for r in results:
+    for r in results + cluster_results:
         print(f"{r['server']:<16}{r['connections']:>7}{r['delivered']:>11}{r['deliveries_per_second']:>9.0f}"
               f"{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['cpu_per_million']:>15.2f}{r['rss_per_connection_kib']:>14.1f}")
     for swift, node_result in zip(results[0::2], results[1::2]) if baseline else []:
         print(f"ratio realtime-server / node ws at {swift['connections']} connections: CPU per delivery "
               f"{swift['cpu_per_million'] / node_result['cpu_per_million']:.2f}x, RSS per connection "
               f"{swift['rss_per_connection_kib'] / max(node_result['rss_per_connection_kib'], 0.001):.2f}x")
+    one_instance = [r for r in results if r["server"] == "realtime-server"]
+    for single, pair in zip(one_instance, cluster_results):
+        print(f"two instances through Redis / one instance at {pair['connections']} connections: deliveries/s "
+              f"{pair['deliveries_per_second'] / single['deliveries_per_second']:.2f}x, p99 "
+              f"{pair['p99_ms'] / single['p99_ms']:.2f}x, CPU per delivery "
+              f"{pair['cpu_per_million'] / single['cpu_per_million']:.2f}x; Redis used "
+              f"{pair['redis_cpu_seconds']:.2f} CPU s for {pair['delivered']} deliveries")
 
 
 if __name__ == "__main__":
