@@ -23,7 +23,8 @@ public func buildServer(
     let cluster = configuration.redis.map {
         ClusterAdapter(
             redis: $0, instanceID: SessionRegistry.newID(), presenceTTL: .milliseconds(configuration.presenceTTL),
-            metrics: metrics, logger: logger)
+            recoveryWindow: configuration.recoveryWindow > 0 ? .milliseconds(configuration.recoveryWindow) : nil,
+            recoveryMaxEvents: configuration.recoveryMaxEvents, metrics: metrics, logger: logger)
     }
     if let cluster, configuration.profile == .tenderflow { await TenderFlow.join(cluster, presence) }
     let sockets = namespaces.map {

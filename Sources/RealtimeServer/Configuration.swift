@@ -42,6 +42,10 @@ public struct ServerConfiguration: Sendable {
     /// Milliseconds a presence entry lives in Redis without a refresh (instances refresh every third of it):
     /// how long a user of an instance that died can still show as present.
     public var presenceTTL = 30_000
+    /// Milliseconds a client that dropped may come back within and get the events it missed (0: off); needs Redis.
+    public var recoveryWindow = 120_000
+    /// Recoverable events kept per namespace; a client that missed more is told it was not recovered.
+    public var recoveryMaxEvents = 10_000
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -111,6 +115,10 @@ public struct ServerConfiguration: Sendable {
         configuration.tokens = try tokenSettings(environment, integer)
         configuration.redis = try redisSettings(environment)
         configuration.presenceTTL = try integer("PRESENCE_TTL_MS", 300...600_000) ?? configuration.presenceTTL
+        configuration.recoveryWindow =
+            try integer("RECOVERY_WINDOW_MS", 0...3_600_000) ?? configuration.recoveryWindow
+        configuration.recoveryMaxEvents =
+            try integer("RECOVERY_MAX_EVENTS", 1...1_000_000) ?? configuration.recoveryMaxEvents
         if let required = environment["REDIS_REQUIRED_FOR_READY"] {
             guard let value = ["true": true, "false": false][required] else {
                 throw InvalidSetting(name: "REDIS_REQUIRED_FOR_READY", value: required, expected: "true or false")

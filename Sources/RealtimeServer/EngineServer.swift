@@ -55,7 +55,7 @@ final class EngineServer: Sendable {
                 onMessage: { await connection.received($0) },
                 onClose: { [id = session.id] reason in
                     logger.debug("session closed", metadata: ["sid": "\(id)", "reason": "\(reason)"])
-                    await connection.closed()
+                    await connection.closed(reason: reason)
                 })
             await connection.start(connectTimeout: configuration.connectTimeout)
         } else {

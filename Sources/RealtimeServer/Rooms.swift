@@ -42,6 +42,7 @@ actor Rooms {
     func connected(_ socket: Socket) {
         namespaces[socket.namespace, default: [:]][socket.id] = Member(
             socketID: socket.id, session: socket.connection.session)
+        sessionChanged(socket)
     }
 
     /// Forgets a socket everywhere; returns the rooms it was in.
@@ -72,6 +73,7 @@ actor Rooms {
         if let cluster {
             let channel = cluster.channel(namespace: key.namespace, room: room)
             if created { cluster.want(channel) }
+            sessionChanged(socket)
             await cluster.waitUntilSubscribed(channel)
         }
         return true
@@ -82,6 +84,18 @@ actor Rooms {
         memberships[socket.id]?.remove(key)
         rooms[key]?[socket.id] = nil
         dropIfEmpty(key)
+        sessionChanged(socket)
+    }
+
+    /// Keeps the socket's recovery session in step with its rooms.
+    private func sessionChanged(_ socket: Socket) {
+        guard let cluster, let pid = socket.pid, recovering[socket.id] == nil,
+            namespaces[socket.namespace]?[socket.id] != nil
+        else { return }
+        cluster.track(
+            pid: pid,
+            ClusterRecovery.Session(
+                socketID: socket.id, namespace: socket.namespace, user: socket.identity.user, rooms: rooms(of: socket)))
     }
 
     func isMember(_ socket: Socket, of room: String) -> Bool {
@@ -102,35 +116,92 @@ actor Rooms {
         let (text, attachments) = SocketCodec.encode(packet)
         let packets = [EnginePacket.message(text)] + attachments.map(EnginePacket.binary)
         // Published before any suspension point: the order of broadcasts is the order of publishes.
-        cluster?.publish(
-            ClusterMessage(
-                origin: cluster!.instanceID, namespace: packet.namespace, room: room, volatile: volatile,
-                packets: packets))
+        if let cluster {
+            let message = ClusterMessage(
+                origin: cluster.instanceID, namespace: packet.namespace, room: room, except: exceptSocketID,
+                volatile: volatile, packets: packets)
+            if cluster.publish(message) == .echoed {
+                // Delivered here when Redis sends it back with its offset.
+                let members =
+                    room.map { rooms[RoomKey(namespace: packet.namespace, room: $0)] } ?? namespaces[packet.namespace]
+                return (members ?? [:]).keys.count { $0 != exceptSocketID }
+            }
+        }
         return await deliver(
-            packets, namespace: packet.namespace, room: room, except: exceptSocketID, volatile: volatile)
+            PreparedPackets(packets, shared: true), offset: nil, namespace: packet.namespace, room: room,
+            except: exceptSocketID, volatile: volatile)
     }
 
-    /// A broadcast from another instance, for the sockets here.
+    /// A broadcast that came through Redis, for the sockets here; recoverable ones carry their offset.
     func deliver(_ message: ClusterMessage) async {
         await deliver(
-            message.packets, namespace: message.namespace, room: message.room, except: nil, volatile: message.volatile)
+            PreparedPackets(message.packetsWithOffset(), shared: true), offset: message.offset,
+            namespace: message.namespace, room: message.room, except: message.except, volatile: message.volatile)
     }
 
     @discardableResult
     private func deliver(
-        _ packets: [EnginePacket], namespace: String, room: String?, except exceptSocketID: String?, volatile: Bool
+        _ prepared: PreparedPackets, offset: StreamOffset?, namespace: String, room: String?,
+        except exceptSocketID: String?, volatile: Bool
     ) async -> Int {
         let members: [String: Member]? =
             room.map { rooms[RoomKey(namespace: namespace, room: $0)] } ?? namespaces[namespace]
         guard let members, !members.isEmpty else { return 0 }
-        let prepared = PreparedPackets(packets, shared: true)
         var delivered = 0
         for (socketID, member) in members where socketID != exceptSocketID {
+            if !recovering.isEmpty, recovering[socketID] != nil {
+                // Held until the replay of what it missed is out, to keep the order.
+                if !volatile { recovering[socketID]!.append((offset, prepared)) }
+                continue
+            }
             await member.session.deliver(prepared, volatile: volatile)
             delivered += 1
         }
         metrics.broadcastFanOut.record(delivered)
         metrics.namespace(namespace)?.eventsSent.increment(by: Int64(delivered))
         return delivered
+    }
+
+    // MARK: Recovery
+
+    /// Sockets being recovered, with the broadcasts that came for them meanwhile.
+    private var recovering: [String: [(offset: StreamOffset?, prepared: PreparedPackets)]] = [:]
+
+    /// Puts a recovered socket back in its rooms, holding what is broadcast to it until `endRecovery`.
+    func beginRecovery(_ socket: Socket, rooms: [String]) async {
+        recovering[socket.id] = []
+        for room in rooms { _ = await join(socket, room, limit: .max) }
+    }
+
+    /// Sends the socket what it missed (`replay`, in stream order, filtered to its rooms), then what was
+    /// broadcast to it during the recovery and is not in the replay; from then on it gets broadcasts as usual.
+    func endRecovery(_ socket: Socket, replay: [ClusterMessage]) async {
+        let session = socket.connection.session
+        let joined = memberships[socket.id] ?? []
+        var last: StreamOffset?
+        for message in replay where message.except != socket.id {
+            if let room = message.room, !joined.contains(RoomKey(namespace: socket.namespace, room: room)) { continue }
+            await session.deliver(PreparedPackets(message.packetsWithOffset()), volatile: false)
+            last = message.offset
+        }
+        // What arrives while these are sent joins the end of the queue, so the gate stays until it is empty.
+        while let (offset, prepared) = recovering[socket.id]?.first {
+            recovering[socket.id]!.removeFirst()
+            if let offset, let last, offset <= last { continue }  // already in the replay
+            await session.deliver(prepared, volatile: false)
+        }
+        recovering[socket.id] = nil
+        sessionChanged(socket)
+    }
+
+    /// The rooms a socket is in, sorted.
+    func rooms(of socket: Socket) -> [String] {
+        (memberships[socket.id] ?? []).map(\.room).sorted()
+    }
+
+    /// Gives up a recovery: the socket leaves the rooms it was put back in.
+    func abandonRecovery(_ socket: Socket) {
+        recovering[socket.id] = nil
+        disconnected(socket)
     }
 }

@@ -25,6 +25,9 @@ public final class ServerMetrics: Sendable {
     let clusterDroppedUnavailable: Metrics.Counter
     let clusterDroppedBacklog: Metrics.Counter
     let redisConnected: Metrics.Gauge
+    /// Reconnecting clients that asked for their socket back, by outcome.
+    private let recovered: Metrics.Counter
+    private let notRecovered: Metrics.Counter
     private let namespaceMetrics: [String: NamespaceMetrics]
 
     /// Per namespace: connected sockets, events in and out, rooms, and how long handlers take.
@@ -67,6 +70,10 @@ public final class ServerMetrics: Sendable {
         clusterDroppedBacklog = Metrics.Counter(
             label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
         redisConnected = Metrics.Gauge(label: "realtime_redis_connected", factory: factory)
+        recovered = Metrics.Counter(
+            label: "realtime_recoveries_total", dimensions: [("outcome", "recovered")], factory: factory)
+        notRecovered = Metrics.Counter(
+            label: "realtime_recoveries_total", dimensions: [("outcome", "not_recovered")], factory: factory)
         var perNamespace: [String: NamespaceMetrics] = [:]
         for namespace in namespaces {
             let dimensions = [("namespace", namespace)]
@@ -84,6 +91,8 @@ public final class ServerMetrics: Sendable {
     }
 
     func namespace(_ name: String) -> NamespaceMetrics? { namespaceMetrics[name] }
+
+    func recoveries(succeeded: Bool) -> Metrics.Counter { succeeded ? recovered : notRecovered }
 
     func connections(_ transport: EngineSession.State) -> Metrics.Meter? {
         switch transport {

@@ -5,6 +5,10 @@ import SocketIO
 public struct Socket: Sendable {
     /// The Socket.IO id, distinct from the Engine.IO session id (protocol v5).
     public let id: String
+    /// The private id a client presents to recover this socket after a disconnection; nil without recovery.
+    let pid: String?
+    /// This socket is one that dropped and came back with its rooms and the events it missed.
+    public let recovered: Bool
     public let namespace: String
     /// The CONNECT packet's payload (`{}` when none).
     public let auth: JSONValue
@@ -117,6 +121,7 @@ public struct SocketServer: Sendable {
     let limits: SocketLimits
     let authenticator: Authenticator?
     let metrics: ServerMetrics
+    let cluster: ClusterAdapter?
 
     init(
         _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
@@ -128,6 +133,7 @@ public struct SocketServer: Sendable {
         let metrics = metrics ?? ServerMetrics(namespaces: namespaces.map(\.name))
         self.metrics = metrics
         self.rooms = Rooms(metrics: metrics, cluster: cluster)
+        self.cluster = cluster
         // Namespace-wide broadcasts (system alerts, admin messages) come from any instance.
         for namespace in namespaces { cluster.map { $0.want($0.channel(namespace: namespace.name, room: nil)) } }
     }
@@ -298,20 +304,63 @@ actor SocketConnection {
                     ])))
             return
         }
-        let socket = Socket(id: socketID, namespace: packet.namespace, auth: auth, identity: identity, connection: self)
+        let recovery = await recover(auth, namespace: packet.namespace, identity: identity)
+        let socket =
+            recovery?.socket
+            ?? Socket(
+                id: socketID, pid: server.cluster?.recovery.map { _ in SessionRegistry.newID() }, recovered: false,
+                namespace: packet.namespace, auth: auth, identity: identity, connection: self)
         sockets[packet.namespace] = socket
         server.metrics.namespace(packet.namespace)?.sockets.increment(by: 1.0)
         await rooms.connected(socket)
-        await send(SocketPacket(.connect, namespace: packet.namespace, data: .object([("sid", .string(socket.id))])))
+        var reply: [(String, JSONValue)] = [("sid", .string(socket.id))]
+        if let pid = socket.pid { reply.append(("pid", .string(pid))) }
+        await send(SocketPacket(.connect, namespace: packet.namespace, data: .object(reply)))
+        if let recovery { await rooms.endRecovery(socket, replay: recovery.replay) }
         await namespace.onConnection(socket)
     }
 
-    private func left(_ socket: Socket) async {
+    /// A client that presents the private id and offset of a socket that dropped gets that socket back (same id,
+    /// same rooms) with the events it missed, when its session is still kept, belongs to the same user and
+    /// namespace, and the stream still holds its offset; otherwise nil: a new socket, and a new private id
+    /// that tells the client it was not recovered.
+    private func recover(_ auth: JSONValue, namespace: String, identity: Identity) async
+        -> (socket: Socket, replay: [ClusterMessage])?
+    {
+        guard let recovery = server.cluster?.recovery, let pid = auth["pid"]?.stringValue,
+            let offset = auth["offset"]?.stringValue.flatMap(StreamOffset.init)
+        else { return nil }
+        guard let session = try? await recovery.take(pid: pid), session.namespace == namespace,
+            session.user == identity.user, (try? await recovery.holds(offset, namespace: namespace)) == true
+        else {
+            server.metrics.recoveries(succeeded: false).increment()
+            return nil
+        }
+        let socket = Socket(
+            id: session.socketID, pid: pid, recovered: true, namespace: namespace, auth: auth, identity: identity,
+            connection: self)
+        await rooms.beginRecovery(socket, rooms: session.rooms)
+        // Read after the socket is back in its rooms: whatever comes later is held for it, nothing falls between.
+        guard let replay = try? await recovery.events(after: offset, namespace: namespace) else {
+            await rooms.abandonRecovery(socket)
+            server.metrics.recoveries(succeeded: false).increment()
+            return nil
+        }
+        server.metrics.recoveries(succeeded: true).increment()
+        return (socket, replay)
+    }
+
+    /// `recoverable`: the client may come back for this socket (it dropped; it did not leave).
+    private func left(_ socket: Socket, recoverable: Bool = false) async {
         server.metrics.namespace(socket.namespace)?.sockets.decrement(by: 1.0)
         await server.users.close(socket.identity.user)
         let rooms = await self.rooms.disconnected(socket)
+        if let pid = socket.pid { server.cluster?.untrack(pid: pid, recoverable: recoverable) }
         await server.namespaces[socket.namespace]?.onDisconnect(socket, rooms)
     }
+
+    /// Closes for which a client's reconnection counts as the same socket coming back.
+    static let recoverableCloses: Set<String> = ["transport close", "ping timeout", "server shutting down"]
 
     /// Sends `packet` with a fresh ack id and waits for the client's ACK, at most `timeout`.
     func request(_ packet: SocketPacket, timeout: Duration) async throws -> [JSONValue] {
@@ -334,7 +383,7 @@ actor SocketConnection {
         pendingAcks.removeValue(forKey: id)?.resume(throwing: AcknowledgementTimeout())
     }
 
-    func closed() async {
+    func closed(reason: String) async {
         connectDeadline?.cancel()
         inbox?.finish()
         processor?.cancel()
@@ -343,7 +392,7 @@ actor SocketConnection {
         for continuation in waiting { continuation.resume(throwing: AcknowledgementTimeout()) }
         let remaining = sockets.values.sorted { $0.namespace < $1.namespace }
         sockets.removeAll()
-        for socket in remaining { await left(socket) }
+        for socket in remaining { await left(socket, recoverable: Self.recoverableCloses.contains(reason)) }
     }
 
     func closeConnection(reason: String) async { await session.close(reason: reason) }

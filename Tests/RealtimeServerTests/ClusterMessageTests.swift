@@ -9,7 +9,7 @@ import Testing
     func roundTrip() throws {
         let messages = [
             ClusterMessage(
-                origin: "instance-a", namespace: "/tenders", room: "tender:42 ✓", volatile: false,
+                origin: "instance-a", namespace: "/tenders", room: "tender:42 ✓", except: "socket-1", volatile: false,
                 packets: [.message(#"451-["bid",{"_placeholder":true,"num":0}]"#), .binary([0, 1, 2, 255])]),
             ClusterMessage(
                 origin: "b", namespace: "/system", room: nil, volatile: true, packets: [.message("2[\"alert\"]")]),
@@ -31,6 +31,45 @@ import Testing
         let broken = (0..<encoded.readableBytes).map { encoded.getSlice(at: 0, length: $0)! } + [padded, otherVersion]
         for buffer in broken {
             #expect(throws: ClusterMessage.Malformed.self) { try ClusterMessage(decoding: buffer) }
+        }
+    }
+
+    @Test("offsets are Redis stream ids, ordered by time then sequence")
+    func offsets() throws {
+        let early = try #require(StreamOffset("1700000000000-9"))
+        let late = try #require(StreamOffset("1700000000001-0"))
+        #expect(early < late && early.description == "1700000000000-9")
+        for text in ["", "1", "1-", "-1", "a-1", "1-2-3", "1.5-0"] { #expect(StreamOffset(text) == nil) }
+    }
+
+    @Test("a recoverable event gets its offset as the last argument; others are left as they are")
+    func offsetArgument() throws {
+        var message = ClusterMessage(
+            origin: "a", namespace: "/tenders", room: "tender:1", volatile: false,
+            packets: [.message(#"2/tenders,["tender:update",{"sequence":1}]"#)])
+        #expect(message.packetsWithOffset() == message.packets)  // no offset yet
+        message.offset = StreamOffset("5-1")
+        #expect(message.packetsWithOffset() == [.message(#"2/tenders,["tender:update",{"sequence":1},"5-1"]"#)])
+        var typing = message
+        typing.volatile = true
+        #expect(!typing.isRecoverable && typing.packetsWithOffset() == typing.packets)
+        var binary = message
+        binary.packets = [.message(#"51-/tenders,["file",{"_placeholder":true,"num":0}]"#), .binary([1])]
+        #expect(!binary.isRecoverable)
+    }
+
+    @Test("what the publish script sends: the stream id, a newline, the envelope")
+    func recoverablePayload() throws {
+        let message = ClusterMessage(
+            origin: "a", namespace: "/tenders", room: nil, volatile: false, packets: [.message("2[\"x\"]")])
+        var payload = ByteBuffer(string: "@1700000000000-3\n")
+        payload.writeImmutableBuffer(message.encoded())
+        let decoded = try #require(try ClusterRecovery.recoverable(payload))
+        #expect(decoded.offset == StreamOffset("1700000000000-3"))
+        #expect(decoded.packets == message.packets)
+        #expect(try ClusterRecovery.recoverable(message.encoded()) == nil)
+        #expect(throws: ClusterMessage.Malformed.self) {
+            try ClusterRecovery.recoverable(ByteBuffer(string: "@nonsense\n"))
         }
     }
 }

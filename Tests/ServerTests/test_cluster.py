@@ -1,12 +1,15 @@
 """Two server processes joined through a real redis-server: broadcasts reach every subscriber on every instance
 exactly once and in order, namespace-wide notices cross too, and a Redis outage is survived and recovered from."""
 import asyncio
+import json
+import socket
 import time
 
 import pytest
 import requests
 
 from conftest import PUBLISH_TOKEN, Redis, Server, metrics, publish
+from protocol import receive, websocket
 from tenderflow_client import Client
 
 
@@ -50,11 +53,12 @@ def test_a_broadcast_reaches_subscribers_on_every_instance_exactly_once_in_order
             await carol.nothing_more("tender:update")
 
     run(scenario())
-    # Each instance published its own 100 and received the other's 100; nothing was lost.
+    # Each instance published its own 100 and got all 200 from Redis: recoverable events come back to their
+    # sender too, which delivers them with their stream offsets. Nothing was lost.
     for server in (first, second):
         figures = metrics(server)
         assert figures["realtime_cluster_messages_published_total"] == 100
-        assert figures["realtime_cluster_messages_received_total"] == 100
+        assert figures["realtime_cluster_messages_received_total"] == 200
         assert figures.get('realtime_cluster_messages_dropped_total{reason="redis_unavailable"}', 0) == 0
 
 
@@ -221,3 +225,139 @@ def test_a_killed_instances_users_expire_and_are_announced_once():
             if server.process.poll() is None:
                 server.stop()
         redis.kill()
+
+
+class RecoveringClient:
+    """Socket.IO on /tenders over a raw WebSocket, speaking connection state recovery as socket.io-client does
+    (python-socketio does not): it keeps the private id and the offset of the last event, and presents both
+    when it connects again."""
+
+    def __init__(self, server, user, pid=None, offset=None):
+        self.ws = websocket(server).__enter__()  # closed by `drop`, or with the test's servers
+        assert receive(self.ws).startswith("0{")
+        auth = {"user": user, **({"pid": pid, "offset": offset} if pid else {})}
+        self.ws.send("40/tenders," + json.dumps(auth))
+        reply = self.next()
+        assert reply.startswith("40/tenders,"), reply
+        connected = json.loads(reply[len("40/tenders,"):])
+        self.sid, self.pid = connected["sid"], connected["pid"]
+        self.offset = offset
+
+    def next(self):
+        """The next frame, answering the server's pings on the way."""
+        while True:
+            frame = receive(self.ws, skip_pings=False)
+            if frame == "2":
+                self.ws.send("3")
+                continue
+            return frame
+
+    def subscribe(self, tender):
+        self.ws.send('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender)
+        while not (frame := self.next()).startswith("43/tenders,1"):
+            pass
+        assert json.loads(frame[len("43/tenders,1"):])[0]["ok"]
+
+    def sequences(self, count):
+        """The sequence numbers of the next `count` tender:update events; each carries its offset last."""
+        received = []
+        while len(received) < count:
+            frame = self.next()
+            if not frame.startswith('42/tenders,["tender:update"'):
+                continue
+            name, data, offset = json.loads(frame[len("42/tenders,"):])
+            received.append(data["sequence"])
+            self.offset = offset
+        return received
+
+    def nothing_more(self, seconds=0.5):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                frame = self.ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                return
+            if frame == "2":
+                self.ws.send("3")
+                continue
+            assert not frame.startswith('42/tenders,["tender:update"'), frame
+
+    def drop(self):
+        """The network goes away: no close frame, no goodbye."""
+        self.ws.socket.shutdown(socket.SHUT_RDWR)
+        self.ws.socket.close()
+
+
+def send_updates(server, sequences, tender="11"):
+    for sequence in sequences:
+        response = publish(server, {"namespace": "/tenders", "room": f"tender:{tender}", "event": "tender:update",
+                                    "data": {"sequence": sequence}})
+        assert response.status_code == 202, response.text
+
+
+def test_a_client_that_drops_recovers_its_missed_events_on_another_instance(cluster):
+    redis, (first, second) = cluster
+    client = RecoveringClient(first, "rita")
+    client.subscribe("11")
+    send_updates(second, range(0, 3))
+    assert client.sequences(3) == [0, 1, 2]
+    client.drop()
+    send_updates(second, range(3, 8))
+    # Back, on the other instance: the same socket, its room, and exactly what it missed, in order.
+    back = RecoveringClient(second, "rita", pid=client.pid, offset=client.offset)
+    assert (back.sid, back.pid) == (client.sid, client.pid)
+    assert back.sequences(5) == [3, 4, 5, 6, 7]
+    send_updates(first, [8])
+    assert back.sequences(1) == [8]
+    back.nothing_more()
+    assert metrics(second)['realtime_recoveries_total{outcome="recovered"}'] == 1
+
+
+def test_a_client_whose_instance_was_killed_recovers_on_another():
+    redis = Redis()
+    servers = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url) for _ in range(2)]
+    doomed, survivor = servers
+    try:
+        client = RecoveringClient(doomed, "sam")
+        client.subscribe("12")
+        send_updates(survivor, [0], tender="12")
+        assert client.sequences(1) == [0]
+        doomed.process.kill()  # SIGKILL: the instance cannot write anything down on its way out
+        doomed.process.wait()
+        send_updates(survivor, [1, 2], tender="12")
+        back = RecoveringClient(survivor, "sam", pid=client.pid, offset=client.offset)
+        assert back.sid == client.sid and back.pid == client.pid
+        assert back.sequences(2) == [1, 2]
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()
+        redis.kill()
+
+
+def test_recovery_is_refused_whole_never_partial(cluster):
+    redis, (first, second) = cluster
+    client = RecoveringClient(first, "tom")
+    client.subscribe("13")
+    send_updates(first, [0], tender="13")
+    assert client.sequences(1) == [0]
+    client.drop()
+    send_updates(first, [1], tender="13")
+    # Another user cannot take the socket over with its private id.
+    intruder = RecoveringClient(second, "mallory", pid=client.pid, offset=client.offset)
+    assert intruder.pid != client.pid and intruder.sid != client.sid
+    intruder.nothing_more()
+    # The session is recovered once at most; the intruder's attempt used it up, so Tom is told to resync.
+    again = RecoveringClient(second, "tom", pid=client.pid, offset=client.offset)
+    assert again.pid != client.pid
+    again.nothing_more()
+    # An offset the stream never held cannot be trusted: no replay at all.
+    other = RecoveringClient(first, "uma")
+    other.subscribe("13")
+    send_updates(first, [2], tender="13")
+    assert other.sequences(1) == [2]
+    other.drop()
+    unknown = RecoveringClient(second, "uma", pid=other.pid, offset="1-0")
+    assert unknown.pid != other.pid
+    unknown.nothing_more()
+    assert metrics(second)['realtime_recoveries_total{outcome="not_recovered"}'] == 3

@@ -24,7 +24,11 @@ final class ClusterAdapter: Sendable {
     private let logger: Logger
     /// Presence entries of every instance, in Redis.
     let presence: ClusterPresence
+    /// Connection state recovery; nil when it is off.
+    let recovery: ClusterRecovery?
     private let heartbeatJobs = Mutex<[@Sendable (Rooms) async -> Void]>([])
+    /// Sessions of the sockets connected here, by private id: written again every heartbeat.
+    private let liveSessions = Mutex<[String: ClusterRecovery.Session]>([:])
     private let heartbeatInterval: Duration
 
     struct Subscriptions {
@@ -43,7 +47,9 @@ final class ClusterAdapter: Sendable {
 
     init(
         redis: RedisConfiguration, instanceID: String, prefix: String = "tfctl-rt",
-        presenceTTL: Duration = .seconds(30), metrics: ServerMetrics, logger: Logger
+        presenceTTL: Duration = .seconds(30), recoveryWindow: Duration? = .seconds(120),
+        recoveryMaxEvents: Int = 10_000,
+        metrics: ServerMetrics, logger: Logger
     ) {
         self.instanceID = instanceID
         heartbeatInterval = presenceTTL / 3
@@ -67,7 +73,36 @@ final class ClusterAdapter: Sendable {
             onConnect: { client in callbacks.adapter?.resubscribe(client) },
             onDisconnect: { callbacks.adapter?.subscriptionsLost() })
         presence = ClusterPresence(client: publisher, instanceID: instanceID, prefix: prefix, ttl: presenceTTL)
+        if let recoveryWindow {
+            recovery = ClusterRecovery(
+                client: publisher, prefix: prefix, window: recoveryWindow, maxEvents: recoveryMaxEvents)
+        } else {
+            recovery = nil
+        }
         callbacks.set(self)
+    }
+
+    /// Records a socket's session (at connect, and when its rooms change), for recovery.
+    func track(pid: String, _ session: ClusterRecovery.Session) {
+        guard let recovery else { return }
+        liveSessions.withLock { $0[pid] = session }
+        publisher.sendAndForget(recovery.saveCommand(session, pid: pid, margin: heartbeatInterval))
+    }
+
+    /// A socket is gone: its session is kept for the recovery window when the client may come back for it
+    /// (`recoverable`), else deleted.
+    func untrack(pid: String, recoverable: Bool) {
+        guard let recovery, let session = liveSessions.withLock({ $0.removeValue(forKey: pid) }) else { return }
+        publisher.sendAndForget(
+            recoverable
+                ? recovery.saveCommand(session, pid: pid, margin: .zero) : recovery.deleteCommand(pid: pid))
+    }
+
+    private func refreshSessions() {
+        guard let recovery else { return }
+        for (pid, session) in liveSessions.withLock({ $0 }) {
+            publisher.sendAndForget(recovery.saveCommand(session, pid: pid, margin: heartbeatInterval))
+        }
     }
 
     /// Runs `job` every heartbeat (a third of the presence TTL) while the cluster runs.
@@ -113,6 +148,7 @@ final class ClusterAdapter: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: self.heartbeatInterval)
                     guard self.publisher.isConnected else { continue }
+                    self.refreshSessions()
                     for job in self.heartbeatJobs.withLock({ $0 }) { await job(rooms) }
                 }
             }
@@ -186,14 +222,31 @@ final class ClusterAdapter: Sendable {
 
     // MARK: Messages
 
+    enum Published {
+        /// Kept for recovery and published through Redis, which sends it back here too: it is delivered with
+        /// its offset when it comes back, not now.
+        case echoed
+        /// Published to the other instances; deliver it here now.
+        case sent
+        /// Redis is unreachable; deliver it here now.
+        case dropped
+    }
+
     /// Sends a broadcast to the other instances; returns at once, in call order.
-    func publish(_ message: ClusterMessage) {
+    func publish(_ message: ClusterMessage) -> Published {
         let channel = channel(namespace: message.namespace, room: message.room)
+        if let recovery, message.isRecoverable, subscriber.isConnected,
+            publisher.sendAndForget(recovery.publishCommand(message, channel: channel))
+        {
+            metrics.clusterPublished.increment()
+            return .echoed
+        }
         if publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(message.encoded()))) {
             metrics.clusterPublished.increment()
-        } else {
-            metrics.clusterDroppedUnavailable.increment()
+            return .sent
         }
+        metrics.clusterDroppedUnavailable.increment()
+        return .dropped
     }
 
     /// A push from the subscriber connection, on its event loop.
@@ -212,11 +265,18 @@ final class ClusterAdapter: Sendable {
             _ = subscriptions.withLock { $0.confirmed.remove(channel) }
         case "message":
             guard elements.count == 3, let payload = elements[2].bytes else { return }
-            guard let message = try? ClusterMessage(decoding: payload) else {
+            let message: ClusterMessage
+            do {
+                if let recoverable = try ClusterRecovery.recoverable(payload) {
+                    message = recoverable  // delivered here too, now that it has its offset
+                } else {
+                    message = try ClusterMessage(decoding: payload)
+                    guard message.origin != instanceID else { return }  // delivered here already
+                }
+            } catch {
                 logger.warning("ignored a malformed cluster message", metadata: ["channel": "\(channel)"])
                 return
             }
-            guard message.origin != instanceID else { return }  // delivered here already
             metrics.clusterReceived.increment()
             if case .dropped = inboundSink.yield(message) { metrics.clusterDroppedBacklog.increment() }
         default:
