@@ -24,6 +24,14 @@ final class EngineServer: Sendable {
         self.sockets = sockets
         self.metrics = sockets?.metrics ?? ServerMetrics(namespaces: [])
         self.logger = logger
+        // Polls that other instances got for sessions of this one.
+        sockets?.cluster?.answerForwardedPolling { [weak self] method, sid, body in
+            guard let self else { return Self.reply(EngineError(.sessionIDUnknown)) }
+            switch method {
+            case .get: return await self.poll(sid: sid, forwarding: false)
+            case .post: return await self.post(sid: sid, body: body, forwarding: false)
+            }
+        }
     }
 
     // MARK: Sessions
@@ -45,7 +53,8 @@ final class EngineServer: Sendable {
         let registry = self.registry
         let logger = self.logger
         let session = EngineSession(
-            id: SessionRegistry.newID(), configuration: configuration.engine,
+            id: (sockets?.cluster?.sessionIDPrefix ?? "") + SessionRegistry.newID(),
+            configuration: configuration.engine,
             queueLimit: configuration.outboundQueueLimit,
             webSocket: webSocket, metrics: metrics, removeFromRegistry: { await registry.remove($0) })
         await registry.add(session)
@@ -82,14 +91,13 @@ final class EngineServer: Sendable {
                 guard !isDraining else { return Response(status: .serviceUnavailable, headers: corsHeaders(request)) }
                 let session = await open(webSocket: nil)
                 let open = configuration.engine.openPacket(sid: session.id, upgrades: ["websocket"])
-                return text(EngineCodec.encodePayload([open]), request)
+                return response(Self.reply(text: EngineCodec.encodePayload([open])), request)
             }
-            guard let session = await registry.session(sid) else { throw EngineError(.sessionIDUnknown) }
-            return text(EngineCodec.encodePayload(try await session.poll()), request)
+            return response(await poll(sid: sid, forwarding: true), request)
         } catch let error as EngineError {
-            return failure(error, request)
+            return response(Self.reply(error), request)
         } catch {
-            return failure(EngineError(.badRequest), request)
+            return response(Self.reply(EngineError(.badRequest)), request)
         }
     }
 
@@ -100,14 +108,57 @@ final class EngineServer: Sendable {
             guard query.transport == .polling, let sid = query.sid else {
                 throw EngineError(query.sid == nil ? .badHandshakeMethod : .badRequest)
             }
-            guard let session = await registry.session(sid) else { throw EngineError(.sessionIDUnknown) }
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: configuration.engine.maxPayload)
             } catch {
-                await session.close(reason: "payload over maxPayload")
+                await registry.session(sid)?.close(reason: "payload over maxPayload")
                 return Response(status: .contentTooLarge, headers: corsHeaders(request))
             }
+            return response(await post(sid: sid, body: body, forwarding: true), request)
+        } catch let error as EngineError {
+            return response(Self.reply(error), request)
+        } catch {
+            return response(Self.reply(EngineError(.badRequest)), request)
+        }
+    }
+
+    /// How long a forwarded poll may take: a held GET is answered within the ping interval.
+    private var forwardTimeout: Duration {
+        .milliseconds(configuration.engine.pingInterval + configuration.engine.pingTimeout) + .seconds(5)
+    }
+
+    /// A polling GET for `sid`: answered here when the session is here, else (`forwarding`) by the instance
+    /// that owns it, through the cluster.
+    func poll(sid: String, forwarding: Bool) async -> PollingReply {
+        guard let session = await registry.session(sid) else {
+            if forwarding, let cluster = sockets?.cluster,
+                let reply = await cluster.forward(.get, sid: sid, body: ByteBuffer(), timeout: forwardTimeout)
+            {
+                return reply
+            }
+            return Self.reply(EngineError(.sessionIDUnknown))
+        }
+        do {
+            return Self.reply(text: EngineCodec.encodePayload(try await session.poll()))
+        } catch let error as EngineError {
+            return Self.reply(error)
+        } catch {
+            return Self.reply(EngineError(.badRequest))
+        }
+    }
+
+    /// A polling POST for `sid`, here or (`forwarding`) at the instance that owns the session.
+    func post(sid: String, body: ByteBuffer, forwarding: Bool) async -> PollingReply {
+        guard let session = await registry.session(sid) else {
+            if forwarding, let cluster = sockets?.cluster,
+                let reply = await cluster.forward(.post, sid: sid, body: body, timeout: forwardTimeout)
+            {
+                return reply
+            }
+            return Self.reply(EngineError(.sessionIDUnknown))
+        }
+        do {
             let packets: [EnginePacket]
             do {
                 packets = try EngineCodec.decodePayload(String(buffer: body))
@@ -117,14 +168,29 @@ final class EngineServer: Sendable {
                 throw error
             }
             try await session.post(packets)
-            var headers = corsHeaders(request)
-            headers[.contentType] = "text/html"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "ok")))
+            return PollingReply(status: 200, contentType: "text/html", body: ByteBuffer(string: "ok"))
         } catch let error as EngineError {
-            return failure(error, request)
+            return Self.reply(error)
         } catch {
-            return failure(EngineError(.badRequest), request)
+            return Self.reply(EngineError(.badRequest))
         }
+    }
+
+    private static func reply(text: String) -> PollingReply {
+        PollingReply(status: 200, contentType: "text/plain; charset=UTF-8", body: ByteBuffer(string: text))
+    }
+
+    private static func reply(_ error: EngineError) -> PollingReply {
+        PollingReply(
+            status: error.code == .forbidden ? 403 : 400, contentType: "application/json",
+            body: ByteBuffer(string: error.json))
+    }
+
+    private func response(_ reply: PollingReply, _ request: Request) -> Response {
+        var headers = corsHeaders(request)
+        headers[.contentType] = reply.contentType
+        if reply.status == 200 { headers[.cacheControl] = "no-store" }
+        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: reply.body))
     }
 
     func preflight(_ request: Request) -> Response {
@@ -132,20 +198,6 @@ final class EngineServer: Sendable {
         headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
         headers[.accessControlAllowHeaders] = "Content-Type"
         return Response(status: .noContent, headers: headers)
-    }
-
-    private func text(_ body: String, _ request: Request) -> Response {
-        var headers = corsHeaders(request)
-        headers[.contentType] = "text/plain; charset=UTF-8"
-        headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    private func failure(_ error: EngineError, _ request: Request) -> Response {
-        var headers = corsHeaders(request)
-        headers[.contentType] = "application/json"
-        let status: HTTPResponse.Status = error.code == .forbidden ? .forbidden : .badRequest
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
     }
 
     /// Cross-origin polling is allowed for the configured origins (`*`: any), with credentials for cookies.

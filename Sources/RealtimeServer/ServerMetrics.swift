@@ -25,6 +25,8 @@ public final class ServerMetrics: Sendable {
     let clusterDroppedUnavailable: Metrics.Counter
     let clusterDroppedBacklog: Metrics.Counter
     let redisConnected: Metrics.Gauge
+    /// Polling requests that reached the wrong instance and were forwarded to their session's owner.
+    let pollingForwarded: Metrics.Counter
     /// Reconnecting clients that asked for their socket back, by outcome.
     private let recovered: Metrics.Counter
     private let notRecovered: Metrics.Counter
@@ -70,6 +72,7 @@ public final class ServerMetrics: Sendable {
         clusterDroppedBacklog = Metrics.Counter(
             label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
         redisConnected = Metrics.Gauge(label: "realtime_redis_connected", factory: factory)
+        pollingForwarded = Metrics.Counter(label: "realtime_polling_forwarded_total", factory: factory)
         recovered = Metrics.Counter(
             label: "realtime_recoveries_total", dimensions: [("outcome", "recovered")], factory: factory)
         notRecovered = Metrics.Counter(

@@ -72,4 +72,29 @@ import Testing
             try ClusterRecovery.recoverable(ByteBuffer(string: "@nonsense\n"))
         }
     }
+
+    @Test("forwarded polling requests and answers survive the trip; anything else is refused")
+    func forwardedPolling() throws {
+        let messages: [ForwardedPolling] = [
+            .request(
+                id: 7, replyTo: "instance-b", method: .post, sid: "instance-a.xyz", body: ByteBuffer(string: "40")),
+            .request(id: 8, replyTo: "b", method: .get, sid: "a.1", body: ByteBuffer()),
+            .answer(
+                id: 7, reply: PollingReply(status: 400, contentType: "application/json", body: ByteBuffer(string: "{}"))
+            ),
+        ]
+        for message in messages {
+            #expect(ForwardedPolling.isForwarded(message.encoded()))
+            #expect(try ForwardedPolling(decoding: message.encoded()) == message)
+        }
+        let encoded = messages[0].encoded()
+        for length in 0..<encoded.readableBytes {
+            #expect(throws: ClusterMessage.Malformed.self) {
+                try ForwardedPolling(decoding: encoded.getSlice(at: 0, length: length)!)
+            }
+        }
+        #expect(
+            !ForwardedPolling.isForwarded(
+                ClusterMessage(origin: "a", namespace: "/", room: nil, volatile: false, packets: []).encoded()))
+    }
 }

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import PUBLISH_TOKEN, Redis, Server, metrics, publish
-from protocol import receive, websocket
+from protocol import SEPARATOR, get, open_polling, post, receive, websocket
 from tenderflow_client import Client
 
 
@@ -361,3 +361,33 @@ def test_recovery_is_refused_whole_never_partial(cluster):
     assert unknown.pid != other.pid
     unknown.nothing_more()
     assert metrics(second)['realtime_recoveries_total{outcome="not_recovered"}'] == 3
+
+
+def test_polling_requests_sent_to_the_wrong_instance_are_answered_by_the_owner(cluster):
+    redis, (owner, stranger) = cluster
+    sid = open_polling(owner)
+    # Every request after the handshake goes to the instance that does not hold the session, as when Cloud Run's
+    # affinity fails.
+    assert post(stranger, '40/tenders,{"user":"paula"}', EIO=4, transport="polling", sid=sid).text == "ok"
+    connected = get(stranger, EIO=4, transport="polling", sid=sid)
+    assert connected.status_code == 200 and connected.text.startswith('40/tenders,{"sid":'), connected.text
+    assert post(stranger, '42/tenders,1["subscribe",{"tenderId":"21"}]', EIO=4, transport="polling",
+                sid=sid).text == "ok"
+    assert get(stranger, EIO=4, transport="polling", sid=sid).text.startswith("43/tenders,1[{")
+    send_updates(owner, [0, 1], tender="21")
+    received = []
+    while len(received) < 2:
+        for packet in get(stranger, EIO=4, transport="polling", sid=sid).text.split(SEPARATOR):
+            if packet == "2":  # the owner's ping, answered through the stranger too
+                assert post(stranger, "3", EIO=4, transport="polling", sid=sid).text == "ok"
+            elif packet.startswith('42/tenders,["tender:update"'):
+                received.append(json.loads(packet[len("42/tenders,"):])[1]["sequence"])
+    assert received == [0, 1]
+    assert metrics(stranger)["realtime_polling_forwarded_total"] >= 5  # two POSTs, three GETs at least
+    # A session whose instance is gone is unknown at once, as a client expects from a restarted server.
+    owner.process.kill()
+    owner.process.wait()
+    started = time.monotonic()
+    gone = get(stranger, EIO=4, transport="polling", sid=sid)
+    assert gone.status_code == 400 and gone.json() == {"code": 1, "message": "Session ID unknown"}
+    assert time.monotonic() - started < 2

@@ -27,9 +27,17 @@ final class ClusterAdapter: Sendable {
     /// Connection state recovery; nil when it is off.
     let recovery: ClusterRecovery?
     private let heartbeatJobs = Mutex<[@Sendable (Rooms) async -> Void]>([])
+    /// Polling requests forwarded from here, waiting for their owner's answer.
+    private let forwards = PendingForwards()
+    /// Answers polling requests other instances forward here (the Engine.IO server's).
+    private let pollingHandler = Mutex<
+        (@Sendable (ForwardedPolling.Method, String, ByteBuffer) async -> PollingReply)?
+    >(nil)
     /// Sessions of the sockets connected here, by private id: written again every heartbeat.
     private let liveSessions = Mutex<[String: ClusterRecovery.Session]>([:])
     private let heartbeatInterval: Duration
+    /// Set in init; subscribed from the start (see `run`).
+    private let instanceChannel: String
 
     struct Subscriptions {
         /// Channels this instance needs, with how many local rooms or namespaces want each.
@@ -73,6 +81,7 @@ final class ClusterAdapter: Sendable {
             onConnect: { client in callbacks.adapter?.resubscribe(client) },
             onDisconnect: { callbacks.adapter?.subscriptionsLost() })
         presence = ClusterPresence(client: publisher, instanceID: instanceID, prefix: prefix, ttl: presenceTTL)
+        instanceChannel = "\(prefix):instance:{\(instanceID)}"
         if let recoveryWindow {
             recovery = ClusterRecovery(
                 client: publisher, prefix: prefix, window: recoveryWindow, maxEvents: recoveryMaxEvents)
@@ -135,9 +144,11 @@ final class ClusterAdapter: Sendable {
 
     var isConnected: Bool { publisher.isConnected && subscriber.isConnected }
 
-    /// Keeps both Redis connections up, delivers what other instances publish to `rooms` and runs the heartbeat
-    /// jobs, until cancelled.
+    /// Keeps both Redis connections up, delivers what other instances publish to `rooms`, answers polling
+    /// requests forwarded here and runs the heartbeat jobs, until cancelled.
     func run(rooms: Rooms) async {
+        want(instanceChannel)
+        defer { forwards.cancelAll() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publisher.run() }
             group.addTask { await self.subscriber.run() }
@@ -249,6 +260,69 @@ final class ClusterAdapter: Sendable {
         return .dropped
     }
 
+    // MARK: Polling without sticky sessions
+
+    /// The prefix of the Engine.IO session ids this instance hands out: any instance can tell whose a session is.
+    var sessionIDPrefix: String { instanceID + "." }
+
+    /// The instance a session id belongs to, when it is another one.
+    private func owner(ofSession sid: String) -> String? {
+        guard let dot = sid.firstIndex(of: "."), sid[..<dot] != instanceID[...] else { return nil }
+        return String(sid[..<dot])
+    }
+
+    func answerForwardedPolling(
+        with handler: @escaping @Sendable (ForwardedPolling.Method, String, ByteBuffer) async -> PollingReply
+    ) {
+        pollingHandler.withLock { $0 = handler }
+    }
+
+    /// Hands a polling request for a session of another instance to that instance and returns its answer; nil
+    /// when the session is not another instance's, that instance is gone, or it does not answer within
+    /// `timeout` (a held GET answers within the ping interval).
+    func forward(_ method: ForwardedPolling.Method, sid: String, body: ByteBuffer, timeout: Duration) async
+        -> PollingReply?
+    {
+        guard let owner = owner(ofSession: sid) else { return nil }
+        let channel = "\(prefix):instance:{\(owner)}"
+        return await withCheckedContinuation { continuation in
+            let id = forwards.register(continuation)
+            let request = ForwardedPolling.request(
+                id: id, replyTo: instanceID, method: method, sid: sid, body: body)
+            Task {
+                // PUBLISH answers how many subscribers got it: none means the owner is gone.
+                let receivers = try? await publisher.send(
+                    RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(request.encoded())))
+                guard let receivers = receivers?.int, receivers > 0 else {
+                    forwards.resolve(id, with: nil)
+                    return
+                }
+                metrics.pollingForwarded.increment()
+                try? await Task.sleep(for: timeout)
+                forwards.resolve(id, with: nil)
+            }
+        }
+    }
+
+    private func received(forwarded payload: ByteBuffer) {
+        guard let forwarded = try? ForwardedPolling(decoding: payload) else {
+            logger.warning("ignored a malformed forwarded polling request")
+            return
+        }
+        switch forwarded {
+        case .answer(let id, let reply):
+            forwards.resolve(id, with: reply)
+        case .request(let id, let replyTo, let method, let sid, let body):
+            guard let handler = pollingHandler.withLock({ $0 }) else { return }
+            let channel = "\(prefix):instance:{\(replyTo)}"
+            Task {
+                let reply = await handler(method, sid, body)
+                let answer = ForwardedPolling.answer(id: id, reply: reply)
+                publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(answer.encoded())))
+            }
+        }
+    }
+
     /// A push from the subscriber connection, on its event loop.
     private func received(_ push: RESPValue) {
         guard let elements = push.elements, let kind = elements.first?.string, elements.count >= 2,
@@ -265,6 +339,7 @@ final class ClusterAdapter: Sendable {
             _ = subscriptions.withLock { $0.confirmed.remove(channel) }
         case "message":
             guard elements.count == 3, let payload = elements[2].bytes else { return }
+            if ForwardedPolling.isForwarded(payload) { return received(forwarded: payload) }
             let message: ClusterMessage
             do {
                 if let recoverable = try ClusterRecovery.recoverable(payload) {

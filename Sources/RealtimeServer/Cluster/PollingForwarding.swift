@@ -1,0 +1,121 @@
+import NIOCore
+import Redis
+import Synchronization
+
+/// A long-polling request for a session another instance owns, and its answer, as they travel through that
+/// instance's Redis channel. Cloud Run's session affinity is best effort: without this, a poll that lands on
+/// the wrong instance gets "Session ID unknown" and the client starts over.
+///
+/// Wire format (integers big-endian; `str` is `u16 length` + UTF-8, `bytes` is `u32 length` + bytes):
+/// request `"Q", u64 id, str reply-to instance, u8 method (0 GET, 1 POST), str sid, bytes body`;
+/// answer `"R", u64 id, u16 status, str content type, bytes body`.
+enum ForwardedPolling: Sendable, Equatable {
+    case request(id: UInt64, replyTo: String, method: Method, sid: String, body: ByteBuffer)
+    case answer(id: UInt64, reply: PollingReply)
+
+    enum Method: UInt8, Sendable {
+        case get = 0
+        case post = 1
+    }
+
+    static func isForwarded(_ payload: ByteBuffer) -> Bool {
+        let first = payload.getInteger(at: payload.readerIndex, as: UInt8.self)
+        return first == UInt8(ascii: "Q") || first == UInt8(ascii: "R")
+    }
+
+    func encoded() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        func string(_ text: String) {
+            buffer.writeInteger(UInt16(clamping: text.utf8.count))
+            buffer.writeString(text)
+        }
+        func bytes(_ bytes: ByteBuffer) {
+            buffer.writeInteger(UInt32(bytes.readableBytes))
+            buffer.writeImmutableBuffer(bytes)
+        }
+        switch self {
+        case .request(let id, let replyTo, let method, let sid, let body):
+            buffer.writeInteger(UInt8(ascii: "Q"))
+            buffer.writeInteger(id)
+            string(replyTo)
+            buffer.writeInteger(method.rawValue)
+            string(sid)
+            bytes(body)
+        case .answer(let id, let reply):
+            buffer.writeInteger(UInt8(ascii: "R"))
+            buffer.writeInteger(id)
+            buffer.writeInteger(UInt16(reply.status))
+            string(reply.contentType)
+            bytes(reply.body)
+        }
+        return buffer
+    }
+
+    init(decoding payload: ByteBuffer) throws {
+        var buffer = payload
+        func string() throws -> String {
+            guard let length = buffer.readInteger(as: UInt16.self), let text = buffer.readString(length: Int(length))
+            else { throw ClusterMessage.Malformed() }
+            return text
+        }
+        func bytes() throws -> ByteBuffer {
+            guard let length = buffer.readInteger(as: UInt32.self), let slice = buffer.readSlice(length: Int(length))
+            else { throw ClusterMessage.Malformed() }
+            return slice
+        }
+        guard let kind = buffer.readInteger(as: UInt8.self), let id = buffer.readInteger(as: UInt64.self) else {
+            throw ClusterMessage.Malformed()
+        }
+        switch kind {
+        case UInt8(ascii: "Q"):
+            let replyTo = try string()
+            guard let method = buffer.readInteger(as: UInt8.self).flatMap(Method.init) else {
+                throw ClusterMessage.Malformed()
+            }
+            self = .request(id: id, replyTo: replyTo, method: method, sid: try string(), body: try bytes())
+        case UInt8(ascii: "R"):
+            guard let status = buffer.readInteger(as: UInt16.self) else { throw ClusterMessage.Malformed() }
+            self = .answer(
+                id: id, reply: PollingReply(status: Int(status), contentType: try string(), body: try bytes()))
+        default:
+            throw ClusterMessage.Malformed()
+        }
+        guard buffer.readableBytes == 0 else { throw ClusterMessage.Malformed() }
+    }
+}
+
+/// What a polling request gets back, whichever instance answered it.
+struct PollingReply: Sendable, Equatable {
+    var status: Int
+    var contentType: String
+    var body: ByteBuffer
+}
+
+/// The requests this instance forwarded and is waiting on.
+final class PendingForwards: Sendable {
+    private let state = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<PollingReply?, Never>])>((0, [:]))
+
+    func register(_ continuation: CheckedContinuation<PollingReply?, Never>) -> UInt64 {
+        state.withLock { state in
+            state.next += 1
+            state.waiting[state.next] = continuation
+            return state.next
+        }
+    }
+
+    /// Resumes the request `id` with `reply` (nil: give up); false when it was no longer waiting.
+    @discardableResult
+    func resolve(_ id: UInt64, with reply: PollingReply?) -> Bool {
+        guard let continuation = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { return false }
+        continuation.resume(returning: reply)
+        return true
+    }
+
+    func cancelAll() {
+        let waiting = state.withLock { state in
+            defer { state.waiting.removeAll() }
+            return Array(state.waiting.values)
+        }
+        for continuation in waiting { continuation.resume(returning: nil) }
+    }
+}
