@@ -133,19 +133,19 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// `REDIS_URL` (`redis://host:port` or `rediss://` for TLS), `REDIS_AUTH` (Memorystore's AUTH string) and
-/// `REDIS_CA_PEM` (the instance's server CA, for TLS; `\n` may stand for line breaks).
+/// `REDIS_CA_CERT` (the instance's server CA, for TLS; `\n` may stand for line breaks).
 private func redisSettings(_ environment: [String: String]) throws -> RedisConfiguration? {
     guard let url = environment["REDIS_URL"], !url.isEmpty else {
-        if environment["REDIS_AUTH"] != nil || environment["REDIS_CA_PEM"] != nil {
+        if environment["REDIS_AUTH"] != nil || environment["REDIS_CA_CERT"] != nil {
             throw ServerConfiguration.InvalidSetting(
-                name: "REDIS_URL", value: "", expected: "the Redis endpoint REDIS_AUTH or REDIS_CA_PEM is for")
+                name: "REDIS_URL", value: "", expected: "the Redis endpoint REDIS_AUTH or REDIS_CA_CERT is for")
         }
         return nil
     }
     do {
         return try RedisConfiguration(
             url: url, password: environment["REDIS_AUTH"],
-            caPEM: environment["REDIS_CA_PEM"].map { $0.replacingEscapedNewlines() })
+            caPEM: environment["REDIS_CA_CERT"].map { $0.replacingEscapedNewlines() })
     } catch {
         // The URL may carry a password: the message names the problem, the value stays out of logs.
         throw ServerConfiguration.InvalidSetting(name: "REDIS_URL", value: "(hidden)", expected: "\(error)")

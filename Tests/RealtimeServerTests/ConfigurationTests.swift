@@ -78,7 +78,7 @@ import Testing
         #expect(configured.readyRequiresRedis)
         for environment in [
             ["REDIS_URL": "http://10.1.2.3"], ["REDIS_AUTH": "auth-string"],
-            ["REDIS_URL": "redis://h", "REDIS_CA_PEM": "-----BEGIN CERTIFICATE-----"],
+            ["REDIS_URL": "redis://h", "REDIS_CA_CERT": "-----BEGIN CERTIFICATE-----"],
             ["REDIS_URL": "redis://h", "REDIS_REQUIRED_FOR_READY": "yes"],
         ] {
             #expect(throws: ServerConfiguration.InvalidSetting.self) {
