@@ -24,7 +24,8 @@ public func buildServer(
         ClusterAdapter(
             redis: $0, instanceID: SessionRegistry.newID(), presenceTTL: .milliseconds(configuration.presenceTTL),
             recoveryWindow: configuration.recoveryWindow > 0 ? .milliseconds(configuration.recoveryWindow) : nil,
-            recoveryMaxEvents: configuration.recoveryMaxEvents, metrics: metrics, logger: logger)
+            recoveryMaxEvents: configuration.recoveryMaxEvents, relays: configuration.relays, metrics: metrics,
+            logger: logger)
     }
     if let cluster, configuration.profile == .tenderflow { await TenderFlow.join(cluster, presence) }
     let sockets = namespaces.map {

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var tokens: TokenSettings?
     /// Redis (Memorystore) that connects this instance to the others; nil runs the instance on its own.
     public var redis: RedisConfiguration?
+    /// The Redis of every other region, by region, sorted: broadcasts are relayed to them (see README).
+    public var relays: [(region: String, redis: RedisConfiguration)] = []
     /// Report not-ready while Redis is unreachable (off by default: an instance without Redis still serves
     /// its own clients, which beats refusing them).
     public var readyRequiresRedis = false
@@ -114,6 +116,11 @@ public struct ServerConfiguration: Sendable {
         }
         configuration.tokens = try tokenSettings(environment, integer)
         configuration.redis = try redisSettings(environment)
+        configuration.relays = try relaySettings(environment)
+        if !configuration.relays.isEmpty, configuration.redis == nil {
+            throw InvalidSetting(
+                name: "REDIS_URL", value: "", expected: "this region's Redis, which the REDIS_RELAY_URL_* relays need")
+        }
         configuration.presenceTTL = try integer("PRESENCE_TTL_MS", 300...600_000) ?? configuration.presenceTTL
         configuration.recoveryWindow =
             try integer("RECOVERY_WINDOW_MS", 0...3_600_000) ?? configuration.recoveryWindow
@@ -149,6 +156,23 @@ private func redisSettings(_ environment: [String: String]) throws -> RedisConfi
     } catch {
         // The URL may carry a password: the message names the problem, the value stays out of logs.
         throw ServerConfiguration.InvalidSetting(name: "REDIS_URL", value: "(hidden)", expected: "\(error)")
+    }
+}
+
+/// `REDIS_RELAY_URL_<REGION>` (the Redis of another region, AUTH string in the URL) with its optional
+/// `REDIS_RELAY_CA_CERT_<REGION>`, for every other region.
+private func relaySettings(_ environment: [String: String]) throws -> [(region: String, redis: RedisConfiguration)] {
+    let prefix = "REDIS_RELAY_URL_"
+    return try environment.keys.filter { $0.hasPrefix(prefix) && $0.count > prefix.count }.sorted().map { name in
+        let region = String(name.dropFirst(prefix.count))
+        do {
+            let redis = try RedisConfiguration(
+                url: environment[name]!,
+                caPEM: environment["REDIS_RELAY_CA_CERT_" + region].map { $0.replacingEscapedNewlines() })
+            return (region: region.lowercased().replacingUnderscores(), redis: redis)
+        } catch {
+            throw ServerConfiguration.InvalidSetting(name: name, value: "(hidden)", expected: "\(error)")
+        }
     }
 }
 
@@ -194,6 +218,9 @@ extension String {
         }
         return out
     }
+
+    /// `EUROPE_WEST1` spelled as the region it names, `europe-west1` (after lowercasing).
+    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 
     fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
         String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())

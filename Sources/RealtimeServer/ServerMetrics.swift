@@ -24,6 +24,7 @@ public final class ServerMetrics: Sendable {
     let clusterReceived: Metrics.Counter
     let clusterDroppedUnavailable: Metrics.Counter
     let clusterDroppedBacklog: Metrics.Counter
+    let clusterDroppedRelay: Metrics.Counter
     let redisConnected: Metrics.Gauge
     /// Polling requests that reached the wrong instance and were forwarded to their session's owner.
     let pollingForwarded: Metrics.Counter
@@ -71,6 +72,9 @@ public final class ServerMetrics: Sendable {
             factory: factory)
         clusterDroppedBacklog = Metrics.Counter(
             label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
+        clusterDroppedRelay = Metrics.Counter(
+            label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "relay_unavailable")],
+            factory: factory)
         redisConnected = Metrics.Gauge(label: "realtime_redis_connected", factory: factory)
         pollingForwarded = Metrics.Counter(label: "realtime_polling_forwarded_total", factory: factory)
         recovered = Metrics.Counter(

@@ -33,6 +33,20 @@ extension Topology {
                 variables.append(
                     RuntimeVariable("REDIS_CA_CERT", .secret(id: names.redisCASecret(region), version: "latest")))
             }
+            // The region-to-region relay: the services of each region publish to every other region's Redis too.
+            for other in regions where other != region {
+                let suffix = RealtimeService.relaySuffix(other)
+                variables.append(
+                    RuntimeVariable(
+                        RealtimeService.relayURLPrefix + suffix,
+                        .secret(id: names.redisURLSecret(other), version: "latest")))
+                if redis.transitEncryption {
+                    variables.append(
+                        RuntimeVariable(
+                            RealtimeService.relayCAPrefix + suffix,
+                            .secret(id: names.redisCASecret(other), version: "latest")))
+                }
+            }
         }
         if firebaseEnabled {
             variables.append(RuntimeVariable("FIREBASE_DATABASE_URL", .plain(names.firebaseDatabaseURL)))
@@ -46,4 +60,18 @@ extension RealtimeService {
     public static let topologyEnvironment = [
         "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY",
     ]
+
+    /// Prefixes of the relay variables, one per other region: `REDIS_RELAY_URL_EUROPE_WEST1`, ...
+    public static let relayURLPrefix = "REDIS_RELAY_URL_"
+    public static let relayCAPrefix = "REDIS_RELAY_CA_CERT_"
+
+    /// `europe-west1` → `EUROPE_WEST1`, as it ends a relay variable's name (the server reads it back).
+    public static func relaySuffix(_ region: String) -> String {
+        String(region.uppercased().map { $0 == "-" ? "_" : $0 })
+    }
+
+    /// Whether tfctl sets `name` itself, so a user's variable of that name would clash.
+    public static func isTopologyVariable(_ name: String) -> Bool {
+        topologyEnvironment.contains(name) || name.hasPrefix(relayURLPrefix) || name.hasPrefix(relayCAPrefix)
+    }
 }

@@ -150,7 +150,7 @@ enum CloudRunRules {
                 report.keyError(
                     "TFC0308", keyPath, "'\(name)' is set by Cloud Run itself",
                     help: "remove it; Cloud Run sets PORT, K_SERVICE, K_REVISION and K_CONFIGURATION")
-            } else if RealtimeService.topologyEnvironment.contains(name) {
+            } else if RealtimeService.isTopologyVariable(name) {
                 report.keyError(
                     "TFC0308", keyPath, "'\(name)' is set by tfctl to wire the service to the topology",
                     help: "rename the variable")

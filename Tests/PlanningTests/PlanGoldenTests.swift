@@ -67,11 +67,14 @@ import Testing
         #expect(redis.allSatisfy { $0.action == .replace && $0.hazards.contains { $0.severity == .danger } })
     }
 
-    @Test("adding a region only adds, except the backend service that gains a NEG")
+    @Test("adding a region only adds, except the backend service that gains a NEG and the services that relay to it")
     func addRegion() throws {
         let plan = try Self.report("add-region").plan
         #expect(plan.changes.filter { $0.action == .delete || $0.action == .replace }.isEmpty)
-        #expect(Set(plan.changes.filter { $0.action == .update }.map(\.type)) == ["google_compute_backend_service"])
+        #expect(
+            Set(plan.changes.filter { $0.action == .update }.map(\.type)) == [
+                "google_compute_backend_service", "google_cloud_run_v2_service",
+            ])
     }
 
     @Test("a resize of a Standard instance is in place and flagged as a failover")

@@ -76,10 +76,18 @@ import Testing
         let redis = try #require(configured.redis)
         #expect(redis.host == "10.1.2.3" && redis.port == 6378 && redis.password == "auth-string" && redis.tls == nil)
         #expect(configured.readyRequiresRedis)
+        let relayed = try ServerConfiguration.fromEnvironment([
+            "REDIS_URL": "redis://10.1.2.3:6378", "REDIS_RELAY_URL_US_CENTRAL1": "rediss://:a@10.3.0.3:6378",
+            "REDIS_RELAY_URL_EUROPE_WEST1": "redis://10.2.0.3:6379",
+        ])
+        #expect(relayed.relays.map(\.region) == ["europe-west1", "us-central1"])
+        #expect(relayed.relays[1].redis.password == "a" && relayed.relays[1].redis.tls != nil)
         for environment in [
             ["REDIS_URL": "http://10.1.2.3"], ["REDIS_AUTH": "auth-string"],
             ["REDIS_URL": "redis://h", "REDIS_CA_CERT": "-----BEGIN CERTIFICATE-----"],
             ["REDIS_URL": "redis://h", "REDIS_REQUIRED_FOR_READY": "yes"],
+            ["REDIS_RELAY_URL_EUROPE_WEST1": "redis://10.2.0.3:6379"],
+            ["REDIS_URL": "redis://h", "REDIS_RELAY_URL_EUROPE_WEST1": "http://10.2.0.3"],
         ] {
             #expect(throws: ServerConfiguration.InvalidSetting.self) {
                 try ServerConfiguration.fromEnvironment(environment)

@@ -17,6 +17,9 @@ final class ClusterAdapter: Sendable {
     private let prefix: String
     private let publisher: RedisClient
     private let subscriber: RedisClient
+    /// Publishers to the Redis of every other region: what is broadcast here is published there too, and
+    /// that region's instances deliver it as if one of theirs had sent it.
+    private let relays: [(region: String, client: RedisClient)]
     private let subscriptions: Mutex<Subscriptions>
     private let inbound: AsyncStream<ClusterMessage>
     private let inboundSink: AsyncStream<ClusterMessage>.Continuation
@@ -56,7 +59,7 @@ final class ClusterAdapter: Sendable {
     init(
         redis: RedisConfiguration, instanceID: String, prefix: String = "tfctl-rt",
         presenceTTL: Duration = .seconds(30), recoveryWindow: Duration? = .seconds(120),
-        recoveryMaxEvents: Int = 10_000,
+        recoveryMaxEvents: Int = 10_000, relays: [(region: String, redis: RedisConfiguration)] = [],
         metrics: ServerMetrics, logger: Logger
     ) {
         self.instanceID = instanceID
@@ -71,6 +74,13 @@ final class ClusterAdapter: Sendable {
         publisher = RedisClient(
             configuration: commands, logger: logger,
             onConnect: { _ in metrics.redisConnected.record(1) }, onDisconnect: { metrics.redisConnected.record(0) })
+        self.relays = relays.map { relay in
+            var configuration = relay.redis
+            configuration.clientName = "tfctl-rt-\(instanceID)-relay"
+            var relayLogger = logger
+            relayLogger[metadataKey: "relay"] = "\(relay.region)"
+            return (region: relay.region, client: RedisClient(configuration: configuration, logger: relayLogger))
+        }
         var pubSub = redis
         pubSub.clientName = "tfctl-rt-\(instanceID)-sub"
         // The subscriber's callbacks reach the adapter through a box filled in below: the adapter owns the
@@ -152,6 +162,7 @@ final class ClusterAdapter: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publisher.run() }
             group.addTask { await self.subscriber.run() }
+            for relay in self.relays { group.addTask { await relay.client.run() } }
             group.addTask {
                 for await message in self.inbound { await rooms.deliver(message) }
             }
@@ -243,16 +254,22 @@ final class ClusterAdapter: Sendable {
         case dropped
     }
 
-    /// Sends a broadcast to the other instances; returns at once, in call order.
+    /// Sends a broadcast to the other instances, in this region and the others; returns at once, in call order.
     func publish(_ message: ClusterMessage) -> Published {
         let channel = channel(namespace: message.namespace, room: message.room)
-        if let recovery, message.isRecoverable, subscriber.isConnected,
-            publisher.sendAndForget(recovery.publishCommand(message, channel: channel))
-        {
+        let plain = RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(message.encoded()))
+        let recoverable = recovery.flatMap {
+            message.isRecoverable ? $0.publishCommand(message, channel: channel) : nil
+        }
+        // Each region keeps its own stream: offsets are only good within the region that gave them.
+        for relay in relays where !relay.client.sendAndForget(recoverable ?? plain) {
+            metrics.clusterDroppedRelay.increment()
+        }
+        if let recoverable, subscriber.isConnected, publisher.sendAndForget(recoverable) {
             metrics.clusterPublished.increment()
             return .echoed
         }
-        if publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(message.encoded()))) {
+        if publisher.sendAndForget(plain) {
             metrics.clusterPublished.increment()
             return .sent
         }

@@ -89,6 +89,42 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
+        name = "REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_ca_asia_southeast1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_CA_CERT_EUROPE_WEST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_ca_europe_west1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_URL_ASIA_SOUTHEAST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_asia_southeast1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_URL_EUROPE_WEST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_europe_west1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
         name = "REDIS_URL"
         value_source {
           secret_key_ref {
@@ -134,6 +170,14 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
     google_secret_manager_secret_version.redis_ca_us_central1,
+    google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
+    google_secret_manager_secret_version.redis_ca_asia_southeast1,
+    google_secret_manager_secret_iam_member.redis_ca_europe_west1,
+    google_secret_manager_secret_version.redis_ca_europe_west1,
+    google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
+    google_secret_manager_secret_version.redis_url_asia_southeast1,
+    google_secret_manager_secret_iam_member.redis_url_europe_west1,
+    google_secret_manager_secret_version.redis_url_europe_west1,
     google_secret_manager_secret_iam_member.redis_url_us_central1,
     google_secret_manager_secret_version.redis_url_us_central1,
   ]
@@ -226,6 +270,42 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         }
       }
       env {
+        name = "REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_ca_asia_southeast1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_CA_CERT_US_CENTRAL1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_ca_us_central1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_URL_ASIA_SOUTHEAST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_asia_southeast1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_URL_US_CENTRAL1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_us_central1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
         name = "REDIS_URL"
         value_source {
           secret_key_ref {
@@ -271,6 +351,14 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_europe_west1,
     google_secret_manager_secret_version.redis_ca_europe_west1,
+    google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
+    google_secret_manager_secret_version.redis_ca_asia_southeast1,
+    google_secret_manager_secret_iam_member.redis_ca_us_central1,
+    google_secret_manager_secret_version.redis_ca_us_central1,
+    google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
+    google_secret_manager_secret_version.redis_url_asia_southeast1,
+    google_secret_manager_secret_iam_member.redis_url_us_central1,
+    google_secret_manager_secret_version.redis_url_us_central1,
     google_secret_manager_secret_iam_member.redis_url_europe_west1,
     google_secret_manager_secret_version.redis_url_europe_west1,
   ]
@@ -363,6 +451,42 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
       }
       env {
+        name = "REDIS_RELAY_CA_CERT_EUROPE_WEST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_ca_europe_west1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_CA_CERT_US_CENTRAL1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_ca_us_central1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_URL_EUROPE_WEST1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_europe_west1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
+        name = "REDIS_RELAY_URL_US_CENTRAL1"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis_url_us_central1.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
         name = "REDIS_URL"
         value_source {
           secret_key_ref {
@@ -408,6 +532,14 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
     google_secret_manager_secret_version.redis_ca_asia_southeast1,
+    google_secret_manager_secret_iam_member.redis_ca_europe_west1,
+    google_secret_manager_secret_version.redis_ca_europe_west1,
+    google_secret_manager_secret_iam_member.redis_ca_us_central1,
+    google_secret_manager_secret_version.redis_ca_us_central1,
+    google_secret_manager_secret_iam_member.redis_url_europe_west1,
+    google_secret_manager_secret_version.redis_url_europe_west1,
+    google_secret_manager_secret_iam_member.redis_url_us_central1,
+    google_secret_manager_secret_version.redis_url_us_central1,
     google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
     google_secret_manager_secret_version.redis_url_asia_southeast1,
   ]
