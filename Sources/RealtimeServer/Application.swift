@@ -22,7 +22,8 @@ public func buildServer(
     let metrics = ServerMetrics(namespaces: namespaces?.map(\.name) ?? [])
     let cluster = configuration.redis.map {
         ClusterAdapter(
-            redis: $0, instanceID: SessionRegistry.newID(), presenceTTL: .milliseconds(configuration.presenceTTL),
+            redis: $0, region: configuration.region, instanceID: SessionRegistry.newID(),
+            presenceTTL: .milliseconds(configuration.presenceTTL),
             recoveryWindow: configuration.recoveryWindow > 0 ? .milliseconds(configuration.recoveryWindow) : nil,
             recoveryMaxEvents: configuration.recoveryMaxEvents, relays: configuration.relays, metrics: metrics,
             logger: logger)

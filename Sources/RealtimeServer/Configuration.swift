@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var tokens: TokenSettings?
     /// Redis (Memorystore) that connects this instance to the others; nil runs the instance on its own.
     public var redis: RedisConfiguration?
+    /// The region this instance runs in (`TFCTL_REGION`, which the renderers set).
+    public var region = "local"
     /// The Redis of every other region, by region, sorted: broadcasts are relayed to them (see README).
     public var relays: [(region: String, redis: RedisConfiguration)] = []
     /// Report not-ready while Redis is unreachable (off by default: an instance without Redis still serves
@@ -117,6 +119,7 @@ public struct ServerConfiguration: Sendable {
         configuration.tokens = try tokenSettings(environment, integer)
         configuration.redis = try redisSettings(environment)
         configuration.relays = try relaySettings(environment)
+        configuration.region = environment["TFCTL_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.region
         if !configuration.relays.isEmpty, configuration.redis == nil {
             throw InvalidSetting(
                 name: "REDIS_URL", value: "", expected: "this region's Redis, which the REDIS_RELAY_URL_* relays need")

@@ -57,7 +57,7 @@ final class ClusterAdapter: Sendable {
     static let inboundLimit = 65_536
 
     init(
-        redis: RedisConfiguration, instanceID: String, prefix: String = "tfctl-rt",
+        redis: RedisConfiguration, region: String = "local", instanceID: String, prefix: String = "tfctl-rt",
         presenceTTL: Duration = .seconds(30), recoveryWindow: Duration? = .seconds(120),
         recoveryMaxEvents: Int = 10_000, relays: [(region: String, redis: RedisConfiguration)] = [],
         metrics: ServerMetrics, logger: Logger
@@ -90,7 +90,9 @@ final class ClusterAdapter: Sendable {
             configuration: pubSub, logger: logger, onPush: { callbacks.adapter?.received($0) },
             onConnect: { client in callbacks.adapter?.resubscribe(client) },
             onDisconnect: { callbacks.adapter?.subscriptionsLost() })
-        presence = ClusterPresence(client: publisher, instanceID: instanceID, prefix: prefix, ttl: presenceTTL)
+        presence = ClusterPresence(
+            client: publisher, relays: self.relays.map(\.client), region: region, instanceID: instanceID,
+            prefix: prefix, ttl: presenceTTL)
         instanceChannel = "\(prefix):instance:{\(instanceID)}"
         if let recoveryWindow {
             recovery = ClusterRecovery(
