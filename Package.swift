@@ -82,7 +82,9 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO"]),
         .testTarget(
             name: "RealtimeServerTests",
-            dependencies: ["RealtimeServer", "EngineIO", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "RealtimeServer", "EngineIO", "SocketIO", .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "RedisTests", dependencies: ["Redis", .product(name: "Logging", package: "swift-log")]),
         .testTarget(

@@ -58,6 +58,14 @@ public func buildServer(
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)
     router.post("/v1/publish") { request, _ in await publish.handle(request) }
+    router.get("/v1/rooms/count") { request, _ in await publish.roomCount(request) }
+    router.get("/v1/instances") { request, _ in await publish.instances(request) }
+    router.get("/v1/users/:user/sockets") { request, context in
+        await publish.userSockets(request, user: context.parameters.get("user") ?? "")
+    }
+    router.delete("/v1/users/:user/sockets") { request, context in
+        await publish.disconnectUser(request, user: context.parameters.get("user") ?? "")
+    }
 
     let webSockets = Router(context: BasicWebSocketRequestContext.self)
     webSockets.ws("/socket.io/") { request, _ in

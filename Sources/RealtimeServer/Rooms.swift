@@ -33,6 +33,13 @@ actor Rooms {
     private var memberships: [String: Set<RoomKey>] = [:]
     /// Every connected socket by namespace, for namespace-wide broadcasts.
     private var namespaces: [String: [String: Member]] = [:]
+    /// The sockets of each user.
+    private var users: [String: Set<SocketKey>] = [:]
+
+    struct SocketKey: Hashable, Sendable {
+        let namespace: String
+        let id: String
+    }
 
     struct RoomKey: Hashable, Sendable {
         let namespace: String
@@ -42,6 +49,7 @@ actor Rooms {
     func connected(_ socket: Socket) {
         namespaces[socket.namespace, default: [:]][socket.id] = Member(
             socketID: socket.id, session: socket.connection.session)
+        users[socket.identity.user, default: []].insert(SocketKey(namespace: socket.namespace, id: socket.id))
         sessionChanged(socket)
     }
 
@@ -49,6 +57,8 @@ actor Rooms {
     @discardableResult
     func disconnected(_ socket: Socket) -> [String] {
         namespaces[socket.namespace]?[socket.id] = nil
+        users[socket.identity.user]?.remove(SocketKey(namespace: socket.namespace, id: socket.id))
+        if users[socket.identity.user]?.isEmpty == true { users[socket.identity.user] = nil }
         let keys = memberships.removeValue(forKey: socket.id) ?? []
         for key in keys {
             rooms[key]?[socket.id] = nil
@@ -193,6 +203,31 @@ actor Rooms {
         recovering[socket.id] = nil
         sessionChanged(socket)
     }
+
+    /// A user's sockets here: id, namespace and rooms of each, sorted by namespace and id.
+    func sockets(ofUser user: String) -> [JSONValue] {
+        (users[user] ?? []).sorted { ($0.namespace, $0.id) < ($1.namespace, $1.id) }.map { key in
+            let rooms = self.memberships[key.id, default: []].map(\.room).sorted()
+            return .object([
+                ("sid", .string(key.id)), ("namespace", .string(key.namespace)),
+                ("rooms", .array(rooms.map(JSONValue.string))),
+            ])
+        }
+    }
+
+    /// Closes the connections that carry a user's sockets; returns how many sockets the user had here.
+    func disconnect(user: String) async -> Int {
+        let keys = users[user] ?? []
+        var sessions: [String: EngineSession] = [:]
+        for key in keys {
+            if let member = namespaces[key.namespace]?[key.id] { sessions[member.session.id] = member.session }
+        }
+        for session in sessions.values { await session.close(reason: "disconnected by the server") }
+        return keys.count
+    }
+
+    /// Sockets connected here.
+    var socketCount: Int { namespaces.values.reduce(0) { $0 + $1.count } }
 
     /// The rooms a socket is in, sorted.
     func rooms(of socket: Socket) -> [String] {

@@ -1,5 +1,6 @@
 import EngineIO
 import NIOCore
+import SocketIO
 import Testing
 
 @testable import RealtimeServer
@@ -96,5 +97,28 @@ import Testing
         #expect(
             !ForwardedPolling.isForwarded(
                 ClusterMessage(origin: "a", namespace: "/", room: nil, volatile: false, packets: []).encoded()))
+    }
+
+    @Test("cluster questions and answers survive the trip; malformed ones are dropped")
+    func queries() throws {
+        let query = JSONValue.object([("op", "room-count"), ("namespace", "/tenders"), ("room", "tender:1")])
+        let question = ClusterQueryMessage.question(id: 42, from: "instance-a", query: query)
+        #expect(ClusterQueryMessage.isQuery(question))
+        guard case .question(let id, let from, let decoded)? = ClusterQueryMessage.decode(question) else {
+            Issue.record("not a question")
+            return
+        }
+        #expect(id == 42 && from == "instance-a" && decoded == query)
+        guard
+            case .answer(let answerID, let answer)? = ClusterQueryMessage.decode(
+                ClusterQueryMessage.answer(id: 42, answer: .number(3)))
+        else {
+            Issue.record("not an answer")
+            return
+        }
+        #expect(answerID == 42 && answer == .number(3))
+        for broken in ["C{}", "C{\"id\":-1,\"from\":\"a\",\"query\":{}}", "A{\"id\":1}", "Cnot json", "X{\"id\":1}"] {
+            #expect(ClusterQueryMessage.decode(ByteBuffer(string: broken)) == nil)
+        }
     }
 }

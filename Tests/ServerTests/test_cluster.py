@@ -435,3 +435,53 @@ def test_two_regions_each_with_its_redis_share_broadcasts_and_presence_through_t
             server.stop()
         for instance in redis.values():
             instance.kill()
+
+
+def api(server, method, path, **params):
+    response = requests.request(method, server.url + path, params=params,
+                                headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_cluster_wide_room_counts_user_sockets_and_disconnects(cluster):
+    redis, (first, second) = cluster
+
+    async def scenario():
+        async with Client(first, "alice") as alice, Client(second, "alice") as alice_too, \
+                Client(second, "bob") as bob:
+            for client in (alice, bob):
+                assert (await client.call("subscribe", {"tenderId": "41"}))["ok"]
+            for server in (first, second):
+                assert await asyncio.to_thread(api, server, "GET", "/v1/rooms/count", namespace="/tenders",
+                                               room="tender:41") == {"count": 2, "missingInstances": 0}
+            found = await asyncio.to_thread(api, second, "GET", "/v1/users/alice/sockets")
+            assert found["missingInstances"] == 0
+            # Two clients, each on /tenders and /system.
+            assert sorted(socket["namespace"] for socket in found["sockets"]) == ["/system", "/system", "/tenders",
+                                                                                 "/tenders"]
+            assert ["tender:41"] in [socket["rooms"] for socket in found["sockets"]]
+            instances = await asyncio.to_thread(api, first, "GET", "/v1/instances")
+            assert len(instances["instances"]) == 2 and instances["missingInstances"] == 0
+            assert sorted(entry["sockets"] for entry in instances["instances"]) == [2, 4]
+            # A ban: Alice is disconnected on both instances, Bob stays.
+            gone = await asyncio.to_thread(api, first, "DELETE", "/v1/users/alice/sockets")
+            assert gone == {"disconnected": 4, "missingInstances": 0}
+            for client in (alice, alice_too):
+                for _ in range(100):
+                    if not client.sio.connected:
+                        break
+                    await asyncio.sleep(0.02)
+                assert not client.sio.connected
+            assert bob.sio.connected
+            assert await asyncio.to_thread(api, second, "GET", "/v1/rooms/count", namespace="/tenders",
+                                           room="tender:41") == {"count": 1, "missingInstances": 0}
+
+    run(scenario())
+    # An instance that died is not waited for: it no longer hears the question, so nobody expects its answer.
+    second.process.kill()
+    second.process.wait()
+    started = time.monotonic()
+    instances = api(first, "GET", "/v1/instances")
+    assert len(instances["instances"]) == 1 and instances["missingInstances"] == 0
+    assert time.monotonic() - started < 1

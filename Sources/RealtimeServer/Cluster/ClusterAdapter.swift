@@ -2,6 +2,7 @@ import EngineIO
 import Logging
 import NIOCore
 import Redis
+import SocketIO
 import Synchronization
 
 /// Broadcasts between instances through Redis pub/sub (Memorystore): each room and each namespace has its own
@@ -14,8 +15,8 @@ import Synchronization
 /// later, which would deliver stale updates), and every subscription is made again when Redis is back.
 final class ClusterAdapter: Sendable {
     let instanceID: String
-    private let prefix: String
-    private let publisher: RedisClient
+    let prefix: String
+    let publisher: RedisClient
     private let subscriber: RedisClient
     /// Publishers to the Redis of every other region: what is broadcast here is published there too, and
     /// that region's instances deliver it as if one of theirs had sent it.
@@ -24,7 +25,12 @@ final class ClusterAdapter: Sendable {
     private let inbound: AsyncStream<ClusterMessage>
     private let inboundSink: AsyncStream<ClusterMessage>.Continuation
     private let metrics: ServerMetrics
-    private let logger: Logger
+    let logger: Logger
+    /// Questions this instance asked the others, and how it answers theirs (see `ClusterQueries`).
+    let queries = PendingQueries()
+    let queryHandler = Mutex<(@Sendable (JSONValue) async -> JSONValue)?>(nil)
+    /// The channel every instance hears questions on.
+    var queryChannel: String { "\(prefix):cluster" }
     /// Presence entries of every instance, in Redis.
     let presence: ClusterPresence
     /// Connection state recovery; nil when it is off.
@@ -156,10 +162,14 @@ final class ClusterAdapter: Sendable {
 
     var isConnected: Bool { publisher.isConnected && subscriber.isConnected }
 
+    /// The region this instance runs in.
+    var region: String { presence.region }
+
     /// Keeps both Redis connections up, delivers what other instances publish to `rooms`, answers polling
     /// requests forwarded here and runs the heartbeat jobs, until cancelled.
     func run(rooms: Rooms) async {
         want(instanceChannel)
+        want(queryChannel)
         defer { forwards.cancelAll() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publisher.run() }
@@ -359,6 +369,7 @@ final class ClusterAdapter: Sendable {
         case "message":
             guard elements.count == 3, let payload = elements[2].bytes else { return }
             if ForwardedPolling.isForwarded(payload) { return received(forwarded: payload) }
+            if ClusterQueryMessage.isQuery(payload) { return received(query: payload) }
             let message: ClusterMessage
             do {
                 if let recoverable = try ClusterRecovery.recoverable(payload) {
