@@ -27,6 +27,11 @@ def run(coroutine):
     asyncio.run(coroutine)
 
 
+async def subscribe(tender, *clients):
+    for client in clients:
+        assert (await client.call("subscribe", {"tenderId": tender}))["ok"]
+
+
 async def updates(client, count, name="tender:update"):
     """The next `count` events `name`, with a timeout on each."""
     return [(await client.expect(name))["sequence"] for _ in range(count)]
@@ -37,8 +42,7 @@ def test_a_broadcast_reaches_subscribers_on_every_instance_exactly_once_in_order
 
     async def scenario():
         async with Client(first, "alice") as alice, Client(second, "bob") as bob, Client(second, "carol") as carol:
-            for client in (alice, bob):
-                assert (await client.call("subscribe", {"tenderId": "42"}))["ok"]
+            await subscribe("42", alice, bob)
             assert (await carol.call("subscribe", {"tenderId": "7"}))["ok"]
             # The publishes go to one instance, then the other: each sender's order holds on both instances.
             for server, offset in ((first, 0), (second, 100)):
@@ -67,8 +71,7 @@ def test_events_from_clients_and_system_notices_cross_instances(cluster):
 
     async def scenario():
         async with Client(first, "alice") as alice, Client(second, "bob") as bob:
-            for client in (alice, bob):
-                assert (await client.call("subscribe", {"tenderId": "9"}))["ok"]
+            await subscribe("9", alice, bob)
             # A client's own broadcast (a typing indicator) reaches the other instance, not the typist.
             await alice.sio.emit("typing", {"tenderId": "9", "typing": True}, namespace="/tenders")
             assert await bob.expect("typing") == {"tenderId": "9", "user": "alice", "typing": True}
@@ -107,8 +110,7 @@ def test_redis_killed_and_restarted_mid_stream(cluster):
 
     async def scenario():
         async with Client(first, "alice") as alice, Client(second, "bob") as bob:
-            for client in (alice, bob):
-                assert (await client.call("subscribe", {"tenderId": "5"}))["ok"]
+            await subscribe("5", alice, bob)
 
             async def send(server, sequence):
                 response = await asyncio.to_thread(publish, server, {
@@ -205,8 +207,7 @@ def test_a_killed_instances_users_expire_and_are_announced_once():
         async def scenario():
             async with Client(doomed, "alice") as alice, Client(survivors[0], "bob") as bob, \
                     Client(survivors[1], "carol") as carol:
-                for client in (alice, bob, carol):
-                    assert (await client.call("subscribe", {"tenderId": "8"}))["ok"]
+                await subscribe("8", alice, bob, carol)
                 assert (await alice.call("presence:join", {"tenderId": "8", "mode": "editing"}))["ok"]
                 for client in (bob, carol):
                     assert await client.expect("presence:joined") == {"tenderId": "8", "user": "alice", "mode": "editing"}
@@ -450,8 +451,7 @@ def test_cluster_wide_room_counts_user_sockets_and_disconnects(cluster):
     async def scenario():
         async with Client(first, "alice") as alice, Client(second, "alice") as alice_too, \
                 Client(second, "bob") as bob:
-            for client in (alice, bob):
-                assert (await client.call("subscribe", {"tenderId": "41"}))["ok"]
+            await subscribe("41", alice, bob)
             for server in (first, second):
                 assert await asyncio.to_thread(api, server, "GET", "/v1/rooms/count", namespace="/tenders",
                                                room="tender:41") == {"count": 2, "missingInstances": 0}
