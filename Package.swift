@@ -83,10 +83,12 @@ let package = Package(
         .testTarget(
             name: "RealtimeServerTests",
             dependencies: [
-                "RealtimeServer", "EngineIO", "SocketIO", .product(name: "NIOCore", package: "swift-nio"),
+                "RealtimeServer", "EngineIO", "SocketIO", "Redis", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "RedisTests", dependencies: ["Redis", .product(name: "Logging", package: "swift-log")]),
+            name: "RedisTests",
+            dependencies: ["Redis", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "PlanningTests",
             dependencies: [

@@ -122,10 +122,13 @@ public struct SocketServer: Sendable {
     let authenticator: Authenticator?
     let metrics: ServerMetrics
     let cluster: ClusterAdapter?
+    /// Events other instances send with `serverSideEmit`, besides the built-in ones.
+    let serverSideHandlers: [String: ServerSideHandler]
 
     init(
         _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
-        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil
+        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil,
+        serverSideHandlers: [String: ServerSideHandler] = [:]
     ) {
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.limits = limits
@@ -134,66 +137,12 @@ public struct SocketServer: Sendable {
         self.metrics = metrics
         self.rooms = Rooms(metrics: metrics, cluster: cluster)
         self.cluster = cluster
+        self.serverSideHandlers = serverSideHandlers
         // Initialised: answers the questions of the other instances from here on.
         let server = self
         cluster?.answerQueries { query in await server.answer(query) }
         // Namespace-wide broadcasts (system alerts, admin messages) come from any instance.
         for namespace in namespaces { cluster.map { $0.want($0.channel(namespace: namespace.name, room: nil)) } }
-    }
-
-    /// Answers a question from another instance with what this instance knows (see `ClusterQueries`).
-    func answer(_ query: JSONValue) async -> JSONValue {
-        switch query["op"]?.stringValue {
-        case "room-count":
-            guard let namespace = query["namespace"]?.stringValue, let room = query["room"]?.stringValue else {
-                return .null
-            }
-            return .number(Double(await rooms.memberCount(namespace: namespace, room: room)))
-        case "user-sockets":
-            return .array(await rooms.sockets(ofUser: query["user"]?.stringValue ?? ""))
-        case "disconnect-user":
-            return .number(Double(await rooms.disconnect(user: query["user"]?.stringValue ?? "")))
-        case "instance":
-            return .object([
-                ("instance", .string(cluster?.instanceID ?? "")), ("region", .string(cluster?.region ?? "")),
-                ("sockets", .number(Double(await rooms.socketCount))),
-            ])
-        default:
-            return .null
-        }
-    }
-
-    /// This instance's answer and the others'.
-    private func everywhere(_ query: JSONValue) async -> (answers: [JSONValue], missing: Int) {
-        let local = await answer(query)
-        guard let cluster else { return ([local], 0) }
-        let (others, missing) = await cluster.ask(query)
-        return ([local] + others, missing)
-    }
-
-    /// Sockets in a room on every instance; `missing`: instances that did not answer in time.
-    public func roomCount(namespace: String, room: String) async -> (count: Int, missing: Int) {
-        let (answers, missing) = await everywhere(
-            .object([("op", "room-count"), ("namespace", .string(namespace)), ("room", .string(room))]))
-        return (answers.reduce(0) { total, answer in total + Int(answer.numberValue ?? 0) }, missing)
-    }
-
-    /// A user's sockets on every instance.
-    public func userSockets(_ user: String) async -> (sockets: [JSONValue], missing: Int) {
-        let (answers, missing) = await everywhere(.object([("op", "user-sockets"), ("user", .string(user))]))
-        return (answers.flatMap { $0.arrayValue ?? [] }, missing)
-    }
-
-    /// Disconnects a user's sockets on every instance; returns how many there were.
-    public func disconnectUser(_ user: String) async -> (count: Int, missing: Int) {
-        let (answers, missing) = await everywhere(.object([("op", "disconnect-user"), ("user", .string(user))]))
-        return (answers.reduce(0) { total, answer in total + Int(answer.numberValue ?? 0) }, missing)
-    }
-
-    /// Every live instance: id, region, sockets; sorted by instance id.
-    public func instances() async -> (instances: [JSONValue], missing: Int) {
-        let (answers, missing) = await everywhere(.object([("op", "instance")]))
-        return (answers.sorted { ($0["instance"]?.stringValue ?? "") < ($1["instance"]?.stringValue ?? "") }, missing)
     }
 
     /// Sends an event to a room (or the whole namespace) from outside any socket: the publish API.

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import Redis
 import Synchronization
+import TestSupport
 import Testing
 
 /// The client against a real redis-server: commands, pipelining, RESP2 and RESP3, AUTH, TLS, pub/sub,

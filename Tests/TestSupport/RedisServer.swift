@@ -1,29 +1,24 @@
 import Foundation
-import Logging
-import Testing
 
-/// A real redis-server (Debian's package) on a free loopback port, for the tests of one suite. Under CI a
-/// missing redis-server fails the tests; elsewhere they are skipped with a note.
-final class RedisServer: @unchecked Sendable {
-    let port: Int
-    let tlsPort: Int?
+/// A real redis-server (Debian's package) on a free loopback port, for the tests of one suite. Under CI the
+/// tests always run, so a missing redis-server fails them; elsewhere they are skipped.
+public final class RedisServer: @unchecked Sendable {
+    public let port: Int
+    public let tlsPort: Int?
     let directory: URL
     private var process: Process?
     private let arguments: [String]
 
-    static var available: Bool {
-        let found = ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":").contains {
-            FileManager.default.isExecutableFile(atPath: "\($0)/redis-server")
-        }
-        if !found && ProcessInfo.processInfo.environment["CI"] == "true" {
-            Issue.record("redis-server is not installed (apt-get install redis-server)")
-        }
-        return found
+    public static var available: Bool {
+        ProcessInfo.processInfo.environment["CI"] == "true"
+            || ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":").contains {
+                FileManager.default.isExecutableFile(atPath: "\($0)/redis-server")
+            }
     }
 
     /// `extra`: more redis-server options (`--requirepass`, ...). `tls`: also listen with TLS, with a CA and a
     /// server certificate made for the test (see `certificateAuthorityPEM`).
-    init(_ extra: [String] = [], tls: Bool = false) async throws {
+    public init(_ extra: [String] = [], tls: Bool = false) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
@@ -47,11 +42,11 @@ final class RedisServer: @unchecked Sendable {
         try await start()
     }
 
-    var certificateAuthorityPEM: String {
+    public var certificateAuthorityPEM: String {
         (try? String(contentsOf: directory.appendingPathComponent("ca.crt"), encoding: .utf8)) ?? ""
     }
 
-    func start() async throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["redis-server"] + arguments
@@ -62,7 +57,7 @@ final class RedisServer: @unchecked Sendable {
     }
 
     /// SIGKILL, as when the machine under Redis dies.
-    func kill() {
+    public func kill() {
         guard let process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -71,7 +66,7 @@ final class RedisServer: @unchecked Sendable {
 
     /// Runs redis-cli against this server.
     @discardableResult
-    func cli(_ arguments: String...) throws -> String {
+    public func cli(_ arguments: String...) throws -> String {
         let process = Process()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -161,6 +156,3 @@ final class RedisServer: @unchecked Sendable {
         ])
     }
 }
-
-/// The client logs its reconnect attempts; the tests that provoke them need not show them.
-let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

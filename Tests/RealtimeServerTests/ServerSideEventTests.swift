@@ -1,0 +1,60 @@
+import Logging
+import Redis
+import SocketIO
+import TestSupport
+import Testing
+
+@testable import RealtimeServer
+
+/// `serverSideEmit` between instances joined through a real redis-server, each instance in this process.
+@Suite(.enabled(if: RedisServer.available)) struct ServerSideEventTests {
+    private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    private func instance(_ name: String, _ redis: RedisServer, handlers: [String: ServerSideHandler] = [:])
+        -> (server: SocketServer, run: Task<Void, Never>)
+    {
+        let metrics = ServerMetrics(namespaces: ["/"])
+        let cluster = ClusterAdapter(
+            redis: RedisConfiguration(host: "127.0.0.1", port: redis.port), instanceID: name, metrics: metrics,
+            logger: quiet)
+        let server = SocketServer(
+            [Namespace("/")], metrics: metrics, cluster: cluster, serverSideHandlers: handlers)
+        return (server, Task { await cluster.run(rooms: server.rooms) })
+    }
+
+    private func listeners(_ redis: RedisServer) throws -> Int {
+        Int(try redis.cli("PUBSUB", "NUMSUB", "tfctl-rt:cluster").split(separator: "\n").last ?? "") ?? 0
+    }
+
+    @Test("each other instance acknowledges once; a slow one is reported missing, a dead one is not waited for")
+    func acknowledgements() async throws {
+        let redis = try await RedisServer()
+        let asker = instance("a", redis)
+        let helpful = instance(
+            "b", redis, handlers: ["greet": { arguments in .string("hello \(arguments[0].stringValue ?? "") from b") }])
+        let slow = instance(
+            "c", redis,
+            handlers: [
+                "greet": { _ in
+                    try? await Task.sleep(for: .seconds(5))
+                    return .string("too late")
+                }
+            ])
+        defer { for task in [asker.run, helpful.run, slow.run] { task.cancel() } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try listeners(redis) < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+
+        let (answers, missing) = await asker.server.serverSideEmit("greet", ["ann"], timeout: .milliseconds(500))
+        #expect(answers == [.string("hello ann from b")])
+        #expect(missing == 1)
+        // An event nobody handles is acknowledged with null, so the asker does not wait for it.
+        #expect(await asker.server.serverSideEmit("unknown", []) == ([.null, .null], 0))
+
+        slow.run.cancel()
+        while try listeners(redis) > 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let started = ContinuousClock.now
+        let (after, missingAfter) = await asker.server.serverSideEmit("greet", ["bo"], timeout: .seconds(5))
+        #expect(after == [.string("hello bo from b")] && missingAfter == 0)
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+}
