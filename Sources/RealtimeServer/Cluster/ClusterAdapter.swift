@@ -318,7 +318,7 @@ final class ClusterAdapter: Sendable {
             let id = forwards.register(continuation)
             let request = ForwardedPolling.request(
                 id: id, replyTo: instanceID, method: method, sid: sid, body: body)
-            Task {
+            let timer = Task {
                 // PUBLISH answers how many subscribers got it: none means the owner is gone.
                 let receivers = try? await publisher.send(
                     RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(request.encoded())))
@@ -328,8 +328,9 @@ final class ClusterAdapter: Sendable {
                 }
                 metrics.pollingForwarded.increment()
                 try? await Task.sleep(for: timeout)
-                forwards.resolve(id, with: nil)
+                if !Task.isCancelled { forwards.resolve(id, with: nil) }
             }
+            forwards.attach(timer, to: id)
         }
     }
 

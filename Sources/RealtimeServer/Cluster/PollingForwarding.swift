@@ -91,23 +91,39 @@ struct PollingReply: Sendable, Equatable {
     var body: ByteBuffer
 }
 
-/// The requests this instance forwarded and is waiting on.
+/// The requests this instance forwarded and is waiting on, each with the task that gives up on it.
 final class PendingForwards: Sendable {
-    private let state = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<PollingReply?, Never>])>((0, [:]))
+    private struct Waiting {
+        let continuation: CheckedContinuation<PollingReply?, Never>
+        var timer: Task<Void, Never>?
+    }
+
+    private let state = Mutex<(next: UInt64, waiting: [UInt64: Waiting])>((0, [:]))
 
     func register(_ continuation: CheckedContinuation<PollingReply?, Never>) -> UInt64 {
         state.withLock { state in
             state.next += 1
-            state.waiting[state.next] = continuation
+            state.waiting[state.next] = Waiting(continuation: continuation)
             return state.next
         }
+    }
+
+    /// The task that publishes the request and gives up at its timeout: cancelled as soon as the answer comes.
+    func attach(_ timer: Task<Void, Never>, to id: UInt64) {
+        let attached = state.withLock { state in
+            guard state.waiting[id] != nil else { return false }
+            state.waiting[id]!.timer = timer
+            return true
+        }
+        if !attached { timer.cancel() }
     }
 
     /// Resumes the request `id` with `reply` (nil: give up); false when it was no longer waiting.
     @discardableResult
     func resolve(_ id: UInt64, with reply: PollingReply?) -> Bool {
-        guard let continuation = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { return false }
-        continuation.resume(returning: reply)
+        guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { return false }
+        waiting.timer?.cancel()
+        waiting.continuation.resume(returning: reply)
         return true
     }
 
@@ -116,6 +132,9 @@ final class PendingForwards: Sendable {
             defer { state.waiting.removeAll() }
             return Array(state.waiting.values)
         }
-        for continuation in waiting { continuation.resume(returning: nil) }
+        for entry in waiting {
+            entry.timer?.cancel()
+            entry.continuation.resume(returning: nil)
+        }
     }
 }
