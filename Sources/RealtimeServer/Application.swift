@@ -67,11 +67,12 @@ public func buildServer(
         await publish.disconnectUser(request, user: context.parameters.get("user") ?? "")
     }
 
-    let webSockets = Router(context: BasicWebSocketRequestContext.self)
+    let webSockets = Router(context: RealtimeWebSocketContext.self)
     webSockets.ws("/socket.io/") { request, _ in
         await engine.shouldUpgrade(request)
     } onUpgrade: { inbound, outbound, context in
-        await engine.webSocket(inbound: inbound, outbound: outbound, request: context.request)
+        await engine.webSocket(
+            inbound: inbound, outbound: outbound, channel: context.requestContext.channel, request: context.request)
     }
 
     var serverLogger = logger

@@ -49,7 +49,7 @@ final class EngineServer: Sendable {
     }
 
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
-    private func open(webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?) async -> EngineSession {
+    private func open(webSocket: (sink: FrameSink, token: Int)?) async -> EngineSession {
         let registry = self.registry
         let logger = self.logger
         let session = EngineSession(
@@ -231,44 +231,38 @@ final class EngineServer: Sendable {
     static let closeHandshakeTimeout = Duration.seconds(2)
 
     /// Runs one WebSocket: a new session, or the upgrade of a polling session (`2probe` → `3probe`, then `5`).
-    func webSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request) async {
+    /// Frames go out through a `FrameSink` on `channel`; this task only reads, and closes the socket when the
+    /// session asks.
+    func webSocket(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, request: Request
+    ) async {
         let token = await registry.token()
-        let (frames, sink) = AsyncStream.makeStream(
-            of: OutboundFrame.self, bufferingPolicy: .bufferingOldest(configuration.outboundQueueLimit))
+        let (closes, closer) = AsyncStream.makeStream(of: Void.self)
+        let sink = FrameSink(
+            channel: channel, limit: configuration.outboundQueueLimit, metrics: metrics, closes: closer)
         await withTaskGroup(of: Void.self) { group in
-            // The only writer of this socket: frames are written in the order they were queued.
             group.addTask {
-                for await frame in frames {
-                    do {
-                        switch frame {
-                        case .text(let buffer):
-                            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
-                        case .binary(let buffer): try await outbound.write(.binary(buffer))
-                        case .close:
-                            try await outbound.close(.normalClosure, reason: nil)
-                            // The client answers with its own close, which ends the reader; one that never
-                            // does is cut off when this task ends.
-                            try? await Task.sleep(for: Self.closeHandshakeTimeout)
-                            return
-                        }
-                    } catch {
-                        return
-                    }
+                for await _ in closes {
+                    // After every frame written before: the sink's writes are already on the event loop.
+                    try? await outbound.close(.normalClosure, reason: nil)
+                    // The client answers with its own close, which ends the reader; one that never does is cut
+                    // off when this task ends.
+                    try? await Task.sleep(for: Self.closeHandshakeTimeout)
+                    return
                 }
             }
             group.addTask {
                 await self.readWebSocket(inbound, request: request, sink: sink, token: token)
-                sink.finish()
             }
-            // Whichever ends first ends the other: the reader when the client left, the writer when the
-            // connection broke or the close handshake timed out.
+            // Whichever ends first ends the other: the reader when the client left, the closer when the close
+            // handshake is done or timed out.
             await group.next()
             group.cancelAll()
         }
     }
 
     private func readWebSocket(
-        _ inbound: WebSocketInboundStream, request: Request, sink: AsyncStream<OutboundFrame>.Continuation, token: Int
+        _ inbound: WebSocketInboundStream, request: Request, sink: FrameSink, token: Int
     ) async {
         var session: EngineSession?
         var upgrading: EngineSession?
@@ -277,7 +271,7 @@ final class EngineServer: Sendable {
             guard upgrading != nil else { return }
         } else {
             let created = await open(webSocket: (sink, token))
-            sink.yield(OutboundFrame(configuration.engine.openPacket(sid: created.id, upgrades: [])))
+            sink.write([OutboundFrame(configuration.engine.openPacket(sid: created.id, upgrades: []))])
             session = created
         }
         do {
@@ -290,7 +284,7 @@ final class EngineServer: Sendable {
                 if let candidate = upgrading {
                     // Upgrade handshake: only probes and the final upgrade packet are expected here.
                     if packet.type == .ping, packet.text == "probe", await candidate.beginUpgrade() {
-                        sink.yield(OutboundFrame(EnginePacket(.pong, .text("probe"))))
+                        sink.write([OutboundFrame(EnginePacket(.pong, .text("probe")))])
                     } else if packet.type == .upgrade, await candidate.state == .upgrading {
                         await candidate.completeUpgrade(sink, token: token)
                         session = candidate

@@ -2,12 +2,11 @@ import EngineIO
 import NIOCore
 import Synchronization
 
-/// A frame for a session's WebSocket, queued to the task that owns the socket's writer. Payloads are byte
-/// buffers, so a broadcast builds them once and every recipient shares the same storage.
+/// A frame for a session's WebSocket. Payloads are byte buffers, so a broadcast builds them once and every
+/// recipient shares the same storage.
 enum OutboundFrame: Sendable {
     case text(ByteBuffer)
     case binary(ByteBuffer)
-    case close
 
     init(_ packet: EnginePacket) {
         switch packet.payload {
@@ -51,10 +50,10 @@ actor EngineSession {
     /// The held polling GET, waiting for packets.
     private var waiter: CheckedContinuation<[EnginePacket], Never>?
     private var posting = false
-    private var sink: AsyncStream<OutboundFrame>.Continuation?
-    /// `sink` while the session is on a WebSocket, readable without entering the actor: broadcasts hand their
-    /// frames straight to the writer's queue instead of hopping onto every recipient's actor.
-    private nonisolated let directSink = Mutex<AsyncStream<OutboundFrame>.Continuation?>(nil)
+    private var sink: FrameSink?
+    /// `sink` while the session is on a WebSocket, readable without entering the actor: broadcasts write their
+    /// frames straight to the socket instead of hopping onto every recipient's actor.
+    private nonisolated let directSink = Mutex<FrameSink?>(nil)
     /// Identifies the WebSocket handler that owns `sink`.
     private var sinkToken: Int?
     /// A ping is out and its pong has not come yet.
@@ -67,7 +66,7 @@ actor EngineSession {
 
     init(
         id: String, configuration: EngineConfiguration, queueLimit: Int,
-        webSocket: (sink: AsyncStream<OutboundFrame>.Continuation, token: Int)?, metrics: ServerMetrics,
+        webSocket: (sink: FrameSink, token: Int)?, metrics: ServerMetrics,
         removeFromRegistry: @escaping @Sendable (String) async -> Void
     ) {
         self.id = id
@@ -80,6 +79,9 @@ actor EngineSession {
         self.metrics = metrics
         self.removeFromRegistry = removeFromRegistry
         metrics.connections(state)?.increment(by: 1.0)
+        webSocket?.sink.onOverflow { [weak self] in
+            Task { await self?.closeSlowConsumer() }
+        }
     }
 
     /// Installs the layer above and starts the heartbeat.
@@ -139,7 +141,7 @@ actor EngineSession {
                 metrics.droppedVolatile.increment()
                 return
             }
-            if enqueue(prepared) == .full { metrics.droppedVolatile.increment() }
+            if enqueue(prepared, volatile: true) == .full { metrics.droppedVolatile.increment() }
             return
         }
         if enqueue(prepared) == .full { await closeSlowConsumer() }
@@ -155,12 +157,7 @@ actor EngineSession {
             await send(prepared, volatile: volatile)
             return
         }
-        guard Self.write(prepared.frames, to: sink) == .full else { return }
-        if volatile {
-            metrics.droppedVolatile.increment()
-        } else {
-            Task { await self.closeSlowConsumer() }
-        }
+        write(prepared.frames, to: sink, volatile: volatile)
     }
 
     private func closeSlowConsumer() async {
@@ -170,15 +167,18 @@ actor EngineSession {
 
     private enum Enqueued {
         case queued
-        /// The WebSocket queue refused a frame, or the polling queue is over its limit.
+        /// The polling queue is over its limit (a WebSocket's sink reports that on its own).
         case full
     }
 
     @discardableResult
     private func enqueue(_ packets: [EnginePacket]) -> Enqueued { enqueue(PreparedPackets(packets)) }
 
-    private func enqueue(_ prepared: PreparedPackets) -> Enqueued {
-        if state == .webSocket, let sink { return Self.write(prepared.frames, to: sink) }
+    private func enqueue(_ prepared: PreparedPackets, volatile: Bool = false) -> Enqueued {
+        if state == .webSocket, let sink {
+            write(prepared.frames, to: sink, volatile: volatile)
+            return .queued
+        }
         outbox.append(contentsOf: prepared.packets)
         if let waiter {
             self.waiter = nil
@@ -187,13 +187,17 @@ actor EngineSession {
         return outbox.count <= queueLimit ? .queued : .full
     }
 
-    private nonisolated static func write(
-        _ frames: [OutboundFrame], to sink: AsyncStream<OutboundFrame>.Continuation
-    ) -> Enqueued {
-        for frame in frames {
-            if case .dropped = sink.yield(frame) { return .full }
+    private nonisolated func write(_ frames: [OutboundFrame], to sink: FrameSink, volatile: Bool) {
+        sink.write(frames, volatile: volatile)
+    }
+
+    /// The session's socket when broadcasts may write to it directly (see `deliver`).
+    nonisolated var directWriter: FrameSink? { directSink.withLock { $0 } }
+
+    private func adopt(_ sink: FrameSink) {
+        sink.onOverflow { [weak self] in
+            Task { await self?.closeSlowConsumer() }
         }
-        return .queued
     }
 
     private func drain() -> [EnginePacket] {
@@ -258,13 +262,14 @@ actor EngineSession {
     }
 
     /// `5` arrived: the WebSocket is the transport from now on; what was queued for polling goes out on it.
-    func completeUpgrade(_ webSocket: AsyncStream<OutboundFrame>.Continuation, token: Int) async {
+    func completeUpgrade(_ webSocket: FrameSink, token: Int) async {
         guard state == .upgrading else { return }
         state = .webSocket
         metrics.pollingConnections.decrement(by: 1.0)
         metrics.webSocketConnections.increment(by: 1.0)
         sink = webSocket
         sinkToken = token
+        adopt(webSocket)
         let pending = drain()
         if enqueue(pending) == .full {
             await closeSlowConsumer()
@@ -293,8 +298,7 @@ actor EngineSession {
             self.waiter = nil
             waiter.resume(returning: [EnginePacket(.close)])
         }
-        sink?.yield(.close)
-        sink?.finish()
+        sink?.close()
         await removeFromRegistry(id)
         await closeHandler?(reason)
     }

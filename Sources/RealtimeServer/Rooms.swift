@@ -157,16 +157,22 @@ actor Rooms {
         let members: [String: Member]? =
             room.map { rooms[RoomKey(namespace: namespace, room: $0)] } ?? namespaces[namespace]
         guard let members, !members.isEmpty else { return 0 }
-        var delivered = 0
+        var sockets: [FrameSink] = []
+        var polling: [EngineSession] = []
+        sockets.reserveCapacity(members.count)
         for (socketID, member) in members where socketID != exceptSocketID {
             if !recovering.isEmpty, recovering[socketID] != nil {
                 // Held until the replay of what it missed is out, to keep the order.
                 if !volatile { recovering[socketID]!.append((offset, prepared)) }
                 continue
             }
-            await member.session.deliver(prepared, volatile: volatile)
-            delivered += 1
+            if let sink = member.session.directWriter { sockets.append(sink) } else { polling.append(member.session) }
         }
+        // The WebSocket frames are handed to the event loops before anything here waits, so a later broadcast
+        // cannot overtake them.
+        if !sockets.isEmpty { FrameSink.broadcast(prepared.frames, to: sockets, volatile: volatile) }
+        for session in polling { await session.send(prepared, volatile: volatile) }
+        let delivered = sockets.count + polling.count
         metrics.broadcastFanOut.record(delivered)
         metrics.namespace(namespace)?.eventsSent.increment(by: Int64(delivered))
         return delivered
