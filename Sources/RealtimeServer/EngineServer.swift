@@ -231,34 +231,22 @@ final class EngineServer: Sendable {
     static let closeHandshakeTimeout = Duration.seconds(2)
 
     /// Runs one WebSocket: a new session, or the upgrade of a polling session (`2probe` → `3probe`, then `5`).
-    /// Frames go out through a `FrameSink` on `channel`; this task only reads, and closes the socket when the
-    /// session asks.
+    /// Frames go out through a `FrameSink` on `channel`; this task only reads, until the client leaves or the
+    /// session's close has been answered (or timed out).
     func webSocket(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, request: Request
     ) async {
         let token = await registry.token()
-        let (closes, closer) = AsyncStream.makeStream(of: Void.self)
-        let sink = FrameSink(
-            channel: channel, limit: configuration.outboundQueueLimit, metrics: metrics, closes: closer)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in closes {
-                    // After every frame written before: the sink's writes are already on the event loop.
-                    try? await outbound.close(.normalClosure, reason: nil)
-                    // The client answers with its own close, which ends the reader; one that never does is cut
-                    // off when this task ends.
-                    try? await Task.sleep(for: Self.closeHandshakeTimeout)
-                    return
-                }
+        let sink = FrameSink(channel: channel, limit: configuration.outboundQueueLimit, metrics: metrics) {
+            Task {
+                // After every frame written before: the sink's writes are already on the event loop.
+                try? await outbound.close(.normalClosure, reason: nil)
+                // The client answers with its own close, which ends the reader; one that never does is cut off.
+                try? await Task.sleep(for: Self.closeHandshakeTimeout)
+                channel.close(promise: nil)
             }
-            group.addTask {
-                await self.readWebSocket(inbound, request: request, sink: sink, token: token)
-            }
-            // Whichever ends first ends the other: the reader when the client left, the closer when the close
-            // handshake is done or timed out.
-            await group.next()
-            group.cancelAll()
         }
+        await readWebSocket(inbound, request: request, sink: sink, token: token)
     }
 
     private func readWebSocket(

@@ -1,5 +1,6 @@
 import EngineIO
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A frame for a session's WebSocket. Payloads are byte buffers, so a broadcast builds them once and every
@@ -58,7 +59,8 @@ actor EngineSession {
     private var sinkToken: Int?
     /// A ping is out and its pong has not come yet.
     private var awaitingPong = false
-    private var heartbeat: Task<Void, Never>?
+    private var heartbeat: Scheduled<Void>?
+    private var heartbeatRound = 0
     private var messageHandler: (@Sendable (EnginePacket.Payload) async -> Void)?
     private var closeHandler: (@Sendable (String) async -> Void)?
     private let removeFromRegistry: @Sendable (String) async -> Void
@@ -101,27 +103,35 @@ actor EngineSession {
     private func scheduleHeartbeat() {
         heartbeat?.cancel()
         awaitingPong = false
-        heartbeat = Task { [weak self, configuration] in
-            try? await Task.sleep(for: .milliseconds(configuration.pingInterval))
-            guard let self, await self.sendPing() else { return }
-            try? await Task.sleep(for: .milliseconds(configuration.pingTimeout))
-            await self.pingTimedOut()
+        heartbeatRound += 1
+        let round = heartbeatRound
+        // An event-loop timer, not a sleeping task: a session waits for its next ping without a task of its own.
+        heartbeat = Self.timers.next().scheduleTask(in: .milliseconds(Int64(configuration.pingInterval))) {
+            [weak self] in
+            guard let self else { return }
+            Task { await self.sendPing(round) }
         }
     }
 
-    /// Runs on the heartbeat task: `false` once that task was replaced (a pong came) or the session closed.
-    private func sendPing() -> Bool {
-        guard state != .closed, !Task.isCancelled else { return false }
+    /// `round`: the heartbeat that asked; a pong since then has started another, and this one is void.
+    private func sendPing(_ round: Int) {
+        guard state != .closed, round == heartbeatRound else { return }
         awaitingPong = true
         enqueue([EnginePacket(.ping)])
-        return true
+        heartbeat = Self.timers.next().scheduleTask(in: .milliseconds(Int64(configuration.pingTimeout))) {
+            [weak self] in
+            guard let self else { return }
+            Task { await self.pingTimedOut(round) }
+        }
     }
 
-    private func pingTimedOut() async {
+    private func pingTimedOut(_ round: Int) async {
         // A pong that came meanwhile has already cleared the flag and scheduled the next ping.
-        guard state != .closed, !Task.isCancelled, awaitingPong else { return }
+        guard state != .closed, round == heartbeatRound, awaitingPong else { return }
         await close(reason: "ping timeout")
     }
+
+    private static var timers: MultiThreadedEventLoopGroup { .singleton }
 
     // MARK: Sending
 

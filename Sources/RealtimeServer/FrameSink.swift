@@ -23,23 +23,25 @@ struct RealtimeWebSocketContext: RequestContext, WebSocketRequestContext {
 /// loop for a whole broadcast (`broadcast`). A client that stops reading makes the channel unwritable;
 /// volatile frames are dropped for it then, and once more than `limit` frames went out while it was
 /// unwritable, the session's overflow handler runs (once) and closes it as too slow. The close frame goes
-/// through the WebSocket library's own writer (`closes`), which runs the handshake.
+/// through the WebSocket library's own writer (`closer`), which runs the handshake.
 final class FrameSink: @unchecked Sendable {
     private let channel: any Channel
     var eventLoop: any EventLoop { channel.eventLoop }
     private let limit: Int
     private let metrics: ServerMetrics
-    private let closes: AsyncStream<Void>.Continuation
+    private let closer: @Sendable () -> Void
+    private let closed = Atomic<Bool>(false)
     private let overflowHandler = Mutex<(@Sendable () -> Void)?>(nil)
     // Touched on the channel's event loop only.
     private var backlog = 0
     private var overflowReported = false
 
-    init(channel: any Channel, limit: Int, metrics: ServerMetrics, closes: AsyncStream<Void>.Continuation) {
+    /// `closer`: sends the close frame and ends the socket; runs once, at the first `close`.
+    init(channel: any Channel, limit: Int, metrics: ServerMetrics, closer: @escaping @Sendable () -> Void) {
         self.channel = channel
         self.limit = limit
         self.metrics = metrics
-        self.closes = closes
+        self.closer = closer
     }
 
     /// What to do when the client is too far behind (the session closes it).
@@ -84,7 +86,7 @@ final class FrameSink: @unchecked Sendable {
 
     /// Sends the close frame (after everything written before) and ends the socket.
     func close() {
-        closes.yield()
-        closes.finish()
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        closer()
     }
 }
