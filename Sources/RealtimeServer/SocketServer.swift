@@ -161,8 +161,10 @@ actor SocketConnection {
     /// Server → client events waiting for their acknowledgement, by ack id.
     private var pendingAcks: [Int: CheckedContinuation<[JSONValue], any Error>] = [:]
     private var nextAckID = 0
-    private var inbox: AsyncStream<SocketPacket>.Continuation?
+    /// Packets waiting for their handler, oldest first; a task works through them while there are any.
+    private var inbox: [SocketPacket] = []
     private var processor: Task<Void, Never>?
+    private var isClosed = false
     /// Connected sockets by namespace.
     private var sockets: [String: Socket] = [:]
     private var connectDeadline: Task<Void, Never>?
@@ -216,23 +218,25 @@ actor SocketConnection {
         }
     }
 
-    /// Packets are handled one at a time, in arrival order, by the connection's own task: the transport keeps
-    /// reading while a handler waits (for an acknowledgement, say), and handlers never overlap.
+    /// Packets are handled one at a time, in arrival order, by a task of the connection's that runs while
+    /// packets wait: the transport keeps reading while a handler waits (for an acknowledgement, say), and
+    /// handlers never overlap.
     private func enqueue(_ packet: SocketPacket) {
-        if inbox == nil {
-            let (stream, continuation) = AsyncStream.makeStream(
-                of: SocketPacket.self, bufferingPolicy: .bufferingOldest(server.limits.inboxLimit))
-            inbox = continuation
-            processor = Task { [weak self] in
-                for await packet in stream {
-                    guard let self else { return }
-                    await self.handle(packet)
-                }
-            }
-        }
-        if case .dropped = inbox!.yield(packet) {
+        guard inbox.count < server.limits.inboxLimit else {
             Task { await self.session.close(reason: "inbound queue full") }
+            return
         }
+        inbox.append(packet)
+        // An idle connection has no task of its own: one starts with the first packet and ends with the last.
+        guard processor == nil else { return }
+        processor = Task { await self.processInbox() }
+    }
+
+    private func processInbox() async {
+        while !inbox.isEmpty, !isClosed {
+            await handle(inbox.removeFirst())
+        }
+        processor = nil
     }
 
     private func handle(_ packet: SocketPacket) async {
@@ -392,7 +396,8 @@ actor SocketConnection {
 
     func closed(reason: String) async {
         connectDeadline?.cancel()
-        inbox?.finish()
+        isClosed = true
+        inbox.removeAll()
         processor?.cancel()
         let waiting = pendingAcks.values
         pendingAcks.removeAll()
