@@ -132,12 +132,7 @@ final class EngineServer: Sendable {
     /// that owns it, through the cluster.
     func poll(sid: String, forwarding: Bool) async -> PollingReply {
         guard let session = await registry.session(sid) else {
-            if forwarding, let cluster = sockets?.cluster,
-                let reply = await cluster.forward(.get, sid: sid, body: ByteBuffer(), timeout: forwardTimeout)
-            {
-                return reply
-            }
-            return Self.reply(EngineError(.sessionIDUnknown))
+            return await elsewhere(.get, sid: sid, body: ByteBuffer(), forwarding: forwarding)
         }
         do {
             return Self.reply(text: EngineCodec.encodePayload(try await session.poll()))
@@ -151,12 +146,7 @@ final class EngineServer: Sendable {
     /// A polling POST for `sid`, here or (`forwarding`) at the instance that owns the session.
     func post(sid: String, body: ByteBuffer, forwarding: Bool) async -> PollingReply {
         guard let session = await registry.session(sid) else {
-            if forwarding, let cluster = sockets?.cluster,
-                let reply = await cluster.forward(.post, sid: sid, body: body, timeout: forwardTimeout)
-            {
-                return reply
-            }
-            return Self.reply(EngineError(.sessionIDUnknown))
+            return await elsewhere(.post, sid: sid, body: body, forwarding: forwarding)
         }
         do {
             let packets: [EnginePacket]
@@ -174,6 +164,19 @@ final class EngineServer: Sendable {
         } catch {
             return Self.reply(EngineError(.badRequest))
         }
+    }
+
+    /// A request for a session this instance does not hold: the owner's answer when `forwarding` and the
+    /// cluster can reach it, else "Session ID unknown".
+    private func elsewhere(_ method: ForwardedPolling.Method, sid: String, body: ByteBuffer, forwarding: Bool) async
+        -> PollingReply
+    {
+        if forwarding, let cluster = sockets?.cluster,
+            let reply = await cluster.forward(method, sid: sid, body: body, timeout: forwardTimeout)
+        {
+            return reply
+        }
+        return Self.reply(EngineError(.sessionIDUnknown))
     }
 
     private static func reply(text: String) -> PollingReply {

@@ -81,9 +81,7 @@ actor EngineSession {
         self.metrics = metrics
         self.removeFromRegistry = removeFromRegistry
         metrics.connections(state)?.increment(by: 1.0)
-        webSocket?.sink.onOverflow { [weak self] in
-            Task { await self?.closeSlowConsumer() }
-        }
+        if let sink = webSocket?.sink { adopt(sink) }
     }
 
     /// Installs the layer above and starts the heartbeat.
@@ -167,7 +165,7 @@ actor EngineSession {
             await send(prepared, volatile: volatile)
             return
         }
-        write(prepared.frames, to: sink, volatile: volatile)
+        sink.write(prepared.frames, volatile: volatile)
     }
 
     private func closeSlowConsumer() async {
@@ -186,7 +184,7 @@ actor EngineSession {
 
     private func enqueue(_ prepared: PreparedPackets, volatile: Bool = false) -> Enqueued {
         if state == .webSocket, let sink {
-            write(prepared.frames, to: sink, volatile: volatile)
+            sink.write(prepared.frames, volatile: volatile)
             return .queued
         }
         outbox.append(contentsOf: prepared.packets)
@@ -197,14 +195,11 @@ actor EngineSession {
         return outbox.count <= queueLimit ? .queued : .full
     }
 
-    private nonisolated func write(_ frames: [OutboundFrame], to sink: FrameSink, volatile: Bool) {
-        sink.write(frames, volatile: volatile)
-    }
-
     /// The session's socket when broadcasts may write to it directly (see `deliver`).
     nonisolated var directWriter: FrameSink? { directSink.withLock { $0 } }
 
-    private func adopt(_ sink: FrameSink) {
+    /// A client too far behind on `sink` is closed as a slow consumer.
+    private nonisolated func adopt(_ sink: FrameSink) {
         sink.onOverflow { [weak self] in
             Task { await self?.closeSlowConsumer() }
         }

@@ -16,8 +16,7 @@ public struct TokenBucket: Sendable {
     public mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
         let elapsed = now - last
         last = now
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        tokens = min(burst, tokens + seconds * rate)
+        tokens = min(burst, tokens + elapsed / .seconds(1) * rate)
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true

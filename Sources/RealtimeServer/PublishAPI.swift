@@ -13,30 +13,12 @@ struct PublishAPI: Sendable {
     let sockets: SocketServer?
     let maxPayload: Int
 
-    /// The socket server when the request carries the token; else the answer that refuses it.
-    private func authorize(_ request: Request) -> Result<SocketServer, Refusal> {
-        guard let token, let sockets else {
-            return .failure(
-                Refusal(answer(.serviceUnavailable, ["error": "the publish API is disabled: set PUBLISH_TOKEN"])))
-        }
-        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
-            constantTimeEqual(String(authorization.dropFirst("Bearer ".count)), token)
-        else { return .failure(Refusal(answer(.unauthorized, ["error": "missing or wrong bearer token"]))) }
-        return .success(sockets)
-    }
-
-    private struct Refusal: Error {
-        let response: Response
-        init(_ response: Response) { self.response = response }
-    }
-
     func handle(_ request: Request) async -> Response {
         sockets?.metrics.publishRequests.increment()
-        let sockets: SocketServer
-        switch authorize(request) {
-        case .success(let server): sockets = server
-        case .failure(let refusal): return refusal.response
-        }
+        return await authorized(request) { sockets in await publish(request, to: sockets) }
+    }
+
+    private func publish(_ request: Request, to sockets: SocketServer) async -> Response {
         var request = request
         guard let body = try? await request.collectBody(upTo: maxPayload) else {
             return answer(.contentTooLarge, ["error": "body over \(maxPayload) bytes"])
@@ -83,7 +65,7 @@ struct PublishAPI: Sendable {
     func userSockets(_ request: Request, user: String) async -> Response {
         await authorized(request) { sockets in
             let (found, missing) = await sockets.userSockets(user)
-            return answer(.ok, ["sockets": found.map(\.foundationValue), "missingInstances": missing])
+            return answer(.ok, .object([("missingInstances", .number(Double(missing))), ("sockets", .array(found))]))
         }
     }
 
@@ -99,15 +81,19 @@ struct PublishAPI: Sendable {
     func instances(_ request: Request) async -> Response {
         await authorized(request) { sockets in
             let (found, missing) = await sockets.instances()
-            return answer(.ok, ["instances": found.map(\.foundationValue), "missingInstances": missing])
+            return answer(.ok, .object([("instances", .array(found)), ("missingInstances", .number(Double(missing)))]))
         }
     }
 
+    /// `body`'s answer when the request carries the token; else the refusal.
     private func authorized(_ request: Request, _ body: (SocketServer) async -> Response) async -> Response {
-        switch authorize(request) {
-        case .success(let sockets): return await body(sockets)
-        case .failure(let refusal): return refusal.response
+        guard let token, let sockets else {
+            return answer(.serviceUnavailable, ["error": "the publish API is disabled: set PUBLISH_TOKEN"])
         }
+        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
+            constantTimeEqual(String(authorization.dropFirst("Bearer ".count)), token)
+        else { return answer(.unauthorized, ["error": "missing or wrong bearer token"]) }
+        return await body(sockets)
     }
 
     private func answer(_ status: HTTPResponse.Status, _ body: [String: Any]) -> Response {
@@ -115,6 +101,13 @@ struct PublishAPI: Sendable {
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Answers with JSON the server built itself (the instances' answers), printed by its one JSON printer.
+    private func answer(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: body.serialized())))
     }
 
     /// Compares without an early exit, so the time taken says nothing about the token.
@@ -125,21 +118,5 @@ struct PublishAPI: Sendable {
             difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
         }
         return difference == 0
-    }
-}
-
-extension JSONValue {
-    /// The value as JSONSerialization takes it.
-    var foundationValue: Any {
-        switch self {
-        case .null: NSNull()
-        case .bool(let value): value
-        case .number(let value): value
-        case .string(let value): value
-        case .array(let values): values.map(\.foundationValue)
-        case .object(let pairs):
-            Dictionary(pairs.map { ($0.0, $0.1.foundationValue) }, uniquingKeysWith: { _, last in last })
-        default: NSNull()
-        }
     }
 }

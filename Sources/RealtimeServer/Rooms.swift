@@ -132,14 +132,18 @@ actor Rooms {
                 volatile: volatile, packets: packets)
             if cluster.publish(message) == .echoed {
                 // Delivered here when Redis sends it back with its offset.
-                let members =
-                    room.map { rooms[RoomKey(namespace: packet.namespace, room: $0)] } ?? namespaces[packet.namespace]
-                return (members ?? [:]).keys.count { $0 != exceptSocketID }
+                return members(namespace: packet.namespace, room: room).keys.count { $0 != exceptSocketID }
             }
         }
         return await deliver(
             PreparedPackets(packets, shared: true), offset: nil, namespace: packet.namespace, room: room,
             except: exceptSocketID, volatile: volatile)
+    }
+
+    /// The sockets here that a broadcast to `room` (nil: the whole namespace) reaches.
+    private func members(namespace: String, room: String?) -> [String: Member] {
+        guard let room else { return namespaces[namespace] ?? [:] }
+        return rooms[RoomKey(namespace: namespace, room: room)] ?? [:]
     }
 
     /// A broadcast that came through Redis, for the sockets here; recoverable ones carry their offset.
@@ -154,9 +158,8 @@ actor Rooms {
         _ prepared: PreparedPackets, offset: StreamOffset?, namespace: String, room: String?,
         except exceptSocketID: String?, volatile: Bool
     ) async -> Int {
-        let members: [String: Member]? =
-            room.map { rooms[RoomKey(namespace: namespace, room: $0)] } ?? namespaces[namespace]
-        guard let members, !members.isEmpty else { return 0 }
+        let members = members(namespace: namespace, room: room)
+        guard !members.isEmpty else { return 0 }
         var sockets: [FrameSink] = []
         var polling: [EngineSession] = []
         sockets.reserveCapacity(members.count)

@@ -167,17 +167,11 @@ public final class RedisClient: Sendable {
 
     /// Exponential backoff with "equal jitter": half the step is fixed, half random.
     func backoff(attempt: Int) -> Duration {
-        let initial =
-            Double(configuration.initialBackoff.components.seconds)
-            + Double(configuration.initialBackoff.components.attoseconds) / 1e18
-        let limit =
-            Double(configuration.maxBackoff.components.seconds)
-            + Double(configuration.maxBackoff.components.attoseconds) / 1e18
-        let step = min(limit, initial * pow2(min(attempt, 30)))
-        return .milliseconds(Int((step / 2 + Double.random(in: 0...(step / 2))) * 1000))
+        let initial = configuration.initialBackoff / .milliseconds(1)
+        let limit = configuration.maxBackoff / .milliseconds(1)
+        let step = min(limit, initial * Double(1 << min(attempt, 30)))
+        return .milliseconds(Int(step / 2 + Double.random(in: 0...(step / 2))))
     }
-
-    private func pow2(_ exponent: Int) -> Double { Double(1 << exponent) }
 
     private func connect() async throws -> any Channel {
         let configuration = self.configuration
@@ -239,12 +233,5 @@ public final class RedisClient: Sendable {
         for reply in try await Self.write(commands, to: channel, timeout: timeout) {
             if case .error(let message) = reply { throw RedisError(.server(message)) }
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

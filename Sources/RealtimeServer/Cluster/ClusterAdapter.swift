@@ -31,6 +31,9 @@ final class ClusterAdapter: Sendable {
     let queryHandler = Mutex<(@Sendable (JSONValue) async -> JSONValue)?>(nil)
     /// The channel every instance hears questions on.
     var queryChannel: String { "\(prefix):cluster" }
+
+    /// The channel an instance hears forwarded polls and answers on.
+    func instanceChannel(_ instance: String) -> String { "\(prefix):instance:{\(instance)}" }
     /// Presence entries of every instance, in Redis.
     let presence: ClusterPresence
     /// Connection state recovery; nil when it is off.
@@ -45,8 +48,6 @@ final class ClusterAdapter: Sendable {
     /// Sessions of the sockets connected here, by private id: written again every heartbeat.
     private let liveSessions = Mutex<[String: ClusterRecovery.Session]>([:])
     private let heartbeatInterval: Duration
-    /// Set in init; subscribed from the start (see `run`).
-    private let instanceChannel: String
 
     struct Subscriptions {
         /// Channels this instance needs, with how many local rooms or namespaces want each.
@@ -99,7 +100,6 @@ final class ClusterAdapter: Sendable {
         presence = ClusterPresence(
             client: publisher, relays: self.relays.map(\.client), region: region, instanceID: instanceID,
             prefix: prefix, ttl: presenceTTL)
-        instanceChannel = "\(prefix):instance:{\(instanceID)}"
         if let recoveryWindow {
             recovery = ClusterRecovery(
                 client: publisher, prefix: prefix, window: recoveryWindow, maxEvents: recoveryMaxEvents)
@@ -168,7 +168,7 @@ final class ClusterAdapter: Sendable {
     /// Keeps both Redis connections up, delivers what other instances publish to `rooms`, answers polling
     /// requests forwarded here and runs the heartbeat jobs, until cancelled.
     func run(rooms: Rooms) async {
-        want(instanceChannel)
+        want(instanceChannel(instanceID))
         want(queryChannel)
         defer { forwards.cancelAll() }
         await withTaskGroup(of: Void.self) { group in
@@ -269,9 +269,12 @@ final class ClusterAdapter: Sendable {
     /// Sends a broadcast to the other instances, in this region and the others; returns at once, in call order.
     func publish(_ message: ClusterMessage) -> Published {
         let channel = channel(namespace: message.namespace, room: message.room)
-        let plain = RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(message.encoded()))
+        // Encoded once, whichever command carries it.
+        let envelope = message.encoded()
+        let plain = RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(envelope))
         let recoverable = recovery.flatMap {
-            message.isRecoverable ? $0.publishCommand(message, channel: channel) : nil
+            message.isRecoverable
+                ? $0.publishCommand(envelope: envelope, namespace: message.namespace, channel: channel) : nil
         }
         // Each region keeps its own stream: offsets are only good within the region that gave them.
         for relay in relays where !relay.client.sendAndForget(recoverable ?? plain) {
@@ -313,7 +316,7 @@ final class ClusterAdapter: Sendable {
         -> PollingReply?
     {
         guard let owner = owner(ofSession: sid) else { return nil }
-        let channel = "\(prefix):instance:{\(owner)}"
+        let channel = instanceChannel(owner)
         return await withCheckedContinuation { continuation in
             let id = forwards.register(continuation)
             let request = ForwardedPolling.request(
@@ -344,7 +347,7 @@ final class ClusterAdapter: Sendable {
             forwards.resolve(id, with: reply)
         case .request(let id, let replyTo, let method, let sid, let body):
             guard let handler = pollingHandler.withLock({ $0 }) else { return }
-            let channel = "\(prefix):instance:{\(replyTo)}"
+            let channel = instanceChannel(replyTo)
             Task {
                 let reply = await handler(method, sid, body)
                 let answer = ForwardedPolling.answer(id: id, reply: reply)

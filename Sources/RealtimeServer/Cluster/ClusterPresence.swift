@@ -50,9 +50,7 @@ struct ClusterPresence: Sendable {
         try await client.send(commands)
     }
 
-    private var ttlMilliseconds: Int64 {
-        ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
-    }
+    private var ttlMilliseconds: Int64 { Int64(ttl / .milliseconds(1)) }
 
     /// Milliseconds since the epoch on Redis's clock: every instance compares against the same clock.
     private func now() async throws -> Int64 {

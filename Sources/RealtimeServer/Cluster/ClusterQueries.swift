@@ -122,7 +122,7 @@ extension ClusterAdapter {
         switch ClusterQueryMessage.decode(payload) {
         case .question(let id, let from, let query)?:
             guard from != instanceID, let handler = queryHandler.withLock({ $0 }) else { return }
-            let channel = "\(prefix):instance:{\(from)}"
+            let channel = instanceChannel(from)
             Task {
                 let answer = ClusterQueryMessage.answer(id: id, answer: await handler(query))
                 publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(answer)))

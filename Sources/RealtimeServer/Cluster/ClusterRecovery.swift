@@ -29,10 +29,6 @@ struct ClusterRecovery: Sendable {
 
     private func sessionKey(_ pid: String) -> String { "\(prefix):session:{\(pid)}" }
 
-    private var windowMilliseconds: Int {
-        Int(window.components.seconds * 1000 + window.components.attoseconds / 1_000_000_000_000_000)
-    }
-
     /// XADD and PUBLISH in one step: no other publish can come between, on any instance.
     private static let publishScript = """
         local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[3])
@@ -41,11 +37,11 @@ struct ClusterRecovery: Sendable {
         return id
         """
 
-    func publishCommand(_ message: ClusterMessage, channel: String) -> RESPCommand {
+    /// `envelope`: the message, encoded (`ClusterMessage.encoded()`).
+    func publishCommand(envelope: ByteBuffer, namespace: String, channel: String) -> RESPCommand {
         RESPCommand(
-            "EVAL", RESPArgument(Self.publishScript), 1, RESPArgument(streamKey(message.namespace)),
-            RESPArgument(maxEvents), RESPArgument(windowMilliseconds), RESPArgument(message.encoded()),
-            RESPArgument(channel))
+            "EVAL", RESPArgument(Self.publishScript), 1, RESPArgument(streamKey(namespace)), RESPArgument(maxEvents),
+            RESPArgument(Int(window / .milliseconds(1))), RESPArgument(envelope), RESPArgument(channel))
     }
 
     /// `@<id>\n<envelope>` → the message with its offset; nil for a plain envelope.
@@ -70,7 +66,7 @@ struct ClusterRecovery: Sendable {
             ("sid", .string(session.socketID)), ("namespace", .string(session.namespace)),
             ("user", .string(session.user)), ("rooms", .array(session.rooms.map(JSONValue.string))),
         ])
-        let lifetime = windowMilliseconds + Int(margin.components.seconds * 1000)
+        let lifetime = Int((window + margin) / .milliseconds(1))
         return RESPCommand(
             "SET", RESPArgument(sessionKey(pid)), RESPArgument(value.serialized()), "PX", RESPArgument(lifetime))
     }
