@@ -1,7 +1,7 @@
 import EngineIO
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import NIOCore
 import SocketIO
@@ -52,9 +52,9 @@ public func buildServer(
         }
         return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok")))
     }
-    router.get("/socket.io/") { request, context in await engine.pollingGet(request) }
-    router.post("/socket.io/") { request, context in await engine.pollingPost(request) }
-    router.on("/socket.io/", method: .options) { request, _ in engine.preflight(request) }
+    router.get(RouterPath(EngineServer.path)) { request, context in await engine.pollingGet(request) }
+    router.post(RouterPath(EngineServer.path)) { request, context in await engine.pollingPost(request) }
+    router.on(RouterPath(EngineServer.path), method: .options) { request, _ in engine.preflight(request) }
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)
     router.post("/v1/publish") { request, _ in await publish.handle(request) }
@@ -67,24 +67,11 @@ public func buildServer(
         await publish.disconnectUser(request, user: context.parameters.get("user") ?? "")
     }
 
-    let webSockets = Router(context: RealtimeWebSocketContext.self)
-    webSockets.ws("/socket.io/") { request, _ in
-        await engine.shouldUpgrade(request)
-    } onUpgrade: { inbound, outbound, context in
-        await engine.webSocket(
-            inbound: inbound, outbound: outbound, channel: context.requestContext.channel, request: context.request)
-    }
-
     var serverLogger = logger
     serverLogger.logLevel = .warning
     let application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSockets,
-            configuration: .init(
-                ws: .init(
-                    maxFrameSize: max(1 << 14, configuration.engine.maxPayload), autoPing: .disabled,
-                    closeTimeout: EngineServer.closeHandshakeTimeout))),
+        server: HTTPServerBuilder { responder in RealtimeChildChannel(responder: responder, engine: engine) },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: serverLogger)

@@ -1,10 +1,9 @@
 import EngineIO
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import NIOCore
-import NIOWebSocket
 import SocketIO
 import Synchronization
 
@@ -49,7 +48,7 @@ final class EngineServer: Sendable {
     }
 
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
-    private func open(webSocket: (sink: FrameSink, token: Int)?) async -> EngineSession {
+    func open(webSocket: (sink: FrameSink, token: Int)?) async -> EngineSession {
         let registry = self.registry
         let logger = self.logger
         let session = EngineSession(
@@ -75,9 +74,14 @@ final class EngineServer: Sendable {
         return session
     }
 
-    private func query(_ request: Request) -> [String: String] {
+    /// Where Engine.IO is served.
+    static let path = "/socket.io/"
+
+    private func query(_ request: Request) -> [String: String] { query(request.uri) }
+
+    private func query(_ uri: URI) -> [String: String] {
         var parameters: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+        for (key, value) in uri.queryParameters { parameters[String(key)] = String(value) }
         return parameters
     }
 
@@ -217,80 +221,31 @@ final class EngineServer: Sendable {
 
     // MARK: WebSocket
 
-    func shouldUpgrade(_ request: Request) async -> RouterShouldUpgrade {
-        guard !isDraining, let query = try? EngineQuery(query(request)), query.transport == .websocket else {
-            return .dontUpgrade
-        }
+    /// Whether a WebSocket upgrade request for `uri` is taken: the Engine.IO path with `transport=websocket`,
+    /// and for the upgrade of a polling session, one that is here and still polling.
+    func shouldUpgrade(uri: String) async -> Bool {
+        let uri = URI(uri)
+        guard !isDraining, uri.path == Self.path, let query = try? EngineQuery(query(uri)),
+            query.transport == .websocket
+        else { return false }
         if let sid = query.sid {
-            guard let session = await registry.session(sid), await session.state == .polling else {
-                return .dontUpgrade
-            }
+            guard let session = await registry.session(sid), await session.state == .polling else { return false }
         }
-        return .upgrade([:])
+        return true
     }
 
     /// How long a client gets to answer the WebSocket close handshake: a drain must fit in Cloud Run's ten
     /// seconds, whatever the clients do.
     static let closeHandshakeTimeout = Duration.seconds(2)
 
-    /// Runs one WebSocket: a new session, or the upgrade of a polling session (`2probe` → `3probe`, then `5`).
-    /// Frames go out through a `FrameSink` on `channel`; this task only reads, until the client leaves or the
-    /// session's close has been answered (or timed out).
-    func webSocket(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, request: Request
-    ) async {
-        let token = await registry.token()
-        let sink = FrameSink(channel: channel, limit: configuration.outboundQueueLimit, metrics: metrics) {
-            Task {
-                // After every frame written before: the sink's writes are already on the event loop.
-                try? await outbound.close(.normalClosure, reason: nil)
-                // The client answers with its own close, which ends the reader; one that never does is cut off.
-                try? await Task.sleep(for: Self.closeHandshakeTimeout)
-                channel.close(promise: nil)
-            }
-        }
-        await readWebSocket(inbound, request: request, sink: sink, token: token)
-    }
-
-    private func readWebSocket(
-        _ inbound: WebSocketInboundStream, request: Request, sink: FrameSink, token: Int
-    ) async {
-        var session: EngineSession?
-        var upgrading: EngineSession?
-        if let sid = query(request)["sid"] {
-            upgrading = await registry.session(sid)
-            guard upgrading != nil else { return }
-        } else {
-            let created = await open(webSocket: (sink, token))
-            sink.write([OutboundFrame(configuration.engine.openPacket(sid: created.id, upgrades: []))])
-            session = created
-        }
-        do {
-            for try await message in inbound.messages(maxSize: configuration.engine.maxPayload) {
-                let packet: EnginePacket
-                switch message {
-                case .text(let text): packet = try EngineCodec.decode(text)
-                case .binary(let buffer): packet = .binary(Array(buffer.readableBytesView))
-                }
-                if let candidate = upgrading {
-                    // Upgrade handshake: only probes and the final upgrade packet are expected here.
-                    if packet.type == .ping, packet.text == "probe", await candidate.beginUpgrade() {
-                        sink.write([OutboundFrame(EnginePacket(.pong, .text("probe")))])
-                    } else if packet.type == .upgrade, await candidate.state == .upgrading {
-                        await candidate.completeUpgrade(sink, token: token)
-                        session = candidate
-                        upgrading = nil
-                    } else {
-                        break
-                    }
-                    continue
-                }
-                await session?.receive(packet)
-            }
-        } catch {
-            logger.debug("WebSocket closed", metadata: ["error": "\(error)"])
-        }
-        if let upgrading { await upgrading.abortUpgrade() }
-        if let session, await session.isCarried(by: token) { await session.close(reason: "transport close") }
+    /// The handler that carries a WebSocket accepted by `shouldUpgrade`: a new session, or the upgrade of the
+    /// polling session the request names.
+    func webSocketReader(channel: any Channel, uri: String) -> WebSocketReader {
+        let sink = FrameSink(
+            channel: channel, limit: configuration.outboundQueueLimit, closeTimeout: Self.closeHandshakeTimeout,
+            metrics: metrics)
+        let transport = WebSocketTransport(
+            engine: self, sink: sink, channel: channel, upgradingSID: query(URI(uri))["sid"])
+        return WebSocketReader(sink: sink, transport: transport, maxPayload: configuration.engine.maxPayload)
     }
 }

@@ -5,31 +5,19 @@ import Synchronization
 
 /// A frame for a session's WebSocket. Payloads are byte buffers, so a broadcast builds them once and every
 /// recipient shares the same storage.
-enum OutboundFrame: Sendable {
-    case text(ByteBuffer)
-    case binary(ByteBuffer)
-
-    init(_ packet: EnginePacket) {
-        switch packet.payload {
-        case .binary(let bytes) where packet.type == .message: self = .binary(ByteBuffer(bytes: bytes))
-        default: self = .text(ByteBuffer(string: EngineCodec.encode(packet)))
-        }
-    }
-}
-
 /// Packets for one or many sessions: as Engine.IO packets for polling, as frames for WebSockets.
 struct PreparedPackets: Sendable {
     let packets: [EnginePacket]
-    private let encoded: [OutboundFrame]?
+    private let encoded: WireFrames?
 
     /// `shared`: the packets go to many sessions, so their frames are encoded now, once for all of them;
     /// otherwise only when a WebSocket needs them (a polling session never does).
     init(_ packets: [EnginePacket], shared: Bool = false) {
         self.packets = packets
-        self.encoded = shared ? packets.map(OutboundFrame.init) : nil
+        self.encoded = shared ? WireFrames(packets) : nil
     }
 
-    var frames: [OutboundFrame] { encoded ?? packets.map(OutboundFrame.init) }
+    var frames: WireFrames { encoded ?? WireFrames(packets) }
 }
 
 /// One Engine.IO session: its transport (long-polling, upgrading, WebSocket), what is queued for the client,

@@ -1,0 +1,216 @@
+import EngineIO
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// The inbound side of one WebSocket, on its event loop: client frames become Engine.IO packets for its
+/// `WebSocketTransport`; pings, fragments and the close handshake (RFC 6455 §5.4, §5.5, §7) are handled here.
+/// A protocol violation is answered with a close frame carrying its status code, and the socket ends.
+final class WebSocketReader: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+
+    /// Reading pauses while this many packets wait for the session, so a client cannot queue without bound.
+    static let pendingLimit = 16
+
+    private let sink: FrameSink
+    private let transport: WebSocketTransport
+    private let maxPayload: Int
+    /// A fragmented message being put together (§5.4).
+    private var partial: (opcode: WebSocketOpcode, data: ByteBuffer)?
+    /// Set once the client's close frame or a protocol error ended the reading.
+    private var stopped = false
+
+    init(sink: FrameSink, transport: WebSocketTransport, maxPayload: Int) {
+        self.sink = sink
+        self.transport = transport
+        self.maxPayload = maxPayload
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        transport.post(.opened)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !stopped else { return }
+        let frame = unwrapInboundIn(data)
+        // Client frames are masked, and no extension that would give the reserved bits a meaning is offered.
+        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return fail(1002) }
+        switch frame.opcode {
+        case .ping:
+            sink.write(.pong(frame.unmaskedData))
+        case .pong:
+            break
+        case .connectionClose:
+            stopped = true
+            var payload = frame.unmaskedData
+            sink.closeReceived(code: payload.readInteger(as: UInt16.self))
+        case .text, .binary:
+            guard partial == nil else { return fail(1002) }
+            if frame.fin {
+                received(frame.opcode, frame.unmaskedData, context: context)
+            } else {
+                partial = (frame.opcode, frame.unmaskedData)
+            }
+        case .continuation:
+            guard var message = partial else { return fail(1002) }
+            partial = nil
+            var fragment = frame.unmaskedData
+            guard message.data.readableBytes + fragment.readableBytes <= maxPayload else { return fail(1009) }
+            message.data.writeBuffer(&fragment)
+            if frame.fin {
+                received(message.opcode, message.data, context: context)
+            } else {
+                partial = message
+            }
+        default:
+            fail(1002)
+        }
+    }
+
+    private func received(_ opcode: WebSocketOpcode, _ data: ByteBuffer, context: ChannelHandlerContext) {
+        let packet: EnginePacket
+        if opcode == .text {
+            guard let text = String(validating: data.readableBytesView, as: UTF8.self) else { return fail(1007) }
+            guard let decoded = try? EngineCodec.decode(text) else {
+                // Not an Engine.IO packet: the session ends, as in the reference server, and the socket with it.
+                transport.post(.ended("parse error"))
+                return
+            }
+            packet = decoded
+        } else {
+            packet = .binary(Array(data.readableBytesView))
+        }
+        if transport.post(.packet(packet)) >= Self.pendingLimit {
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    private func fail(_ code: UInt16) {
+        stopped = true
+        partial = nil
+        transport.post(.ended("transport error"))
+        sink.fail(code)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        sink.closed()
+        transport.post(.ended("transport close"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !stopped else { return }
+        if let error = error as? NIOWebSocketError {
+            fail(error == .invalidFrameLength ? 1009 : 1002)
+        } else {
+            stopped = true
+            transport.post(.ended("transport error"))
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            transport.post(.ended("server shutting down"))
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
+
+/// One WebSocket's Engine.IO side: a new session, or the upgrade of a polling one (`2probe` → `3probe`, then `5`),
+/// fed in order with what the `WebSocketReader` decoded. A task works through the events while there are any,
+/// so an idle WebSocket holds no task.
+final class WebSocketTransport: @unchecked Sendable {
+    enum Event: Sendable {
+        /// The socket is open: create the session, or find the one being upgraded.
+        case opened
+        case packet(EnginePacket)
+        /// The socket is closing or gone, with the reason the session is closed with.
+        case ended(String)
+    }
+
+    private let engine: EngineServer
+    private let sink: FrameSink
+    private let channel: any Channel
+    /// The polling session this WebSocket upgrades, if the request named one.
+    private let upgradingSID: String?
+    private let inbox = Mutex<(events: [Event], running: Bool)>(([], false))
+    // Touched only by the running processor: one at a time, handed over through `inbox`'s lock.
+    private var token = 0
+    private var session: EngineSession?
+    private var upgrading: EngineSession?
+    private var finished = false
+
+    init(engine: EngineServer, sink: FrameSink, channel: any Channel, upgradingSID: String?) {
+        self.engine = engine
+        self.sink = sink
+        self.channel = channel
+        self.upgradingSID = upgradingSID
+    }
+
+    /// Queues `event` and returns how many wait now, this one included.
+    @discardableResult
+    func post(_ event: Event) -> Int {
+        let (waiting, start) = inbox.withLock { inbox in
+            inbox.events.append(event)
+            defer { inbox.running = true }
+            return (inbox.events.count, !inbox.running)
+        }
+        if start { Task { await self.process() } }
+        return waiting
+    }
+
+    private func process() async {
+        while true {
+            let events = inbox.withLock { inbox in
+                defer { inbox.events.removeAll(keepingCapacity: false) }
+                if inbox.events.isEmpty { inbox.running = false }
+                return inbox.events
+            }
+            if events.isEmpty { return }
+            for event in events { await handle(event) }
+            if events.count >= WebSocketReader.pendingLimit {
+                // The reader paused for this backlog, which is now handled.
+                channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            }
+        }
+    }
+
+    private func handle(_ event: Event) async {
+        guard !finished else { return }
+        switch event {
+        case .opened:
+            token = await engine.registry.token()
+            if let sid = upgradingSID {
+                upgrading = await engine.registry.session(sid)
+                if upgrading == nil { await end(reason: "unknown session") }
+            } else {
+                let created = await engine.open(webSocket: (sink, token))
+                sink.write(WireFrames(engine.configuration.engine.openPacket(sid: created.id, upgrades: [])))
+                session = created
+            }
+        case .packet(let packet):
+            guard let candidate = upgrading else { return await session?.receive(packet) ?? () }
+            // Upgrade handshake: only probes and the final upgrade packet are expected here.
+            if packet.type == .ping, packet.text == "probe", await candidate.beginUpgrade() {
+                sink.write(WireFrames(EnginePacket(.pong, .text("probe"))))
+            } else if packet.type == .upgrade, await candidate.state == .upgrading {
+                await candidate.completeUpgrade(sink, token: token)
+                session = candidate
+                upgrading = nil
+            } else {
+                await end(reason: "unexpected packet during upgrade")
+            }
+        case .ended(let reason):
+            await end(reason: reason)
+        }
+    }
+
+    private func end(reason: String) async {
+        finished = true
+        if let upgrading { await upgrading.abortUpgrade() }
+        if let session, await session.isCarried(by: token) { await session.close(reason: reason) }
+        sink.close()
+    }
+}
