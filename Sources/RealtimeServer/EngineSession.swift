@@ -91,8 +91,7 @@ actor EngineSession {
         awaitingPong = false
         heartbeatRound += 1
         let round = heartbeatRound
-        // An event-loop timer, not a sleeping task: a session waits for its next ping without a task of its own.
-        heartbeat = Self.timers.next().scheduleTask(in: .milliseconds(Int64(configuration.pingInterval))) {
+        heartbeat = Timers.after(.milliseconds(configuration.pingInterval)) {
             [weak self] in
             guard let self else { return }
             Task { await self.sendPing(round) }
@@ -104,7 +103,7 @@ actor EngineSession {
         guard state != .closed, round == heartbeatRound else { return }
         awaitingPong = true
         enqueue([EnginePacket(.ping)])
-        heartbeat = Self.timers.next().scheduleTask(in: .milliseconds(Int64(configuration.pingTimeout))) {
+        heartbeat = Timers.after(.milliseconds(configuration.pingTimeout)) {
             [weak self] in
             guard let self else { return }
             Task { await self.pingTimedOut(round) }
@@ -116,8 +115,6 @@ actor EngineSession {
         guard state != .closed, round == heartbeatRound, awaitingPong else { return }
         await close(reason: "ping timeout")
     }
-
-    private static var timers: MultiThreadedEventLoopGroup { .singleton }
 
     // MARK: Sending
 

@@ -1,4 +1,5 @@
 import EngineIO
+import NIOCore
 import SocketIO
 
 /// The Socket.IO side of one Engine.IO session: decodes packets, connects namespaces, dispatches events.
@@ -17,7 +18,7 @@ actor SocketConnection {
     private var isClosed = false
     /// Connected sockets by namespace.
     private var sockets: [String: Socket] = [:]
-    private var connectDeadline: Task<Void, Never>?
+    private var connectDeadline: Scheduled<Void>?
 
     nonisolated var rooms: Rooms { server.rooms }
     nonisolated var limits: SocketLimits { server.limits }
@@ -31,10 +32,9 @@ actor SocketConnection {
 
     /// A client must CONNECT to a namespace within `milliseconds`, or the connection is closed.
     func start(connectTimeout milliseconds: Int) {
-        connectDeadline = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(milliseconds))
-            guard !Task.isCancelled, let self else { return }
-            await self.closeIfNotConnected()
+        connectDeadline = Timers.after(.milliseconds(milliseconds)) { [weak self] in
+            guard let self else { return }
+            Task { await self.closeIfNotConnected() }
         }
     }
 
@@ -138,6 +138,7 @@ actor SocketConnection {
         }
         if sockets[packet.namespace] != nil { return }
         connectDeadline?.cancel()
+        connectDeadline = nil
         let auth = packet.data ?? .object([])
         let socketID = SessionRegistry.newID()
         let identity: Identity
@@ -229,9 +230,8 @@ actor SocketConnection {
         let id = nextAckID
         var packet = packet
         packet.id = id
-        let deadline = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            await self?.expire(id)
+        let deadline = Timers.after(timeout) { [weak self] in
+            Task { await self?.expire(id) }
         }
         defer { deadline.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
@@ -246,6 +246,7 @@ actor SocketConnection {
 
     func closed(reason: String) async {
         connectDeadline?.cancel()
+        connectDeadline = nil
         isClosed = true
         inbox.removeAll()
         processor?.cancel()

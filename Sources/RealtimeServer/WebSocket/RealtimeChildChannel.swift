@@ -44,8 +44,13 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// A channel keeps its last receive buffer for the next read: NIO's default first size, 2 KiB, is most of an
+    /// idle WebSocket's memory. Engine.IO packets from clients are small; the size still grows for large reads.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 512, maximum: 65_536)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = EngineWebSocketUpgrader(engine: engine) { channel, head in
                 upgradeAttempted.value = true
