@@ -31,7 +31,8 @@ public struct JSONLogHandler: LogHandler {
             fields.append((key, .string("\(value)")))
         }
         let line = JSONValue.object(fields).serialized() + "\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
+        // A log nobody reads any more (its pipe closed) is no reason to stop serving: the line is dropped.
+        try? FileHandle.standardOutput.write(contentsOf: Data(line.utf8))
     }
 
     static func severity(_ level: Logger.Level) -> String {

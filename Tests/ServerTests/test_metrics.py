@@ -1,10 +1,14 @@
 """/metrics: Prometheus text with connections by transport, sockets and rooms by namespace, events in and
 out, broadcast fan-out, publish requests; values follow what clients do."""
 import asyncio
+import json
+import os
+import subprocess
 
+import requests
 import socketio
 
-from conftest import PUBLISH_TOKEN, Server, metrics, publish
+from conftest import BINARY, PUBLISH_TOKEN, Server, metrics, publish
 
 
 def test_metrics_follow_connections_rooms_and_events():
@@ -45,3 +49,25 @@ def test_metrics_follow_connections_rooms_and_events():
         assert after['realtime_rooms{namespace="/tenders"}'] == 0
     finally:
         server.stop()
+
+
+def test_a_closed_log_pipe_does_not_stop_the_server():
+    """Cloud Run reads the log from standard output; if that pipe ever closes, log lines are lost, not the
+    server (it used to trap on the first write after)."""
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": "socketio-test-suite",
+           "LOG_LEVEL": "debug"}
+    process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = next(json.loads(line)["port"] for line in process.stdout if '"listening"' in line)
+        process.stdout.close()
+        url = f"http://127.0.0.1:{port}/socket.io/"
+        for _ in range(3):  # each handshake and close is logged at debug level
+            handshake = requests.get(url, params={"EIO": 4, "transport": "polling"}, timeout=5)
+            sid = json.loads(handshake.text[1:])["sid"]
+            assert requests.post(url, params={"EIO": 4, "transport": "polling", "sid": sid}, data="1",
+                                 timeout=5).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).text == "ok"
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
