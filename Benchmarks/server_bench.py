@@ -4,15 +4,20 @@
 For each server and each N (5,000 and 10,000): N WebSocket clients join one room (the Swift server: Socket.IO
 /tenders, room tender:bench; Node: every client), an HTTP publisher sends messages at a fixed rate, and the
 clients timestamp what they receive. Reported: deliveries/s, p50/p99 delivery latency, server CPU seconds per
-million deliveries (from /proc, so the load generator sharing the machine does not distort it), and RSS per
-idle connection.
+million deliveries (from /proc, so the load generator sharing the machine does not distort it) with the share
+of it spent in the kernel, and RSS per idle connection.
 
 The two-instance run (when redis-server is installed): two realtime-server processes joined through one
 redis-server, the clients split between them, every message published to the first, so the second instance's
 half crosses Redis. Reported as above (CPU and RSS of both instances together) plus Redis's CPU seconds, and
 compared with the one-instance run of the same N.
 
+The burst run (1 000 clients unless told otherwise) publishes the same rate ten messages at a time, as a
+backend does when a batch of updates lands together: a server that batches its writes sends a burst in fewer
+write calls than messages. Write system calls per delivery are counted from /proc for every run.
+
 Usage: server_bench.py REALTIME_SERVER [--connections 5000 10000] [--seconds 10] [--deliveries-per-second 20000]
+                       [--burst 10] [--burst-connections 1000]
 """
 import argparse
 import asyncio
@@ -30,10 +35,21 @@ TOKEN = "bench-publish-token-0123456789"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid):
+def cpu_times(pid):
+    """User and system CPU seconds of `pid`."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+
+
+def cpu_seconds(pid):
+    return sum(cpu_times(pid))
+
+
+def write_calls(pid):
+    """The write system calls `pid` has made so far (write, writev, send...)."""
+    with open(f"/proc/{pid}/io") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("syscw:"))
 
 
 def rss_kib(pid):
@@ -102,9 +118,18 @@ def start_redis():
     return process, port
 
 
-async def run(name, servers, socketio, connections, seconds, rate, redis=None):
+async def publish(session, url, headers, socketio, sequence):
+    data = {"tenderId": "bench", "amount": 1250.5, "bidder": "acme-construction", "seq": sequence,
+            "sentAt": time.time_ns() // 1000}  # microseconds: JSON numbers are exact below 2^53
+    body = {"namespace": "/tenders", "room": "tender:bench", "event": "bid:placed", "data": data} \
+        if socketio else data
+    async with session.post(url, json=body, headers=headers) as response:
+        assert response.status == 202, await response.text()
+
+
+async def run(name, servers, socketio, connections, seconds, rate, redis=None, burst=1):
     """`servers`: (command, environment) of each instance; clients are spread over them round-robin and the
-    messages are published to the first."""
+    messages are published to the first, `burst` at a time (concurrent requests), `rate` per second."""
     started_servers = [start(command, env) for command, env in servers]
     processes = [process for process, _ in started_servers]
     ports = [port for _, port in started_servers]
@@ -118,25 +143,26 @@ async def run(name, servers, socketio, connections, seconds, rate, redis=None):
     await asyncio.sleep(2)
     idle_rss = sum(rss_kib(process.pid) for process in processes)
     cpu_before = sum(cpu_seconds(process.pid) for process in processes)
+    system_before = sum(cpu_times(process.pid)[1] for process in processes)
     redis_before = cpu_seconds(redis.pid) if redis else 0
     url = f"http://127.0.0.1:{ports[0]}" + ("/v1/publish" if socketio else "/publish")
     headers = {"Authorization": f"Bearer {TOKEN}"}
     started = time.monotonic()
+    writes_before = sum(write_calls(process.pid) for process in processes)
     async with aiohttp.ClientSession() as session:
-        for sequence in range(int(seconds * rate)):
-            data = {"tenderId": "bench", "amount": 1250.5, "bidder": "acme-construction", "seq": sequence,
-                    "sentAt": time.time_ns() // 1000}  # microseconds: JSON numbers are exact below 2^53
-            body = {"namespace": "/tenders", "room": "tender:bench", "event": "bid:placed", "data": data} \
-                if socketio else data
-            async with session.post(url, json=body, headers=headers) as response:
-                assert response.status == 202, await response.text()
-            await asyncio.sleep(max(0, started + (sequence + 1) / rate - time.monotonic()))
-    expected = connections * int(seconds * rate)
+        ticks = int(seconds * rate / burst)
+        for tick in range(ticks):
+            await asyncio.gather(*(publish(session, url, headers, socketio, tick * burst + index)
+                                   for index in range(burst)))
+            await asyncio.sleep(max(0, started + (tick + 1) * burst / rate - time.monotonic()))
+    expected = connections * int(seconds * rate / burst) * burst
     deadline = time.monotonic() + 20
     while sum(len(c.latencies) for c in clients) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     elapsed = time.monotonic() - started
     cpu = sum(cpu_seconds(process.pid) for process in processes) - cpu_before
+    writes = sum(write_calls(process.pid) for process in processes) - writes_before
+    system = sum(cpu_times(process.pid)[1] for process in processes) - system_before
     redis_cpu = cpu_seconds(redis.pid) - redis_before if redis else None
     latencies = sorted(latency for client in clients for latency in client.latencies)
     for client in clients:
@@ -154,6 +180,9 @@ async def run(name, servers, socketio, connections, seconds, rate, redis=None):
         "p50_ms": latencies[len(latencies) // 2] if latencies else float("nan"),
         "p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
         "cpu_per_million": cpu / delivered * 1e6 if delivered else float("nan"),
+        "system_share": system / cpu if cpu else float("nan"),
+        "writes_per_delivery": writes / delivered if delivered else float("nan"),
+        "burst": burst,
         "rss_per_connection_kib": (idle_rss - baseline_rss) / connections,
         "redis_cpu_seconds": redis_cpu,
     }
@@ -165,6 +194,9 @@ def main():
     parser.add_argument("--connections", type=int, nargs="+", default=[5000, 10000])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--deliveries-per-second", type=int, default=20000)
+    parser.add_argument("--burst", type=int, default=10,
+                        help="messages published at once in the burst run (0: no burst run)")
+    parser.add_argument("--burst-connections", type=int, default=1000)
     parser.add_argument("--node-ws", default="/usr/share/nodejs/ws")
     args = parser.parse_args()
     swift_env = {"HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": "tenderflow", "PUBLISH_TOKEN": TOKEN,
@@ -176,35 +208,42 @@ def main():
     cluster = shutil.which("redis-server") is not None
     if not cluster:
         print("redis-server missing (Debian: apt-get install redis-server): no two-instance run")
-    results, cluster_results = [], []
-    for connections in args.connections:
+    # (connections, burst, with a two-instance run)
+    scenarios = [(connections, 1, cluster) for connections in args.connections]
+    if args.burst > 1:
+        scenarios.append((args.burst_connections, args.burst, False))
+    pairs, cluster_results = [], []
+    for connections, burst, two_instances in scenarios:
         rate = args.deliveries_per_second / connections
-        results.append(asyncio.run(run("realtime-server", [([args.server], swift_env)], True, connections,
-                                       args.seconds, rate)))
-        if baseline:
-            results.append(asyncio.run(run("node ws", [(node, {"NODE_WS_PATH": args.node_ws})], False, connections,
-                                           args.seconds, rate)))
-        if cluster:
+        swift = asyncio.run(run("realtime-server", [([args.server], swift_env)], True, connections, args.seconds,
+                                rate, burst=burst))
+        node_result = asyncio.run(run("node ws", [(node, {"NODE_WS_PATH": args.node_ws})], False, connections,
+                                      args.seconds, rate, burst=burst)) if baseline else None
+        pairs.append((swift, node_result))
+        if two_instances:
             redis, redis_port = start_redis()
             try:
                 env = {**swift_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}"}
-                cluster_results.append(asyncio.run(run("2 instances", [([args.server], env)] * 2, True,
-                                                       connections, args.seconds, rate, redis=redis)))
+                cluster_results.append((swift, asyncio.run(run("2 instances", [([args.server], env)] * 2, True,
+                                                                connections, args.seconds, rate, redis=redis))))
             finally:
                 redis.kill()
                 redis.wait()
-    print(f"broadcast to one room, {args.deliveries_per_second} deliveries/s offered, {args.seconds:.0f} s per run")
-    print(f"{'server':<16}{'conns':>7}{'delivered':>11}{'deliv/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
-          f"{'CPU s/M deliv':>15}{'RSS/conn KiB':>14}")
-    for r in results + cluster_results:
-        print(f"{r['server']:<16}{r['connections']:>7}{r['delivered']:>11}{r['deliveries_per_second']:>9.0f}"
-              f"{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['cpu_per_million']:>15.2f}{r['rss_per_connection_kib']:>14.1f}")
-    for swift, node_result in zip(results[0::2], results[1::2]) if baseline else []:
-        print(f"ratio realtime-server / node ws at {swift['connections']} connections: CPU per delivery "
-              f"{swift['cpu_per_million'] / node_result['cpu_per_million']:.2f}x, RSS per connection "
-              f"{swift['rss_per_connection_kib'] / max(node_result['rss_per_connection_kib'], 0.001):.2f}x")
-    one_instance = [r for r in results if r["server"] == "realtime-server"]
-    for single, pair in zip(one_instance, cluster_results):
+    print(f"broadcast to one room, {args.deliveries_per_second} deliveries/s offered, {args.seconds:.0f} s per run; "
+          f"burst: messages published at once")
+    print(f"{'server':<16}{'conns':>7}{'burst':>6}{'delivered':>11}{'deliv/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
+          f"{'CPU s/M deliv':>15}{'kernel':>8}{'writes/deliv':>14}{'RSS/conn KiB':>14}")
+    rows = [r for pair in pairs for r in pair if r] + [pair for _, pair in cluster_results]
+    for r in rows:
+        print(f"{r['server']:<16}{r['connections']:>7}{r['burst']:>6}{r['delivered']:>11}"
+              f"{r['deliveries_per_second']:>9.0f}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['cpu_per_million']:>15.2f}"
+              f"{r['system_share']:>8.0%}{r['writes_per_delivery']:>14.2f}{r['rss_per_connection_kib']:>14.1f}")
+    for swift, node_result in pairs:
+        if node_result:
+            print(f"ratio realtime-server / node ws at {swift['connections']} connections, burst {swift['burst']}: "
+                  f"CPU per delivery {swift['cpu_per_million'] / node_result['cpu_per_million']:.2f}x, RSS per "
+                  f"connection {swift['rss_per_connection_kib'] / max(node_result['rss_per_connection_kib'], 0.001):.2f}x")
+    for single, pair in cluster_results:
         print(f"two instances through Redis / one instance at {pair['connections']} connections: deliveries/s "
               f"{pair['deliveries_per_second'] / single['deliveries_per_second']:.2f}x, p99 "
               f"{pair['p99_ms'] / single['p99_ms']:.2f}x, CPU per delivery "

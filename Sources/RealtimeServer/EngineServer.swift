@@ -238,14 +238,14 @@ final class EngineServer: Sendable {
     /// seconds, whatever the clients do.
     static let closeHandshakeTimeout = Duration.seconds(2)
 
-    /// The handler that carries a WebSocket accepted by `shouldUpgrade`: a new session, or the upgrade of the
+    /// The handlers that carry a WebSocket accepted by `shouldUpgrade`: a new session, or the upgrade of the
     /// polling session the request names.
-    func webSocketReader(channel: any Channel, uri: String) -> WebSocketReader {
+    func webSocketHandlers(channel: any Channel, uri: String) -> (sink: FrameSink, reader: WebSocketReader) {
         let sink = FrameSink(
             channel: channel, limit: configuration.outboundQueueLimit, closeTimeout: Self.closeHandshakeTimeout,
             metrics: metrics)
         let transport = WebSocketTransport(
             engine: self, sink: sink, channel: channel, upgradingSID: query(URI(uri))["sid"])
-        return WebSocketReader(sink: sink, transport: transport, maxPayload: configuration.engine.maxPayload)
+        return (sink, WebSocketReader(sink: sink, transport: transport, maxPayload: configuration.engine.maxPayload))
     }
 }

@@ -1,14 +1,19 @@
 import NIOCore
 import Synchronization
 
-/// A WebSocket's outbound side: frames written straight onto its channel, on the channel's event loop, in the
-/// order they are handed over; no queue and no task between a broadcast and the socket, and one event-loop task
-/// per loop for a whole broadcast (`broadcast`), which writes the same bytes to all of that loop's sockets.
-/// A client that stops reading makes the channel unwritable; volatile frames are dropped for it then, and once
-/// more than `limit` frames went out while it was unwritable, the overflow handler runs (once) and the session
-/// closes it as too slow. It also runs the close handshake (RFC 6455 §7): the first close frame either side
-/// sends ends the writing, and a client that does not answer ours within `closeTimeout` is cut off.
-final class FrameSink: @unchecked Sendable {
+/// A WebSocket's outbound side: a handler at the head of the channel's pipeline whose context writes frames,
+/// already encoded, straight to the socket, on the channel's event loop, in the order they are handed over; no
+/// queue and no task between a broadcast and the socket. A broadcast is one event-loop task per loop
+/// (`broadcast`) that writes the same bytes to all of that loop's sockets, and one more that flushes them: it
+/// runs after whatever else waits on the loop, so broadcasts that queued up while the loop was busy leave in one
+/// write per socket. A client that stops reading makes the channel unwritable; volatile frames are dropped for
+/// it then, and once more than `limit` frames went out while it was unwritable, the overflow handler runs (once)
+/// and the session closes it as too slow. It also runs the close handshake (RFC 6455 §7): the first close frame
+/// either side sends ends the writing, and a client that does not answer ours within `closeTimeout` is cut off.
+final class FrameSink: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
     private let channel: any Channel
     var eventLoop: any EventLoop { channel.eventLoop }
     private let limit: Int
@@ -21,6 +26,8 @@ final class FrameSink: @unchecked Sendable {
     private var overflowReported = false
     private var closeSent = false
     private var closeDeadline: Scheduled<Void>?
+    /// Set while the sink is in the pipeline, first after the head: writes from it go nowhere else.
+    private var context: ChannelHandlerContext?
 
     init(channel: any Channel, limit: Int, closeTimeout: Duration, metrics: ServerMetrics) {
         self.channel = channel
@@ -29,26 +36,37 @@ final class FrameSink: @unchecked Sendable {
         self.metrics = metrics
     }
 
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
     /// What to do when the client is too far behind (the session closes it).
     func onOverflow(_ handler: @escaping @Sendable () -> Void) { overflowHandler.withLock { $0 = handler } }
 
     func write(_ frames: WireFrames, volatile: Bool = false) {
-        eventLoop.execute { self.writeOnLoop(frames, volatile: volatile) }
+        eventLoop.execute {
+            self.writeOnLoop(frames, volatile: volatile)
+            self.context?.flush()
+        }
     }
 
-    /// The same frames to many sockets: one task on each event loop writes them to all of that loop's sockets.
+    /// The same frames to many sockets: on each event loop, one task writes them to all of that loop's sockets
+    /// and a later one flushes those.
     static func broadcast(_ frames: WireFrames, to sinks: [FrameSink], volatile: Bool) {
         var byLoop: [ObjectIdentifier: [FrameSink]] = [:]
         for sink in sinks { byLoop[ObjectIdentifier(sink.eventLoop), default: []].append(sink) }
         for group in byLoop.values {
-            group[0].eventLoop.execute {
+            let loop = group[0].eventLoop
+            loop.execute {
                 for sink in group { sink.writeOnLoop(frames, volatile: volatile) }
+                loop.execute {
+                    for sink in group { sink.context?.flush() }
+                }
             }
         }
     }
 
     private func writeOnLoop(_ frames: WireFrames, volatile: Bool) {
-        guard !closeSent else { return }
+        guard !closeSent, let context else { return }
         if channel.isWritable {
             backlog = 0
         } else {
@@ -59,7 +77,7 @@ final class FrameSink: @unchecked Sendable {
                 overflowHandler.withLock { $0 }?()
             }
         }
-        channel.writeAndFlush(frames.bytes, promise: nil)
+        context.write(wrapOutboundOut(frames.bytes), promise: nil)
     }
 
     /// Sends a normal-closure frame after everything written before, and ends the socket when the client

@@ -131,10 +131,11 @@ struct EngineWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
         channel.eventLoop.makeCompletedFuture {
             let maxPayload = engine.configuration.engine.maxPayload
+            let (sink, reader) = engine.webSocketHandlers(channel: channel, uri: upgradeRequest.uri)
+            try channel.pipeline.syncOperations.addHandler(sink, position: .first)
             try channel.pipeline.syncOperations.addHandler(
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)))
-            try channel.pipeline.syncOperations.addHandler(
-                engine.webSocketReader(channel: channel, uri: upgradeRequest.uri))
+            try channel.pipeline.syncOperations.addHandler(reader)
             return .webSocket
         }
     }
