@@ -174,3 +174,18 @@ def test_an_unanswered_close_is_cut_off(ws):
     started = time.monotonic()
     assert ws.closed_by_server()  # the client never answers
     assert 1.5 < time.monotonic() - started < 4
+
+
+def test_a_flood_is_read_in_order_through_the_read_pauses(ws):
+    """Reading pauses while 16 packets wait for the session and resumes once they are handled: 2 000 messages
+    sent without a pause all come back, in order (a pause that never ended would stop the echo part-way)."""
+    count = 2_000
+    ws.connection.sendall(b"".join(frame_bytes(TEXT, b"4%d" % index) for index in range(count)))
+    for index in range(count):
+        assert ws.read() == (TEXT, b"4%d" % index)
+
+
+def frame_bytes(opcode, payload):
+    key = os.urandom(4)
+    return (bytes([0x80 | opcode, 0x80 | len(payload)]) + key
+            + bytes(byte ^ key[index % 4] for index, byte in enumerate(payload)))
