@@ -1,6 +1,7 @@
 """The runtime image's Dockerfile, checked without a container engine: its build stage copies enough of the
-repository for SwiftPM to load the package (the manifest names every target's directory, tests included), and
-the binary it builds is the one the image runs."""
+repository for SwiftPM to load the package (the manifest names every target's directory, tests included), the
+binary it builds is the one the image runs, and the runtime image has the C libraries the binary was built
+against."""
 import pathlib
 import re
 import shutil
@@ -34,3 +35,14 @@ def test_the_image_runs_the_product_it_builds():
     assert product == "realtime-server"
     assert f'ENTRYPOINT ["/usr/local/bin/{product}"]' in DOCKERFILE.read_text()
     assert f'"realtime-server", targets:' in (ROOT / "Package.swift").read_text()
+
+
+def test_the_runtime_image_has_the_build_images_c_libraries():
+    """The binary links glibc and libstdc++ dynamically: the runtime image must be the build image's Debian
+    release, or the binary may ask for symbol versions the runtime does not have."""
+    releases = {"bookworm": "debian12", "trixie": "debian13"}
+    stages = re.findall(r"^FROM (\S+)", DOCKERFILE.read_text(), re.MULTILINE)
+    assert len(stages) == 2, stages
+    build_release = re.search(r"-(bookworm|trixie)\b", stages[0])
+    assert build_release, f"the build image names no Debian release: {stages[0]}"
+    assert f"-{releases[build_release.group(1)]}" in stages[1], stages
