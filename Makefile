@@ -25,7 +25,8 @@ lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 ## Release builds, then the render benchmark and the server's broadcast benchmark, each with its same-run
-## baseline (terraform fmt and python3 for rendering; Node's ws, from Debian's node-ws, for the server).
+## baseline (terraform fmt and python3 for rendering; Node with Debian's node-ws for the server's clients and
+## its baseline).
 bench:
 	$(SWIFT) build -c release --product tfctl
 	$(SWIFT) build -c release --product realtime-server

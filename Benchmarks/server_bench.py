@@ -3,7 +3,8 @@
 
 For each server and each N (5,000 and 10,000): N WebSocket clients join one room (the Swift server: Socket.IO
 /tenders, room tender:bench; Node: every client), an HTTP publisher sends messages at a fixed rate, and the
-clients timestamp what they receive. Reported: deliveries/s, p50/p99 delivery latency, server CPU seconds per
+clients timestamp what they receive. The clients run in one Node process (`bench_clients.js`): a Python
+asyncio client needs 20 to 35 µs per message, enough to make the latency its own backlog's. Reported: deliveries/s, p50/p99 delivery latency, server CPU seconds per
 million deliveries (from /proc, so the load generator sharing the machine does not distort it) with the share
 of it spent in the kernel, and RSS per idle connection.
 
@@ -24,12 +25,10 @@ import asyncio
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import time
 
 import aiohttp
-import websockets
 
 TOKEN = "bench-publish-token-0123456789"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -73,39 +72,24 @@ def start(command, env):
             return process, int(record["port"])
 
 
-class Client:
-    def __init__(self, socketio):
-        self.socketio = socketio
-        self.latencies = []
+class Clients:
+    """The N clients, in one Node process (`bench_clients.js`): started, then asked for their latencies."""
 
-    async def connect(self, port):
-        if self.socketio:
-            self.ws = await websockets.connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
-                                               ping_interval=None, max_queue=None, compression=None)
-            await self.ws.recv()                                        # Engine.IO open
-            await self.ws.send("40/tenders,")
-            await self.ws.recv()                                        # namespace connect
-            await self.ws.send('42/tenders,1["subscribe",{"tenderId":"bench"}]')
-            while not (await self.ws.recv()).startswith("43/tenders,1"):
-                pass
-        else:
-            self.ws = await websockets.connect(f"ws://127.0.0.1:{port}/", ping_interval=None, max_queue=None,
-                                               compression=None)
+    def __init__(self, ports, connections, socketio, node_ws):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_clients.js")
+        self.process = subprocess.Popen(
+            ["node", script, ",".join(map(str, ports)), str(connections), "sio" if socketio else "plain"],
+            env={**os.environ, "NODE_WS_PATH": node_ws}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line or json.loads(line).get("event") != "ready":
+            raise SystemExit(f"the clients did not connect: {line!r}")
 
-    async def receive(self):
-        try:
-            async for frame in self.ws:
-                if frame == "2":                                        # Engine.IO ping
-                    await self.ws.send("3")
-                    continue
-                now = time.time_ns() // 1000
-                start = frame.find('"sentAt":') + 9
-                end = frame.find("}", start)
-                self.latencies.append((now - int(frame[start:end])) / 1e3)
-        except websockets.ConnectionClosed:
-            pass
-        except ValueError as error:
-            raise SystemExit(f"unexpected frame: {error}")
+    def report(self, expected):
+        self.process.stdin.write(f"report {expected}\n")
+        self.process.stdin.flush()
+        result = json.loads(self.process.stdout.readline())
+        self.process.wait()
+        return result
 
 
 def start_redis():
@@ -127,7 +111,7 @@ async def publish(session, url, headers, socketio, sequence):
         assert response.status == 202, await response.text()
 
 
-async def run(name, servers, socketio, connections, seconds, rate, redis=None, burst=1):
+async def run(name, servers, socketio, connections, seconds, rate, node_ws, redis=None, burst=1):
     """`servers`: (command, environment) of each instance; clients are spread over them round-robin and the
     messages are published to the first, `burst` at a time (concurrent requests), `rate` per second."""
     started_servers = [start(command, env) for command, env in servers]
@@ -135,11 +119,7 @@ async def run(name, servers, socketio, connections, seconds, rate, redis=None, b
     ports = [port for _, port in started_servers]
     await asyncio.sleep(1)
     baseline_rss = sum(rss_kib(process.pid) for process in processes)
-    clients = [Client(socketio) for _ in range(connections)]
-    for batch in range(0, connections, 250):
-        await asyncio.gather(*(client.connect(ports[(batch + index) % len(ports)])
-                               for index, client in enumerate(clients[batch:batch + 250])))
-    receivers = [asyncio.create_task(client.receive()) for client in clients]
+    clients = Clients(ports, connections, socketio, node_ws)
     await asyncio.sleep(2)
     idle_rss = sum(rss_kib(process.pid) for process in processes)
     cpu_before = sum(cpu_seconds(process.pid) for process in processes)
@@ -156,29 +136,22 @@ async def run(name, servers, socketio, connections, seconds, rate, redis=None, b
                                    for index in range(burst)))
             await asyncio.sleep(max(0, started + (tick + 1) * burst / rate - time.monotonic()))
     expected = connections * int(seconds * rate / burst) * burst
-    deadline = time.monotonic() + 20
-    while sum(len(c.latencies) for c in clients) < expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    received = clients.report(expected)
     elapsed = time.monotonic() - started
     cpu = sum(cpu_seconds(process.pid) for process in processes) - cpu_before
     writes = sum(write_calls(process.pid) for process in processes) - writes_before
     system = sum(cpu_times(process.pid)[1] for process in processes) - system_before
     redis_cpu = cpu_seconds(redis.pid) - redis_before if redis else None
-    latencies = sorted(latency for client in clients for latency in client.latencies)
-    for client in clients:
-        await client.ws.close()
-    for receiver in receivers:
-        receiver.cancel()
     for process in processes:
         process.terminate()
     for process in processes:
         process.wait(timeout=15)
-    delivered = len(latencies)
+    delivered = received["delivered"]
     return {
         "server": name, "connections": connections, "delivered": delivered, "expected": expected,
         "deliveries_per_second": delivered / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] if latencies else float("nan"),
-        "p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
+        "p50_ms": received["p50_ms"] if delivered else float("nan"),
+        "p99_ms": received["p99_ms"] if delivered else float("nan"),
         "cpu_per_million": cpu / delivered * 1e6 if delivered else float("nan"),
         "system_share": system / cpu if cpu else float("nan"),
         "writes_per_delivery": writes / delivered if delivered else float("nan"),
@@ -202,9 +175,9 @@ def main():
     swift_env = {"HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": "tenderflow", "PUBLISH_TOKEN": TOKEN,
                  "LOG_LEVEL": "info", "MAX_CONNECTIONS_PER_USER": "100000", "PING_INTERVAL_MS": "25000"}
     node = ["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_baseline.js")]
-    baseline = shutil.which("node") is not None and os.path.isdir(args.node_ws)
-    if not baseline:
-        print(f"node or {args.node_ws} missing (Debian: apt-get install node-ws): no baseline, no ratios")
+    if shutil.which("node") is None or not os.path.isdir(args.node_ws):
+        raise SystemExit(f"node or {args.node_ws} missing (Debian: apt-get install nodejs node-ws): the clients "
+                         "and the baseline need them")
     cluster = shutil.which("redis-server") is not None
     if not cluster:
         print("redis-server missing (Debian: apt-get install redis-server): no two-instance run")
@@ -216,16 +189,17 @@ def main():
     for connections, burst, two_instances in scenarios:
         rate = args.deliveries_per_second / connections
         swift = asyncio.run(run("realtime-server", [([args.server], swift_env)], True, connections, args.seconds,
-                                rate, burst=burst))
+                                rate, args.node_ws, burst=burst))
         node_result = asyncio.run(run("node ws", [(node, {"NODE_WS_PATH": args.node_ws})], False, connections,
-                                      args.seconds, rate, burst=burst)) if baseline else None
+                                      args.seconds, rate, args.node_ws, burst=burst))
         pairs.append((swift, node_result))
         if two_instances:
             redis, redis_port = start_redis()
             try:
                 env = {**swift_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}"}
                 cluster_results.append((swift, asyncio.run(run("2 instances", [([args.server], env)] * 2, True,
-                                                                connections, args.seconds, rate, redis=redis))))
+                                                                connections, args.seconds, rate, args.node_ws,
+                                                                redis=redis))))
             finally:
                 redis.kill()
                 redis.wait()
