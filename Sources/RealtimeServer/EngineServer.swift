@@ -48,7 +48,7 @@ final class EngineServer: Sendable {
     }
 
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
-    func open(webSocket: (sink: FrameSink, token: Int)?) async -> EngineSession {
+    func open(webSocket: FrameSink?) async -> EngineSession {
         let registry = self.registry
         let logger = self.logger
         let session = EngineSession(

@@ -43,8 +43,6 @@ actor EngineSession {
     /// `sink` while the session is on a WebSocket, readable without entering the actor: broadcasts write their
     /// frames straight to the socket instead of hopping onto every recipient's actor.
     private nonisolated let directSink = Mutex<FrameSink?>(nil)
-    /// Identifies the WebSocket handler that owns `sink`.
-    private var sinkToken: Int?
     /// A ping is out and its pong has not come yet.
     private var awaitingPong = false
     private var heartbeat: Scheduled<Void>?
@@ -56,20 +54,19 @@ actor EngineSession {
 
     init(
         id: String, configuration: EngineConfiguration, queueLimit: Int,
-        webSocket: (sink: FrameSink, token: Int)?, metrics: ServerMetrics,
+        webSocket: FrameSink?, metrics: ServerMetrics,
         removeFromRegistry: @escaping @Sendable (String) async -> Void
     ) {
         self.id = id
         self.configuration = configuration
         self.queueLimit = queueLimit
-        self.sink = webSocket?.sink
-        self.sinkToken = webSocket?.token
+        self.sink = webSocket
         self.state = webSocket == nil ? .polling : .webSocket
-        self.directSink.withLock { $0 = webSocket?.sink }
+        self.directSink.withLock { $0 = webSocket }
         self.metrics = metrics
         self.removeFromRegistry = removeFromRegistry
         metrics.connections(state)?.increment(by: 1.0)
-        if let sink = webSocket?.sink { adopt(sink) }
+        if let webSocket { adopt(webSocket) }
     }
 
     /// Installs the layer above and starts the heartbeat.
@@ -252,13 +249,12 @@ actor EngineSession {
     }
 
     /// `5` arrived: the WebSocket is the transport from now on; what was queued for polling goes out on it.
-    func completeUpgrade(_ webSocket: FrameSink, token: Int) async {
+    func completeUpgrade(_ webSocket: FrameSink) async {
         guard state == .upgrading else { return }
         state = .webSocket
         metrics.pollingConnections.decrement(by: 1.0)
         metrics.webSocketConnections.increment(by: 1.0)
         sink = webSocket
-        sinkToken = token
         adopt(webSocket)
         let pending = drain()
         if enqueue(pending) == .full {
@@ -293,7 +289,7 @@ actor EngineSession {
         await closeHandler?(reason)
     }
 
-    /// Whether the WebSocket handler holding `token` carries this session (an upgrade WebSocket that never
+    /// Whether the WebSocket that `webSocket` writes to carries this session (an upgrade WebSocket that never
     /// completed does not).
-    func isCarried(by token: Int) -> Bool { state == .webSocket && sinkToken == token }
+    func isCarried(by webSocket: FrameSink) -> Bool { state == .webSocket && sink === webSocket }
 }

@@ -3,7 +3,6 @@ import EngineIO
 /// The live Engine.IO sessions of this process, by id.
 actor SessionRegistry {
     private var sessions: [String: EngineSession] = [:]
-    private var nextToken = 0
 
     func add(_ session: EngineSession) { sessions[session.id] = session }
 
@@ -14,12 +13,6 @@ actor SessionRegistry {
     var count: Int { sessions.count }
 
     var all: [EngineSession] { Array(sessions.values) }
-
-    /// A number identifying one WebSocket handler.
-    func token() -> Int {
-        nextToken += 1
-        return nextToken
-    }
 
     /// 20 URL-safe random characters: unguessable, and safe in JSON and URLs without escaping.
     static func newID() -> String {

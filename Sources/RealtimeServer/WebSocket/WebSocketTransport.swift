@@ -137,7 +137,6 @@ final class WebSocketTransport: @unchecked Sendable {
     private let upgradingSID: String?
     private let inbox = Mutex<(events: [Event], running: Bool)>(([], false))
     // Touched only by the running processor: one at a time, handed over through `inbox`'s lock.
-    private var token = 0
     private var session: EngineSession?
     private var upgrading: EngineSession?
     private var finished = false
@@ -181,12 +180,11 @@ final class WebSocketTransport: @unchecked Sendable {
         guard !finished else { return }
         switch event {
         case .opened:
-            token = await engine.registry.token()
             if let sid = upgradingSID {
                 upgrading = await engine.registry.session(sid)
                 if upgrading == nil { await end(reason: "unknown session") }
             } else {
-                let created = await engine.open(webSocket: (sink, token))
+                let created = await engine.open(webSocket: sink)
                 sink.write(WireFrames(engine.configuration.engine.openPacket(sid: created.id, upgrades: [])))
                 session = created
             }
@@ -196,7 +194,7 @@ final class WebSocketTransport: @unchecked Sendable {
             if packet.type == .ping, packet.text == "probe", await candidate.beginUpgrade() {
                 sink.write(WireFrames(EnginePacket(.pong, .text("probe"))))
             } else if packet.type == .upgrade, await candidate.state == .upgrading {
-                await candidate.completeUpgrade(sink, token: token)
+                await candidate.completeUpgrade(sink)
                 session = candidate
                 upgrading = nil
             } else {
@@ -210,7 +208,7 @@ final class WebSocketTransport: @unchecked Sendable {
     private func end(reason: String) async {
         finished = true
         if let upgrading { await upgrading.abortUpgrade() }
-        if let session, await session.isCarried(by: token) { await session.close(reason: reason) }
+        if let session, await session.isCarried(by: sink) { await session.close(reason: reason) }
         sink.close()
     }
 }
