@@ -9,9 +9,6 @@ import Synchronization
 final class WebSocketReader: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
 
-    /// Reading pauses while this many packets wait for the session, so a client cannot queue without bound.
-    static let pendingLimit = 16
-
     private let sink: FrameSink
     private let transport: WebSocketTransport
     private let maxPayload: Int
@@ -47,7 +44,7 @@ final class WebSocketReader: ChannelInboundHandler {
         case .text, .binary:
             guard partial == nil else { return fail(1002) }
             if frame.fin {
-                received(frame.opcode, frame.unmaskedData, context: context)
+                received(frame.opcode, frame.unmaskedData)
             } else {
                 partial = (frame.opcode, frame.unmaskedData)
             }
@@ -58,7 +55,7 @@ final class WebSocketReader: ChannelInboundHandler {
             guard message.data.readableBytes + fragment.readableBytes <= maxPayload else { return fail(1009) }
             message.data.writeBuffer(&fragment)
             if frame.fin {
-                received(message.opcode, message.data, context: context)
+                received(message.opcode, message.data)
             } else {
                 partial = message
             }
@@ -67,7 +64,7 @@ final class WebSocketReader: ChannelInboundHandler {
         }
     }
 
-    private func received(_ opcode: WebSocketOpcode, _ data: ByteBuffer, context: ChannelHandlerContext) {
+    private func received(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
         let packet: EnginePacket
         if opcode == .text {
             guard let text = String(validating: data.readableBytesView, as: UTF8.self) else { return fail(1007) }
@@ -80,9 +77,7 @@ final class WebSocketReader: ChannelInboundHandler {
         } else {
             packet = .binary(Array(data.readableBytesView))
         }
-        if transport.post(.packet(packet)) >= Self.pendingLimit {
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        }
+        transport.post(.packet(packet))
     }
 
     private func fail(_ code: UInt16) {
@@ -120,7 +115,8 @@ final class WebSocketReader: ChannelInboundHandler {
 
 /// One WebSocket's Engine.IO side: a new session, or the upgrade of a polling one (`2probe` → `3probe`, then `5`),
 /// fed in order with what the `WebSocketReader` decoded. A task works through the events while there are any,
-/// so an idle WebSocket holds no task.
+/// so an idle WebSocket holds no task; the channel stops reading while `pendingLimit` of them wait, so a client
+/// cannot queue without bound.
 final class WebSocketTransport: @unchecked Sendable {
     enum Event: Sendable {
         /// The socket is open: create the session, or find the one being upgraded.
@@ -135,6 +131,8 @@ final class WebSocketTransport: @unchecked Sendable {
     private let channel: any Channel
     /// The polling session this WebSocket upgrades, if the request named one.
     private let upgradingSID: String?
+    static let pendingLimit = 16
+
     private let inbox = Mutex<(events: [Event], running: Bool)>(([], false))
     // Touched only by the running processor: one at a time, handed over through `inbox`'s lock.
     private var session: EngineSession?
@@ -148,16 +146,17 @@ final class WebSocketTransport: @unchecked Sendable {
         self.upgradingSID = upgradingSID
     }
 
-    /// Queues `event` and returns how many wait now, this one included.
-    @discardableResult
-    func post(_ event: Event) -> Int {
+    /// Queues `event`. On the channel's event loop (the reader posts).
+    func post(_ event: Event) {
         let (waiting, start) = inbox.withLock { inbox in
             inbox.events.append(event)
             defer { inbox.running = true }
             return (inbox.events.count, !inbox.running)
         }
         if start { Task { await self.process() } }
-        return waiting
+        if waiting >= Self.pendingLimit {
+            channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
     }
 
     private func process() async {
@@ -169,8 +168,8 @@ final class WebSocketTransport: @unchecked Sendable {
             }
             if events.isEmpty { return }
             for event in events { await handle(event) }
-            if events.count >= WebSocketReader.pendingLimit {
-                // The reader paused for this backlog, which is now handled.
+            if events.count >= Self.pendingLimit {
+                // `post` paused reading for this backlog, which is now handled.
                 channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             }
         }
