@@ -1,10 +1,7 @@
 import EngineIO
 import NIOCore
-import NIOPosix
 import Synchronization
 
-/// A frame for a session's WebSocket. Payloads are byte buffers, so a broadcast builds them once and every
-/// recipient shares the same storage.
 /// Packets for one or many sessions: as Engine.IO packets for polling, as frames for WebSockets.
 struct PreparedPackets: Sendable {
     let packets: [EnginePacket]
