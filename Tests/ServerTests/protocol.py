@@ -44,18 +44,8 @@ def receive(socket, skip_pings=True):
         return frame
 
 
-def stalled_websocket(server, user, tender):
-    """A raw WebSocket client with a tiny receive buffer that joins `tender:<tender>` and then never reads:
-    everything sent to it piles up in the server's outbound queue."""
-    def frame(text):
-        payload, mask = text.encode(), os.urandom(4)
-        assert len(payload) < 126
-        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-        return struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked
-
-    connection = socket.socket()
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    connection.connect(("127.0.0.1", server.port))
+def upgrade_raw(connection):
+    """The WebSocket handshake of an Engine.IO WebSocket on a connected socket, byte by byte."""
     key = base64.b64encode(os.urandom(16)).decode()
     connection.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
@@ -64,7 +54,35 @@ def stalled_websocket(server, user, tender):
     while b"\r\n\r\n" not in response:
         response += connection.recv(1)
     assert response.startswith(b"HTTP/1.1 101"), response
+
+
+def client_frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
+    """A client's WebSocket frame (RFC 6455 §5.2), masked unless told otherwise; `length` may claim a length
+    other than the payload's."""
+    length = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    marker = 0x80 if mask else 0
+    if length < 126:
+        head += bytes([marker | length])
+    elif length < 1 << 16:
+        head += bytes([marker | 126]) + struct.pack("!H", length)
+    else:
+        head += bytes([marker | 127]) + struct.pack("!Q", length)
+    if mask:
+        key = os.urandom(4)
+        head += key
+        payload = bytes(byte ^ key[index % 4] for index, byte in enumerate(payload))
+    return head + payload
+
+
+def stalled_websocket(server, user, tender):
+    """A raw WebSocket client with a tiny receive buffer that joins `tender:<tender>` and then never reads:
+    everything sent to it piles up in the server's outbound queue."""
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.connect(("127.0.0.1", server.port))
+    upgrade_raw(connection)
     # Packets of one connection are handled in order: the subscribe follows the namespace CONNECT.
-    connection.sendall(frame('40/tenders,{"user":"%s"}' % user))
-    connection.sendall(frame('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender))
+    connection.sendall(client_frame(0x1, ('40/tenders,{"user":"%s"}' % user).encode()))
+    connection.sendall(client_frame(0x1, ('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender).encode()))
     return connection

@@ -1,15 +1,13 @@
 """The WebSocket layer itself (RFC 6455), with a raw client that builds its frames byte by byte: control frames,
 fragmentation, the close handshake in both directions, length encodings, and the close codes of protocol
 violations. Against the engine-echo profile, which echoes every Engine.IO message."""
-import base64
-import os
 import socket
 import struct
 import time
 
 import pytest
 
-from protocol import TIMEOUT
+from protocol import TIMEOUT, client_frame, upgrade_raw
 
 TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
@@ -17,33 +15,13 @@ TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 class RawWebSocket:
     def __init__(self, server):
         self.connection = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.connection.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                 f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                                 f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        response = b""
-        while b"\r\n\r\n" not in response:
-            response += self.connection.recv(1)
-        assert response.startswith(b"HTTP/1.1 101"), response
+        upgrade_raw(self.connection)
         self.buffer = b""
         opcode, payload = self.read()
         assert (opcode, payload[:1]) == (TEXT, b"0"), payload  # Engine.IO open
 
-    def send(self, opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
-        length = len(payload) if length is None else length
-        head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
-        marker = 0x80 if mask else 0
-        if length < 126:
-            head += bytes([marker | length])
-        elif length < 1 << 16:
-            head += bytes([marker | 126]) + struct.pack("!H", length)
-        else:
-            head += bytes([marker | 127]) + struct.pack("!Q", length)
-        if mask:
-            key = os.urandom(4)
-            head += key
-            payload = bytes(byte ^ key[index % 4] for index, byte in enumerate(payload))
-        self.connection.sendall(head + payload)
+    def send(self, opcode, payload=b"", **options):
+        self.connection.sendall(client_frame(opcode, payload, **options))
 
     def _take(self, count):
         while len(self.buffer) < count:
@@ -180,12 +158,6 @@ def test_a_flood_is_read_in_order_through_the_read_pauses(ws):
     """Reading pauses while 16 packets wait for the session and resumes once they are handled: 2 000 messages
     sent without a pause all come back, in order (a pause that never ended would stop the echo part-way)."""
     count = 2_000
-    ws.connection.sendall(b"".join(frame_bytes(TEXT, b"4%d" % index) for index in range(count)))
+    ws.connection.sendall(b"".join(client_frame(TEXT, b"4%d" % index) for index in range(count)))
     for index in range(count):
         assert ws.read() == (TEXT, b"4%d" % index)
-
-
-def frame_bytes(opcode, payload):
-    key = os.urandom(4)
-    return (bytes([0x80 | opcode, 0x80 | len(payload)]) + key
-            + bytes(byte ^ key[index % 4] for index, byte in enumerate(payload)))
