@@ -45,6 +45,12 @@ def cpu_seconds(pid):
     return sum(cpu_times(pid))
 
 
+def servers_cpu(processes):
+    """User and system CPU seconds of all `processes` together, each read once."""
+    times = [cpu_times(process.pid) for process in processes]
+    return sum(user for user, _ in times), sum(system for _, system in times)
+
+
 def write_calls(pid):
     """The write system calls `pid` has made so far (write, writev, send...)."""
     with open(f"/proc/{pid}/io") as handle:
@@ -122,8 +128,7 @@ async def run(name, servers, socketio, connections, seconds, rate, node_ws, redi
     clients = Clients(ports, connections, socketio, node_ws)
     await asyncio.sleep(2)
     idle_rss = sum(rss_kib(process.pid) for process in processes)
-    cpu_before = sum(cpu_seconds(process.pid) for process in processes)
-    system_before = sum(cpu_times(process.pid)[1] for process in processes)
+    user_before, system_before = servers_cpu(processes)
     redis_before = cpu_seconds(redis.pid) if redis else 0
     url = f"http://127.0.0.1:{ports[0]}" + ("/v1/publish" if socketio else "/publish")
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -138,9 +143,10 @@ async def run(name, servers, socketio, connections, seconds, rate, node_ws, redi
     expected = connections * int(seconds * rate / burst) * burst
     received = clients.report(expected)
     elapsed = time.monotonic() - started
-    cpu = sum(cpu_seconds(process.pid) for process in processes) - cpu_before
+    user_after, system_after = servers_cpu(processes)
+    system = system_after - system_before
+    cpu = user_after - user_before + system
     writes = sum(write_calls(process.pid) for process in processes) - writes_before
-    system = sum(cpu_times(process.pid)[1] for process in processes) - system_before
     redis_cpu = cpu_seconds(redis.pid) - redis_before if redis else None
     for process in processes:
         process.terminate()
