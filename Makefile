@@ -1,17 +1,30 @@
 # The front door: .ci/run and README call these targets.
 SWIFT ?= swift
+PYTHON ?= python3
+## The tests' Python packages live in their own virtual environment, made from Tests/requirements.txt alone (and
+## made again whenever a requirements file changes), so nothing installed by hand on the machine is used.
+VENV ?= .venv
+REQUIREMENTS := Tests/requirements.txt Tests/ServerTests/requirements.txt
+WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
 
-.PHONY: build test goldens lint bench demo clean
+.PHONY: build test venv goldens lint bench demo clean
 
 build:
 	$(SWIFT) build
 
 ## Runs every test: the Swift suites (with the oracles terraform fmt, tfschema-check and gcloud-check on every
 ## rendered environment), then the protocol conformance suites against the real realtime-server binary.
-test:
+test: venv
 	$(SWIFT) build
-	$(SWIFT) test
-	REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server python3 -m pytest -q Tests/ServerTests
+	$(WITH_VENV) $(SWIFT) test
+	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server python -m pytest -q Tests/ServerTests
+
+venv: $(VENV)/installed
+
+$(VENV)/installed: $(REQUIREMENTS)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/requirements.txt
+	touch $@
 
 ## Re-records golden files (rendered Terraform, expected diagnostics), then checks them; review with git diff.
 goldens:
@@ -39,4 +52,4 @@ demo: build
 	find out/prod -type f | sort
 
 clean:
-	rm -rf .build out
+	rm -rf .build out $(VENV)
