@@ -7,7 +7,7 @@ import Testing
 @testable import RealtimeServer
 
 /// `serverSideEmit` between instances joined through a real redis-server, each instance in this process.
-@Suite(.enabled(if: RedisServer.available)) struct ServerSideEventTests {
+@Suite(Oracle.redisServer.trait) struct ServerSideEventTests {
     private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     private func instance(_ name: String, _ redis: RedisServer, handlers: [String: ServerSideHandler] = [:])

@@ -7,7 +7,7 @@ import Testing
 
 /// The client against a real redis-server: commands, pipelining, RESP2 and RESP3, AUTH, TLS, pub/sub,
 /// reconnects and timeouts.
-@Suite(.enabled(if: RedisServer.available), .serialized) struct RedisClientTests {
+@Suite(Oracle.redisServer.trait, .serialized) struct RedisClientTests {
     /// Messages pushed to a client, in arrival order.
     final class Pushes: Sendable {
         let values = Mutex<[RESPValue]>([])

@@ -56,10 +56,8 @@ import Testing
         }
     }
 
-    @Test("goldens are canonically formatted (terraform fmt -check)", arguments: environments)
+    @Test("goldens are canonically formatted (terraform fmt -check)", Oracle.terraform.trait, arguments: environments)
     func terraformFormat(_ environment: String) throws {
-        guard let runnable = try oracleAvailable(.terraform) else { return }
-        _ = runnable
         let result = try Oracle.terraform.run([
             "fmt", "-check", "-recursive", "-diff", "-no-color",
             Self.goldens.appendingPathComponent(environment).path,
@@ -67,18 +65,20 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
     }
 
-    @Test("goldens match the google and google-beta provider schemas", arguments: environments)
+    @Test(
+        "goldens match the google and google-beta provider schemas", Oracle.tfschemaCheck.trait,
+        arguments: environments)
     func providerSchema(_ environment: String) throws {
-        guard try oracleAvailable(.tfschemaCheck) != nil else { return }
         let result = try Oracle.tfschemaCheck.run([Self.goldens.appendingPathComponent("\(environment)/terraform").path]
         )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(", 0 findings"), "\(result.output)")
     }
 
-    @Test("goldens pass gcloud's parser and shellcheck, with resources absent and present", arguments: environments)
+    @Test(
+        "goldens pass gcloud's parser and shellcheck, with resources absent and present", Oracle.gcloudCheck.trait,
+        arguments: environments)
     func gcloudCheck(_ environment: String) throws {
-        guard try oracleAvailable(.gcloudCheck) != nil else { return }
         let directory = Self.goldens.appendingPathComponent(environment)
         let result = try Oracle.gcloudCheck.run([
             directory.appendingPathComponent("gcloud").path, directory.appendingPathComponent("cloudrun").path,
@@ -124,15 +124,4 @@ import Testing
             $0.trimmingCharacters(in: .newlines)
         }
     }
-}
-
-/// Whether an oracle can run; under CI a missing oracle is a failure, elsewhere a loud skip.
-func oracleAvailable(_ oracle: Oracle) throws -> Oracle? {
-    guard let reason = oracle.unavailableReason else { return oracle }
-    if Oracle.isCI {
-        Issue.record("required oracle missing under CI: \(reason)")
-    } else {
-        print("SKIPPED \(oracle.name) check: \(reason)")
-    }
-    return nil
 }

@@ -7,10 +7,13 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import weakref
 
 import pytest
 import requests
@@ -114,31 +117,84 @@ def free_port():
         return probe.getsockname()[1]
 
 
+REQUIRE_TOOLS = os.environ.get("TFCTL_REQUIRE_ORACLES") == "1"
+
+
+def require_tool(name):
+    """Skips the calling test when `name` is not installed, unless TFCTL_REQUIRE_ORACLES=1 (the project's CI
+    script sets it), under which a missing tool fails the test."""
+    if shutil.which(name):
+        return
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{name} is not installed, and TFCTL_REQUIRE_ORACLES=1 requires it")
+    pytest.skip(f"SKIPPED: {name} is not installed; set TFCTL_REQUIRE_ORACLES=1 to make a missing tool a failure")
+
+
+class RedisDidNotStart(RuntimeError):
+    pass
+
+
 class Redis:
-    """A real redis-server (Debian's package) on a free loopback port; `kill` and `start` to play an outage."""
+    """A real redis-server (Debian's package) on a free loopback port; `kill` and `start` to play an outage.
+
+    It counts as started when it logs that it accepts connections; one that exits first (a port taken between
+    `free_port()` and its bind) is reported with its own last log lines and started again on a fresh port."""
+
+    ATTEMPTS = 3
 
     def __init__(self, *options):
-        self.port = free_port()
+        require_tool("redis-server")
         self.options = list(options)
         self.process = None
-        self.start()
+        self.directory = tempfile.mkdtemp(prefix="redis-")
+        weakref.finalize(self, shutil.rmtree, self.directory, True)
+        failures = []
+        for _ in range(self.ATTEMPTS):
+            self.port = free_port()
+            try:
+                self._launch()
+                return
+            except RedisDidNotStart as failure:
+                failures.append(str(failure))
+        raise RedisDidNotStart(f"redis-server did not start in {self.ATTEMPTS} attempts:\n" + "\n".join(failures))
 
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--loglevel", "warning", *self.options], stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        """Starts it again on the same port (after `kill`), retrying while the old port is not yet free."""
+        for attempt in range(1, self.ATTEMPTS + 1):
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
+                return self._launch()
+            except RedisDidNotStart:
+                if attempt == self.ATTEMPTS:
+                    raise
+                time.sleep(0.1 * attempt)
+
+    def _launch(self):
+        log_path = os.path.join(self.directory, "redis-server.log")
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", self.directory, "--loglevel", "notice", *self.options], stdout=log, stderr=log)
+
+        def tail():
+            with open(log_path) as log:
+                return "".join(log.readlines()[-5:]).strip() or "(it logged nothing)"
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RedisDidNotStart(f"redis-server on port {self.port} exited with status "
+                                       f"{self.process.returncode}: {tail()}")
+            with open(log_path) as log:
+                if "Ready to accept connections" in log.read():
+                    return
+            time.sleep(0.02)
+        self.process.kill()
+        self.process.wait()
+        raise RedisDidNotStart(f"redis-server on port {self.port} was not ready after 30 s: {tail()}")
 
     def kill(self):
         """SIGKILL, as when Memorystore's node goes away."""

@@ -27,17 +27,15 @@ import Testing
         "'", "''", "-", "", " leading", "trailing ", "%s", "a=b",
     ]
 
-    @Test("bash receives every hostile literal as one unchanged argument")
+    @Test("bash receives every hostile literal as one unchanged argument", Oracle.bash.trait)
     func roundTripLiterals() throws {
-        guard try bashAvailable() else { return }
         let words = Self.hostile.map(Word.literal)
         let script = Script(header: [], body: [.command(Command([.literal("printf"), .literal("%s\\0")] + words))])
         #expect(try runBash(printer.print(script)) == Self.hostile)
     }
 
-    @Test("bash receives variables and concatenations unsplit and unglobbed")
+    @Test("bash receives variables and concatenations unsplit and unglobbed", Oracle.bash.trait)
     func roundTripExpansions() throws {
-        guard try bashAvailable() else { return }
         let hostile = "a b * $(id) `x` \"q\" 'q' \\ ${Y}"
         let script = Script(
             header: [],
@@ -52,9 +50,8 @@ import Testing
         #expect(try runBash(printer.print(script)) == [hostile, "<\(hostile)>$lit\"`", "de}fault $x"])
     }
 
-    @Test("control flow prints as bash that runs")
+    @Test("control flow prints as bash that runs", Oracle.bash.trait)
     func controlFlow() throws {
-        guard try bashAvailable() else { return }
         let script = Script(
             header: ["test"],
             body: [
@@ -82,13 +79,6 @@ import Testing
                     ]),
             ])
         #expect(try runBash(printer.print(script)) == ["hi a b", "other", "empty", "PiPed"])
-    }
-
-    private func bashAvailable() throws -> Bool {
-        guard let reason = Oracle.bash.unavailableReason else { return true }
-        #expect(!Oracle.isCI, "\(reason)")
-        print("SKIPPED: \(reason)")
-        return false
     }
 
     /// Runs a script with bash and splits its output on NUL.

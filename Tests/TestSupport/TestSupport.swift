@@ -1,12 +1,10 @@
 import Foundation
+import Testing
 
 /// Paths of the repository the tests run in, found from this file's location (no working-directory guesses).
 public enum Repository {
     public static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The workplace's shared tools sit beside the repository: `../shared/tools`.
-    public static let sharedTools = root.deletingLastPathComponent().appendingPathComponent("shared/tools")
 
     public static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
 }
@@ -58,17 +56,36 @@ public enum Golden {
     }
 }
 
-/// An external checker run by the tests: terraform, tfschema-check, gcloud-check.
+/// The external tools the tests check against: `terraform fmt`, and the project's two optional oracles,
+/// `tfschema-check` (Terraform against the google/google-beta provider schemas) and `gcloud-check` (gcloud's own
+/// argument parser and shellcheck on the rendered scripts and Knative YAML); also `bash` and `redis-server`.
+///
+/// A test that needs a missing tool is skipped, and says so, unless `TFCTL_REQUIRE_ORACLES=1` is set: then it
+/// runs and fails. The project's CI script sets it; a contributor's machine or CI (where `CI=true` is common)
+/// need not, so the suite passes there with the checks it can run. The two oracles are looked up on `PATH`, then
+/// in `TFCTL_ORACLES_DIR`, then in a `shared/tools` folder beside the repository's folder (README: "Oracles").
 public struct Oracle: Sendable {
     public let name: String
     public let executable: String
 
     public static let terraform = Oracle(name: "terraform", executable: "terraform")
-    public static let gcloudCheck = Oracle(
-        name: "gcloud-check", executable: Repository.sharedTools.appendingPathComponent("gcloud-check").path)
     public static let bash = Oracle(name: "bash", executable: "bash")
-    public static let tfschemaCheck = Oracle(
-        name: "tfschema-check", executable: Repository.sharedTools.appendingPathComponent("tfschema-check").path)
+    public static let redisServer = Oracle(name: "redis-server", executable: "redis-server")
+    public static let gcloudCheck = Oracle(name: "gcloud-check", executable: "gcloud-check")
+    public static let tfschemaCheck = Oracle(name: "tfschema-check", executable: "tfschema-check")
+
+    /// Whether a missing tool fails the tests that need it (`TFCTL_REQUIRE_ORACLES=1`), instead of skipping them.
+    public static var required: Bool { ProcessInfo.processInfo.environment["TFCTL_REQUIRE_ORACLES"] == "1" }
+
+    /// Folders searched after `PATH`: `TFCTL_ORACLES_DIR`, then `shared/tools` beside the repository's folder.
+    static var oracleDirectories: [String] {
+        var directories: [String] = []
+        if let configured = ProcessInfo.processInfo.environment["TFCTL_ORACLES_DIR"], !configured.isEmpty {
+            directories.append(configured)
+        }
+        directories.append(Repository.root.deletingLastPathComponent().appendingPathComponent("shared/tools").path)
+        return directories
+    }
 
     public struct Result: Sendable {
         public let status: Int32
@@ -77,22 +94,26 @@ public struct Oracle: Sendable {
 
     /// The resolved executable, or nil when it is not installed.
     public var resolved: String? {
-        if executable.contains("/") {
-            return FileManager.default.isExecutableFile(atPath: executable) ? executable : nil
-        }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        for directory in path + Self.oracleDirectories {
             let candidate = "\(directory)/\(executable)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
     }
 
-    /// Why the oracle cannot run here, or nil when it can. Under CI a missing oracle is a failure, not a skip.
-    public var unavailableReason: String? {
-        resolved == nil ? "\(name) is not installed (\(executable))" : nil
-    }
+    /// Whether the tests that need this tool run here: it is installed, or it is required (and they fail).
+    public var runsHere: Bool { Self.required || resolved != nil }
 
-    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    /// The condition trait of a test or suite that needs this tool: skipped, with the reason printed in the
+    /// test run, when the tool is missing and not required.
+    public var trait: ConditionTrait {
+        .enabled(
+            if: runsHere,
+            Comment(
+                rawValue:
+                    "SKIPPED: \(name) is not installed; set TFCTL_REQUIRE_ORACLES=1 to make a missing tool a failure"))
+    }
 
     public func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
         guard let path = resolved else { throw OracleMissing(name: name) }
@@ -116,7 +137,9 @@ public struct Oracle: Sendable {
 
 public struct OracleMissing: Error, CustomStringConvertible {
     public let name: String
-    public var description: String { "\(name) is not installed" }
+    public var description: String {
+        "\(name) is not installed, and TFCTL_REQUIRE_ORACLES=1 requires it (README: \"Oracles\")"
+    }
 }
 
 /// A fresh temporary directory, removed by the caller.
