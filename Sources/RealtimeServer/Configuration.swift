@@ -1,4 +1,5 @@
 import EngineIO
+import Logging
 import Redis
 
 /// The server's settings, read from the environment at start (Cloud Run passes `PORT`).
@@ -50,6 +51,8 @@ public struct ServerConfiguration: Sendable {
     public var recoveryWindow = 120_000
     /// Recoverable events kept per namespace; a client that missed more is told it was not recovered.
     public var recoveryMaxEvents = 10_000
+    /// Lowest level of the records written (`LOG_LEVEL`); the `listening` record is written at any level.
+    public var logLevel = Logger.Level.info
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -134,6 +137,14 @@ public struct ServerConfiguration: Sendable {
                 throw InvalidSetting(name: "REDIS_REQUIRED_FOR_READY", value: required, expected: "true or false")
             }
             configuration.readyRequiresRedis = value
+        }
+        if let level = environment["LOG_LEVEL"] {
+            guard let value = Logger.Level(rawValue: level) else {
+                throw InvalidSetting(
+                    name: "LOG_LEVEL", value: level,
+                    expected: Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            configuration.logLevel = value
         }
         if let origins = environment["CORS_ORIGINS"] {
             configuration.corsOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -11,12 +11,14 @@ do {
     exit(2)
 }
 // JSON lines on standard output, at LOG_LEVEL (default info).
-let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: configuration.logLevel) }
 let logger = Logger(label: "realtime-server")
 let (application, drain, cluster) = try await buildServer(configuration: configuration, logger: logger) { port in
-    // One line that tests and operators can wait for; with PORT=0 it carries the port the OS chose.
-    logger.info("listening", metadata: ["event": "listening", "host": "\(configuration.host)", "port": "\(port)"])
+    // One line that tests and operators can wait for, written at any LOG_LEVEL: with PORT=0 it is the only way
+    // to learn the port the OS chose.
+    var announcer = logger
+    announcer.logLevel = .info
+    announcer.info("listening", metadata: ["event": "listening", "host": "\(configuration.host)", "port": "\(port)"])
 }
 // Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves and the
 // cluster connection still delivers.

@@ -1,3 +1,4 @@
+import Logging
 import RealtimeServer
 import Testing
 
@@ -21,13 +22,15 @@ import Testing
         #expect(configured.connectTimeout == 1000)
         #expect(configured.corsOrigins == ["https://a.example.com", "https://b.example.com"])
         #expect(configured.outboundQueueLimit == 64)
+        #expect(defaults.logLevel == .info)
+        #expect(try ServerConfiguration.fromEnvironment(["LOG_LEVEL": "warning"]).logLevel == .warning)
     }
 
     @Test(
         "a bad value is refused at start with the setting's name",
         arguments: [
             ["PORT": "http"], ["PORT": "70000"], ["REALTIME_PROFILE": "chat"], ["PING_INTERVAL_MS": "0"],
-            ["MAX_PAYLOAD_BYTES": "-1"],
+            ["MAX_PAYLOAD_BYTES": "-1"], ["LOG_LEVEL": "verbose"], ["LOG_LEVEL": "WARNING"], ["LOG_LEVEL": ""],
         ])
     func invalid(_ environment: [String: String]) {
         #expect(throws: ServerConfiguration.InvalidSetting.self) {
