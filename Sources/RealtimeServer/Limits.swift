@@ -1,3 +1,13 @@
+/// The longest room or user name the server takes, in UTF-8 bytes, from a client, a token or the publish API.
+/// Names travel between instances behind a 16-bit length (`ClusterMessage`); this bound is far below it, so a
+/// long name is refused where it comes in, with an error that says so, and never reaches the wire.
+public enum NameLimits {
+    public static let maxBytes = 256
+
+    /// Whether `name` is within the bound.
+    public static func fits(_ name: String) -> Bool { name.utf8.count <= maxBytes }
+}
+
 /// A token bucket: `rate` tokens per second up to `burst`; each event takes one.
 public struct TokenBucket: Sendable {
     public let rate: Double

@@ -40,6 +40,7 @@ struct PublishAPI: Sendable {
             guard let name = value.stringValue, !name.isEmpty else {
                 return answer(.badRequest, ["error": "room must be a string"])
             }
+            guard NameLimits.fits(name) else { return answer(.badRequest, Self.tooLong("room")) }
             room = name
         }
         let arguments = document["data"].map { [$0] } ?? []
@@ -56,6 +57,7 @@ struct PublishAPI: Sendable {
                 sockets.namespaces[namespace] != nil, let room = request.uri.queryParameters["room"].map(String.init),
                 !room.isEmpty
             else { return answer(.badRequest, ["error": "namespace (one of the server's) and room are required"]) }
+            guard NameLimits.fits(room) else { return answer(.badRequest, Self.tooLong("room")) }
             let (count, missing) = await sockets.roomCount(namespace: namespace, room: room)
             return answer(.ok, ["count": count, "missingInstances": missing])
         }
@@ -64,6 +66,7 @@ struct PublishAPI: Sendable {
     /// `GET /v1/users/{user}/sockets`: a user's sockets on every instance.
     func userSockets(_ request: Request, user: String) async -> Response {
         await authorized(request) { sockets in
+            guard NameLimits.fits(user) else { return answer(.badRequest, Self.tooLong("user")) }
             let (found, missing) = await sockets.userSockets(user)
             return answer(.ok, .object([("missingInstances", .number(Double(missing))), ("sockets", .array(found))]))
         }
@@ -72,6 +75,7 @@ struct PublishAPI: Sendable {
     /// `DELETE /v1/users/{user}/sockets`: disconnects a user everywhere (a ban, a logout on every device).
     func disconnectUser(_ request: Request, user: String) async -> Response {
         await authorized(request) { sockets in
+            guard NameLimits.fits(user) else { return answer(.badRequest, Self.tooLong("user")) }
             let (count, missing) = await sockets.disconnectUser(user)
             return answer(.ok, ["disconnected": count, "missingInstances": missing])
         }
@@ -83,6 +87,10 @@ struct PublishAPI: Sendable {
             let (found, missing) = await sockets.instances()
             return answer(.ok, .object([("instances", .array(found)), ("missingInstances", .number(Double(missing)))]))
         }
+    }
+
+    private static func tooLong(_ field: String) -> [String: Any] {
+        ["error": "\(field) is longer than \(NameLimits.maxBytes) bytes"]
     }
 
     /// `body`'s answer when the request carries the token; else the refusal.

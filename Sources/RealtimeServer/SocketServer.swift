@@ -29,8 +29,10 @@ public struct Socket: Sendable {
     }
 
     /// Joins a room of this namespace; false when the socket is already in its maximum number of rooms.
+    /// Joins `room`; false when the socket is in its limit of rooms, or the name is over `NameLimits.maxBytes`.
     public func join(_ room: String) async -> Bool {
-        await connection.rooms.join(self, room, limit: connection.limits.maxRoomsPerSocket)
+        guard NameLimits.fits(room) else { return false }
+        return await connection.rooms.join(self, room, limit: connection.limits.maxRoomsPerSocket)
     }
 
     public func leave(_ room: String) async { await connection.rooms.leave(self, room) }
@@ -48,7 +50,7 @@ public struct Socket: Sendable {
     }
 
     /// Closes this socket's whole connection (the client may reconnect).
-    public func disconnect() async { await connection.closeConnection(reason: "server disconnect") }
+    public func disconnect() async { await connection.closeConnection(reason: .serverDisconnect) }
 }
 
 /// Abuse limits of one connection and one user.

@@ -21,8 +21,8 @@ import Testing
     }
 
     @Test("truncated, padded or unknown messages are refused")
-    func malformed() {
-        let encoded = ClusterMessage(
+    func malformed() throws {
+        let encoded = try ClusterMessage(
             origin: "a", namespace: "/", room: "r", volatile: false, packets: [.message("2[\"e\"]")]
         ).encoded()
         var padded = encoded
@@ -33,6 +33,23 @@ import Testing
         for buffer in broken {
             #expect(throws: ClusterMessage.Malformed.self) { try ClusterMessage(decoding: buffer) }
         }
+    }
+
+    @Test("a name longer than its 16-bit length prefix is refused, never truncated")
+    func oversizedNames() throws {
+        let long = String(repeating: "r", count: Int(UInt16.max) + 1)
+        let fits = String(repeating: "r", count: Int(UInt16.max))
+        let room = ClusterMessage(origin: "a", namespace: "/", room: long, volatile: false, packets: [])
+        #expect(throws: Unencodable.self) { try room.encoded() }
+        let namespace = ClusterMessage(origin: "a", namespace: long, room: nil, volatile: false, packets: [])
+        #expect(throws: Unencodable.self) { try namespace.encoded() }
+        let largest = ClusterMessage(origin: "a", namespace: "/", room: fits, volatile: false, packets: [])
+        #expect(try ClusterMessage(decoding: largest.encoded()) == largest)
+        let poll = ForwardedPolling.request(id: 1, replyTo: "b", method: .get, sid: long, body: ByteBuffer())
+        #expect(throws: Unencodable.self) { try poll.encoded() }
+        let answer = ForwardedPolling.answer(
+            id: 1, reply: PollingReply(status: 200, contentType: long, body: ByteBuffer()))
+        #expect(throws: Unencodable.self) { try answer.encoded() }
     }
 
     @Test("offsets are Redis stream ids, ordered by time then sequence")
@@ -64,7 +81,7 @@ import Testing
         let message = ClusterMessage(
             origin: "a", namespace: "/tenders", room: nil, volatile: false, packets: [.message("2[\"x\"]")])
         var payload = ByteBuffer(string: "@1700000000000-3\n")
-        payload.writeImmutableBuffer(message.encoded())
+        payload.writeImmutableBuffer(try message.encoded())
         let decoded = try #require(try ClusterRecovery.recoverable(payload))
         #expect(decoded.offset == StreamOffset("1700000000000-3"))
         #expect(decoded.packets == message.packets)
@@ -85,10 +102,10 @@ import Testing
             ),
         ]
         for message in messages {
-            #expect(ForwardedPolling.isForwarded(message.encoded()))
+            #expect(ForwardedPolling.isForwarded(try message.encoded()))
             #expect(try ForwardedPolling(decoding: message.encoded()) == message)
         }
-        let encoded = messages[0].encoded()
+        let encoded = try messages[0].encoded()
         for length in 0..<encoded.readableBytes {
             #expect(throws: ClusterMessage.Malformed.self) {
                 try ForwardedPolling(decoding: encoded.getSlice(at: 0, length: length)!)
@@ -96,7 +113,7 @@ import Testing
         }
         #expect(
             !ForwardedPolling.isForwarded(
-                ClusterMessage(origin: "a", namespace: "/", room: nil, volatile: false, packets: []).encoded()))
+                try ClusterMessage(origin: "a", namespace: "/", room: nil, volatile: false, packets: []).encoded()))
     }
 
     @Test("cluster questions and answers survive the trip; malformed ones are dropped")

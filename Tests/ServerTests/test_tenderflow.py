@@ -106,12 +106,30 @@ def test_requests_are_validated(tenderflow_server):
     ({"namespace": "/tenders", "event": "disconnect"}, PUBLISH_TOKEN, 400),
     ({"namespace": "/tenders"}, PUBLISH_TOKEN, 400),
     ({"namespace": "/tenders", "event": "x", "room": 5}, PUBLISH_TOKEN, 400),
+    # Names are bounded where they come in (256 bytes), far below what the cluster's wire format can carry.
+    ({"namespace": "/tenders", "event": "x", "room": "r" * 257}, PUBLISH_TOKEN, 400),
+    ({"namespace": "/tenders", "event": "x", "room": "é" * 129}, PUBLISH_TOKEN, 400),
+    ({"namespace": "/tenders", "event": "x", "room": "r" * 70_000}, PUBLISH_TOKEN, 400),
     ([1, 2], PUBLISH_TOKEN, 400),
 ])
 def test_publish_api_refuses_bad_requests(tenderflow_server, body, token, status):
     response = publish(tenderflow_server, body, token)
     assert response.status_code == status
     assert "error" in response.json()
+
+
+def test_long_names_are_refused_by_name(tenderflow_server):
+    response = publish(tenderflow_server, {"namespace": "/tenders", "event": "x", "room": "r" * 257})
+    assert response.json() == {"error": "room is longer than 256 bytes"}
+    assert publish(tenderflow_server, {"namespace": "/tenders", "event": "x", "room": "r" * 256}).status_code == 202
+    headers = {"Authorization": f"Bearer {PUBLISH_TOKEN}"}
+    for method in ("GET", "DELETE"):
+        response = requests.request(method, tenderflow_server.url + "/v1/users/" + "u" * 257 + "/sockets",
+                                    headers=headers, timeout=10)
+        assert response.status_code == 400 and response.json() == {"error": "user is longer than 256 bytes"}
+    response = requests.get(tenderflow_server.url + "/v1/rooms/count", params={"namespace": "/tenders",
+                            "room": "r" * 257}, headers=headers, timeout=10)
+    assert response.status_code == 400
 
 
 def test_publish_api_refuses_oversized_bodies(tenderflow_server):

@@ -25,24 +25,29 @@ struct ClusterMessage: Sendable, Equatable {
 
     struct Malformed: Error {}
 
-    func encoded() -> ByteBuffer {
+    /// Throws when a field does not fit its length prefix (a string over 65 535 bytes, more than 65 535 packets,
+    /// a packet over 4 GiB): the envelope is refused, never truncated. The edges bound names far below that
+    /// (`NameLimits`).
+    func encoded() throws(Unencodable) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeInteger(Self.version)
         buffer.writeInteger(UInt8((volatile ? 1 : 0) | (room != nil ? 2 : 0) | (except != nil ? 4 : 0)))
         for text in [origin, namespace] + (room.map { [$0] } ?? []) + (except.map { [$0] } ?? []) {
-            buffer.writeInteger(UInt16(clamping: text.utf8.count))
-            buffer.writeString(text)
+            try buffer.writeShortString(text)
         }
-        buffer.writeInteger(UInt16(clamping: packets.count))
+        guard let count = UInt16(exactly: packets.count) else { throw Unencodable(field: "packet count") }
+        buffer.writeInteger(count)
         for packet in packets {
             switch packet.payload {
             case .binary(let bytes):
+                guard let length = UInt32(exactly: bytes.count) else { throw Unencodable(field: "packet") }
                 buffer.writeInteger(UInt8(1))
-                buffer.writeInteger(UInt32(bytes.count))
+                buffer.writeInteger(length)
                 buffer.writeBytes(bytes)
             case .text(let text):
+                guard let length = UInt32(exactly: text.utf8.count) else { throw Unencodable(field: "packet") }
                 buffer.writeInteger(UInt8(0))
-                buffer.writeInteger(UInt32(text.utf8.count))
+                buffer.writeInteger(length)
                 buffer.writeString(text)
             }
         }
@@ -127,5 +132,20 @@ struct StreamOffset: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     static func < (lhs: StreamOffset, rhs: StreamOffset) -> Bool {
         (lhs.milliseconds, lhs.sequence) < (rhs.milliseconds, rhs.sequence)
+    }
+}
+
+/// A value that does not fit the length prefix of the cluster's wire formats.
+struct Unencodable: Error, CustomStringConvertible {
+    let field: String
+    var description: String { "\(field) too long for the cluster wire format" }
+}
+
+extension ByteBuffer {
+    /// `u16 length` + UTF-8; throws for a string over 65 535 bytes instead of writing a wrong length.
+    mutating func writeShortString(_ text: String) throws(Unencodable) {
+        guard let length = UInt16(exactly: text.utf8.count) else { throw Unencodable(field: "string") }
+        writeInteger(length)
+        writeString(text)
     }
 }

@@ -23,30 +23,30 @@ enum ForwardedPolling: Sendable, Equatable {
         return first == UInt8(ascii: "Q") || first == UInt8(ascii: "R")
     }
 
-    func encoded() -> ByteBuffer {
+    /// Throws when a field does not fit its length prefix (a session id over 65 535 bytes, say): refused, never
+    /// truncated.
+    func encoded() throws(Unencodable) -> ByteBuffer {
         var buffer = ByteBuffer()
-        func string(_ text: String) {
-            buffer.writeInteger(UInt16(clamping: text.utf8.count))
-            buffer.writeString(text)
-        }
-        func bytes(_ bytes: ByteBuffer) {
-            buffer.writeInteger(UInt32(bytes.readableBytes))
+        func string(_ text: String) throws(Unencodable) { try buffer.writeShortString(text) }
+        func bytes(_ bytes: ByteBuffer) throws(Unencodable) {
+            guard let length = UInt32(exactly: bytes.readableBytes) else { throw Unencodable(field: "body") }
+            buffer.writeInteger(length)
             buffer.writeImmutableBuffer(bytes)
         }
         switch self {
         case .request(let id, let replyTo, let method, let sid, let body):
             buffer.writeInteger(UInt8(ascii: "Q"))
             buffer.writeInteger(id)
-            string(replyTo)
+            try string(replyTo)
             buffer.writeInteger(method.rawValue)
-            string(sid)
-            bytes(body)
+            try string(sid)
+            try bytes(body)
         case .answer(let id, let reply):
             buffer.writeInteger(UInt8(ascii: "R"))
             buffer.writeInteger(id)
             buffer.writeInteger(UInt16(reply.status))
-            string(reply.contentType)
-            bytes(reply.body)
+            try string(reply.contentType)
+            try bytes(reply.body)
         }
         return buffer
     }
