@@ -39,7 +39,7 @@ actor SocketConnection {
     }
 
     private func closeIfNotConnected() async {
-        if sockets.isEmpty { await session.close(reason: "no CONNECT within the connect timeout") }
+        if sockets.isEmpty { await session.close(reason: .connectTimeout) }
     }
 
     func received(_ payload: EnginePacket.Payload) async {
@@ -64,7 +64,7 @@ actor SocketConnection {
             }
         } catch {
             // An invalid packet closes the whole connection (socket.io-protocol test suite).
-            await session.close(reason: "invalid packet: \(error)")
+            await session.close(reason: .invalidPacket("\(error)"))
         }
     }
 
@@ -73,7 +73,7 @@ actor SocketConnection {
     /// handlers never overlap.
     private func enqueue(_ packet: SocketPacket) {
         guard inbox.count < server.limits.inboxLimit else {
-            Task { await self.session.close(reason: "inbound queue full") }
+            Task { await self.session.close(reason: .inboxFull) }
             return
         }
         inbox.append(packet)
@@ -94,9 +94,9 @@ actor SocketConnection {
         case .connect:
             await connect(packet)
         case .disconnect:
+            // The Engine.IO connection stays open, even with no namespace left: the client may connect again
+            // (socket.io-protocol test suite: after `41` the next packet is a ping).
             if let socket = sockets.removeValue(forKey: packet.namespace) { await left(socket) }
-            // A client with no namespace left is done with the connection (reference server behaviour).
-            if sockets.isEmpty { await session.close(reason: "client disconnected from every namespace") }
         case .event, .binaryEvent:
             let metrics = server.metrics.namespace(packet.namespace)
             metrics?.eventsReceived.increment()
@@ -111,7 +111,7 @@ actor SocketConnection {
             break  // resolved on arrival, in `received`
         case .connectError:
             // Only servers send CONNECT_ERROR.
-            await session.close(reason: "invalid packet: CONNECT_ERROR from client")
+            await session.close(reason: .invalidPacket("CONNECT_ERROR from client"))
         }
     }
 
@@ -121,7 +121,7 @@ actor SocketConnection {
         excess += 1
         server.metrics.rateLimited.increment()
         if excess > server.limits.excessBeforeDisconnect {
-            await session.close(reason: "event rate limit exceeded")
+            await session.close(reason: .rateLimited)
         } else if sockets[namespace] != nil {
             let retry = Int((1000 / max(server.limits.eventsPerSecond, 0.001)).rounded(.up))
             await send(
@@ -156,6 +156,13 @@ actor SocketConnection {
             }
         } else {
             identity = Identity(user: auth["user"]?.stringValue ?? socketID, tenders: nil, isAdmin: false)
+        }
+        guard NameLimits.fits(identity.user) else {
+            await send(
+                SocketPacket(
+                    .connectError, namespace: packet.namespace,
+                    data: .object([("message", .string("user id longer than \(NameLimits.maxBytes) bytes"))])))
+            return
         }
         guard await server.users.open(identity.user, limit: server.limits.maxConnectionsPerUser) else {
             await send(
@@ -192,7 +199,7 @@ actor SocketConnection {
         guard let recovery = server.cluster?.recovery, let pid = auth["pid"]?.stringValue,
             let offset = auth["offset"]?.stringValue.flatMap(StreamOffset.init)
         else { return nil }
-        guard let session = try? await recovery.take(pid: pid), session.namespace == namespace,
+        guard let session = try? await server.cluster?.claim(pid: pid), session.namespace == namespace,
             session.user == identity.user, (try? await recovery.holds(offset, namespace: namespace)) == true
         else {
             server.metrics.recoveries(succeeded: false).increment()
@@ -221,9 +228,6 @@ actor SocketConnection {
         await server.namespaces[socket.namespace]?.onDisconnect(socket, rooms)
     }
 
-    /// Closes for which a client's reconnection counts as the same socket coming back.
-    static let recoverableCloses: Set<String> = ["transport close", "ping timeout", "server shutting down"]
-
     /// Sends `packet` with a fresh ack id and waits for the client's ACK, at most `timeout`.
     func request(_ packet: SocketPacket, timeout: Duration) async throws -> [JSONValue] {
         nextAckID += 1
@@ -244,7 +248,7 @@ actor SocketConnection {
         pendingAcks.removeValue(forKey: id)?.resume(throwing: AcknowledgementTimeout())
     }
 
-    func closed(reason: String) async {
+    func closed(reason: CloseReason) async {
         connectDeadline?.cancel()
         connectDeadline = nil
         isClosed = true
@@ -255,10 +259,10 @@ actor SocketConnection {
         for continuation in waiting { continuation.resume(throwing: AcknowledgementTimeout()) }
         let remaining = sockets.values.sorted { $0.namespace < $1.namespace }
         sockets.removeAll()
-        for socket in remaining { await left(socket, recoverable: Self.recoverableCloses.contains(reason)) }
+        for socket in remaining { await left(socket, recoverable: reason.isRecoverable) }
     }
 
-    func closeConnection(reason: String) async { await session.close(reason: reason) }
+    func closeConnection(reason: CloseReason) async { await session.close(reason: reason) }
 
     func send(_ packet: SocketPacket) async {
         let (text, attachments) = SocketCodec.encode(packet)

@@ -113,23 +113,36 @@ final class ClusterAdapter: Sendable {
     func track(pid: String, _ session: ClusterRecovery.Session) {
         guard let recovery else { return }
         liveSessions.withLock { $0[pid] = session }
-        publisher.sendAndForget(recovery.saveCommand(session, pid: pid, margin: heartbeatInterval))
+        hold(recovery, session, pid: pid)
+    }
+
+    private func hold(_ recovery: ClusterRecovery, _ session: ClusterRecovery.Session, pid: String) {
+        for command in recovery.holdCommands(
+            session, pid: pid, holder: instanceChannel(instanceID), margin: heartbeatInterval)
+        {
+            publisher.sendAndForget(command)
+        }
+    }
+
+    /// Takes the recovery session left under `pid` for a socket of this instance; nil when there is none, or
+    /// its socket is still connected somewhere.
+    func claim(pid: String) async throws -> ClusterRecovery.Session? {
+        guard let recovery else { return nil }
+        return try await recovery.take(pid: pid, holder: instanceChannel(instanceID), margin: heartbeatInterval)
     }
 
     /// A socket is gone: its session is kept for the recovery window when the client may come back for it
     /// (`recoverable`), else deleted.
     func untrack(pid: String, recoverable: Bool) {
         guard let recovery, let session = liveSessions.withLock({ $0.removeValue(forKey: pid) }) else { return }
-        publisher.sendAndForget(
-            recoverable
-                ? recovery.saveCommand(session, pid: pid, margin: .zero) : recovery.deleteCommand(pid: pid))
+        let commands =
+            recoverable ? recovery.releaseCommands(session, pid: pid) : [recovery.deleteCommand(pid: pid)]
+        for command in commands { publisher.sendAndForget(command) }
     }
 
     private func refreshSessions() {
         guard let recovery else { return }
-        for (pid, session) in liveSessions.withLock({ $0 }) {
-            publisher.sendAndForget(recovery.saveCommand(session, pid: pid, margin: heartbeatInterval))
-        }
+        for (pid, session) in liveSessions.withLock({ $0 }) { hold(recovery, session, pid: pid) }
     }
 
     /// Runs `job` every heartbeat (a third of the presence TTL) while the cluster runs.
@@ -270,7 +283,14 @@ final class ClusterAdapter: Sendable {
     func publish(_ message: ClusterMessage) -> Published {
         let channel = channel(namespace: message.namespace, room: message.room)
         // Encoded once, whichever command carries it.
-        let envelope = message.encoded()
+        let envelope: ByteBuffer
+        do {
+            envelope = try message.encoded()
+        } catch {
+            // The edges bound names well below the envelope's limits; this is the last line, not the check.
+            logger.error("a broadcast too large for the cluster was delivered here only", metadata: ["error": "\(error)"])
+            return .dropped
+        }
         let plain = RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(envelope))
         let recoverable = recovery.flatMap {
             message.isRecoverable
@@ -322,9 +342,13 @@ final class ClusterAdapter: Sendable {
             let request = ForwardedPolling.request(
                 id: id, replyTo: instanceID, method: method, sid: sid, body: body)
             let timer = Task {
+                guard let encoded = try? request.encoded() else {
+                    forwards.resolve(id, with: nil)
+                    return
+                }
                 // PUBLISH answers how many subscribers got it: none means the owner is gone.
                 let receivers = try? await publisher.send(
-                    RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(request.encoded())))
+                    RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(encoded)))
                 guard let receivers = receivers?.int, receivers > 0 else {
                     forwards.resolve(id, with: nil)
                     return
@@ -350,8 +374,8 @@ final class ClusterAdapter: Sendable {
             let channel = instanceChannel(replyTo)
             Task {
                 let reply = await handler(method, sid, body)
-                let answer = ForwardedPolling.answer(id: id, reply: reply)
-                publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(answer.encoded())))
+                guard let answer = try? ForwardedPolling.answer(id: id, reply: reply).encoded() else { return }
+                publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(answer)))
             }
         }
     }

@@ -10,6 +10,11 @@ import SocketIO
 /// any instance) with that id and the offset of the last event it got, the missed events of its rooms are
 /// replayed in order, or, when the session or the offset is gone, nothing is, and the client learns it was not
 /// recovered. Never a partial replay.
+///
+/// A session is recovered once, by one connection: while its socket is connected, a lease key names the Redis
+/// channel of the instance that holds it, and the claim (one script, so atomic across instances) refuses a
+/// session whose lease names an instance still subscribed to its channel. An instance killed without a word
+/// is subscribed to nothing, so its sockets' sessions stay claimable.
 struct ClusterRecovery: Sendable {
     let client: RedisClient
     let prefix: String
@@ -28,6 +33,10 @@ struct ClusterRecovery: Sendable {
     func streamKey(_ namespace: String) -> String { "\(prefix):stream:{\(namespace)}" }
 
     private func sessionKey(_ pid: String) -> String { "\(prefix):session:{\(pid)}" }
+
+    /// Present while the socket is connected; its value is the holding instance's channel. Same hash slot as the
+    /// session key, so the claim script may touch both on a Redis Cluster too.
+    private func leaseKey(_ pid: String) -> String { "\(prefix):lease:{\(pid)}" }
 
     /// XADD and PUBLISH in one step: no other publish can come between, on any instance.
     private static let publishScript = """
@@ -59,23 +68,60 @@ struct ClusterRecovery: Sendable {
 
     // MARK: Sessions
 
-    /// Writes a socket's session, to live `window` plus `margin` (the time until its next refresh): a socket
-    /// whose instance dies is recoverable for at least the window after that.
-    func saveCommand(_ session: Session, pid: String, margin: Duration) -> RESPCommand {
+    /// Writes a connected socket's session and its lease (held by the instance whose channel is `holder`), to
+    /// live `window` plus `margin` (the time until its next refresh): a socket whose instance dies is
+    /// recoverable for at least the window after that.
+    func holdCommands(_ session: Session, pid: String, holder: String, margin: Duration) -> [RESPCommand] {
+        let lifetime = RESPArgument(Int((window + margin) / .milliseconds(1)))
+        return [
+            saveCommand(session, pid: pid, lifetime: lifetime),
+            RESPCommand("SET", RESPArgument(leaseKey(pid)), RESPArgument(holder), "PX", lifetime),
+        ]
+    }
+
+    /// The socket dropped: its session stays for the window, free to claim.
+    func releaseCommands(_ session: Session, pid: String) -> [RESPCommand] {
+        [
+            saveCommand(session, pid: pid, lifetime: RESPArgument(Int(window / .milliseconds(1)))),
+            RESPCommand("DEL", RESPArgument(leaseKey(pid))),
+        ]
+    }
+
+    /// The socket left for good: nothing to recover.
+    func deleteCommand(pid: String) -> RESPCommand {
+        RESPCommand("DEL", RESPArgument(sessionKey(pid)), RESPArgument(leaseKey(pid)))
+    }
+
+    private func saveCommand(_ session: Session, pid: String, lifetime: RESPArgument) -> RESPCommand {
         let value = JSONValue.object([
             ("sid", .string(session.socketID)), ("namespace", .string(session.namespace)),
             ("user", .string(session.user)), ("rooms", .array(session.rooms.map(JSONValue.string))),
         ])
-        let lifetime = Int((window + margin) / .milliseconds(1))
-        return RESPCommand(
-            "SET", RESPArgument(sessionKey(pid)), RESPArgument(value.serialized()), "PX", RESPArgument(lifetime))
+        return RESPCommand("SET", RESPArgument(sessionKey(pid)), RESPArgument(value.serialized()), "PX", lifetime)
     }
 
-    func deleteCommand(pid: String) -> RESPCommand { RESPCommand("DEL", RESPArgument(sessionKey(pid))) }
+    /// Takes the session unless its lease names a live instance (the socket is still connected there), and
+    /// leases it to the claimer in the same step: a second claim that comes before the claimer has the socket
+    /// back is refused too. One script: no other claim comes between.
+    private static let claimScript = """
+        local holder = redis.call('GET', KEYS[2])
+        if holder and redis.call('PUBSUB', 'NUMSUB', holder)[2] > 0 then return false end
+        local session = redis.call('GETDEL', KEYS[1])
+        if session then
+          redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+        else
+          redis.call('DEL', KEYS[2])
+        end
+        return session
+        """
 
-    /// The session left under `pid`, removed so that it is recovered once.
-    func take(pid: String) async throws -> Session? {
-        let reply = try await client.send(RESPCommand("GETDEL", RESPArgument(sessionKey(pid))))
+    /// The session left under `pid`, taken (and leased to `holder`, the claiming instance's channel) so that it
+    /// is recovered once; nil when there is none, or when its socket is still connected.
+    func take(pid: String, holder: String, margin: Duration) async throws -> Session? {
+        let reply = try await client.send(
+            RESPCommand(
+                "EVAL", RESPArgument(Self.claimScript), 2, RESPArgument(sessionKey(pid)), RESPArgument(leaseKey(pid)),
+                RESPArgument(holder), RESPArgument(Int((window + margin) / .milliseconds(1)))))
         guard let text = reply.string, let value = JSONValue.parse(Substring(text)),
             let socketID = value["sid"]?.stringValue, let namespace = value["namespace"]?.stringValue,
             let user = value["user"]?.stringValue, let rooms = value["rooms"]?.arrayValue
