@@ -55,6 +55,10 @@ public func buildServer(
     router.get(RouterPath(EngineServer.path)) { request, context in await engine.pollingGet(request) }
     router.post(RouterPath(EngineServer.path)) { request, context in await engine.pollingPost(request) }
     router.on(RouterPath(EngineServer.path), method: .options) { request, _ in engine.preflight(request) }
+    // Engine.IO takes GET and POST; any other method is a bad handshake (engine.io protocol test suite: PUT → 400).
+    for method in [HTTPRequest.Method.put, .patch, .delete] {
+        router.on(RouterPath(EngineServer.path), method: method) { request, _ in engine.badMethod(request) }
+    }
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)
     router.post("/v1/publish") { request, _ in await publish.handle(request) }

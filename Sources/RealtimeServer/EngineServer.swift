@@ -42,7 +42,7 @@ final class EngineServer: Sendable {
         draining.store(true, ordering: .relaxed)
         let sessions = await registry.all
         await withTaskGroup(of: Void.self) { group in
-            for session in sessions { group.addTask { await session.close(reason: "server shutting down") } }
+            for session in sessions { group.addTask { await session.close(reason: .serverShuttingDown) } }
         }
         return sessions.count
     }
@@ -116,7 +116,7 @@ final class EngineServer: Sendable {
             do {
                 body = try await request.collectBody(upTo: configuration.engine.maxPayload)
             } catch {
-                await registry.session(sid)?.close(reason: "payload over maxPayload")
+                await registry.session(sid)?.close(reason: .payloadTooLarge)
                 return Response(status: .contentTooLarge, headers: corsHeaders(request))
             }
             return response(await post(sid: sid, body: body, forwarding: true), request)
@@ -139,7 +139,9 @@ final class EngineServer: Sendable {
             return await elsewhere(.get, sid: sid, body: ByteBuffer(), forwarding: forwarding)
         }
         do {
-            return Self.reply(text: EngineCodec.encodePayload(try await session.poll()))
+            // A GET from the client itself is held on its connection; a forwarded one, on the cluster's.
+            let connection = forwarding ? ConnectionWatch.current : nil
+            return Self.reply(text: EngineCodec.encodePayload(try await session.poll(connection: connection)))
         } catch let error as EngineError {
             return Self.reply(error)
         } catch {
@@ -158,7 +160,7 @@ final class EngineServer: Sendable {
                 packets = try EngineCodec.decodePayload(String(buffer: body))
             } catch {
                 // A malformed payload ends the session, as in the reference server.
-                await session.close(reason: "invalid packet")
+                await session.close(reason: .invalidPacket("malformed polling payload"))
                 throw error
             }
             try await session.post(packets)
@@ -198,6 +200,11 @@ final class EngineServer: Sendable {
         headers[.contentType] = reply.contentType
         if reply.status == 200 { headers[.cacheControl] = "no-store" }
         return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: reply.body))
+    }
+
+    /// A request with a method Engine.IO does not use.
+    func badMethod(_ request: Request) -> Response {
+        response(Self.reply(EngineError(.badHandshakeMethod)), request)
     }
 
     func preflight(_ request: Request) -> Response {

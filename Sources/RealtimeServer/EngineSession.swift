@@ -35,6 +35,8 @@ actor EngineSession {
     private var outbox: [EnginePacket] = []
     /// The held polling GET, waiting for packets.
     private var waiter: CheckedContinuation<[EnginePacket], Never>?
+    /// Counts held GETs, so the end of an old GET's connection cannot close the session of a newer one.
+    private var pollRound = 0
     private var posting = false
     private var sink: FrameSink?
     /// `sink` while the session is on a WebSocket, readable without entering the actor: broadcasts write their
@@ -45,7 +47,7 @@ actor EngineSession {
     private var heartbeat: Scheduled<Void>?
     private var heartbeatRound = 0
     private var messageHandler: (@Sendable (EnginePacket.Payload) async -> Void)?
-    private var closeHandler: (@Sendable (String) async -> Void)?
+    private var closeHandler: (@Sendable (CloseReason) async -> Void)?
     private let removeFromRegistry: @Sendable (String) async -> Void
     private let metrics: ServerMetrics
 
@@ -69,7 +71,7 @@ actor EngineSession {
     /// Installs the layer above and starts the heartbeat.
     func start(
         onMessage: @escaping @Sendable (EnginePacket.Payload) async -> Void,
-        onClose: @escaping @Sendable (String) async -> Void
+        onClose: @escaping @Sendable (CloseReason) async -> Void
     ) {
         messageHandler = onMessage
         closeHandler = onClose
@@ -107,7 +109,7 @@ actor EngineSession {
     private func pingTimedOut(_ round: Int) async {
         // A pong that came meanwhile has already cleared the flag and scheduled the next ping.
         guard state != .closed, round == heartbeatRound, awaitingPong else { return }
-        await close(reason: "ping timeout")
+        await close(reason: .pingTimeout)
     }
 
     // MARK: Sending
@@ -149,7 +151,7 @@ actor EngineSession {
 
     private func closeSlowConsumer() async {
         metrics.slowConsumersClosed.increment()
-        await close(reason: "slow consumer: outbound queue full")
+        await close(reason: .slowConsumer)
     }
 
     private enum Enqueued {
@@ -192,8 +194,10 @@ actor EngineSession {
     // MARK: Long-polling
 
     /// A polling GET: returns queued packets at once, or waits for some. A second concurrent GET is a protocol
-    /// violation that closes the session.
-    func poll() async throws -> [EnginePacket] {
+    /// violation that closes the session. A GET held on `connection` that ends with it (the client aborted the
+    /// request, or its TCP connection dropped) closes the session as a transport close, at once (engine.io
+    /// protocol test suite: "closes the session upon cancelled polling request").
+    func poll(connection: ConnectionWatch? = nil) async throws -> [EnginePacket] {
         switch state {
         case .closed: return [EnginePacket(.close)]
         case .webSocket: throw EngineError(.badRequest)
@@ -201,18 +205,32 @@ actor EngineSession {
         case .polling: break
         }
         guard waiter == nil else {
-            await close(reason: "overlapping polling requests")
+            await close(reason: .overlappingPolls)
             throw EngineError(.badRequest)
         }
         if !outbox.isEmpty { return drain() }
+        pollRound += 1
+        let round = pollRound
+        connection?.onClose { [weak self] in
+            Task { await self?.pollLost(round) }
+        }
+        defer { connection?.clear() }
         return await withCheckedContinuation { continuation in waiter = continuation }
+    }
+
+    /// The connection of held GET number `round` ended before the GET was answered.
+    private func pollLost(_ round: Int) async {
+        guard round == pollRound, let waiter else { return }
+        self.waiter = nil
+        waiter.resume(returning: [])
+        await close(reason: .transportClose)
     }
 
     /// A polling POST's packets, in order.
     func post(_ packets: [EnginePacket]) async throws {
         guard state == .polling || state == .upgrading else { throw EngineError(.badRequest) }
         guard !posting else {
-            await close(reason: "overlapping polling requests")
+            await close(reason: .overlappingPolls)
             throw EngineError(.badRequest)
         }
         posting = true
@@ -227,7 +245,7 @@ actor EngineSession {
         switch packet.type {
         case .pong: if awaitingPong { scheduleHeartbeat() }
         case .message: await messageHandler?(packet.payload)
-        case .close: await close(reason: "client close")
+        case .close: await close(reason: .clientClose)
         default: break
         }
     }
@@ -271,7 +289,7 @@ actor EngineSession {
 
     // MARK: Closing
 
-    func close(reason: String) async {
+    func close(reason: CloseReason) async {
         guard state != .closed else { return }
         metrics.connections(state)?.decrement(by: 1.0)
         state = .closed
@@ -279,7 +297,9 @@ actor EngineSession {
         heartbeat?.cancel()
         if let waiter {
             self.waiter = nil
-            waiter.resume(returning: [EnginePacket(.close)])
+            // A client's own close packet answers its held GET with a noop, as the reference server's polling
+            // transport does; a close of the server's tells the GET so.
+            waiter.resume(returning: [EnginePacket(reason == .clientClose ? .noop : .close)])
         }
         sink?.close()
         await removeFromRegistry(id)

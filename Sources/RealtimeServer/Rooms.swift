@@ -231,7 +231,7 @@ actor Rooms {
         for key in keys {
             if let member = namespaces[key.namespace]?[key.id] { sessions[member.session.id] = member.session }
         }
-        for session in sessions.values { await session.close(reason: "disconnected by the server") }
+        for session in sessions.values { await session.close(reason: .serverDisconnect) }
         return keys.count
     }
 

@@ -51,6 +51,7 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
+            try channel.pipeline.syncOperations.addHandler(PeerClosedHandler())
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = EngineWebSocketUpgrader(engine: engine) { channel, head in
                 upgradeAttempted.value = true
@@ -82,7 +83,9 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             switch try await value.connection.get() {
             case .http(let http):
-                await handleHTTP(asyncChannel: http, logger: logger)
+                await ConnectionWatch.$current.withValue(ConnectionWatch(value.channel)) {
+                    await handleHTTP(asyncChannel: http, logger: logger)
+                }
             case .refusedUpgrade(let http):
                 try await http.executeThenClose { _, outbound in
                     let head = HTTPResponse(

@@ -70,7 +70,7 @@ final class WebSocketReader: ChannelInboundHandler {
             guard let text = String(validating: data.readableBytesView, as: UTF8.self) else { return fail(1007) }
             guard let decoded = try? EngineCodec.decode(text) else {
                 // Not an Engine.IO packet: the session ends, as in the reference server, and the socket with it.
-                transport.post(.ended("parse error"))
+                transport.post(.ended(.invalidPacket("not an Engine.IO packet")))
                 return
             }
             packet = decoded
@@ -83,13 +83,13 @@ final class WebSocketReader: ChannelInboundHandler {
     private func fail(_ code: UInt16) {
         stopped = true
         partial = nil
-        transport.post(.ended("transport error"))
+        transport.post(.ended(.transportError))
         sink.fail(code)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         sink.closed()
-        transport.post(.ended("transport close"))
+        transport.post(.ended(.transportClose))
         context.fireChannelInactive()
     }
 
@@ -99,14 +99,19 @@ final class WebSocketReader: ChannelInboundHandler {
             fail(error == .invalidFrameLength ? 1009 : 1002)
         } else {
             stopped = true
-            transport.post(.ended("transport error"))
+            transport.post(.ended(.transportError))
             context.close(promise: nil)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            transport.post(.ended("server shutting down"))
+            transport.post(.ended(.serverShuttingDown))
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client's TCP connection ended without a close frame (the server's child channels allow half
+            // closure, so this is an event, not a close): the socket is gone now, not at the next missed ping.
+            stopped = true
+            context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -123,7 +128,7 @@ final class WebSocketTransport: @unchecked Sendable {
         case opened
         case packet(EnginePacket)
         /// The socket is closing or gone, with the reason the session is closed with.
-        case ended(String)
+        case ended(CloseReason)
     }
 
     private let engine: EngineServer
@@ -181,7 +186,7 @@ final class WebSocketTransport: @unchecked Sendable {
         case .opened:
             if let sid = upgradingSID {
                 upgrading = await engine.registry.session(sid)
-                if upgrading == nil { await end(reason: "unknown session") }
+                if upgrading == nil { await end(reason: .failedUpgrade("unknown session")) }
             } else {
                 let created = await engine.open(webSocket: sink)
                 sink.write(WireFrames(engine.configuration.engine.openPacket(sid: created.id, upgrades: [])))
@@ -197,14 +202,14 @@ final class WebSocketTransport: @unchecked Sendable {
                 session = candidate
                 upgrading = nil
             } else {
-                await end(reason: "unexpected packet during upgrade")
+                await end(reason: .failedUpgrade("unexpected packet during upgrade"))
             }
         case .ended(let reason):
             await end(reason: reason)
         }
     }
 
-    private func end(reason: String) async {
+    private func end(reason: CloseReason) async {
         finished = true
         if let upgrading { await upgrading.abortUpgrade() }
         if let session, await session.isCarried(by: sink) { await session.close(reason: reason) }

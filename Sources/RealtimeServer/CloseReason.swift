@@ -1,0 +1,59 @@
+/// Why an Engine.IO session ended. Whether the client may recover its sockets (same ids, same rooms, the events
+/// it missed) when it reconnects depends on it, so it is decided here, in one place, and not from log text.
+enum CloseReason: Sendable, Equatable, CustomStringConvertible {
+    /// The transport went away without the application asking: the WebSocket closed or its TCP connection ended,
+    /// or the TCP connection of a held polling GET did.
+    case transportClose
+    /// The client sent the Engine.IO close packet (`1`). The reference server treats it as a transport close,
+    /// and so does Socket.IO's own documentation of connection state recovery (`socket.io.engine.close()`).
+    case clientClose
+    /// The WebSocket broke the protocol (RFC 6455 violation, reserved bits, invalid UTF-8, oversized message).
+    case transportError
+    case pingTimeout
+    /// SIGTERM: this instance is draining; the client reconnects to another one.
+    case serverShuttingDown
+    /// The application (or the publish API) disconnected the client.
+    case serverDisconnect
+    /// A packet that is not Engine.IO or Socket.IO, or one a client may not send.
+    case invalidPacket(String)
+    /// Two polling GETs, or two POSTs, at once for one session.
+    case overlappingPolls
+    case payloadTooLarge
+    /// The client fell more than the outbound queue limit behind.
+    case slowConsumer
+    /// More packets waited for their handler than the inbound limit allows.
+    case inboxFull
+    case rateLimited
+    /// No Socket.IO CONNECT within the connect timeout.
+    case connectTimeout
+    /// A WebSocket upgrade named a session that is not here, or sent something else than probe and upgrade.
+    case failedUpgrade(String)
+
+    /// Whether a reconnecting client gets its sockets back: the connection dropped, it was not ended on purpose
+    /// by either side. (A Socket.IO DISCONNECT, the application leaving, ends recovery before any of these.)
+    var isRecoverable: Bool {
+        switch self {
+        case .transportClose, .clientClose, .pingTimeout, .serverShuttingDown: true
+        default: false
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .transportClose: "transport close"
+        case .clientClose: "client close"
+        case .transportError: "transport error"
+        case .pingTimeout: "ping timeout"
+        case .serverShuttingDown: "server shutting down"
+        case .serverDisconnect: "server disconnect"
+        case .invalidPacket(let detail): "invalid packet: \(detail)"
+        case .overlappingPolls: "overlapping polling requests"
+        case .payloadTooLarge: "payload over maxPayload"
+        case .slowConsumer: "slow consumer: outbound queue full"
+        case .inboxFull: "inbound queue full"
+        case .rateLimited: "event rate limit exceeded"
+        case .connectTimeout: "no CONNECT within the connect timeout"
+        case .failedUpgrade(let detail): "failed upgrade: \(detail)"
+        }
+    }
+}

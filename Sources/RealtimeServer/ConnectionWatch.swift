@@ -1,0 +1,51 @@
+import NIOCore
+import Synchronization
+
+/// The HTTP connection a request came on, watched for its end: a polling GET held on it is answered by nobody
+/// once the client is gone, so the session must learn it then, not at the next missed ping. One per connection
+/// (a polling client sends many GETs on one kept-alive connection), handed to the request handlers as a task
+/// local by `RealtimeChildChannel`.
+final class ConnectionWatch: Sendable {
+    @TaskLocal static var current: ConnectionWatch?
+
+    private let state = Mutex<(closed: Bool, onClose: (@Sendable () -> Void)?)>((false, nil))
+
+    init(_ channel: any Channel) {
+        channel.closeFuture.whenComplete { [self] _ in
+            let handler = state.withLock { state in
+                state.closed = true
+                defer { state.onClose = nil }
+                return state.onClose
+            }
+            handler?()
+        }
+    }
+
+    /// Runs `handler` when the connection closes, or at once if it has; replaces the previous handler.
+    func onClose(_ handler: @escaping @Sendable () -> Void) {
+        let closed = state.withLock { state in
+            if !state.closed { state.onClose = handler }
+            return state.closed
+        }
+        if closed { handler() }
+    }
+
+    /// The request that installed a handler is answered: its end no longer matters.
+    func clear() { state.withLock { $0.onClose = nil } }
+}
+
+/// Closes an HTTP connection whose client has ended its side. The server's child channels allow half closure,
+/// so a client that goes away is an `inputClosed` event, and NIO's HTTP pipeline keeps the connection open until
+/// the response in flight is written: for a held polling GET that is up to a ping interval of a connection in
+/// CLOSE-WAIT. Node's HTTP server, under the reference Engine.IO server, treats the end as an aborted request.
+final class PeerClosedHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
