@@ -112,6 +112,14 @@ func namespaces(for profile: ServerConfiguration.Profile, presence: Presence) ->
                 handlers: [
                     "message": { socket, arguments, _ in await socket.emit("message-back", arguments) },
                     "message-with-ack": { _, arguments, ack in await ack?(arguments) },
+                    // Asks the client for an acknowledgement, and sends its answer back without one.
+                    "emit-with-ack": { socket, arguments, _ in
+                        guard
+                            let answer = try? await socket.emitWithAck(
+                                "emit-with-ack", arguments, timeout: .seconds(5))
+                        else { return }
+                        await socket.emit("emit-with-ack", answer)
+                    },
                     // Beyond the suite: asks the client a question with a server → client acknowledgement.
                     "ask-back": { socket, arguments, _ in
                         do {

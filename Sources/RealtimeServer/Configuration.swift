@@ -9,7 +9,7 @@ public struct ServerConfiguration: Sendable {
         /// The TenderFlow namespaces: `/tenders` (rooms, presence, typing) and `/system`.
         case tenderflow
         /// What the socket.io-protocol test suite expects: `message` → `message-back`, `message-with-ack`,
-        /// `/custom`, `auth` echo.
+        /// `emit-with-ack`, `/custom`, `auth` echo.
         case socketIOTestSuite = "socketio-test-suite"
         /// A bare Engine.IO echo server, what the engine.io-protocol test suite expects.
         case engineEcho = "engine-echo"

@@ -70,7 +70,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def socketio_server():
-    server = Server("socketio-test-suite")
+    # A 2 s connect timeout: the suite's heartbeat cases run three 300 ms ping rounds without connecting.
+    server = Server("socketio-test-suite", CONNECT_TIMEOUT_MS=2000)
     yield server
     server.stop()
 

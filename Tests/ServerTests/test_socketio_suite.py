@@ -1,9 +1,11 @@
-"""The socket.io-protocol test suite (test-suite/test-suite.js), ported to Python, against the
-`socketio-test-suite` profile: `message` → `message-back`, `message-with-ack` answers with its arguments,
-`/custom` namespace, and every connection receives `auth` with its handshake payload.
+"""The official Socket.IO protocol v5 test suite, ported to Python: one case per `it(...)` of the current revision
+of `socketio/socket.io-protocol`'s `test-suite/test-suite.js` (revision 91989bb, 34 cases), in its order, against
+the `socketio-test-suite` profile: `message` → `message-back`, `message-with-ack` answers with its arguments,
+`emit-with-ack` asks the client for an acknowledgement and sends its answer back, the `/custom` namespace, and
+every connection receives `auth` with its handshake payload.
 
-The stored copy of the suite speaks Engine.IO 3 framing; the cases are kept and sent in Engine.IO 4 framing
-(no length prefixes, raw binary WebSocket frames, server-initiated heartbeat).
+Its first part checks Engine.IO under `/socket.io/`. Where a case is the same as one of the Engine.IO suite, that
+case is imported from `test_engineio_suite` and runs here against this suite's server (the `server` fixture).
 """
 import contextlib
 import json
@@ -13,6 +15,20 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from protocol import get, open_polling, post, receive, websocket
+from test_engineio_suite import (  # noqa: F401  (collected again, against this module's server)
+    test_polling_closes_the_session_upon_ping_timeout,
+    test_polling_fails_with_an_invalid_eio_query_parameter,
+    test_polling_fails_with_an_invalid_request_method,
+    test_polling_fails_with_an_invalid_transport_query_parameter,
+    test_polling_forcefully_closes_the_session,
+    test_polling_sends_ping_and_accepts_pong,
+    test_polling_successfully_opens_a_session,
+    test_websocket_closes_the_session_upon_ping_timeout,
+    test_websocket_fails_with_an_invalid_query,
+    test_websocket_forcefully_closes_the_session,
+    test_websocket_sends_ping_and_accepts_pong,
+    test_websocket_successfully_opens_a_session,
+)
 
 
 @pytest.fixture
@@ -31,7 +47,39 @@ def connected(server):
         yield socket
 
 
-# Engine.IO basics under /socket.io/
+# Engine.IO protocol › upgrade (the Engine.IO suite's own upgrade cases echo a message; these do not)
+
+def test_upgrades_from_polling_to_websocket(server):
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        socket.send("2probe")
+        assert receive(socket) == "3probe"
+        socket.send("5")
+
+
+def test_ignores_http_requests_with_same_sid_after_upgrade(server):
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        # Back to back: the upgrade packet does not wait for the probe's answer.
+        socket.send("2probe")
+        socket.send("5")
+        assert receive(socket) == "3probe"
+        assert get(server, EIO=4, transport="polling", sid=sid).status_code == 400
+
+
+def test_ignores_websocket_connection_with_same_sid_after_upgrade(server):
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        socket.send("2probe")
+        socket.send("5")
+        assert receive(socket) == "3probe"
+        with pytest.raises(Exception) as refused:
+            with websocket(server, sid=sid) as second:
+                second.recv(timeout=5)
+        assert isinstance(refused.value, ConnectionClosed) or "400" in str(refused.value), refused.value
+
+
+# Beyond the suite: Socket.IO over long-polling, and events after an upgrade
 
 def test_polling_session_opens_and_connects(server):
     sid = open_polling(server)
@@ -40,14 +88,6 @@ def test_polling_session_opens_and_connects(server):
     assert body[0].startswith("40{")
     assert set(json.loads(body[0][2:])) == {"sid"}
     assert body[1] == '42["auth",{}]'
-
-
-def test_polling_heartbeat(server):
-    sid = open_polling(server)
-    assert post(server, "40", EIO=4, transport="polling", sid=sid).status_code == 200
-    assert get(server, EIO=4, transport="polling", sid=sid).text.startswith("40")
-    assert get(server, EIO=4, transport="polling", sid=sid).text == "2"
-    assert post(server, "3", EIO=4, transport="polling", sid=sid).status_code == 200
 
 
 def test_upgrade_then_events_flow_on_the_websocket(server):
@@ -112,10 +152,10 @@ def test_closes_the_connection_if_no_handshake_is_received(server):
 # disconnect
 
 def test_disconnects_from_the_main_namespace(server):
+    """The Engine.IO connection stays open: the next packet is the heartbeat's ping, nothing else."""
     with connected(server) as socket:
         socket.send("41")
-        with pytest.raises(ConnectionClosed):
-            receive(socket)
+        assert receive(socket, skip_pings=False) == "2"
 
 
 def test_connects_then_disconnects_from_a_custom_namespace(server):
@@ -124,8 +164,35 @@ def test_connects_then_disconnects_from_a_custom_namespace(server):
         assert receive(socket).startswith("40/custom,")
         assert receive(socket) == '42/custom,["auth",{}]'
         socket.send("41/custom")
-        socket.send('42["message","message to main namespace"]')
-        assert receive(socket) == '42["message-back","message to main namespace"]'
+        socket.send('42["message","message to main namespace",1,2]')
+        assert receive(socket) == '42["message-back","message to main namespace",1,2]'
+
+
+# acknowledgements
+
+def test_emits_with_an_ack_expectation(server):
+    with connected(server) as socket:
+        socket.send('42["emit-with-ack",1,"2",{"3":[true]}]')
+        assert receive(socket) == '421["emit-with-ack",1,"2",{"3":[true]}]'
+        socket.send('431[1,"2",{"3":[true]}]')
+        assert receive(socket) == '42["emit-with-ack",1,"2",{"3":[true]}]'
+
+
+def test_emits_with_a_binary_ack_expectation(server):
+    data = '{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},"test"'
+    with connected(server) as socket:
+        socket.send(f'452-["emit-with-ack",1,{data}]')
+        socket.send(bytes([1, 2, 3]))
+        socket.send(bytes([4, 5, 6]))
+        assert receive(socket) == f'452-1["emit-with-ack",1,{data}]'
+        assert receive(socket) == bytes([1, 2, 3])
+        assert receive(socket) == bytes([4, 5, 6])
+        socket.send(f'462-1[1,{data}]')
+        socket.send(bytes([1, 2, 3]))
+        socket.send(bytes([4, 5, 6]))
+        assert receive(socket) == f'452-["emit-with-ack",1,{data}]'
+        assert receive(socket) == bytes([1, 2, 3])
+        assert receive(socket) == bytes([4, 5, 6])
 
 
 # message
@@ -138,10 +205,10 @@ def test_sends_a_plain_text_packet(server):
 
 def test_sends_a_packet_with_binary_attachments(server):
     with connected(server) as socket:
-        socket.send('452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
+        socket.send('452-["message",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
         socket.send(bytes([1, 2, 3]))
         socket.send(bytes([4, 5, 6]))
-        assert receive(socket) == '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+        assert receive(socket) == '452-["message-back",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
         assert receive(socket) == bytes([1, 2, 3])
         assert receive(socket) == bytes([4, 5, 6])
 
@@ -154,15 +221,17 @@ def test_sends_a_plain_text_packet_with_an_ack(server):
 
 def test_sends_a_packet_with_binary_attachments_and_an_ack(server):
     with connected(server) as socket:
-        socket.send('452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
+        socket.send('452-789["message-with-ack",1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
         socket.send(bytes([1, 2, 3]))
         socket.send(bytes([4, 5, 6]))
-        assert receive(socket) == '462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+        assert receive(socket) == '462-789[1,{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
         assert receive(socket) == bytes([1, 2, 3])
         assert receive(socket) == bytes([4, 5, 6])
 
 
-@pytest.mark.parametrize("packet", ["42{}", '42abc["message"]', "42[]", '42["connect"]', "4200", "49[]"])
+# The suite's three cases (unknown packet type, invalid payload format, invalid ack id), then more of the same kind.
+@pytest.mark.parametrize("packet", ["4abc", "42{}", '42abc["message-with-ack",1,"2",{"3":[false]}]', "42[]",
+                                    '42["connect"]', "4200", "49[]"])
 def test_closes_the_connection_upon_invalid_format(server, packet):
     with connected(server) as socket:
         socket.send(packet)

@@ -288,7 +288,8 @@ final class ClusterAdapter: Sendable {
             envelope = try message.encoded()
         } catch {
             // The edges bound names well below the envelope's limits; this is the last line, not the check.
-            logger.error("a broadcast too large for the cluster was delivered here only", metadata: ["error": "\(error)"])
+            logger.error(
+                "a broadcast too large for the cluster was delivered here only", metadata: ["error": "\(error)"])
             return .dropped
         }
         let plain = RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(envelope))
