@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "RealtimeServerTests",
             dependencies: [
-                "RealtimeServer", "EngineIO", "SocketIO", "Redis", "TestSupport",
+                "RealtimeServer", "EngineIO", "SocketIO", "Redis", "TestSupport", "TopologyModel",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),

@@ -53,6 +53,30 @@ public struct ServerConfiguration: Sendable {
     public var recoveryMaxEvents = 10_000
     /// Lowest level of the records written (`LOG_LEVEL`); the `listening` record is written at any level.
     public var logLevel = Logger.Level.info
+    /// The topology this instance belongs to (`TFCTL_TOPOLOGY`, which the renderers set); in every log record.
+    public var topology: String?
+    /// The Firebase Realtime Database of the topology's fallback (`FIREBASE_DATABASE_URL`, which the renderers
+    /// set when the topology has one). Checked and logged at start; the server does not write to it yet.
+    public var firebaseDatabaseURL: String?
+
+    /// Every environment variable the server reads: the one list. Reading a name that is not here is a bug that
+    /// stops the server at once; the tests check that every variable the renderers set is here, and that README
+    /// documents each.
+    public static let variables: [String] = [
+        "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FIREBASE_DATABASE_URL", "HOST", "JWT_AUDIENCE",
+        "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
+        "MAX_CONNECTIONS_PER_USER", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
+        "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
+        "RECOVERY_MAX_EVENTS", "RECOVERY_WINDOW_MS", "REDIS_AUTH", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
+        "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY",
+    ]
+    /// Families of variables, one per other region: `REDIS_RELAY_URL_EUROPE_WEST1`, ...
+    public static let variablePrefixes = ["REDIS_RELAY_CA_CERT_", "REDIS_RELAY_URL_"]
+
+    /// Whether the server reads `name`.
+    public static func reads(_ name: String) -> Bool {
+        variables.contains(name) || variablePrefixes.contains { name.hasPrefix($0) && name.count > $0.count }
+    }
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -77,7 +101,8 @@ public struct ServerConfiguration: Sendable {
 
     /// Reads `PORT`, `HOST`, `REALTIME_PROFILE`, `PING_INTERVAL_MS`, `PING_TIMEOUT_MS`, `MAX_PAYLOAD_BYTES`,
     /// `CONNECT_TIMEOUT_MS`, `CORS_ORIGINS` (comma separated) and `OUTBOUND_QUEUE_LIMIT`; throws on a bad value.
-    public static func fromEnvironment(_ environment: [String: String]) throws -> ServerConfiguration {
+    public static func fromEnvironment(_ values: [String: String]) throws -> ServerConfiguration {
+        let environment = DeclaredEnvironment(values)
         var configuration = ServerConfiguration()
         func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let text = environment[name] else { return nil }
@@ -123,6 +148,13 @@ public struct ServerConfiguration: Sendable {
         configuration.redis = try redisSettings(environment)
         configuration.relays = try relaySettings(environment)
         configuration.region = environment["TFCTL_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.region
+        configuration.topology = environment["TFCTL_TOPOLOGY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let url = environment["FIREBASE_DATABASE_URL"], !url.isEmpty {
+            guard url.hasPrefix("https://"), url.count > "https://".count else {
+                throw InvalidSetting(name: "FIREBASE_DATABASE_URL", value: url, expected: "an https:// URL")
+            }
+            configuration.firebaseDatabaseURL = url
+        }
         if !configuration.relays.isEmpty, configuration.redis == nil {
             throw InvalidSetting(
                 name: "REDIS_URL", value: "", expected: "this region's Redis, which the REDIS_RELAY_URL_* relays need")
@@ -153,9 +185,27 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
+/// The process environment, read only by the names `ServerConfiguration.variables` declares.
+struct DeclaredEnvironment {
+    private let values: [String: String]
+
+    init(_ values: [String: String]) { self.values = values }
+
+    subscript(name: String) -> String? {
+        precondition(ServerConfiguration.reads(name), "\(name) is read but not in ServerConfiguration.variables")
+        return values[name]
+    }
+
+    /// The set variables of a declared family, sorted.
+    func names(withPrefix prefix: String) -> [String] {
+        precondition(ServerConfiguration.variablePrefixes.contains(prefix), "\(prefix) is not a declared family")
+        return values.keys.filter { $0.hasPrefix(prefix) && $0.count > prefix.count }.sorted()
+    }
+}
+
 /// `REDIS_URL` (`redis://host:port` or `rediss://` for TLS), `REDIS_AUTH` (Memorystore's AUTH string) and
 /// `REDIS_CA_CERT` (the instance's server CA, for TLS; `\n` may stand for line breaks).
-private func redisSettings(_ environment: [String: String]) throws -> RedisConfiguration? {
+private func redisSettings(_ environment: DeclaredEnvironment) throws -> RedisConfiguration? {
     guard let url = environment["REDIS_URL"], !url.isEmpty else {
         if environment["REDIS_AUTH"] != nil || environment["REDIS_CA_CERT"] != nil {
             throw ServerConfiguration.InvalidSetting(
@@ -175,9 +225,9 @@ private func redisSettings(_ environment: [String: String]) throws -> RedisConfi
 
 /// `REDIS_RELAY_URL_<REGION>` (the Redis of another region, AUTH string in the URL) with its optional
 /// `REDIS_RELAY_CA_CERT_<REGION>`, for every other region.
-private func relaySettings(_ environment: [String: String]) throws -> [(region: String, redis: RedisConfiguration)] {
+private func relaySettings(_ environment: DeclaredEnvironment) throws -> [(region: String, redis: RedisConfiguration)] {
     let prefix = "REDIS_RELAY_URL_"
-    return try environment.keys.filter { $0.hasPrefix(prefix) && $0.count > prefix.count }.sorted().map { name in
+    return try environment.names(withPrefix: prefix).map { name in
         let region = String(name.dropFirst(prefix.count))
         do {
             let redis = try RedisConfiguration(
@@ -193,7 +243,7 @@ private func relaySettings(_ environment: [String: String]) throws -> [(region: 
 /// `JWT_HS256_SECRET` (32 characters or more) and/or `JWT_RS256_PUBLIC_KEY` (PEM; `\n` may stand for line breaks),
 /// with `JWT_ISSUER`, `JWT_AUDIENCE` and `JWT_LEEWAY_SECONDS` (default 30, at most 300).
 private func tokenSettings(
-    _ environment: [String: String], _ integer: (String, ClosedRange<Int>) throws -> Int?
+    _ environment: DeclaredEnvironment, _ integer: (String, ClosedRange<Int>) throws -> Int?
 ) throws -> TokenSettings? {
     let secret = environment["JWT_HS256_SECRET"]
     let pem = environment["JWT_RS256_PUBLIC_KEY"].map { $0.replacingEscapedNewlines() }

@@ -18,7 +18,12 @@ let (application, drain, cluster) = try await buildServer(configuration: configu
     // to learn the port the OS chose.
     var announcer = logger
     announcer.logLevel = .info
-    announcer.info("listening", metadata: ["event": "listening", "host": "\(configuration.host)", "port": "\(port)"])
+    var metadata: Logger.Metadata = [
+        "event": "listening", "host": "\(configuration.host)", "port": "\(port)", "region": "\(configuration.region)",
+    ]
+    if let topology = configuration.topology { metadata["topology"] = "\(topology)" }
+    if let url = configuration.firebaseDatabaseURL { metadata["firebase_database_url"] = "\(url)" }
+    announcer.info("listening", metadata: metadata)
 }
 // Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves and the
 // cluster connection still delivers.
