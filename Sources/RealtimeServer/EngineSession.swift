@@ -218,6 +218,9 @@ actor EngineSession {
         return await withCheckedContinuation { continuation in waiter = continuation }
     }
 
+    /// Whether a polling GET is waiting for packets.
+    var isHoldingPoll: Bool { waiter != nil }
+
     /// The connection of held GET number `round` ended before the GET was answered.
     private func pollLost(_ round: Int) async {
         guard round == pollRound, let waiter else { return }
