@@ -1,10 +1,23 @@
 import SocketIO
 
+/// How a user is present on a tender. `editing` outranks `viewing`: a user who edits in one tab and views in
+/// another is shown editing.
+enum PresenceMode: String, Sendable, Hashable {
+    case viewing
+    case editing
+
+    /// The mode a `presence:join` asks for: `editing` when it says so, else `viewing`.
+    init(requested: String?) { self = requested == PresenceMode.editing.rawValue ? .editing : .viewing }
+
+    /// The mode to show when a user is present in both.
+    func combined(with other: PresenceMode?) -> PresenceMode { other == .editing ? .editing : self }
+}
+
 /// Who is viewing or editing each tender: this instance's sockets, and with a cluster the entries of every
 /// instance in Redis (see `ClusterPresence`). Without Redis, or while it is away, the list is this instance's.
 actor Presence {
     struct Entry: Sendable {
-        var mode: String
+        var mode: PresenceMode
         var sockets: Set<String>
     }
 
@@ -17,7 +30,7 @@ actor Presence {
     func share(_ shared: ClusterPresence) { self.shared = shared }
 
     /// Records a socket of `user` on a tender; true when the user was not present here before.
-    func join(tender: String, user: String, mode: String, socketID: String) async -> Bool {
+    func join(tender: String, user: String, mode: PresenceMode, socketID: String) async -> Bool {
         var users = tenders[tender, default: [:]]
         let previous = users[user]
         var entry = previous ?? Entry(mode: mode, sockets: [])
@@ -51,15 +64,15 @@ actor Presence {
 
     /// `[{"user":..., "mode":...}]`, sorted by user.
     func list(tender: String) async -> JSONValue {
-        var modes: [String: String] = [:]
+        var modes: [String: PresenceMode] = [:]
         if let shared, let everywhere = try? await shared.list(tender) {
             for (user, mode) in everywhere { modes[user] = mode }
         }
         // This instance's own entries count even when Redis has not seen them yet.
-        for (user, entry) in tenders[tender] ?? [:] where modes[user] != "editing" { modes[user] = entry.mode }
+        for (user, entry) in tenders[tender] ?? [:] { modes[user] = entry.mode.combined(with: modes[user]) }
         return .array(
             modes.sorted { $0.key < $1.key }.map { user, mode in
-                .object([("user", .string(user)), ("mode", .string(mode))])
+                .object([("user", .string(user)), ("mode", .string(mode.rawValue))])
             })
     }
 
@@ -139,14 +152,15 @@ enum TenderFlow {
                         guard await socket.isMember(of: room(tender)) else {
                             return await refuse(ack, "subscribe first")
                         }
-                        let mode = arguments.first?["mode"]?.stringValue == "editing" ? "editing" : "viewing"
+                        let mode = PresenceMode(requested: arguments.first?["mode"]?.stringValue)
                         let user = socket.user
                         _ = await presence.join(tender: tender, user: user, mode: mode, socketID: socket.id)
                         await socket.broadcast(
                             to: room(tender), "presence:joined",
                             [
                                 .object([
-                                    ("tenderId", .string(tender)), ("user", .string(user)), ("mode", .string(mode)),
+                                    ("tenderId", .string(tender)), ("user", .string(user)),
+                                    ("mode", .string(mode.rawValue)),
                                 ])
                             ])
                         await ack?([.object([("ok", .bool(true)), ("presence", await presence.list(tender: tender))])])

@@ -15,7 +15,7 @@ import Synchronization
 /// later, which would deliver stale updates), and every subscription is made again when Redis is back.
 final class ClusterAdapter: Sendable {
     let instanceID: String
-    let prefix: String
+    let keys: RedisKeys
     let publisher: RedisClient
     private let subscriber: RedisClient
     /// Publishers to the Redis of every other region: what is broadcast here is published there too, and
@@ -30,10 +30,10 @@ final class ClusterAdapter: Sendable {
     let queries = PendingQueries()
     let queryHandler = Mutex<(@Sendable (JSONValue) async -> JSONValue)?>(nil)
     /// The channel every instance hears questions on.
-    var queryChannel: String { "\(prefix):cluster" }
+    var queryChannel: String { keys.queryChannel }
 
     /// The channel an instance hears forwarded polls and answers on.
-    func instanceChannel(_ instance: String) -> String { "\(prefix):instance:{\(instance)}" }
+    func instanceChannel(_ instance: String) -> String { keys.instanceChannel(instance) }
     /// Presence entries of every instance, in Redis.
     let presence: ClusterPresence
     /// Connection state recovery; nil when it is off.
@@ -64,14 +64,14 @@ final class ClusterAdapter: Sendable {
     static let inboundLimit = 65_536
 
     init(
-        redis: RedisConfiguration, region: String = "local", instanceID: String, prefix: String = "tfctl-rt",
+        redis: RedisConfiguration, region: String = "local", instanceID: String, keys: RedisKeys = RedisKeys(),
         presenceTTL: Duration = .seconds(30), recoveryWindow: Duration? = .seconds(120),
         recoveryMaxEvents: Int = 10_000, relays: [(region: String, redis: RedisConfiguration)] = [],
         metrics: ServerMetrics, logger: Logger
     ) {
         self.instanceID = instanceID
         heartbeatInterval = presenceTTL / 3
-        self.prefix = prefix
+        self.keys = keys
         self.metrics = metrics
         self.logger = logger
         subscriptions = Mutex(Subscriptions())
@@ -99,10 +99,10 @@ final class ClusterAdapter: Sendable {
             onDisconnect: { callbacks.adapter?.subscriptionsLost() })
         presence = ClusterPresence(
             client: publisher, relays: self.relays.map(\.client), region: region, instanceID: instanceID,
-            prefix: prefix, ttl: presenceTTL)
+            keys: keys, ttl: presenceTTL)
         if let recoveryWindow {
             recovery = ClusterRecovery(
-                client: publisher, prefix: prefix, window: recoveryWindow, maxEvents: recoveryMaxEvents)
+                client: publisher, keys: keys, window: recoveryWindow, maxEvents: recoveryMaxEvents)
         } else {
             recovery = nil
         }
@@ -217,8 +217,7 @@ final class ClusterAdapter: Sendable {
     /// The channel of a room, or of a whole namespace. The braces are a Redis Cluster hash tag: one room's
     /// messages stay on one shard, different rooms spread over the shards.
     func channel(namespace: String, room: String?) -> String {
-        if let room { return "\(prefix):{\(namespace)|\(room)}" }
-        return "\(prefix):{\(namespace)}"
+        keys.broadcastChannel(namespace: namespace, room: room)
     }
 
     /// One more local room or namespace wants `channel`; the first one subscribes.
@@ -397,15 +396,22 @@ final class ClusterAdapter: Sendable {
             _ = subscriptions.withLock { $0.confirmed.remove(channel) }
         case "message":
             guard elements.count == 3, let payload = elements[2].bytes else { return }
-            if ForwardedPolling.isForwarded(payload) { return received(forwarded: payload) }
-            if ClusterQueryMessage.isQuery(payload) { return received(query: payload) }
             let message: ClusterMessage
             do {
-                if let recoverable = try ClusterRecovery.recoverable(payload) {
-                    message = recoverable  // delivered here too, now that it has its offset
-                } else {
+                switch ClusterPayloadKind(payload) {
+                case .forwardedPolling:
+                    return received(forwarded: payload)
+                case .query:
+                    return received(query: payload)
+                case .recoverableBroadcast:
+                    // Delivered here too, now that it has its offset.
+                    guard let recoverable = try ClusterRecovery.recoverable(payload) else { return }
+                    message = recoverable
+                case .broadcast:
                     message = try ClusterMessage(decoding: payload)
                     guard message.origin != instanceID else { return }  // delivered here already
+                case nil:
+                    throw ClusterMessage.Malformed()
                 }
             } catch {
                 logger.warning("ignored a malformed cluster message", metadata: ["channel": "\(channel)"])

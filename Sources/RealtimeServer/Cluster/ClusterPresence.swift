@@ -14,7 +14,7 @@ struct ClusterPresence: Sendable {
     let relays: [RedisClient]
     let region: String
     let instanceID: String
-    let prefix: String
+    let keys: RedisKeys
     /// How long an entry lives without a refresh.
     let ttl: Duration
 
@@ -22,25 +22,26 @@ struct ClusterPresence: Sendable {
         var region: String
         var instance: String
         var user: String
-        var mode: String
+        var mode: PresenceMode
     }
 
-    func key(_ tender: String) -> String { "\(prefix):presence:{\(tender)}" }
+    func key(_ tender: String) -> String { keys.presence(tender: tender) }
 
     private func member(_ entry: Entry) -> String {
-        JSONValue.array([.string(entry.region), .string(entry.instance), .string(entry.user), .string(entry.mode)])
-            .serialized()
+        JSONValue.array([
+            .string(entry.region), .string(entry.instance), .string(entry.user), .string(entry.mode.rawValue),
+        ]).serialized()
     }
 
     private func entry(_ member: RESPValue) -> Entry? {
         guard let text = member.string, let fields = JSONValue.parse(Substring(text))?.arrayValue, fields.count == 4,
             let region = fields[0].stringValue, let instance = fields[1].stringValue,
-            let user = fields[2].stringValue, let mode = fields[3].stringValue
+            let user = fields[2].stringValue, let mode = fields[3].stringValue.flatMap(PresenceMode.init(rawValue:))
         else { return nil }
         return Entry(region: region, instance: instance, user: user, mode: mode)
     }
 
-    private func mine(user: String, mode: String) -> Entry {
+    private func mine(user: String, mode: PresenceMode) -> Entry {
         Entry(region: region, instance: instanceID, user: user, mode: mode)
     }
 
@@ -63,8 +64,8 @@ struct ClusterPresence: Sendable {
     /// Writes (or refreshes) this instance's entries: `(tender, user, mode)`, and removes the `stale` ones
     /// (a user who switched mode, say).
     func write(
-        _ entries: [(tender: String, user: String, mode: String)],
-        removing stale: [(tender: String, user: String, mode: String)] = []
+        _ entries: [(tender: String, user: String, mode: PresenceMode)],
+        removing stale: [(tender: String, user: String, mode: PresenceMode)] = []
     )
         async throws
     {
@@ -90,12 +91,12 @@ struct ClusterPresence: Sendable {
     }
 
     /// Who is present on a tender, on any instance: one entry per user (`editing` wins over `viewing`), sorted.
-    func list(_ tender: String) async throws -> [(user: String, mode: String)] {
+    func list(_ tender: String) async throws -> [(user: String, mode: PresenceMode)] {
         let reply = try await client.send(
             RESPCommand("ZRANGE", RESPArgument(key(tender)), RESPArgument(String(try await now())), "+inf", "BYSCORE"))
-        var modes: [String: String] = [:]
+        var modes: [String: PresenceMode] = [:]
         for entry in (reply.elements ?? []).compactMap(entry) {
-            if modes[entry.user] != "editing" { modes[entry.user] = entry.mode }
+            modes[entry.user] = entry.mode.combined(with: modes[entry.user])
         }
         return modes.sorted { $0.key < $1.key }.map { (user: $0.key, mode: $0.value) }
     }

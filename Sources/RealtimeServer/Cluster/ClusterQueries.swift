@@ -12,10 +12,7 @@ import Synchronization
 /// Wire format: `C` + JSON `{"id": N, "from": "<instance>", "query": {...}}`; answers `A` + JSON
 /// `{"id": N, "answer": ...}`.
 enum ClusterQueryMessage {
-    static func isQuery(_ payload: ByteBuffer) -> Bool {
-        let first = payload.getInteger(at: payload.readerIndex, as: UInt8.self)
-        return first == UInt8(ascii: "C") || first == UInt8(ascii: "A")
-    }
+    static func isQuery(_ payload: ByteBuffer) -> Bool { ClusterPayloadKind(payload) == .query }
 
     static func question(id: UInt64, from: String, query: JSONValue) -> ByteBuffer {
         ByteBuffer(

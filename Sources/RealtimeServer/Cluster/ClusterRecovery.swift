@@ -17,7 +17,7 @@ import SocketIO
 /// is subscribed to nothing, so its sockets' sessions stay claimable.
 struct ClusterRecovery: Sendable {
     let client: RedisClient
-    let prefix: String
+    let keys: RedisKeys
     let window: Duration
     /// Stream entries kept per namespace.
     let maxEvents: Int
@@ -30,13 +30,13 @@ struct ClusterRecovery: Sendable {
         var rooms: [String]
     }
 
-    func streamKey(_ namespace: String) -> String { "\(prefix):stream:{\(namespace)}" }
+    func streamKey(_ namespace: String) -> String { keys.recoveryStream(namespace: namespace) }
 
-    private func sessionKey(_ pid: String) -> String { "\(prefix):session:{\(pid)}" }
+    private func sessionKey(_ pid: String) -> String { keys.recoverySession(pid: pid) }
 
     /// Present while the socket is connected; its value is the holding instance's channel. Same hash slot as the
     /// session key, so the claim script may touch both on a Redis Cluster too.
-    private func leaseKey(_ pid: String) -> String { "\(prefix):lease:{\(pid)}" }
+    private func leaseKey(_ pid: String) -> String { keys.recoveryLease(pid: pid) }
 
     /// XADD and PUBLISH in one step: no other publish can come between, on any instance.
     private static let publishScript = """

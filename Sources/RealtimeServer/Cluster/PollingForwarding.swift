@@ -18,10 +18,7 @@ enum ForwardedPolling: Sendable, Equatable {
         case post = 1
     }
 
-    static func isForwarded(_ payload: ByteBuffer) -> Bool {
-        let first = payload.getInteger(at: payload.readerIndex, as: UInt8.self)
-        return first == UInt8(ascii: "Q") || first == UInt8(ascii: "R")
-    }
+    static func isForwarded(_ payload: ByteBuffer) -> Bool { ClusterPayloadKind(payload) == .forwardedPolling }
 
     /// Throws when a field does not fit its length prefix (a session id over 65 535 bytes, say): refused, never
     /// truncated.
