@@ -9,7 +9,7 @@ let package = Package(
         .executable(name: "realtime-server", targets: ["realtime-server"]),
         .library(name: "RealtimeServer", targets: ["RealtimeServer"]),
         .library(name: "TopologyModel", targets: ["TopologyModel"]),
-        .library(name: "TfctlKit", targets: ["EnvironmentLoader", "Validation", "Renderers"]),
+        .library(name: "TfctlKit", targets: ["EnvironmentLoader", "Validation", "Renderers", "RenderPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,9 +43,14 @@ let package = Package(
             dependencies: ["TopologyModel", "HCL", "Shell", .product(name: "Yams", package: "Yams")]
         ),
         .target(
+            name: "RenderPipeline",
+            dependencies: ["Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning", "TopologyModel"]
+        ),
+        .target(
             name: "TfctlCLI",
             dependencies: [
                 "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning",
+                "RenderPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -97,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "PlanningTests",
             dependencies: [
-                "Planning", "HCL", "TfctlCLI", "EnvironmentLoader", "Renderers", "TopologyModel", "TestSupport",
+                "Planning", "HCL", "TfctlCLI", "EnvironmentLoader", "Renderers", "TopologyModel", "TestSupport", "RenderPipeline",
             ],
             exclude: ["Fixtures", "Goldens"]
         ),
@@ -107,14 +112,14 @@ let package = Package(
         .testTarget(
             name: "ValidationTests",
             dependencies: [
-                "Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TfctlCLI", "TestSupport",
+                "Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TfctlCLI", "TestSupport", "RenderPipeline",
             ],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "RenderersTests",
             dependencies: [
-                "Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport",
+                "Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport", "RenderPipeline",
                 .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["Goldens"]

@@ -60,11 +60,12 @@ public struct PriceSheet: Sendable, Codable {
     public var cloudArmor: CloudArmor
     public var secretManager: SecretManager
 
-    /// The sheet shipped with tfctl: `$TFCTL_PRICES` if set, else the resource bundle SwiftPM puts beside the
-    /// executable, else the source tree. (SwiftPM's `Bundle.module` would stop the process when the bundle is
-    /// missing, as with a copied binary; a missing sheet is an error to report instead.)
-    public static func bundled() throws -> PriceSheet {
-        let candidates = locations()
+    /// The sheet shipped with tfctl: `override` (the CLI passes `$TFCTL_PRICES`) if given, else the resource
+    /// bundle SwiftPM puts beside `executable`, else the source tree. (SwiftPM's `Bundle.module` would stop the
+    /// process when the bundle is missing, as with a copied binary; a missing sheet is an error to report
+    /// instead.) The caller says where to look: planning reads no environment of its own.
+    public static func bundled(override: URL? = nil, executable: URL) throws -> PriceSheet {
+        let candidates = locations(override: override, executable: executable)
         guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             throw ManifestError(
                 message: "price sheet not found (looked in \(candidates.map(\.path).joined(separator: ", ")))")
@@ -78,11 +79,9 @@ public struct PriceSheet: Sendable, Codable {
         return try decoder.decode(PriceSheet.self, from: Data(contentsOf: url))
     }
 
-    static func locations() -> [URL] {
-        var urls: [URL] = []
-        if let path = ProcessInfo.processInfo.environment["TFCTL_PRICES"] { urls.append(URL(fileURLWithPath: path)) }
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        for directory in [executable.deletingLastPathComponent(), Bundle.main.bundleURL] {
+    static func locations(override: URL?, executable: URL) -> [URL] {
+        var urls: [URL] = override.map { [$0] } ?? []
+        for directory in [executable.resolvingSymlinksInPath().deletingLastPathComponent(), Bundle.main.bundleURL] {
             for bundle in ["tfctl_Planning.resources", "tfctl_Planning.bundle/Contents/Resources"] {
                 urls.append(directory.appendingPathComponent(bundle).appendingPathComponent("prices.json"))
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Planning
+import RenderPipeline
 
 /// Where `apply` and `destroy` send the topology.
 enum Target: String, ExpressibleByArgument, CaseIterable {

@@ -1,5 +1,6 @@
 import Foundation
 import Planning
+import RenderPipeline
 import Renderers
 import TopologyModel
 

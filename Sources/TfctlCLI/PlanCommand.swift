@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Planning
+import RenderPipeline
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,6 +60,14 @@ struct PlanCommand: ParsableCommand {
         }
         return PlanReport(
             plan: Plan(before: before, after: after), against: before == nil ? nil : display,
-            prices: Result { try PriceSheet.bundled() })
+            prices: Result { try PriceSheet.bundled(override: PriceSheet.override, executable: PriceSheet.executable) })
     }
+}
+
+extension PriceSheet {
+    /// `$TFCTL_PRICES`: another price sheet, for a negotiated discount or a test.
+    static var override: URL? { ProcessInfo.processInfo.environment["TFCTL_PRICES"].map(URL.init(fileURLWithPath:)) }
+
+    /// This executable, beside which SwiftPM puts the sheet's resource bundle.
+    static var executable: URL { URL(fileURLWithPath: CommandLine.arguments.first ?? "") }
 }

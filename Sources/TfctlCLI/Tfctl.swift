@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnvironmentLoader
 import Foundation
+import RenderPipeline
 
 /// `tfctl`: validate and render a real-time topology for Google Cloud.
 public struct Tfctl: ParsableCommand {

@@ -1,6 +1,7 @@
 import EnvironmentLoader
 import Foundation
 import Planning
+import RenderPipeline
 import TestSupport
 import Testing
 

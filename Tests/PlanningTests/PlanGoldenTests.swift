@@ -1,5 +1,6 @@
 import EnvironmentLoader
 import Foundation
+import RenderPipeline
 import TestSupport
 import Testing
 
@@ -21,7 +22,7 @@ import Testing
     static func report(_ name: String) throws -> PlanReport {
         PlanReport(
             plan: Plan(before: try manifest("base"), after: try manifest(name)), against: "out/base/manifest.json",
-            prices: .success(try PriceSheet.bundled()))
+            prices: .success(try PriceSheet.bundled(executable: Bundle.main.executableURL ?? Repository.root)))
     }
 
     @Test("plan output matches its golden", arguments: cases)
@@ -166,9 +167,22 @@ import Testing
                 type: "google_project_iam_member", path: "role", before: "\"a\"", after: "\"b\""))
     }
 
+    @Test("the price sheet is read from where the caller says: an override first, then beside the executable")
+    func priceSheetLocation() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let shipped = try String(contentsOf: Repository.url("Sources/Planning/Resources/prices.json"), encoding: .utf8)
+        let override = directory.appendingPathComponent("prices.json")
+        try shipped.replacingOccurrences(of: "\"hours_per_month\": 730", with: "\"hours_per_month\": 744")
+            .write(to: override, atomically: true, encoding: .utf8)
+        let executable = directory.appendingPathComponent("tfctl")
+        #expect(try PriceSheet.bundled(override: override, executable: executable).hoursPerMonth == 744)
+        #expect(try PriceSheet.bundled(executable: executable).hoursPerMonth == 730)  // the source tree's
+    }
+
     @Test("cost: hand-computed Cloud Run and Memorystore figures")
     func cost() throws {
-        let prices = try PriceSheet.bundled()
+        let prices = try PriceSheet.bundled(executable: Bundle.main.executableURL ?? Repository.root)
         let manifest = Manifest(
             source: "test",
             resources: [

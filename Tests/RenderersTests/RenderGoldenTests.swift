@@ -1,10 +1,10 @@
 import EnvironmentLoader
 import Foundation
+import RenderPipeline
 import Renderers
 import TestSupport
 import Testing
 
-@testable import TfctlCLI
 
 /// Every shipped environment renders to its committed goldens (Terraform, gcloud scripts, Knative YAML, RTDB
 /// rules), twice to the same bytes, and the goldens pass the real oracles: `terraform fmt -check`, the

@@ -1,12 +1,12 @@
 import Diagnostics
 import EnvironmentLoader
 import Foundation
+import RenderPipeline
 import TestSupport
 import Testing
 import TopologyModel
 import Validation
 
-@testable import TfctlCLI
 
 /// Every invalid fixture with its exact expected diagnostics (`<fixture>.err`, written by `make goldens`).
 @Suite struct FixtureTests {

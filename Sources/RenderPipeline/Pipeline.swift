@@ -1,20 +1,21 @@
 import Diagnostics
 import EnvironmentLoader
-import Foundation
 import Planning
 import Renderers
 import TopologyModel
 import Validation
 
-/// Load, then validate: the front half of every command. Pure apart from reading the environment files.
-struct Pipeline {
-    let loaded: LoadedEnvironment
-    let diagnostics: [Diagnostic]
+/// The compiler's pipeline, as a library: load, then validate (the front half of every command), then render every
+/// output in memory. Pure apart from reading the environment files through its loader; only the CLI writes,
+/// prints and exits.
+public struct Pipeline: Sendable {
+    public let loaded: LoadedEnvironment
+    public let diagnostics: [Diagnostic]
 
     /// The topology, if it loaded; whether it may be rendered depends on `failed(strict:)`.
-    var topology: Topology? { loaded.topology }
+    public var topology: Topology? { loaded.topology }
 
-    init(environment: String, loader: EnvironmentLoader = EnvironmentLoader()) {
+    public init(environment: String, loader: EnvironmentLoader = EnvironmentLoader()) {
         loaded = loader.load(path: EnvironmentLoader.environmentPath(for: environment))
         if let topology = loaded.topology {
             diagnostics = Diagnostic.sorted(
@@ -24,12 +25,13 @@ struct Pipeline {
         }
     }
 
-    func failed(strict: Bool) -> Bool {
+    /// Whether the run stops here: nothing loaded, an error, or (`strict`) any diagnostic.
+    public func failed(strict: Bool) -> Bool {
         topology == nil || diagnostics.hasErrors || (strict && !diagnostics.isEmpty)
     }
 
     /// Every file `tfctl render` writes for this environment, in path order.
-    func render() -> [RenderedFile] {
+    public func render() -> [RenderedFile] {
         guard let topology else { return [] }
         let source = loaded.displayPath
         let files =
@@ -41,21 +43,8 @@ struct Pipeline {
     }
 
     /// The resources of the Terraform render, flattened, for `plan`.
-    func manifest() -> Manifest? {
+    public func manifest() -> Manifest? {
         guard let topology else { return nil }
         return Manifest(source: loaded.displayPath, blocks: TerraformRenderer().modules(topology).flatMap(\.blocks))
-    }
-
-    /// Prints diagnostics: text to standard error, JSON to standard output.
-    func report(format: OutputFormat) {
-        let formatter = DiagnosticFormatter(sources: loaded.sources)
-        switch format {
-        case .json:
-            print(formatter.json(diagnostics), terminator: "")
-        case .text where !diagnostics.isEmpty:
-            FileHandle.standardError.write(Data(formatter.text(diagnostics).utf8))
-        case .text:
-            break
-        }
     }
 }
