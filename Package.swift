@@ -102,7 +102,8 @@ let package = Package(
         .testTarget(
             name: "PlanningTests",
             dependencies: [
-                "Planning", "HCL", "TfctlCLI", "EnvironmentLoader", "Renderers", "TopologyModel", "TestSupport", "RenderPipeline",
+                "Planning", "HCL", "TfctlCLI", "EnvironmentLoader", "Renderers", "TopologyModel", "TestSupport",
+                "RenderPipeline",
             ],
             exclude: ["Fixtures", "Goldens"]
         ),
@@ -112,14 +113,15 @@ let package = Package(
         .testTarget(
             name: "ValidationTests",
             dependencies: [
-                "Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TfctlCLI", "TestSupport", "RenderPipeline",
+                "Validation", "EnvironmentLoader", "Diagnostics", "TopologyModel", "TestSupport", "RenderPipeline",
             ],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "RenderersTests",
             dependencies: [
-                "Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport", "RenderPipeline",
+                "Renderers", "EnvironmentLoader", "Validation", "TopologyModel", "TfctlCLI", "TestSupport",
+                "RenderPipeline",
                 .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["Goldens"]
