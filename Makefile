@@ -17,7 +17,7 @@ build:
 test: venv
 	$(SWIFT) build
 	$(WITH_VENV) $(SWIFT) test
-	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server python -m pytest -q Tests/ServerTests
+	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server python -m pytest -q -rs Tests/ServerTests
 
 venv: $(VENV)/installed
 
@@ -40,11 +40,15 @@ lint:
 ## Release builds, then the render benchmark and the server's broadcast benchmark, each with its same-run
 ## baseline (terraform fmt and python3 for rendering; Node with Debian's node-ws for the server's clients and
 ## its baseline).
-bench:
+bench: $(VENV)/bench-installed
 	$(SWIFT) build -c release --product tfctl
 	$(SWIFT) build -c release --product realtime-server
-	python3 Benchmarks/render_bench.py $$($(SWIFT) build -c release --show-bin-path)/tfctl
-	python3 Benchmarks/server_bench.py $$($(SWIFT) build -c release --show-bin-path)/realtime-server
+	$(VENV)/bin/python Benchmarks/render_bench.py $$($(SWIFT) build -c release --show-bin-path)/tfctl
+	$(VENV)/bin/python Benchmarks/server_bench.py $$($(SWIFT) build -c release --show-bin-path)/realtime-server
+
+$(VENV)/bench-installed: $(VENV)/installed Benchmarks/requirements.txt
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Benchmarks/requirements.txt
+	touch $@
 
 ## Renders the bundled example environment and lists what it wrote.
 demo: build

@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "RealtimeServer", "EngineIO", "SocketIO", "Redis", "TestSupport", "TopologyModel",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

@@ -31,9 +31,13 @@ enum CloseReason: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether a reconnecting client gets its sockets back: the connection dropped, it was not ended on purpose
     /// by either side. (A Socket.IO DISCONNECT, the application leaving, ends recovery before any of these.)
+    /// The reference server's list (`RECOVERABLE_DISCONNECT_REASONS`: transport close, transport error, ping
+    /// timeout, server shutting down), with the Engine.IO closes it files under them: a client's close packet
+    /// and a second GET (engine.io closes both as a transport close or error).
     var isRecoverable: Bool {
         switch self {
-        case .transportClose, .clientClose, .pingTimeout, .serverShuttingDown: true
+        case .transportClose, .clientClose, .transportError, .overlappingPolls, .pingTimeout, .serverShuttingDown:
+            true
         default: false
         }
     }

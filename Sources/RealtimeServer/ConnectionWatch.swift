@@ -10,8 +10,10 @@ final class ConnectionWatch: Sendable {
 
     private let state = Mutex<(closed: Bool, onClose: (@Sendable () -> Void)?)>((false, nil))
 
-    init(_ channel: any Channel) {
-        channel.closeFuture.whenComplete { [self] _ in
+    convenience init(_ channel: any Channel) { self.init(closeFuture: channel.closeFuture) }
+
+    init(closeFuture: EventLoopFuture<Void>) {
+        closeFuture.whenComplete { [self] _ in
             let handler = state.withLock { state in
                 state.closed = true
                 defer { state.onClose = nil }
@@ -32,17 +34,26 @@ final class ConnectionWatch: Sendable {
 
     /// The request that installed a handler is answered: its end no longer matters.
     func clear() { state.withLock { $0.onClose = nil } }
+
+    /// Whether a request waits on this connection for something to answer with (a held polling GET).
+    var isHolding: Bool { state.withLock { $0.onClose != nil } }
 }
 
-/// Closes an HTTP connection whose client has ended its side. The server's child channels allow half closure,
-/// so a client that goes away is an `inputClosed` event, and NIO's HTTP pipeline keeps the connection open until
-/// the response in flight is written: for a held polling GET that is up to a ping interval of a connection in
-/// CLOSE-WAIT. Node's HTTP server, under the reference Engine.IO server, treats the end as an aborted request.
+/// Closes a connection whose client has ended its side while a polling GET is held on it. The server's child
+/// channels allow half closure, so a client that goes away is an `inputClosed` event, and NIO's HTTP pipeline
+/// keeps the connection open until the response in flight is written: for a held GET that is up to a ping
+/// interval of a connection in CLOSE-WAIT and a session nobody polls. (The reference server's Node HTTP server
+/// treats the end as an aborted request.) Any other request in flight gets its response first, as NIO does; on
+/// a WebSocket the event goes on to the `WebSocketReader`, which closes.
 final class PeerClosedHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
 
+    private let watch: ConnectionWatch
+
+    init(watch: ConnectionWatch) { self.watch = watch }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed {
+        if let event = event as? ChannelEvent, event == .inputClosed, watch.isHolding {
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)

@@ -19,6 +19,7 @@ actor SocketConnection {
     /// Connected sockets by namespace.
     private var sockets: [String: Socket] = [:]
     private var connectDeadline: Scheduled<Void>?
+    private var connectTimeout = 0
 
     nonisolated var rooms: Rooms { server.rooms }
     nonisolated var limits: SocketLimits { server.limits }
@@ -30,8 +31,10 @@ actor SocketConnection {
         self.bucket = TokenBucket(rate: server.limits.eventsPerSecond, burst: server.limits.eventBurst)
     }
 
-    /// A client must CONNECT to a namespace within `milliseconds`, or the connection is closed.
+    /// A client must CONNECT to a namespace within `milliseconds`, or the connection is closed; the same holds
+    /// again whenever it has disconnected from every namespace.
     func start(connectTimeout milliseconds: Int) {
+        connectTimeout = milliseconds
         connectDeadline = Timers.after(.milliseconds(milliseconds)) { [weak self] in
             guard let self else { return }
             Task { await self.closeIfNotConnected() }
@@ -95,8 +98,9 @@ actor SocketConnection {
             await connect(packet)
         case .disconnect:
             // The Engine.IO connection stays open, even with no namespace left: the client may connect again
-            // (socket.io-protocol test suite: after `41` the next packet is a ping).
+            // (socket.io-protocol test suite: after `41` the next packet is a ping), within the connect timeout.
             if let socket = sockets.removeValue(forKey: packet.namespace) { await left(socket) }
+            if sockets.isEmpty, connectDeadline == nil { start(connectTimeout: connectTimeout) }
         case .event, .binaryEvent:
             let metrics = server.metrics.namespace(packet.namespace)
             metrics?.eventsReceived.increment()
@@ -174,12 +178,24 @@ actor SocketConnection {
             return
         }
         let recovery = await recover(auth, namespace: packet.namespace, identity: identity)
+        // The connection may have closed while this CONNECT waited (for the token check, the user count, Redis):
+        // then nothing of the socket may stay behind, and a claimed session goes back.
+        guard !isClosed else {
+            await server.users.close(identity.user)
+            if let recovery, let pid = recovery.socket.pid {
+                await rooms.abandonRecovery(recovery.socket)
+                server.cluster?.giveBack(pid: pid, recovery.session)
+            }
+            return
+        }
         let socket =
             recovery?.socket
             ?? Socket(
                 id: socketID, pid: server.cluster?.recovery.map { _ in SessionRegistry.newID() }, recovered: false,
                 namespace: packet.namespace, auth: auth, identity: identity, connection: self)
         sockets[packet.namespace] = socket
+        // Held from now on, so a close before the recovery ends releases the session instead of losing it.
+        if let recovery, let pid = socket.pid { server.cluster?.track(pid: pid, recovery.session) }
         server.metrics.namespace(packet.namespace)?.sockets.increment(by: 1.0)
         await rooms.connected(socket)
         var reply: [(String, JSONValue)] = [("sid", .string(socket.id))]
@@ -193,16 +209,19 @@ actor SocketConnection {
     /// same rooms) with the events it missed, when its session is still kept, belongs to the same user and
     /// namespace, and the stream still holds its offset; otherwise nil: a new socket, and a new private id
     /// that tells the client it was not recovered.
-    private func recover(_ auth: JSONValue, namespace: String, identity: Identity) async
-        -> (socket: Socket, replay: [ClusterMessage])?
-    {
-        guard let recovery = server.cluster?.recovery, let pid = auth["pid"]?.stringValue,
+    private func recover(_ auth: JSONValue, namespace: String, identity: Identity) async -> Recovery? {
+        guard let cluster = server.cluster, let recovery = cluster.recovery, let pid = auth["pid"]?.stringValue,
             let offset = auth["offset"]?.stringValue.flatMap(StreamOffset.init)
         else { return nil }
-        guard let session = try? await server.cluster?.claim(pid: pid), session.namespace == namespace,
-            session.user == identity.user, (try? await recovery.holds(offset, namespace: namespace)) == true
-        else {
-            server.metrics.recoveries(succeeded: false).increment()
+        let failed = server.metrics.recoveries(succeeded: false)
+        guard let session = try? await cluster.claim(pid: pid, user: identity.user, namespace: namespace) else {
+            failed.increment()
+            return nil
+        }
+        // From here a session that is not used goes back (the client gets a new private id and resyncs).
+        guard (try? await recovery.holds(offset, namespace: namespace)) == true else {
+            cluster.giveBack(pid: pid, session)
+            failed.increment()
             return nil
         }
         let socket = Socket(
@@ -212,11 +231,19 @@ actor SocketConnection {
         // Read after the socket is back in its rooms: whatever comes later is held for it, nothing falls between.
         guard let replay = try? await recovery.events(after: offset, namespace: namespace) else {
             await rooms.abandonRecovery(socket)
-            server.metrics.recoveries(succeeded: false).increment()
+            cluster.giveBack(pid: pid, session)
+            failed.increment()
             return nil
         }
         server.metrics.recoveries(succeeded: true).increment()
-        return (socket, replay)
+        return Recovery(socket: socket, session: session, replay: replay)
+    }
+
+    /// A socket got back by `recover`, with the session it was claimed from and the events it missed.
+    private struct Recovery {
+        let socket: Socket
+        let session: ClusterRecovery.Session
+        let replay: [ClusterMessage]
     }
 
     /// `recoverable`: the client may come back for this socket (it dropped; it did not leave).

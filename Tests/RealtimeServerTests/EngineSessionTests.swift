@@ -1,6 +1,6 @@
 import EngineIO
 import NIOCore
-import NIOEmbedded
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -78,10 +78,9 @@ import Testing
     @Test("the end of a held GET's connection ends the session at once, as a recoverable transport close")
     func lostPoll() async throws {
         let (session, record) = await session()
-        let channel = EmbeddedChannel()
-        let poll = try await heldPoll(session, connection: ConnectionWatch(channel))
-        channel.close(promise: nil)
-        channel.embeddedEventLoop.run()  // the embedded loop completes the close future when it runs
+        let closed = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let poll = try await heldPoll(session, connection: ConnectionWatch(closeFuture: closed.futureResult))
+        closed.succeed()
         _ = try await poll.value
         for _ in 0..<500 where record.closes.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(2)) }
         #expect(record.closes.withLock { $0 } == [.transportClose])
@@ -90,13 +89,14 @@ import Testing
     @Test("the end of a connection whose GET was answered long ago closes nothing")
     func answeredPollsConnection() async throws {
         let (session, record) = await session()
-        let channel = EmbeddedChannel()
-        let watch = ConnectionWatch(channel)
+        let closed = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let watch = ConnectionWatch(closeFuture: closed.futureResult)
         let poll = try await heldPoll(session, connection: watch)
+        #expect(watch.isHolding)
         await session.send([.message("a")])
         _ = try await poll.value
-        channel.close(promise: nil)
-        channel.embeddedEventLoop.run()
+        #expect(!watch.isHolding, "the answered GET no longer watches its connection")
+        closed.succeed()
         try await Task.sleep(for: .milliseconds(50))
         #expect(await session.state == .polling)
         #expect(record.closes.withLock { $0 }.isEmpty)
@@ -112,9 +112,11 @@ import Testing
 
     @Test("recovery follows the reason: drops and drains recover, ends on purpose and violations do not")
     func recoverableReasons() {
-        let recoverable: [CloseReason] = [.transportClose, .clientClose, .pingTimeout, .serverShuttingDown]
+        let recoverable: [CloseReason] = [
+            .transportClose, .clientClose, .transportError, .overlappingPolls, .pingTimeout, .serverShuttingDown,
+        ]
         let final: [CloseReason] = [
-            .transportError, .serverDisconnect, .invalidPacket("x"), .overlappingPolls, .payloadTooLarge,
+            .serverDisconnect, .invalidPacket("x"), .payloadTooLarge,
             .slowConsumer, .inboxFull, .rateLimited, .connectTimeout, .failedUpgrade("x"),
         ]
         for reason in recoverable { #expect(reason.isRecoverable, "\(reason)") }

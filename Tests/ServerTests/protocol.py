@@ -7,6 +7,7 @@ import socket
 import struct
 
 import requests
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 SEPARATOR = "\x1e"
@@ -33,6 +34,20 @@ def websocket(server, path="/socket.io/", **query):
     query.setdefault("transport", "websocket")
     url = server.ws_url + path + "?" + "&".join(f"{key}={value}" for key, value in query.items())
     return connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT)
+
+
+def assert_websocket_refused(server, **query):
+    """A WebSocket the server must not keep: refused at the upgrade (HTTP 400) or closed at once, never left open
+    and silent (the official suites wait for its `close` event)."""
+    try:
+        with websocket(server, **query) as socket:
+            socket.recv(timeout=TIMEOUT)  # a timeout here is an open, silent socket: the failure
+    except ConnectionClosed:
+        return
+    except InvalidStatus as refused:
+        assert refused.response.status_code == 400, refused
+        return
+    raise AssertionError("the server kept the WebSocket open and sent something")
 
 
 def receive(socket, skip_pings=True):

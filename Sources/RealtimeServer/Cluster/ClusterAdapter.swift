@@ -109,40 +109,56 @@ final class ClusterAdapter: Sendable {
         callbacks.set(self)
     }
 
-    /// Records a socket's session (at connect, and when its rooms change), for recovery.
+    /// Records a socket's session (at connect, and when its rooms change), for recovery. The commands are sent
+    /// under the lock of `liveSessions`, so Redis gets a socket's hold, refresh and release in the order they
+    /// happened here.
     func track(pid: String, _ session: ClusterRecovery.Session) {
         guard let recovery else { return }
-        liveSessions.withLock { $0[pid] = session }
-        hold(recovery, session, pid: pid)
-    }
-
-    private func hold(_ recovery: ClusterRecovery, _ session: ClusterRecovery.Session, pid: String) {
-        for command in recovery.holdCommands(
-            session, pid: pid, holder: instanceChannel(instanceID), margin: heartbeatInterval)
-        {
-            publisher.sendAndForget(command)
+        liveSessions.withLock { live in
+            live[pid] = session
+            publisher.sendAndForget(recovery.holdCommand(session, pid: pid, holder: holder, heartbeat: heartbeatInterval))
         }
     }
 
-    /// Takes the recovery session left under `pid` for a socket of this instance; nil when there is none, or
-    /// its socket is still connected somewhere.
-    func claim(pid: String) async throws -> ClusterRecovery.Session? {
+    /// This instance's channel, which the leases of its sockets name.
+    private var holder: String { instanceChannel(instanceID) }
+
+    /// Takes the recovery session `user` left under `pid` in `namespace` for a socket of this instance; nil
+    /// when there is none, it is someone else's, or its socket is still connected somewhere.
+    func claim(pid: String, user: String, namespace: String) async throws -> ClusterRecovery.Session? {
         guard let recovery else { return nil }
-        return try await recovery.take(pid: pid, holder: instanceChannel(instanceID), margin: heartbeatInterval)
+        return try await recovery.take(
+            pid: pid, user: user, namespace: namespace, holder: holder, heartbeat: heartbeatInterval)
     }
 
     /// A socket is gone: its session is kept for the recovery window when the client may come back for it
     /// (`recoverable`), else deleted.
     func untrack(pid: String, recoverable: Bool) {
-        guard let recovery, let session = liveSessions.withLock({ $0.removeValue(forKey: pid) }) else { return }
-        let commands =
-            recoverable ? recovery.releaseCommands(session, pid: pid) : [recovery.deleteCommand(pid: pid)]
-        for command in commands { publisher.sendAndForget(command) }
+        guard let recovery else { return }
+        liveSessions.withLock { live in
+            guard let session = live.removeValue(forKey: pid) else { return }
+            publisher.sendAndForget(
+                recoverable
+                    ? recovery.releaseCommand(session, pid: pid, holder: holder)
+                    : recovery.deleteCommand(pid: pid, holder: holder))
+        }
+    }
+
+    /// A claimed session that was not used after all (the connection closed, or Redis failed, during the
+    /// recovery): it goes back, free to claim again.
+    func giveBack(pid: String, _ session: ClusterRecovery.Session) {
+        guard let recovery else { return }
+        publisher.sendAndForget(recovery.releaseCommand(session, pid: pid, holder: holder))
     }
 
     private func refreshSessions() {
         guard let recovery else { return }
-        for (pid, session) in liveSessions.withLock({ $0 }) { hold(recovery, session, pid: pid) }
+        liveSessions.withLock { live in
+            for (pid, session) in live {
+                publisher.sendAndForget(
+                    recovery.holdCommand(session, pid: pid, holder: holder, heartbeat: heartbeatInterval))
+            }
+        }
     }
 
     /// Runs `job` every heartbeat (a third of the presence TTL) while the cluster runs.

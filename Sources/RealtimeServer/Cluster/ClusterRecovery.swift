@@ -28,6 +28,14 @@ struct ClusterRecovery: Sendable {
         var namespace: String
         var user: String
         var rooms: [String]
+
+        /// As kept in Redis (the claim script reads `user` and `namespace`).
+        var json: String {
+            JSONValue.object([
+                ("sid", .string(socketID)), ("namespace", .string(namespace)), ("user", .string(user)),
+                ("rooms", .array(rooms.map(JSONValue.string))),
+            ]).serialized()
+        }
     }
 
     func streamKey(_ namespace: String) -> String { keys.recoveryStream(namespace: namespace) }
@@ -67,61 +75,92 @@ struct ClusterRecovery: Sendable {
     }
 
     // MARK: Sessions
+    //
+    // Every write of a session goes through a script that checks the lease first: an instance writes only a
+    // session it holds (or that nobody holds), so one that lost a socket's lease (its subscriber was away while
+    // another instance claimed the socket) cannot take the session back, and its later release deletes nothing
+    // of the new holder's. Scripts on one connection run in the order they were sent.
 
-    /// Writes a connected socket's session and its lease (held by the instance whose channel is `holder`), to
-    /// live `window` plus `margin` (the time until its next refresh): a socket whose instance dies is
-    /// recoverable for at least the window after that.
-    func holdCommands(_ session: Session, pid: String, holder: String, margin: Duration) -> [RESPCommand] {
-        let lifetime = RESPArgument(Int((window + margin) / .milliseconds(1)))
-        return [
-            saveCommand(session, pid: pid, lifetime: lifetime),
-            RESPCommand("SET", RESPArgument(leaseKey(pid)), RESPArgument(holder), "PX", lifetime),
-        ]
-    }
+    /// Writes a connected socket's session, to live `window` plus `margin` (the time until its next refresh), and
+    /// its lease, to live `leaseLifetime`: a socket whose instance dies is recoverable for at least the window,
+    /// and a lease nobody refreshes (a release that never reached Redis) is gone within seconds.
+    private static let holdScript = """
+        local holder = redis.call('GET', KEYS[2])
+        if holder and holder ~= ARGV[3] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+        return 1
+        """
 
     /// The socket dropped: its session stays for the window, free to claim.
-    func releaseCommands(_ session: Session, pid: String) -> [RESPCommand] {
-        [
-            saveCommand(session, pid: pid, lifetime: RESPArgument(Int(window / .milliseconds(1)))),
-            RESPCommand("DEL", RESPArgument(leaseKey(pid))),
-        ]
-    }
+    private static let releaseScript = """
+        local holder = redis.call('GET', KEYS[2])
+        if holder and holder ~= ARGV[3] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('DEL', KEYS[2])
+        return 1
+        """
 
     /// The socket left for good: nothing to recover.
-    func deleteCommand(pid: String) -> RESPCommand {
-        RESPCommand("DEL", RESPArgument(sessionKey(pid)), RESPArgument(leaseKey(pid)))
+    private static let deleteScript = """
+        local holder = redis.call('GET', KEYS[2])
+        if holder and holder ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return 1
+        """
+
+    /// How long a lease lives without a refresh: three heartbeats.
+    static func leaseLifetime(heartbeat: Duration) -> Duration { heartbeat * 3 }
+
+    /// Writes the session of a socket connected here (`holder`: this instance's channel).
+    func holdCommand(_ session: Session, pid: String, holder: String, heartbeat: Duration) -> RESPCommand {
+        script(
+            Self.holdScript, pid: pid, session.json, milliseconds(window + heartbeat), holder,
+            milliseconds(Self.leaseLifetime(heartbeat: heartbeat)))
     }
 
-    private func saveCommand(_ session: Session, pid: String, lifetime: RESPArgument) -> RESPCommand {
-        let value = JSONValue.object([
-            ("sid", .string(session.socketID)), ("namespace", .string(session.namespace)),
-            ("user", .string(session.user)), ("rooms", .array(session.rooms.map(JSONValue.string))),
-        ])
-        return RESPCommand("SET", RESPArgument(sessionKey(pid)), RESPArgument(value.serialized()), "PX", lifetime)
+    func releaseCommand(_ session: Session, pid: String, holder: String) -> RESPCommand {
+        script(Self.releaseScript, pid: pid, session.json, milliseconds(window), holder)
     }
 
-    /// Takes the session unless its lease names a live instance (the socket is still connected there), and
-    /// leases it to the claimer in the same step: a second claim that comes before the claimer has the socket
-    /// back is refused too. One script: no other claim comes between.
+    func deleteCommand(pid: String, holder: String) -> RESPCommand { script(Self.deleteScript, pid: pid, holder) }
+
+    private func script(_ source: String, pid: String, _ arguments: String...) -> RESPCommand {
+        RESPCommand(
+            ["EVAL", RESPArgument(source), 2, RESPArgument(sessionKey(pid)), RESPArgument(leaseKey(pid))]
+                + arguments.map { RESPArgument($0) })
+    }
+
+    private func milliseconds(_ duration: Duration) -> String { String(Int(duration / .milliseconds(1))) }
+
+    /// Takes the session when it belongs to `user` and `namespace` and its lease names no live instance (the
+    /// socket is connected nowhere), and leases it to the claimer in the same step: a second claim that comes
+    /// before the claimer has the socket back is refused too. A claim by another user, or for another
+    /// namespace, leaves the session to its owner. One script: no other claim comes between. ("Live" is what
+    /// Redis sees: an instance subscribed to its channel. On a Redis Cluster `PUBSUB NUMSUB` counts one node's
+    /// subscribers only, so this needs a single-node or primary/replica Redis, as Memorystore's tiers are.)
     private static let claimScript = """
         local holder = redis.call('GET', KEYS[2])
         if holder and redis.call('PUBSUB', 'NUMSUB', holder)[2] > 0 then return false end
-        local session = redis.call('GETDEL', KEYS[1])
-        if session then
-          redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-        else
-          redis.call('DEL', KEYS[2])
-        end
+        local session = redis.call('GET', KEYS[1])
+        if not session then return false end
+        local decoded = cjson.decode(session)
+        if decoded.user ~= ARGV[3] or decoded.namespace ~= ARGV[4] then return false end
+        redis.call('DEL', KEYS[1])
+        redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
         return session
         """
 
-    /// The session left under `pid`, taken (and leased to `holder`, the claiming instance's channel) so that it
-    /// is recovered once; nil when there is none, or when its socket is still connected.
-    func take(pid: String, holder: String, margin: Duration) async throws -> Session? {
+    /// The session `user` left under `pid` in `namespace`, taken (and leased to `holder`, the claiming instance's
+    /// channel) so that it is recovered once; nil when there is none, it is another user's or namespace's, or
+    /// its socket is still connected.
+    func take(pid: String, user: String, namespace: String, holder: String, heartbeat: Duration) async throws
+        -> Session?
+    {
         let reply = try await client.send(
-            RESPCommand(
-                "EVAL", RESPArgument(Self.claimScript), 2, RESPArgument(sessionKey(pid)), RESPArgument(leaseKey(pid)),
-                RESPArgument(holder), RESPArgument(Int((window + margin) / .milliseconds(1)))))
+            script(
+                Self.claimScript, pid: pid, holder, milliseconds(Self.leaseLifetime(heartbeat: heartbeat)), user,
+                namespace))
         guard let text = reply.string, let value = JSONValue.parse(Substring(text)),
             let socketID = value["sid"]?.stringValue, let namespace = value["namespace"]?.stringValue,
             let user = value["user"]?.stringValue, let rooms = value["rooms"]?.arrayValue

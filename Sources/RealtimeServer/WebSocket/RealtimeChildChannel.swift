@@ -22,6 +22,8 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
     struct Value: ServerChildChannelValue {
         let connection: EventLoopFuture<Connection>
         let channel: any Channel
+        /// Watches the connection's end for the polling GETs held on it.
+        let watch: ConnectionWatch
     }
 
     let responder: HTTPChannelHandler.Responder
@@ -51,7 +53,8 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
-            try channel.pipeline.syncOperations.addHandler(PeerClosedHandler())
+            let watch = ConnectionWatch(channel)
+            try channel.pipeline.syncOperations.addHandler(PeerClosedHandler(watch: watch))
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = EngineWebSocketUpgrader(engine: engine) { channel, head in
                 upgradeAttempted.value = true
@@ -75,7 +78,7 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validates them already
             let connection = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                 configuration: configuration)
-            return Value(connection: connection, channel: channel)
+            return Value(connection: connection, channel: channel, watch: watch)
         }
     }
 
@@ -83,7 +86,7 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             switch try await value.connection.get() {
             case .http(let http):
-                await ConnectionWatch.$current.withValue(ConnectionWatch(value.channel)) {
+                await ConnectionWatch.$current.withValue(value.watch) {
                     await handleHTTP(asyncChannel: http, logger: logger)
                 }
             case .refusedUpgrade(let http):
