@@ -72,6 +72,14 @@ extension RuleCatalog {
         Rule(
             "TFC0313", family: "cloud-run", title: "invalid image",
             explanation: "`image` is `bundled` or an image reference without whitespace."),
+        Rule(
+            "TFC0315", family: "cloud-run", title: "a setting the bundled server refuses",
+            explanation: """
+                The bundled server checks its settings at start and exits with status 2 on a bad one, naming it. \
+                On Cloud Run such a revision never passes its startup probe, and the deployment fails after \
+                the probe's whole budget. `LOG_LEVEL` in `env` is one of `trace`, `debug`, `info`, `notice`, \
+                `warning`, `error`, `critical`, in lower case, as swift-log spells them.
+                """),
     ]
 
     static let webSocketRules: [Rule] = [

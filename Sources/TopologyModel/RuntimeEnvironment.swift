@@ -61,6 +61,11 @@ extension RealtimeService {
         "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY",
     ]
 
+    /// The values the bundled server takes for `LOG_LEVEL` (swift-log's levels, spelled as they are). The server
+    /// refuses any other at start, so a typo in `env` must be caught by validation, not by a revision that
+    /// never becomes ready.
+    public static let bundledServerLogLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
     /// Prefixes of the relay variables, one per other region: `REDIS_RELAY_URL_EUROPE_WEST1`, ...
     public static let relayURLPrefix = "REDIS_RELAY_URL_"
     public static let relayCAPrefix = "REDIS_RELAY_CA_CERT_"

@@ -160,6 +160,13 @@ enum CloudRunRules {
                     help: "keep one of them")
             }
         }
+        if service.image == .bundled, let level = service.env["LOG_LEVEL"],
+            !RealtimeService.bundledServerLogLevels.contains(level)
+        {
+            report.error(
+                "TFC0315", "\(path).env.LOG_LEVEL", "LOG_LEVEL '\(level)' is not a level the bundled server accepts",
+                help: "use one of \(RealtimeService.bundledServerLogLevels.joined(separator: ", "))")
+        }
         for (name, secret) in service.sortedSecrets {
             let valid =
                 (1...255).contains(secret.secret.count)

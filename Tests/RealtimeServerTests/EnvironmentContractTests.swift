@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RealtimeServer
 import TestSupport
 import Testing
@@ -49,5 +50,16 @@ import TopologyModel
         #expect(configuration.region == "europe-west1")
         #expect(configuration.topology == "t")
         #expect(configuration.firebaseDatabaseURL?.hasPrefix("https://") == true)
+    }
+}
+
+/// The log levels validation accepts for the bundled server are exactly the ones the server takes.
+@Suite struct LogLevelContractTests {
+    @Test("RealtimeService.bundledServerLogLevels is swift-log's levels, which the server parses")
+    func levels() throws {
+        #expect(RealtimeService.bundledServerLogLevels == Logger.Level.allCases.map(\.rawValue))
+        for level in RealtimeService.bundledServerLogLevels {
+            #expect(try ServerConfiguration.fromEnvironment(["LOG_LEVEL": level]).logLevel.rawValue == level)
+        }
     }
 }
