@@ -28,7 +28,8 @@ public func buildServer(
             recoveryMaxEvents: configuration.recoveryMaxEvents, relays: configuration.relays, metrics: metrics,
             logger: logger)
     }
-    if let cluster, configuration.profile == .tenderflow { await TenderFlow.join(cluster, presence) }
+    // Presence is shared through the cluster: the adapter's presence store is Presence's.
+    if let cluster, configuration.profile == .tenderflow { await presence.share(cluster.presence) }
     let sockets = namespaces.map {
         SocketServer(
             $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster)
@@ -79,7 +80,16 @@ public func buildServer(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: serverLogger)
-    let clusterService = zip(cluster, sockets).map { ClusterService(adapter: $0, rooms: $1.rooms, logger: logger) }
+    // What other instances send: broadcasts to the rooms, questions to the Socket.IO server, forwarded polls to
+    // the Engine.IO server; and every heartbeat, TenderFlow's presence sweep.
+    let clusterService = zip(cluster, sockets).map { cluster, sockets in
+        let heartbeat =
+            configuration.profile == .tenderflow ? [TenderFlow.presenceHeartbeat(presence, sockets.rooms)] : []
+        let inbound = sockets.clusterInbound(
+            answerPoll: { method, sid, body in await engine.answerForwarded(method, sid: sid, body: body) },
+            heartbeat: heartbeat)
+        return ClusterService(adapter: cluster, inbound: inbound, logger: logger)
+    }
     return (application, DrainService(engine: engine, logger: logger), clusterService)
 }
 

@@ -23,14 +23,6 @@ final class EngineServer: Sendable {
         self.sockets = sockets
         self.metrics = sockets?.metrics ?? ServerMetrics(namespaces: [])
         self.logger = logger
-        // Polls that other instances got for sessions of this one.
-        sockets?.cluster?.answerForwardedPolling { [weak self] method, sid, body in
-            guard let self else { return Self.reply(EngineError(.sessionIDUnknown)) }
-            switch method {
-            case .get: return await self.poll(sid: sid, forwarding: false)
-            case .post: return await self.post(sid: sid, body: body, forwarding: false)
-            }
-        }
     }
 
     // MARK: Sessions
@@ -130,6 +122,14 @@ final class EngineServer: Sendable {
     /// How long a forwarded poll may take: a held GET is answered within the ping interval.
     private var forwardTimeout: Duration {
         .milliseconds(configuration.engine.pingInterval + configuration.engine.pingTimeout) + .seconds(5)
+    }
+
+    /// A poll another instance got for a session of this one, answered here (never forwarded again).
+    func answerForwarded(_ method: ForwardedPolling.Method, sid: String, body: ByteBuffer) async -> PollingReply {
+        switch method {
+        case .get: await poll(sid: sid, forwarding: false)
+        case .post: await post(sid: sid, body: body, forwarding: false)
+        }
     }
 
     /// A polling GET for `sid`: answered here when the session is here, else (`forwarding`) by the instance

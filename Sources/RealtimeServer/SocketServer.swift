@@ -140,9 +140,6 @@ public struct SocketServer: Sendable {
         self.rooms = Rooms(metrics: metrics, cluster: cluster)
         self.cluster = cluster
         self.serverSideHandlers = serverSideHandlers
-        // Initialised: answers the questions of the other instances from here on.
-        let server = self
-        cluster?.answerQueries { query in await server.answer(query) }
         // Namespace-wide broadcasts (system alerts, admin messages) come from any instance.
         for namespace in namespaces { cluster.map { $0.want($0.channel(namespace: namespace.name, room: nil)) } }
     }

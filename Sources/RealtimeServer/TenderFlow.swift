@@ -103,11 +103,10 @@ actor Presence {
 /// system-wide notices (`/system`). Updates, bids, document status and comments reach the rooms from backend
 /// services through the publish API.
 enum TenderFlow {
-    /// Shares presence through the cluster, and announces the users whose instance died without saying
-    /// goodbye (one instance announces each of them).
-    static func join(_ cluster: ClusterAdapter, _ presence: Presence) async {
-        await presence.share(cluster.presence)
-        cluster.everyHeartbeat { rooms in
+    /// The heartbeat job of a clustered TenderFlow server: refreshes this instance's presence in Redis and
+    /// announces the users whose instance died without saying goodbye (one instance announces each of them).
+    static func presenceHeartbeat(_ presence: Presence, _ rooms: Rooms) -> @Sendable () async -> Void {
+        {
             for (tender, user) in await presence.heartbeat() {
                 await rooms.broadcast(
                     .event("presence:left", [presenceLeft(tender: tender, user: user)], namespace: "/tenders"),

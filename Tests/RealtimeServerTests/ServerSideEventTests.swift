@@ -19,7 +19,7 @@ import Testing
             logger: quiet)
         let server = SocketServer(
             [Namespace("/")], metrics: metrics, cluster: cluster, serverSideHandlers: handlers)
-        return (server, Task { await cluster.run(rooms: server.rooms) })
+        return (server, Task { await cluster.run(server.clusterInbound()) })
     }
 
     private func listeners(_ redis: RedisServer) throws -> Int {

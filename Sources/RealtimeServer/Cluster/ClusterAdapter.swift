@@ -28,7 +28,6 @@ final class ClusterAdapter: Sendable {
     let logger: Logger
     /// Questions this instance asked the others, and how it answers theirs (see `ClusterQueries`).
     let queries = PendingQueries()
-    let queryHandler = Mutex<(@Sendable (JSONValue) async -> JSONValue)?>(nil)
     /// The channel every instance hears questions on.
     var queryChannel: String { keys.queryChannel }
 
@@ -38,13 +37,10 @@ final class ClusterAdapter: Sendable {
     let presence: ClusterPresence
     /// Connection state recovery; nil when it is off.
     let recovery: ClusterRecovery?
-    private let heartbeatJobs = Mutex<[@Sendable (Rooms) async -> Void]>([])
+    /// What to do with what other instances send, while `run` runs.
+    let handlers = Mutex<ClusterInbound?>(nil)
     /// Polling requests forwarded from here, waiting for their owner's answer.
     private let forwards = PendingForwards()
-    /// Answers polling requests other instances forward here (the Engine.IO server's).
-    private let pollingHandler = Mutex<
-        (@Sendable (ForwardedPolling.Method, String, ByteBuffer) async -> PollingReply)?
-    >(nil)
     /// Sessions of the sockets connected here, by private id: written again every heartbeat.
     private let liveSessions = Mutex<[String: ClusterRecovery.Session]>([:])
     private let heartbeatInterval: Duration
@@ -116,7 +112,8 @@ final class ClusterAdapter: Sendable {
         guard let recovery else { return }
         liveSessions.withLock { live in
             live[pid] = session
-            publisher.sendAndForget(recovery.holdCommand(session, pid: pid, holder: holder, heartbeat: heartbeatInterval))
+            publisher.sendAndForget(
+                recovery.holdCommand(session, pid: pid, holder: holder, heartbeat: heartbeatInterval))
         }
     }
 
@@ -161,11 +158,6 @@ final class ClusterAdapter: Sendable {
         }
     }
 
-    /// Runs `job` every heartbeat (a third of the presence TTL) while the cluster runs.
-    func everyHeartbeat(_ job: @escaping @Sendable (Rooms) async -> Void) {
-        heartbeatJobs.withLock { $0.append(job) }
-    }
-
     private final class Callbacks: Sendable {
         private let box = Mutex<ClusterAdapterReference?>(nil)
         var adapter: ClusterAdapter? { box.withLock { $0?.adapter } }
@@ -194,25 +186,29 @@ final class ClusterAdapter: Sendable {
     /// The region this instance runs in.
     var region: String { presence.region }
 
-    /// Keeps both Redis connections up, delivers what other instances publish to `rooms`, answers polling
-    /// requests forwarded here and runs the heartbeat jobs, until cancelled.
-    func run(rooms: Rooms) async {
+    /// Keeps both Redis connections up and hands what other instances send to `inbound` (broadcasts,
+    /// questions, forwarded polls), and runs its heartbeat jobs, until cancelled.
+    func run(_ inbound: ClusterInbound) async {
+        handlers.withLock { $0 = inbound }
         want(instanceChannel(instanceID))
         want(queryChannel)
-        defer { forwards.cancelAll() }
+        defer {
+            forwards.cancelAll()
+            handlers.withLock { $0 = nil }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publisher.run() }
             group.addTask { await self.subscriber.run() }
             for relay in self.relays { group.addTask { await relay.client.run() } }
             group.addTask {
-                for await message in self.inbound { await rooms.deliver(message) }
+                for await message in self.inbound { await inbound.deliver(message) }
             }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: self.heartbeatInterval)
                     guard self.publisher.isConnected else { continue }
                     self.refreshSessions()
-                    for job in self.heartbeatJobs.withLock({ $0 }) { await job(rooms) }
+                    for job in inbound.heartbeat { await job() }
                 }
             }
             await withTaskCancellationHandler {
@@ -339,12 +335,6 @@ final class ClusterAdapter: Sendable {
         return String(sid[..<dot])
     }
 
-    func answerForwardedPolling(
-        with handler: @escaping @Sendable (ForwardedPolling.Method, String, ByteBuffer) async -> PollingReply
-    ) {
-        pollingHandler.withLock { $0 = handler }
-    }
-
     /// Hands a polling request for a session of another instance to that instance and returns its answer; nil
     /// when the session is not another instance's, that instance is gone, or it does not answer within
     /// `timeout` (a held GET answers within the ping interval).
@@ -386,7 +376,7 @@ final class ClusterAdapter: Sendable {
         case .answer(let id, let reply):
             forwards.resolve(id, with: reply)
         case .request(let id, let replyTo, let method, let sid, let body):
-            guard let handler = pollingHandler.withLock({ $0 }) else { return }
+            guard let handler = handlers.withLock({ $0?.answerPoll }) else { return }
             let channel = instanceChannel(replyTo)
             Task {
                 let reply = await handler(method, sid, body)

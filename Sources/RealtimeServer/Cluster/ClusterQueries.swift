@@ -110,15 +110,10 @@ extension ClusterAdapter {
         return (answers, expected - answers.count)
     }
 
-    /// Answers the questions of other instances with `handler`.
-    func answerQueries(with handler: @escaping @Sendable (JSONValue) async -> JSONValue) {
-        queryHandler.withLock { $0 = handler }
-    }
-
     func received(query payload: ByteBuffer) {
         switch ClusterQueryMessage.decode(payload) {
         case .question(let id, let from, let query)?:
-            guard from != instanceID, let handler = queryHandler.withLock({ $0 }) else { return }
+            guard from != instanceID, let handler = handlers.withLock({ $0?.answerQuery }) else { return }
             let channel = instanceChannel(from)
             Task {
                 let answer = ClusterQueryMessage.answer(id: id, answer: await handler(query))

@@ -5,11 +5,12 @@ import ServiceLifecycle
 /// `ServiceGroup`, so it shuts down last: broadcasts from other instances keep coming while this one drains.
 public struct ClusterService: Service {
     let adapter: ClusterAdapter
-    let rooms: Rooms
+    /// Where what the other instances send goes.
+    let inbound: ClusterInbound
     let logger: Logger
 
     public func run() async throws {
         logger.info("joining the cluster through Redis", metadata: ["instance": "\(adapter.instanceID)"])
-        await cancelWhenGracefulShutdown { await adapter.run(rooms: rooms) }
+        await cancelWhenGracefulShutdown { await adapter.run(inbound) }
     }
 }
