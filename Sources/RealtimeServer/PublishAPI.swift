@@ -23,29 +23,15 @@ struct PublishAPI: Sendable {
         guard let body = try? await request.collectBody(upTo: maxPayload) else {
             return answer(.contentTooLarge, ["error": "body over \(maxPayload) bytes"])
         }
-        guard let document = JSONValue.parse(Substring(String(buffer: body))), document.isObject else {
-            return answer(.badRequest, ["error": "the body must be a JSON object"])
+        switch Publication.parse(String(buffer: body), namespaces: Set(sockets.namespaces.keys)) {
+        case .failure(let refusal):
+            return answer(.badRequest, ["error": refusal.message])
+        case .success(let publication):
+            let delivered = await sockets.publish(
+                namespace: publication.namespace, room: publication.room, event: publication.event,
+                arguments: publication.arguments)
+            return answer(.accepted, ["delivered": delivered])
         }
-        guard let namespace = document["namespace"]?.stringValue, sockets.namespaces[namespace] != nil else {
-            return answer(
-                .badRequest,
-                ["error": "namespace must be one of \(sockets.namespaces.keys.sorted().joined(separator: ", "))"])
-        }
-        guard let event = document["event"]?.stringValue, !event.isEmpty, !SocketCodec.reservedEvents.contains(event)
-        else {
-            return answer(.badRequest, ["error": "event must be a non-empty, non-reserved event name"])
-        }
-        var room: String?
-        if let value = document["room"], value != .null {
-            guard let name = value.stringValue, !name.isEmpty else {
-                return answer(.badRequest, ["error": "room must be a string"])
-            }
-            guard NameLimits.fits(name) else { return answer(.badRequest, Self.tooLong("room")) }
-            room = name
-        }
-        let arguments = document["data"].map { [$0] } ?? []
-        let delivered = await sockets.publish(namespace: namespace, room: room, event: event, arguments: arguments)
-        return answer(.accepted, ["delivered": delivered])
     }
 
     // MARK: Cluster-wide questions
@@ -89,9 +75,7 @@ struct PublishAPI: Sendable {
         }
     }
 
-    private static func tooLong(_ field: String) -> [String: Any] {
-        ["error": "\(field) is longer than \(NameLimits.maxBytes) bytes"]
-    }
+    private static func tooLong(_ field: String) -> [String: Any] { ["error": PublishRefusal.tooLong(field).message] }
 
     /// `body`'s answer when the request carries the token; else the refusal.
     private func authorized(_ request: Request, _ body: (SocketServer) async -> Response) async -> Response {
@@ -126,5 +110,50 @@ struct PublishAPI: Sendable {
             difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
         }
         return difference == 0
+    }
+}
+
+/// One `POST /v1/publish` body, checked: what the publish API decides before anything is sent, as a value.
+struct Publication: Sendable, Equatable {
+    var namespace: String
+    /// nil: the whole namespace.
+    var room: String?
+    var event: String
+    /// `data` as the event's one argument; none without `data`.
+    var arguments: [JSONValue]
+
+    /// The body as a publication, or why it is refused (answered 400 with the message).
+    static func parse(_ body: String, namespaces: Set<String>) -> Result<Publication, PublishRefusal> {
+        guard let document = JSONValue.parse(Substring(body)), document.isObject else {
+            return .failure(PublishRefusal("the body must be a JSON object"))
+        }
+        guard let namespace = document["namespace"]?.stringValue, namespaces.contains(namespace) else {
+            return .failure(PublishRefusal("namespace must be one of \(namespaces.sorted().joined(separator: ", "))"))
+        }
+        guard let event = document["event"]?.stringValue, !event.isEmpty, !SocketCodec.reservedEvents.contains(event)
+        else {
+            return .failure(PublishRefusal("event must be a non-empty, non-reserved event name"))
+        }
+        var room: String?
+        if let value = document["room"], value != .null {
+            guard let name = value.stringValue, !name.isEmpty else {
+                return .failure(PublishRefusal("room must be a string"))
+            }
+            guard NameLimits.fits(name) else { return .failure(.tooLong("room")) }
+            room = name
+        }
+        return .success(
+            Publication(namespace: namespace, room: room, event: event, arguments: document["data"].map { [$0] } ?? []))
+    }
+}
+
+/// Why the publish API refuses a request: the message of its 400 answer.
+struct PublishRefusal: Error, Sendable, Equatable {
+    let message: String
+
+    init(_ message: String) { self.message = message }
+
+    static func tooLong(_ field: String) -> PublishRefusal {
+        PublishRefusal("\(field) is longer than \(NameLimits.maxBytes) bytes")
     }
 }
