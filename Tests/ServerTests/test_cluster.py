@@ -395,6 +395,26 @@ def recovered_once(first, second):
     assert metrics(first)['realtime_recoveries_total{outcome="recovered"}'] == 1
 
 
+def test_a_connect_that_outlives_its_connection_leaves_nothing_behind(cluster):
+    """The client goes away while its CONNECT waits on Redis (the recovery claim): the socket is not kept on the
+    dead connection (it would count against the user and stay in the listings), and the session goes back."""
+    redis, (first, second) = cluster
+    client = dropped_with_a_missed_update(first, "rosa", "16")
+    redis.cli("CLIENT", "PAUSE", "1500", "ALL")  # every Redis command waits, the claim among them
+    with websocket(second) as ws:
+        assert receive(ws).startswith("0{")
+        ws.send("40/tenders," + json.dumps({"user": "rosa", "pid": client.pid, "offset": client.offset}))
+        time.sleep(0.2)  # the CONNECT is in, waiting for Redis
+        ws.socket.shutdown(socket.SHUT_RDWR)
+    time.sleep(2)  # Redis answers again, the CONNECT goes on and finds its connection gone
+    for server in (first, second):
+        assert api(server, "GET", "/v1/users/rosa/sockets")["sockets"] == []
+    # The claimed session went back: the client recovers on its next attempt.
+    back = RecoveringClient(second, "rosa", pid=client.pid, offset=client.offset)
+    assert (back.sid, back.pid) == (client.sid, client.pid)
+    assert back.sequences(1) == [1]
+
+
 def test_a_dropped_tcp_connection_is_noticed_at_once_not_at_the_next_ping():
     """A client whose TCP connection ends without a WebSocket close frame leaves its rooms and presence at once,
     as with Node's ws; with a 25 s ping interval, waiting for the heartbeat would keep it for 25 s."""
