@@ -5,7 +5,6 @@ import Renderers
 import TestSupport
 import Testing
 
-
 /// Every shipped environment renders to its committed goldens (Terraform, gcloud scripts, Knative YAML, RTDB
 /// rules), twice to the same bytes, and the goldens pass the real oracles: `terraform fmt -check`, the
 /// google/google-beta schema check, and gcloud's own parser plus shellcheck.

@@ -7,7 +7,6 @@ import Testing
 import TopologyModel
 import Validation
 
-
 /// Every invalid fixture with its exact expected diagnostics (`<fixture>.err`, written by `make goldens`).
 @Suite struct FixtureTests {
     static let directory = Repository.url("Tests/ValidationTests")
