@@ -28,6 +28,9 @@ enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case connectTimeout
     /// A WebSocket upgrade named a session that is not here, or sent something else than probe and upgrade.
     case failedUpgrade(String)
+    /// Another connection recovered this socket's session while this instance could not be seen (its Redis
+    /// subscriber was away): the socket is that connection's now, and this one goes.
+    case sessionTakenOver
 
     /// Whether a reconnecting client gets its sockets back: the connection dropped, it was not ended on purpose
     /// by either side. (A Socket.IO DISCONNECT, the application leaving, ends recovery before any of these.)
@@ -58,6 +61,7 @@ enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .rateLimited: "event rate limit exceeded"
         case .connectTimeout: "no CONNECT within the connect timeout"
         case .failedUpgrade(let detail): "failed upgrade: \(detail)"
+        case .sessionTakenOver: "recovery session taken over by another connection"
         }
     }
 }

@@ -224,6 +224,11 @@ actor Rooms {
         }
     }
 
+    /// Closes the connection that carries a socket here, if it is here.
+    func close(namespace: String, socketID: String, reason: CloseReason) async {
+        await namespaces[namespace]?[socketID]?.session.close(reason: reason)
+    }
+
     /// Closes the connections that carry a user's sockets; returns how many sockets the user had here.
     func disconnect(user: String) async -> Int {
         let keys = users[user] ?? []

@@ -117,7 +117,7 @@ import Testing
         ]
         let final: [CloseReason] = [
             .serverDisconnect, .invalidPacket("x"), .payloadTooLarge,
-            .slowConsumer, .inboxFull, .rateLimited, .connectTimeout, .failedUpgrade("x"),
+            .slowConsumer, .inboxFull, .rateLimited, .connectTimeout, .failedUpgrade("x"), .sessionTakenOver,
         ]
         for reason in recoverable { #expect(reason.isRecoverable, "\(reason)") }
         for reason in final { #expect(!reason.isRecoverable, "\(reason)") }

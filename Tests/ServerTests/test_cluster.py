@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+from websockets.exceptions import ConnectionClosed
 
 from conftest import PUBLISH_TOKEN, Redis, Server, metrics, publish
 from protocol import SEPARATOR, get, open_polling, post, receive, websocket
@@ -413,6 +414,36 @@ def test_a_connect_that_outlives_its_connection_leaves_nothing_behind(cluster):
     back = RecoveringClient(second, "rosa", pid=client.pid, offset=client.offset)
     assert (back.sid, back.pid) == (client.sid, client.pid)
     assert back.sequences(1) == [1]
+
+
+def test_a_socket_whose_session_another_instance_took_over_is_closed_for_good():
+    """While an instance's Redis subscriber is away, another may claim one of its sockets' sessions. When the
+    first sees the lease name the other at its next heartbeat, it does not take the session back: it closes its
+    own copy of the socket, for good (no session is left behind for it)."""
+    redis = Redis()
+    fast = {"PRESENCE_TTL_MS": 900}  # a heartbeat every 300 ms
+    servers = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url, **fast) for _ in range(2)]
+    first, second = servers
+    try:
+        client = RecoveringClient(first, "ines")
+        client.subscribe("17")
+        instances = api(first, "GET", "/v1/instances")["instances"]
+        other = next(entry["instance"] for entry in instances if entry["sockets"] == 0)
+        # What the other instance's claim leaves: the lease names it (its claim took the session itself).
+        lease = f"tfctl-rt:lease:{{{client.pid}}}"
+        assert redis.cli("GET", lease) != ""
+        redis.cli("SET", lease, f"tfctl-rt:instance:{{{other}}}", "PX", "60000")
+        deadline = time.monotonic() + 5
+        with pytest.raises(ConnectionClosed):
+            while time.monotonic() < deadline:
+                if client.ws.recv(timeout=5) == "2":
+                    client.ws.send("3")
+        assert redis.cli("GET", lease) == f"tfctl-rt:instance:{{{other}}}"  # not taken back
+        assert api(first, "GET", "/v1/users/ines/sockets")["sockets"] == []
+    finally:
+        for server in servers:
+            server.stop()
+        redis.kill()
 
 
 def test_a_dropped_tcp_connection_is_noticed_at_once_not_at_the_next_ping():

@@ -148,6 +148,27 @@ final class ClusterAdapter: Sendable {
         publisher.sendAndForget(recovery.releaseCommand(session, pid: pid, holder: holder))
     }
 
+    /// The sockets here whose lease names another instance: that instance recovered their session while this
+    /// one was not visible (its subscriber away), so its claim stands, the refresh just sent was refused by the
+    /// lease check, and the socket here is closed, for good.
+    private func closeTakenOverSockets(_ inbound: ClusterInbound) async {
+        guard let recovery else { return }
+        let pids = liveSessions.withLock { $0.keys.sorted() }
+        let leases = RESPCommand(["MGET"] + pids.map { RESPArgument(recovery.leaseKey($0)) })
+        guard !pids.isEmpty, let reply = try? await publisher.send(leases), let holders = reply.elements,
+            holders.count == pids.count
+        else { return }
+        for (pid, current) in zip(pids, holders) {
+            guard let other = current.string, other != holder,
+                let session = liveSessions.withLock({ $0.removeValue(forKey: pid) })
+            else { continue }
+            logger.warning(
+                "a socket's recovery session was taken over by another instance",
+                metadata: ["sid": "\(session.socketID)", "holder": "\(other)"])
+            await inbound.closeSocket(session.namespace, session.socketID, .sessionTakenOver)
+        }
+    }
+
     private func refreshSessions() {
         guard let recovery else { return }
         liveSessions.withLock { live in
@@ -208,6 +229,7 @@ final class ClusterAdapter: Sendable {
                     try? await Task.sleep(for: self.heartbeatInterval)
                     guard self.publisher.isConnected else { continue }
                     self.refreshSessions()
+                    await self.closeTakenOverSockets(inbound)
                     for job in inbound.heartbeat { await job() }
                 }
             }

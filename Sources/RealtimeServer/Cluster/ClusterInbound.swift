@@ -14,6 +14,9 @@ struct ClusterInbound: Sendable {
     var answerPoll: (@Sendable (ForwardedPolling.Method, String, ByteBuffer) async -> PollingReply)?
     /// Jobs run every heartbeat (a third of the presence TTL) while Redis is reachable.
     var heartbeat: [@Sendable () async -> Void] = []
+    /// Closes a socket here, by namespace and id, with a reason: one whose recovery session another
+    /// connection took over.
+    var closeSocket: @Sendable (_ namespace: String, _ socketID: String, CloseReason) async -> Void = { _, _, _ in }
 }
 
 extension SocketServer {
@@ -26,6 +29,9 @@ extension SocketServer {
         let rooms = self.rooms
         return ClusterInbound(
             deliver: { message in await rooms.deliver(message) }, answerQuery: { query in await self.answer(query) },
-            answerPoll: answerPoll, heartbeat: heartbeat)
+            answerPoll: answerPoll, heartbeat: heartbeat,
+            closeSocket: { namespace, socketID, reason in
+                await rooms.close(namespace: namespace, socketID: socketID, reason: reason)
+            })
     }
 }

@@ -44,7 +44,7 @@ struct ClusterRecovery: Sendable {
 
     /// Present while the socket is connected; its value is the holding instance's channel. Same hash slot as the
     /// session key, so the claim script may touch both on a Redis Cluster too.
-    private func leaseKey(_ pid: String) -> String { keys.recoveryLease(pid: pid) }
+    func leaseKey(_ pid: String) -> String { keys.recoveryLease(pid: pid) }
 
     /// XADD and PUBLISH in one step: no other publish can come between, on any instance.
     private static let publishScript = """
