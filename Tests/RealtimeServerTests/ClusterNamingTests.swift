@@ -44,4 +44,11 @@ import Testing
         #expect(keys.broadcastChannel(namespace: "/t", room: nil) == "p:{/t}")
         #expect(keys.instanceChannel("i") == "p:instance:{i}" && keys.queryChannel == "p:cluster")
     }
+
+    @Test("a recovery session reads back what it wrote; anything else is no session")
+    func sessionJSON() {
+        let session = ClusterRecovery.Session(socketID: "s", namespace: "/tenders", user: "ann", rooms: ["a", "b"])
+        #expect(ClusterRecovery.Session(json: session.json) == session)
+        for text in ["", "[]", #"{"sid":"s"}"#] { #expect(ClusterRecovery.Session(json: text) == nil) }
+    }
 }

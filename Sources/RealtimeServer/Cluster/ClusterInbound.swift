@@ -16,7 +16,7 @@ struct ClusterInbound: Sendable {
     var heartbeat: [@Sendable () async -> Void] = []
     /// Closes a socket here, by namespace and id, with a reason: one whose recovery session another
     /// connection took over.
-    var closeSocket: @Sendable (_ namespace: String, _ socketID: String, CloseReason) async -> Void = { _, _, _ in }
+    var closeSocket: @Sendable (_ namespace: String, _ socketID: String, CloseReason) async -> Void
 }
 
 extension SocketServer {

@@ -29,6 +29,22 @@ struct ClusterRecovery: Sendable {
         var user: String
         var rooms: [String]
 
+        init(socketID: String, namespace: String, user: String, rooms: [String]) {
+            self.socketID = socketID
+            self.namespace = namespace
+            self.user = user
+            self.rooms = rooms
+        }
+
+        /// A session as `json` wrote it; nil for anything else.
+        init?(json: String) {
+            guard let value = JSONValue.parse(Substring(json)), let socketID = value["sid"]?.stringValue,
+                let namespace = value["namespace"]?.stringValue, let user = value["user"]?.stringValue,
+                let rooms = value["rooms"]?.arrayValue
+            else { return nil }
+            self.init(socketID: socketID, namespace: namespace, user: user, rooms: rooms.compactMap(\.stringValue))
+        }
+
         /// As kept in Redis (the claim script reads `user` and `namespace`).
         var json: String {
             JSONValue.object([
@@ -161,11 +177,7 @@ struct ClusterRecovery: Sendable {
             script(
                 Self.claimScript, pid: pid, holder, milliseconds(Self.leaseLifetime(heartbeat: heartbeat)), user,
                 namespace))
-        guard let text = reply.string, let value = JSONValue.parse(Substring(text)),
-            let socketID = value["sid"]?.stringValue, let namespace = value["namespace"]?.stringValue,
-            let user = value["user"]?.stringValue, let rooms = value["rooms"]?.arrayValue
-        else { return nil }
-        return Session(socketID: socketID, namespace: namespace, user: user, rooms: rooms.compactMap(\.stringValue))
+        return reply.string.flatMap(Session.init(json:))
     }
 
     // MARK: Replay
