@@ -1,6 +1,7 @@
 """Small raw-protocol helpers for the ported conformance cases: HTTP long-polling with requests, WebSocket
 with the websockets library, both with timeouts on every wait; and a raw WebSocket client that never reads."""
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -34,6 +35,17 @@ def websocket(server, path="/socket.io/", **query):
     query.setdefault("transport", "websocket")
     url = server.ws_url + path + "?" + "&".join(f"{key}={value}" for key, value in query.items())
     return connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT)
+
+
+@contextlib.contextmanager
+def probed(server):
+    """A polling session with a WebSocket that has sent the upgrade probe and got its answer (`2probe`, then
+    `3probe`), before the upgrade packet; yields the WebSocket and the session id."""
+    sid = open_polling(server)
+    with websocket(server, sid=sid) as socket:
+        socket.send("2probe")
+        assert receive(socket) == "3probe"
+        yield socket, sid
 
 
 def assert_websocket_refused(server, **query):

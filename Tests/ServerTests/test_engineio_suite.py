@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from conftest import PING_INTERVAL, PING_TIMEOUT, Server
-from protocol import SEPARATOR, TIMEOUT, assert_websocket_refused, get, open_polling, post, receive, websocket
+from protocol import SEPARATOR, TIMEOUT, assert_websocket_refused, get, open_polling, post, probed, receive, websocket
 
 
 @pytest.fixture
@@ -234,10 +234,7 @@ def test_websocket_forcefully_closes_the_session(server):
 # upgrade
 
 def test_upgrades_from_polling_to_websocket(server):
-    sid = open_polling(server)
-    with websocket(server, sid=sid) as socket:
-        socket.send("2probe")
-        assert receive(socket) == "3probe"
+    with probed(server) as (socket, sid):
         response = get(server, EIO=4, transport="polling", sid=sid)
         assert response.status_code == 200
         assert response.text == "6"  # noop, ends the pending long-polling request cleanly
@@ -247,10 +244,7 @@ def test_upgrades_from_polling_to_websocket(server):
 
 
 def test_ignores_http_requests_with_same_sid_after_upgrade(server):
-    sid = open_polling(server)
-    with websocket(server, sid=sid) as socket:
-        socket.send("2probe")
-        assert receive(socket) == "3probe"
+    with probed(server) as (socket, sid):
         socket.send("5")
         time.sleep(0.05)
         assert get(server, EIO=4, transport="polling", sid=sid).status_code == 400
@@ -259,10 +253,7 @@ def test_ignores_http_requests_with_same_sid_after_upgrade(server):
 
 
 def test_ignores_websocket_connection_with_same_sid_after_upgrade(server):
-    sid = open_polling(server)
-    with websocket(server, sid=sid) as socket:
-        socket.send("2probe")
-        assert receive(socket) == "3probe"
+    with probed(server) as (socket, sid):
         socket.send("5")
         time.sleep(0.05)
         assert_websocket_refused(server, sid=sid)

@@ -14,7 +14,7 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from protocol import assert_websocket_refused, get, open_polling, post, receive, websocket
+from protocol import assert_websocket_refused, get, open_polling, post, probed, receive, websocket
 from test_engineio_suite import (  # noqa: F401  (collected again, against this module's server)
     test_polling_closes_the_session_upon_ping_timeout,
     test_polling_fails_with_an_invalid_eio_query_parameter,
@@ -66,10 +66,7 @@ def expect_binary(socket, packet):
 # Engine.IO protocol › upgrade (the Engine.IO suite's own upgrade cases echo a message; these do not)
 
 def test_upgrades_from_polling_to_websocket(server):
-    sid = open_polling(server)
-    with websocket(server, sid=sid) as socket:
-        socket.send("2probe")
-        assert receive(socket) == "3probe"
+    with probed(server) as (socket, _):
         socket.send("5")
 
 
