@@ -68,7 +68,7 @@ public struct ServerConfiguration: Sendable {
         "MAX_CONNECTIONS_PER_USER", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
         "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
         "RECOVERY_MAX_EVENTS", "RECOVERY_WINDOW_MS", "REDIS_AUTH", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
-        "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY",
+        "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY", "UPGRADE_TIMEOUT_MS",
     ]
     /// Families of variables, one per other region: `REDIS_RELAY_URL_EUROPE_WEST1`, ...
     public static let variablePrefixes = ["REDIS_RELAY_CA_CERT_", "REDIS_RELAY_URL_"]
@@ -126,6 +126,8 @@ public struct ServerConfiguration: Sendable {
             try integer("PING_INTERVAL_MS", 50...3_600_000) ?? configuration.engine.pingInterval
         configuration.engine.pingTimeout =
             try integer("PING_TIMEOUT_MS", 50...3_600_000) ?? configuration.engine.pingTimeout
+        configuration.engine.upgradeTimeout =
+            try integer("UPGRADE_TIMEOUT_MS", 100...3_600_000) ?? configuration.engine.upgradeTimeout
         configuration.engine.maxPayload =
             try integer("MAX_PAYLOAD_BYTES", 1024...100_000_000) ?? configuration.engine.maxPayload
         configuration.connectTimeout =

@@ -60,3 +60,25 @@ final class PeerClosedHandler: ChannelInboundHandler, Sendable {
         }
     }
 }
+
+/// Closes, at graceful shutdown, a connection that has not yet made its first request. NIO's server quiescing
+/// asks every connection to close once it is idle (`ChannelShouldQuiesceEvent`), and Hummingbird's connection
+/// handler does so for HTTP connections; but that handler joins the pipeline with the first request, and a
+/// connection that never sends one (browsers open spare, preconnected connections all the time) would keep the
+/// server, and the process, alive until the client closes it: past Cloud Run's ten seconds, after which the
+/// instance is killed. `answered` is set once the first request has made the connection HTTP or WebSocket.
+final class SilentConnectionCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    private let answered: NIOLoopBoundBox<Bool>
+
+    init(answered: NIOLoopBoundBox<Bool>) { self.answered = answered }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !answered.value {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}

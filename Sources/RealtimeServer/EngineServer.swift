@@ -29,9 +29,14 @@ final class EngineServer: Sendable {
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    /// Stops taking sessions and closes the open ones; returns how many were closed.
+    /// Stops taking sessions and closes the open ones; returns how many were closed. The polls this instance
+    /// forwarded to the instances that own their sessions are answered with a noop: their clients poll again, on
+    /// another instance, and the owner lets the new GET take the old one's place (`EngineSession.poll`), so a
+    /// session that merely passed through here is not lost with it.
     func drain() async -> Int {
         draining.store(true, ordering: .relaxed)
+        await sockets?.cluster?.releaseForwardedPolls(
+            answer: Self.reply(text: EngineCodec.encodePayload([EnginePacket(.noop)])))
         let sessions = await registry.all
         await withTaskGroup(of: Void.self) { group in
             for session in sessions { group.addTask { await session.close(reason: .serverShuttingDown) } }
@@ -127,8 +132,11 @@ final class EngineServer: Sendable {
     /// A poll another instance got for a session of this one, answered here (never forwarded again).
     func answerForwarded(_ method: ForwardedPolling.Method, sid: String, body: ByteBuffer) async -> PollingReply {
         switch method {
-        case .get: await poll(sid: sid, forwarding: false)
-        case .post: await post(sid: sid, body: body, forwarding: false)
+        case .get: return await poll(sid: sid, forwarding: false)
+        case .post: return await post(sid: sid, body: body, forwarding: false)
+        case .release:
+            await registry.session(sid)?.releaseForwardedPoll()
+            return PollingReply(status: 200, contentType: "text/plain", body: ByteBuffer())
         }
     }
 
@@ -139,9 +147,10 @@ final class EngineServer: Sendable {
             return await elsewhere(.get, sid: sid, body: ByteBuffer(), forwarding: forwarding)
         }
         do {
-            // A GET from the client itself is held on its connection; a forwarded one, on the cluster's.
-            let connection = forwarding ? ConnectionWatch.current : nil
-            return Self.reply(text: EngineCodec.encodePayload(try await session.poll(connection: connection)))
+            // A GET from the client itself is held on its connection, watched; a forwarded one, on the cluster's.
+            let packets = try await session.poll(
+                connection: forwarding ? ConnectionWatch.current : nil, forwarded: !forwarding)
+            return Self.reply(text: EngineCodec.encodePayload(packets))
         } catch let error as EngineError {
             return Self.reply(error)
         } catch {

@@ -37,6 +37,9 @@ actor EngineSession {
     private var waiter: CheckedContinuation<[EnginePacket], Never>?
     /// Counts held GETs, so the end of an old GET's connection cannot close the session of a newer one.
     private var pollRound = 0
+    /// Whether the held GET came through another instance (`poll(forwarded:)`): its client's connection is not
+    /// watched here, so a lost one cannot be told apart from a live one.
+    private var heldGetForwarded = false
     private var posting = false
     private var sink: FrameSink?
     /// `sink` while the session is on a WebSocket, readable without entering the actor: broadcasts write their
@@ -193,29 +196,45 @@ actor EngineSession {
 
     // MARK: Long-polling
 
-    /// A polling GET: returns queued packets at once, or waits for some. A second concurrent GET is a protocol
-    /// violation that closes the session. A GET held on `connection` that ends with it (the client aborted the
-    /// request, or its TCP connection dropped) closes the session as a transport close, at once (engine.io
-    /// protocol test suite: "closes the session upon cancelled polling request").
-    func poll(connection: ConnectionWatch? = nil) async throws -> [EnginePacket] {
+    /// A polling GET: returns queued packets at once, or waits for some. A GET held on `connection` that ends with
+    /// it (the client aborted the request, or its TCP connection dropped) closes the session as a transport close,
+    /// at once (engine.io protocol test suite: "closes the session upon cancelled polling request"). A second
+    /// concurrent GET is a protocol violation that closes the session, unless the held one was `forwarded` by
+    /// another instance: its client's connection is not watched here, and the client polls again when it is lost
+    /// (or when the instance that forwarded it drains), so the new GET takes its place and the old one is
+    /// answered with a noop.
+    func poll(connection: ConnectionWatch? = nil, forwarded: Bool = false) async throws -> [EnginePacket] {
         switch state {
         case .closed: return [EnginePacket(.close)]
         case .webSocket: throw EngineError(.badRequest)
         case .upgrading: return [EnginePacket(.noop)]
         case .polling: break
         }
-        guard waiter == nil else {
-            await close(reason: .overlappingPolls)
-            throw EngineError(.badRequest)
+        if let held = waiter {
+            guard heldGetForwarded else {
+                await close(reason: .overlappingPolls)
+                throw EngineError(.badRequest)
+            }
+            waiter = nil
+            held.resume(returning: [EnginePacket(.noop)])
         }
         if !outbox.isEmpty { return drain() }
         pollRound += 1
         let round = pollRound
+        heldGetForwarded = forwarded
         connection?.onClose { [weak self] in
             Task { await self?.pollLost(round) }
         }
         defer { connection?.clear() }
         return await withCheckedContinuation { continuation in waiter = continuation }
+    }
+
+    /// The instance that forwarded the held GET gave it up: it is answered with a noop, and what is sent next
+    /// waits for the client's next GET.
+    func releaseForwardedPoll() {
+        guard heldGetForwarded, let waiter else { return }
+        self.waiter = nil
+        waiter.resume(returning: [EnginePacket(.noop)])
     }
 
     /// Whether a polling GET is waiting for packets.

@@ -97,6 +97,7 @@ import Testing
             .request(
                 id: 7, replyTo: "instance-b", method: .post, sid: "instance-a.xyz", body: ByteBuffer(string: "40")),
             .request(id: 8, replyTo: "b", method: .get, sid: "a.1", body: ByteBuffer()),
+            .request(id: 0, replyTo: "b", method: .release, sid: "a.1", body: ByteBuffer()),
             .answer(
                 id: 7, reply: PollingReply(status: 400, contentType: "application/json", body: ByteBuffer(string: "{}"))
             ),

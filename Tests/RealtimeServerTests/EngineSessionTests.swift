@@ -75,6 +75,19 @@ import Testing
         #expect(record.closes.withLock { $0 } == [.overlappingPolls])
     }
 
+    @Test("a GET while a forwarded one is held takes its place: the forwarded one is answered with a noop")
+    func forwardedPollReplaced() async throws {
+        let (session, record) = await session()
+        let forwarded = Task { try await session.poll(forwarded: true) }
+        for _ in 0..<500 where !(await session.isHoldingPoll) { try await Task.sleep(for: .milliseconds(2)) }
+        let direct = try await heldPoll(session)
+        #expect(try await forwarded.value == [EnginePacket(.noop)])
+        await session.send([.message("a")])
+        #expect(try await direct.value == [.message("a")])
+        #expect(await session.state == .polling)
+        #expect(record.closes.withLock { $0 }.isEmpty)
+    }
+
     @Test("the end of a held GET's connection ends the session at once, as a recoverable transport close")
     func lostPoll() async throws {
         let (session, record) = await session()

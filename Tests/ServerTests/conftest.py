@@ -23,6 +23,8 @@ BINARY = os.environ.get("REALTIME_SERVER", str(ROOT / ".build" / "debug" / "real
 
 PING_INTERVAL = 300
 PING_TIMEOUT = 200
+# Seconds from SIGTERM to exit that the server allows itself (DrainService.budget), inside Cloud Run's ten.
+DRAIN_BUDGET = 8
 
 
 class Server:

@@ -2,14 +2,16 @@
 exactly once and in order, namespace-wide notices cross too, and a Redis outage is survived and recovered from."""
 import asyncio
 import json
+import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from websockets.exceptions import ConnectionClosed
 
-from conftest import PUBLISH_TOKEN, Redis, Server, metrics, publish
+from conftest import DRAIN_BUDGET, PUBLISH_TOKEN, Redis, Server, metrics, publish
 from protocol import SEPARATOR, get, open_polling, post, receive, websocket
 from tenderflow_client import Client
 
@@ -463,6 +465,127 @@ def test_a_dropped_tcp_connection_is_noticed_at_once_not_at_the_next_ping():
     finally:
         for server in servers:
             server.stop()
+        redis.kill()
+
+
+class PollingRecoveringClient:
+    """RecoveringClient over HTTP long-polling, the transport socket.io-client starts on (and stays on where
+    WebSockets are blocked). `via`: the instance its requests go to, when not the one that opened it."""
+
+    def __init__(self, server, user, pid=None, offset=None):
+        self.server, self.user, self.pending = server, user, []
+        self.sid = open_polling(server)
+        auth = {"user": user, **({"pid": pid, "offset": offset} if pid else {})}
+        self.post("40/tenders," + json.dumps(auth))
+        reply = self.next()
+        assert reply.startswith("40/tenders,"), reply
+        connected = json.loads(reply[len("40/tenders,"):])
+        self.socket_sid, self.pid = connected["sid"], connected["pid"]
+        self.offset = offset
+
+    def post(self, body, via=None):
+        response = post(via or self.server, body, EIO=4, transport="polling", sid=self.sid)
+        assert response.text == "ok", response.text
+
+    def next(self, via=None):
+        """The next packet, answering pings on the way."""
+        while not self.pending:
+            response = get(via or self.server, EIO=4, transport="polling", sid=self.sid)
+            assert response.status_code == 200, response.text
+            for packet in response.text.split(SEPARATOR):
+                if packet == "2":
+                    self.post("3", via)
+                elif packet != "6":
+                    self.pending.append(packet)
+        return self.pending.pop(0)
+
+    def subscribe(self, tender):
+        self.post('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender)
+        while not (packet := self.next()).startswith("43/tenders,1"):
+            pass
+
+    def sequences(self, count, via=None):
+        received = []
+        while len(received) < count:
+            packet = self.next(via)
+            if packet.startswith('42/tenders,["tender:update"'):
+                name, data, offset = json.loads(packet[len("42/tenders,"):])
+                received.append(data["sequence"])
+                self.offset = offset
+        return received
+
+
+def held_get(server, sid):
+    """A polling GET for `sid` on a raw TCP connection, sent and left waiting (nothing is queued for it)."""
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    connection.sendall(f"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
+                       f"Host: 127.0.0.1:{server.port}\r\n\r\n".encode())
+    time.sleep(0.2)  # held by now
+    return connection
+
+
+def test_a_polling_client_that_closes_its_engine_recovers(cluster):
+    """`socket.io.engine.close()` on polling (Socket.IO's documented way to show recovery) POSTs `1`: the
+    session stays recoverable, as in the reference server; only a Socket.IO DISCONNECT ends it."""
+    redis, (first, second) = cluster
+    client = PollingRecoveringClient(first, "olga")
+    client.subscribe("31")
+    send_updates(first, [0], tender="31")
+    assert client.sequences(1) == [0]
+    client.post("1")
+    wait_until_gone(first, "olga", client.socket_sid)
+    send_updates(second, [1, 2], tender="31")
+    back = PollingRecoveringClient(second, "olga", pid=client.pid, offset=client.offset)
+    assert (back.socket_sid, back.pid) == (client.socket_sid, client.pid)
+    assert back.sequences(2) == [1, 2]
+
+
+def test_a_polling_client_whose_held_get_was_lost_recovers(cluster):
+    """The TCP connection of the held GET closes (a browser then retries the GET on a new connection): the
+    session ends at once as a transport close, the retried GET learns the session is gone, and the client's
+    reconnection recovers its socket and the events it missed."""
+    redis, (first, second) = cluster
+    client = PollingRecoveringClient(first, "paul")
+    client.subscribe("32")
+    send_updates(first, [0], tender="32")
+    assert client.sequences(1) == [0]
+    held_get(first, client.sid).close()
+    wait_until_gone(first, "paul", client.socket_sid, within=2)
+    retried = get(first, EIO=4, transport="polling", sid=client.sid)
+    assert retried.status_code == 400 and retried.json()["code"] == 1  # Session ID unknown: reconnect
+    send_updates(second, [1], tender="32")
+    back = PollingRecoveringClient(first, "paul", pid=client.pid, offset=client.offset)
+    assert (back.socket_sid, back.pid) == (client.socket_sid, client.pid)
+    assert back.sequences(1) == [1]
+
+
+def test_a_poll_forwarded_through_a_draining_instance_is_released_and_the_session_lives_on():
+    """A polling client whose requests land on an instance that does not own its session (no sticky sessions):
+    when that instance drains, the GET it forwarded is answered at once with a noop, not after the owner's next
+    ping, and the client's next GET, on the owner, takes the forwarded one's place: the session goes on."""
+    redis = Redis()
+    slow = {"PING_INTERVAL_MS": 25000, "PING_TIMEOUT_MS": 20000}
+    owner, doomed = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url, **slow)
+                     for _ in range(2)]
+    try:
+        client = PollingRecoveringClient(owner, "quinn")
+        client.subscribe("33")
+        with ThreadPoolExecutor(1) as pool:
+            forwarded = pool.submit(get, doomed, EIO=4, transport="polling", sid=client.sid)
+            time.sleep(0.3)  # held at the owner
+            started = time.monotonic()
+            doomed.process.send_signal(signal.SIGTERM)
+            answer = forwarded.result(timeout=5)
+            assert (answer.status_code, answer.text) == (200, "6")
+            assert time.monotonic() - started < 2
+        assert doomed.process.wait(timeout=DRAIN_BUDGET) == 0
+        send_updates(owner, [0, 1], tender="33")
+        assert client.sequences(2) == [0, 1]  # the same session: no reconnection
+        assert api(owner, "GET", "/v1/users/quinn/sockets")["sockets"][0]["sid"] == client.socket_sid
+    finally:
+        for server in (owner, doomed):
+            if server.process.poll() is None:
+                server.stop()
         redis.kill()
 
 

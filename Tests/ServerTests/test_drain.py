@@ -2,12 +2,13 @@
 and quickly (Cloud Run allows about ten seconds)."""
 import asyncio
 import signal
+import socket
 import time
 
 import requests
 import socketio
 
-from conftest import Server
+from conftest import DRAIN_BUDGET, Server
 from protocol import stalled_websocket
 
 
@@ -60,6 +61,34 @@ def test_a_client_that_never_answers_the_close_does_not_hold_up_the_exit():
             assert time.monotonic() - started < 5
         finally:
             stalled.close()
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+
+
+def test_connections_that_never_sent_a_request_are_closed_and_the_exit_is_prompt():
+    # Browsers open spare, preconnected connections and may never use them; nor may a half-sent request.
+    # Neither may keep the process past the drain budget (Cloud Run kills it at ten seconds).
+    server = Server("tenderflow")
+    try:
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        partial = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        partial.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
+        kept_alive = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert kept_alive.recv(1024).startswith(b"HTTP/1.1 200")
+        try:
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=DRAIN_BUDGET + 2) == 0
+            assert time.monotonic() - started < 3, "the exit waited on a connection"
+            for connection in (silent, partial, kept_alive):
+                assert connection.recv(1024) == b""  # closed by the server
+        finally:
+            for connection in (silent, partial, kept_alive):
+                connection.close()
+        server.reader.join(5)
+        assert not [record for record in server.log if record["message"] == "shutdown budget exceeded, exiting"]
     finally:
         if server.process.poll() is None:
             server.stop()

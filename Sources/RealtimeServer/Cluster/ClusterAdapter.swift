@@ -293,7 +293,7 @@ final class ClusterAdapter: Sendable {
         guard let owner = owner(ofSession: sid) else { return nil }
         let channel = instanceChannel(owner)
         return await withCheckedContinuation { continuation in
-            let id = forwards.register(continuation)
+            let id = forwards.register(method, sid: sid, owner: channel, continuation)
             let request = ForwardedPolling.request(
                 id: id, replyTo: instanceID, method: method, sid: sid, body: body)
             let timer = Task {
@@ -316,6 +316,19 @@ final class ClusterAdapter: Sendable {
         }
     }
 
+    /// Answers the GETs this instance forwarded and still waits on with `answer` (a draining instance's clients
+    /// must not wait for their owners' next ping), and tells their owners to let go of them: what the owner
+    /// would have answered them with must wait for the client's next GET, not go to an instance that is gone.
+    /// Returns once the releases are sent.
+    func releaseForwardedPolls(answer: PollingReply) async {
+        for (sid, owner) in forwards.answerGets(with: answer) {
+            let release = ForwardedPolling.request(
+                id: 0, replyTo: instanceID, method: .release, sid: sid, body: ByteBuffer())
+            guard let encoded = try? release.encoded() else { continue }
+            _ = try? await publisher.send(RESPCommand("PUBLISH", RESPArgument(owner), RESPArgument(encoded)))
+        }
+    }
+
     private func received(forwarded payload: ByteBuffer) {
         guard let forwarded = try? ForwardedPolling(decoding: payload) else {
             logger.warning("ignored a malformed forwarded polling request")
@@ -329,6 +342,7 @@ final class ClusterAdapter: Sendable {
             let channel = instanceChannel(replyTo)
             Task {
                 let reply = await handler(method, sid, body)
+                guard method != .release else { return }
                 guard let answer = try? ForwardedPolling.answer(id: id, reply: reply).encoded() else { return }
                 publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(channel), RESPArgument(answer)))
             }

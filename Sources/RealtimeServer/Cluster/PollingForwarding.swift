@@ -7,7 +7,7 @@ import Synchronization
 /// the wrong instance gets "Session ID unknown" and the client starts over.
 ///
 /// Wire format (integers big-endian; `str` is `u16 length` + UTF-8, `bytes` is `u32 length` + bytes):
-/// request `"Q", u64 id, str reply-to instance, u8 method (0 GET, 1 POST), str sid, bytes body`;
+/// request `"Q", u64 id, str reply-to instance, u8 method (0 GET, 1 POST, 2 release), str sid, bytes body`;
 /// answer `"R", u64 id, u16 status, str content type, bytes body`.
 enum ForwardedPolling: Sendable, Equatable {
     case request(id: UInt64, replyTo: String, method: Method, sid: String, body: ByteBuffer)
@@ -16,6 +16,10 @@ enum ForwardedPolling: Sendable, Equatable {
     enum Method: UInt8, Sendable {
         case get = 0
         case post = 1
+        /// Not a client's request: the instance that forwarded a GET for `sid` gives it up (it is draining), so
+        /// the owner answers its held GET with a noop now, and what comes next waits for the client's next GET
+        /// instead of going to an instance that is gone. Nobody waits for an answer.
+        case release = 2
     }
 
     static func isForwarded(_ payload: ByteBuffer) -> Bool { ClusterPayloadKind(payload) == .forwardedPolling }
@@ -91,16 +95,23 @@ struct PollingReply: Sendable, Equatable {
 /// The requests this instance forwarded and is waiting on, each with the task that gives up on it.
 final class PendingForwards: Sendable {
     private struct Waiting {
+        let method: ForwardedPolling.Method
+        let sid: String
+        /// The Redis channel of the instance the request went to.
+        let owner: String
         let continuation: CheckedContinuation<PollingReply?, Never>
         var timer: Task<Void, Never>?
     }
 
     private let state = Mutex<(next: UInt64, waiting: [UInt64: Waiting])>((0, [:]))
 
-    func register(_ continuation: CheckedContinuation<PollingReply?, Never>) -> UInt64 {
+    func register(
+        _ method: ForwardedPolling.Method, sid: String, owner: String,
+        _ continuation: CheckedContinuation<PollingReply?, Never>
+    ) -> UInt64 {
         state.withLock { state in
             state.next += 1
-            state.waiting[state.next] = Waiting(continuation: continuation)
+            state.waiting[state.next] = Waiting(method: method, sid: sid, owner: owner, continuation: continuation)
             return state.next
         }
     }
@@ -122,6 +133,21 @@ final class PendingForwards: Sendable {
         waiting.timer?.cancel()
         waiting.continuation.resume(returning: reply)
         return true
+    }
+
+    /// Answers every waiting GET with `reply` at once (a POST is answered by its owner without waiting); returns
+    /// their sessions and owners' channels.
+    func answerGets(with reply: PollingReply) -> [(sid: String, owner: String)] {
+        let waiting = state.withLock { state in
+            let gets = state.waiting.filter { $0.value.method == .get }
+            for id in gets.keys { state.waiting.removeValue(forKey: id) }
+            return Array(gets.values)
+        }
+        for entry in waiting {
+            entry.timer?.cancel()
+            entry.continuation.resume(returning: reply)
+        }
+        return waiting.map { ($0.sid, $0.owner) }
     }
 
     func cancelAll() {

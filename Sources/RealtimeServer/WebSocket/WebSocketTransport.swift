@@ -129,6 +129,8 @@ final class WebSocketTransport: @unchecked Sendable {
         case packet(EnginePacket)
         /// The socket is closing or gone, with the reason the session is closed with.
         case ended(CloseReason)
+        /// The upgrade of a polling session has had its `upgradeTimeout`.
+        case upgradeTimedOut
     }
 
     private let engine: EngineServer
@@ -186,7 +188,12 @@ final class WebSocketTransport: @unchecked Sendable {
         case .opened:
             if let sid = upgradingSID {
                 upgrading = await engine.registry.session(sid)
-                if upgrading == nil { await end(reason: .failedUpgrade("unknown session")) }
+                guard upgrading != nil else { return await end(reason: .failedUpgrade("unknown session")) }
+                // An upgrade that is not completed in time is given up, as in the reference server (its
+                // `upgradeTimeout`, 10 s by default): without it a WebSocket that sent a probe and nothing more
+                // (or not even that) would stay open, and hold its descriptor, after its session had long ended.
+                let timeout = TimeAmount.milliseconds(Int64(engine.configuration.engine.upgradeTimeout))
+                channel.eventLoop.scheduleTask(in: timeout) { [self] in post(.upgradeTimedOut) }
             } else {
                 let created = await engine.open(webSocket: sink)
                 sink.write(WireFrames(engine.configuration.engine.openPacket(sid: created.id, upgrades: [])))
@@ -206,6 +213,8 @@ final class WebSocketTransport: @unchecked Sendable {
             }
         case .ended(let reason):
             await end(reason: reason)
+        case .upgradeTimedOut:
+            if upgrading != nil { await end(reason: .failedUpgrade("not completed within the upgrade timeout")) }
         }
     }
 
