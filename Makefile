@@ -7,7 +7,7 @@ VENV ?= .venv
 REQUIREMENTS := Tests/requirements.txt Tests/ServerTests/requirements.txt
 WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
 
-.PHONY: build test venv goldens lint bench demo clean
+.PHONY: build test venv goldens lint bench soak demo clean
 
 build:
 	$(SWIFT) build
@@ -49,6 +49,13 @@ bench: $(VENV)/bench-installed
 $(VENV)/bench-installed: $(VENV)/installed Benchmarks/requirements.txt
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Benchmarks/requirements.txt
 	touch $@
+
+## The long pass of the hostile-input and churn harness (Tests/ServerTests/hostile.py; make test runs a short
+## one) against the release build with a real redis-server: every category twice, 10 s each and 15 s of quiet
+## after, with the descriptors, RSS and canary clients watched (about 25 minutes).
+soak: venv
+	$(SWIFT) build -c release --product realtime-server
+	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build -c release --show-bin-path)/realtime-server python Tests/ServerTests/hostile.py --seconds 10 --idle 15
 
 ## Renders the bundled example environment and lists what it wrote.
 demo: build

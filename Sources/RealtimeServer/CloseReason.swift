@@ -64,4 +64,32 @@ enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .sessionTakenOver: "recovery session taken over by another connection"
         }
     }
+
+    /// The `reason` label of `realtime_sessions_closed_total`: one per case, whatever the detail.
+    var metricLabel: String {
+        switch self {
+        case .transportClose: "transport_close"
+        case .clientClose: "client_close"
+        case .transportError: "transport_error"
+        case .pingTimeout: "ping_timeout"
+        case .serverShuttingDown: "server_shutting_down"
+        case .serverDisconnect: "server_disconnect"
+        case .invalidPacket: "invalid_packet"
+        case .overlappingPolls: "overlapping_polls"
+        case .payloadTooLarge: "payload_too_large"
+        case .slowConsumer: "slow_consumer"
+        case .inboxFull: "inbox_full"
+        case .rateLimited: "rate_limited"
+        case .connectTimeout: "connect_timeout"
+        case .failedUpgrade: "failed_upgrade"
+        case .sessionTakenOver: "session_taken_over"
+        }
+    }
+
+    /// Every `metricLabel`, so the counters exist (at zero) before the first close.
+    static let metricLabels = [
+        "transport_close", "client_close", "transport_error", "ping_timeout", "server_shutting_down",
+        "server_disconnect", "invalid_packet", "overlapping_polls", "payload_too_large", "slow_consumer", "inbox_full",
+        "rate_limited", "connect_timeout", "failed_upgrade", "session_taken_over",
+    ]
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// The HTTP connection a request came on, watched for its end: a polling GET held on it is answered by nobody
@@ -61,12 +62,15 @@ final class PeerClosedHandler: ChannelInboundHandler, Sendable {
     }
 }
 
-/// Closes, at graceful shutdown, a connection that has not yet made its first request. NIO's server quiescing
-/// asks every connection to close once it is idle (`ChannelShouldQuiesceEvent`), and Hummingbird's connection
-/// handler does so for HTTP connections; but that handler joins the pipeline with the first request, and a
-/// connection that never sends one (browsers open spare, preconnected connections all the time) would keep the
-/// server, and the process, alive until the client closes it: past Cloud Run's ten seconds, after which the
-/// instance is killed. `answered` is set once the first request has made the connection HTTP or WebSocket.
+/// Ends a connection that has not yet made its first request when nothing else would. At graceful shutdown:
+/// NIO's server quiescing asks every connection to close once it is idle (`ChannelShouldQuiesceEvent`), and
+/// Hummingbird's connection handler does so for HTTP connections; but that handler joins the pipeline with the
+/// first request, and a connection that never sends one (browsers open spare, preconnected connections all the
+/// time) would keep the server, and the process, alive until the client closes it: past Cloud Run's ten
+/// seconds, after which the instance is killed. And on a first request the HTTP decoder cannot parse (headers
+/// over SwiftNIO's 80 KiB, garbage): no responder exists yet to answer it, and the connection would stay open
+/// as long as the client keeps it. `answered` is set once the first request has made the connection HTTP or
+/// WebSocket; from then on, events and errors go on to the handlers that own it.
 final class SilentConnectionCloser: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
 
@@ -79,6 +83,15 @@ final class SilentConnectionCloser: ChannelInboundHandler, Sendable {
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Only the parser's errors: a refused WebSocket upgrade is reported as an error too, and is answered.
+        if error is HTTPParserError, !answered.value {
+            context.close(promise: nil)
+        } else {
+            context.fireErrorCaught(error)
         }
     }
 }

@@ -314,6 +314,7 @@ actor EngineSession {
     func close(reason: CloseReason) async {
         guard state != .closed else { return }
         metrics.connections(state)?.decrement(by: 1.0)
+        metrics.sessionClosed(reason)
         state = .closed
         directSink.withLock { $0 = nil }
         heartbeat?.cancel()
@@ -324,7 +325,13 @@ actor EngineSession {
             waiter.resume(returning: [EnginePacket(reason == .clientClose ? .noop : .close)])
         }
         sink?.close()
+        sink = nil
         await removeFromRegistry(id)
+        // The handlers hold the layer above (the Socket.IO connection), which holds this session: let go of
+        // them, or every session and its connection would stay in memory for the life of the process.
+        let closeHandler = self.closeHandler
+        self.closeHandler = nil
+        messageHandler = nil
         await closeHandler?(reason)
     }
 

@@ -134,6 +134,7 @@ struct Publication: Sendable, Equatable {
         else {
             return .failure(PublishRefusal("event must be a non-empty, non-reserved event name"))
         }
+        guard NameLimits.fits(event) else { return .failure(.tooLong("event")) }
         var room: String?
         if let value = document["room"], value != .null {
             guard let name = value.stringValue, !name.isEmpty else {

@@ -30,6 +30,8 @@ public final class ServerMetrics: Sendable {
     let pollingForwarded: Metrics.Counter
     /// Reconnecting clients that asked for their socket back, by outcome.
     private let recovered: Metrics.Counter
+    /// Sessions ended, by `CloseReason.metricLabel`.
+    private let sessionsClosed: [String: Metrics.Counter]
     private let notRecovered: Metrics.Counter
     private let namespaceMetrics: [String: NamespaceMetrics]
 
@@ -81,6 +83,14 @@ public final class ServerMetrics: Sendable {
             label: "realtime_recoveries_total", dimensions: [("outcome", "recovered")], factory: factory)
         notRecovered = Metrics.Counter(
             label: "realtime_recoveries_total", dimensions: [("outcome", "not_recovered")], factory: factory)
+        sessionsClosed = Dictionary(
+            uniqueKeysWithValues: CloseReason.metricLabels.map { label in
+                (
+                    label,
+                    Metrics.Counter(
+                        label: "realtime_sessions_closed_total", dimensions: [("reason", label)], factory: factory)
+                )
+            })
         var perNamespace: [String: NamespaceMetrics] = [:]
         for namespace in namespaces {
             let dimensions = [("namespace", namespace)]
@@ -100,6 +110,8 @@ public final class ServerMetrics: Sendable {
     func namespace(_ name: String) -> NamespaceMetrics? { namespaceMetrics[name] }
 
     func recoveries(succeeded: Bool) -> Metrics.Counter { succeeded ? recovered : notRecovered }
+
+    func sessionClosed(_ reason: CloseReason) { sessionsClosed[reason.metricLabel]?.increment() }
 
     func connections(_ transport: EngineSession.State) -> Metrics.Meter? {
         switch transport {

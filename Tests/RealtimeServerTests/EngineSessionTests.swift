@@ -134,5 +134,7 @@ import Testing
         ]
         for reason in recoverable { #expect(reason.isRecoverable, "\(reason)") }
         for reason in final { #expect(!reason.isRecoverable, "\(reason)") }
+        #expect(Set((recoverable + final).map(\.metricLabel)) == Set(CloseReason.metricLabels))
+        #expect(CloseReason.metricLabels.count == recoverable.count + final.count)
     }
 }

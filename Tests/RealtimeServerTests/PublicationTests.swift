@@ -47,4 +47,10 @@ import Testing
         #expect(Publication.parse(body(over), namespaces: namespaces) == .failure(.tooLong("room")))
         #expect(PublishRefusal.tooLong("room").message == "room is longer than 256 bytes")
     }
+
+    @Test("an event name is bounded like a room: every client of the room would get it")
+    func eventBound() {
+        let body = #"{"namespace":"/tenders","event":""# + String(repeating: "e", count: 257) + #""}"#
+        #expect(Publication.parse(body, namespaces: namespaces) == .failure(.tooLong("event")))
+    }
 }

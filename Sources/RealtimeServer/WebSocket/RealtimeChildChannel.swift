@@ -55,8 +55,6 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             let watch = ConnectionWatch(channel)
             try channel.pipeline.syncOperations.addHandler(PeerClosedHandler(watch: watch))
-            let answered = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            try channel.pipeline.syncOperations.addHandler(SilentConnectionCloser(answered: answered))
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = EngineWebSocketUpgrader(engine: engine) { channel, head in
                 upgradeAttempted.value = true
@@ -80,6 +78,9 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validates them already
             let connection = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                 configuration: configuration)
+            // After the HTTP decoder, so it sees the decoder's errors as well as the shutdown's quiesce event.
+            let answered = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            try channel.pipeline.syncOperations.addHandler(SilentConnectionCloser(answered: answered))
             connection.whenComplete { _ in answered.value = true }  // on the channel's event loop
             return Value(connection: connection, channel: channel, watch: watch)
         }
