@@ -56,8 +56,21 @@ extension RuleCatalog {
             "TFC0311", family: "cloud-run", title: "invalid probe",
             explanation: """
                 Probe paths start with `/`; `timeout_seconds` is below `period_seconds`; startup probe periods are \
-                at most 240 s and liveness periods at most 3600 s; failure thresholds are at least 1.
+                at most 240 s and liveness periods at most 3600 s; failure thresholds are at least 1; a startup \
+                probe's `period_seconds × failure_threshold` is at most 240 s (Cloud Run stops the container once \
+                it has failed for that long).
                 """),
+        Rule(
+            "TFC0316", family: "cloud-run", title: "startup probe shorter than Direct VPC egress needs",
+            explanation: """
+                With Memorystore the server is ready only once Redis answers (tfctl sets \
+                `REDIS_REQUIRED_FOR_READY=true`, so an instance that cannot reach Redis takes no sockets), and \
+                Direct VPC egress "can take a minute or more" to connect after an instance starts. A startup \
+                probe that fails before then has Cloud Run stop the instance, again and again: the revision never \
+                becomes ready. `initial_delay_seconds + period_seconds × failure_threshold` must be at least 120 s \
+                (and `period_seconds × failure_threshold` at most 240 s, TFC0311).
+                """,
+            source: "https://cloud.google.com/run/docs/configuring/vpc-direct-vpc"),
         Rule(
             "TFC0312", family: "cloud-run", title: "invalid port",
             explanation: "The container port is 1 to 65535."),

@@ -164,6 +164,7 @@ public struct Printer: Sendable {
             switch step {
             case .attribute(let name): return "\(text).\(name)"
             case .index(let index): return "\(text)[\(index)]"
+            case .splat: return "\(text)[*]"
             }
         }
     }

@@ -76,6 +76,8 @@ public struct Traversal: Sendable, Hashable {
     public enum Step: Sendable, Hashable {
         case attribute(String)
         case index(Int)
+        /// `[*]`: every element of a list, the steps after it applied to each.
+        case splat
     }
 
     public var root: String
@@ -117,4 +119,34 @@ public enum BodyBuilder {
     public static func buildEither(first: [BodyItem]) -> [BodyItem] { first }
     public static func buildEither(second: [BodyItem]) -> [BodyItem] { second }
     public static func buildArray(_ parts: [[BodyItem]]) -> [BodyItem] { parts.flatMap { $0 } }
+}
+
+extension Expression {
+    /// Every traversal the expression names, in order, however deeply nested.
+    public var references: [Traversal] {
+        switch self {
+        case .string, .int, .double, .bool, .null: []
+        case .reference(let traversal): [traversal]
+        case .call(_, let arguments): arguments.flatMap(\.references)
+        case .list(let items): items.flatMap(\.references)
+        case .object(let items): items.flatMap(\.value.references)
+        case .template(let parts):
+            parts.flatMap { part -> [Traversal] in
+                if case .interpolation(let expression) = part { return expression.references }
+                return []
+            }
+        }
+    }
+}
+
+extension Block {
+    /// Every traversal named anywhere in the block's body, nested blocks and `depends_on` included.
+    public var references: [Traversal] {
+        body.flatMap { item -> [Traversal] in
+            switch item {
+            case .attribute(let attribute): attribute.value.references
+            case .block(let block): block.references
+            }
+        }
+    }
 }

@@ -112,6 +112,7 @@ public enum Syntax: String, Sendable, Hashable {
     case equal = "="
     case notEqual = "!="
     case isEmpty = "-z"
+    case isNotEmpty = "-n"
 }
 
 extension Command {

@@ -1,5 +1,10 @@
 /// The global external Application Load Balancer in front of every region's service.
 public struct LoadBalancer: Sendable, Hashable {
+    /// The HTTP → HTTPS redirect's code: 308, which keeps the method and body. With 301 "user agents may change
+    /// the request method from POST to GET" (RFC 9110 §15.4.2), and a Socket.IO polling POST arrives as a GET.
+    /// (URL maps: `PERMANENT_REDIRECT` is 308, `MOVED_PERMANENTLY_DEFAULT` 301.)
+    public static let redirectResponseCode = "PERMANENT_REDIRECT"
+
     /// Domains of the Google-managed certificate; DNS must point them at the load balancer's address.
     public var domains: [String]
     /// Also listen on port 80 and redirect to HTTPS.
@@ -46,5 +51,23 @@ public struct RateLimit: Sendable, Hashable {
         self.requests = requests
         self.intervalSeconds = intervalSeconds
         self.banSeconds = banSeconds
+    }
+}
+
+/// How the load balancer takes a failing region out of rotation (serverless NEGs have no health checks): after
+/// `consecutiveErrors` 5xx answers in a row (or `consecutiveGatewayFailures` 502/503/504s, what a region whose
+/// instances cannot start returns), for `baseEjectionSeconds` times the number of ejections so far, checked every
+/// `intervalSeconds`. At most `maxEjectionPercent` of the regions are out at once: all but one, so a global
+/// outage still reaches a region rather than none. nil with one region: ejecting the only backend helps nobody.
+public struct OutlierDetection: Sendable, Hashable {
+    public let consecutiveErrors = 5
+    public let consecutiveGatewayFailures = 3
+    public let intervalSeconds = 10
+    public let baseEjectionSeconds = 30
+    public let maxEjectionPercent: Int
+
+    public init?(regions: Int) {
+        guard regions > 1 else { return nil }
+        maxEjectionPercent = 100 * (regions - 1) / regions
     }
 }

@@ -143,10 +143,19 @@ public struct Probes: Sendable, Hashable {
     public var startup: Probe
     public var liveness: Probe
 
+    /// Cloud Run's bound on a startup probe's `periodSeconds × failureThreshold`.
+    public static let startupFailureWindowLimit = 240
+    /// The least startup budget with Memorystore: Direct VPC egress "can take a minute or more" to connect
+    /// after an instance starts (Cloud Run, "Direct VPC egress"), and the server is not ready before Redis
+    /// answers. Twice that minute.
+    public static let egressStartupBudget = 120
+
+    /// The default startup probe waits up to 180 s (36 × 5 s) for `/readyz`: inside Cloud Run's 240 s, and
+    /// enough for Direct VPC egress to come up (`egressStartupBudget`).
     public init(
         startup: Probe = Probe(
-            path: "/readyz", initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1,
-            failureThreshold: 30),
+            path: "/readyz", initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2,
+            failureThreshold: 36),
         liveness: Probe = Probe(
             path: "/healthz", initialDelaySeconds: 0, periodSeconds: 15, timeoutSeconds: 3,
             failureThreshold: 3)
@@ -157,6 +166,19 @@ public struct Probes: Sendable, Hashable {
 }
 
 public struct Probe: Sendable, Hashable {
+    /// How long the probe may fail before Cloud Run gives up: `initialDelaySeconds + failureWindowSeconds`
+    /// (`Int.max` when the values, not yet validated, overflow).
+    public var budgetSeconds: Int {
+        let (sum, overflow) = initialDelaySeconds.addingReportingOverflow(failureWindowSeconds)
+        return overflow ? .max : sum
+    }
+
+    /// `periodSeconds × failureThreshold`, `Int.max` when it overflows.
+    public var failureWindowSeconds: Int {
+        let (product, overflow) = periodSeconds.multipliedReportingOverflow(by: failureThreshold)
+        return overflow ? .max : product
+    }
+
     public var path: String
     public var initialDelaySeconds: Int
     public var periodSeconds: Int

@@ -5,6 +5,15 @@ extension Topology {
     public var usesBundledImage: Bool { services.contains { $0.image == .bundled } }
 
     /// Short names of the Google APIs the topology uses (`run` for run.googleapis.com), sorted.
+    /// Whether anyone may invoke `service` without a Google identity: behind the load balancer, or with public
+    /// ingress. Socket.IO clients are browsers, not Google identities; the service relies on its ingress setting,
+    /// Cloud Armor and its own token check. Rendered by disabling Cloud Run's invoker IAM check rather than
+    /// granting `roles/run.invoker` to `allUsers`: "The recommended way to make a public service is to disable
+    /// the Cloud Run Invoker IAM check ... Use this solution when the project is subject to the domain
+    /// restricted sharing constraint in an organization policy" (Cloud Run, "Allowing public (unauthenticated)
+    /// access"), under which an `allUsers` binding is refused.
+    public func isPublic(_ service: RealtimeService) -> Bool { loadBalancer != nil || service.ingress == .all }
+
     public var requiredAPIs: [String] {
         var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
         if memorystore != nil { apis += ["redis", "servicenetworking"] }

@@ -29,6 +29,9 @@ extension Topology {
         variables.append(RuntimeVariable("TFCTL_TOPOLOGY", .plain(name)))
         if let redis = memorystore {
             variables.append(RuntimeVariable("REDIS_URL", .secret(id: names.redisURLSecret(region), version: "latest")))
+            // Not ready (and so given no sockets) until Redis answers: an instance whose Direct VPC egress is not
+            // up yet would take clients it cannot fan out to. The startup probe waits for it (TFC0316).
+            variables.append(RuntimeVariable("REDIS_REQUIRED_FOR_READY", .plain("true")))
             if redis.transitEncryption {
                 variables.append(
                     RuntimeVariable("REDIS_CA_CERT", .secret(id: names.redisCASecret(region), version: "latest")))
@@ -58,7 +61,8 @@ extension Topology {
 extension RealtimeService {
     /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
     public static let topologyEnvironment = [
-        "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY",
+        "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY", "REDIS_URL", "TFCTL_REGION",
+        "TFCTL_TOPOLOGY",
     ]
 
     /// The values the bundled server takes for `LOG_LEVEL` (swift-log's levels, spelled as they are). The server

@@ -16,6 +16,7 @@ enum CloudRunRules {
             checkResources(service, path, &report)
             checkEnvironment(service, path, &report)
             checkProbes(service, path, &report)
+            if topology.memorystore != nil { checkStartupCoversEgress(service, path, &report) }
             if service.ingress == .internalAndLoadBalancer, topology.loadBalancer == nil {
                 report.error(
                     "TFC0310", "\(path).ingress",
@@ -214,5 +215,33 @@ enum CloudRunRules {
                     "\(kind) probe initial delay \(probe.initialDelaySeconds)s is outside 0s to \(maxPeriod)s")
             }
         }
+        let startup = service.probes.startup
+        let window = startup.failureWindowSeconds
+        if startup.periodSeconds >= 1, startup.failureThreshold >= 1, window > Probes.startupFailureWindowLimit {
+            report.error(
+                "TFC0311", "\(path).probes.startup.failure_threshold",
+                "startup probe allows \(window == .max ? "endless" : "\(window)s of") failures "
+                    + "(\(startup.failureThreshold) × \(startup.periodSeconds)s); Cloud Run allows at most "
+                    + "\(Probes.startupFailureWindowLimit)s",
+                help: "lower failure_threshold or period_seconds, or add initial_delay_seconds")
+        }
+    }
+
+    /// With Memorystore the server reports ready only once Redis answers (`REDIS_REQUIRED_FOR_READY`), and Direct
+    /// VPC egress can take a minute or more after an instance starts: a startup probe that gives up sooner
+    /// kills every instance that is waiting for its network, and a revision never becomes ready.
+    private static func checkStartupCoversEgress(_ service: RealtimeService, _ path: String, _ report: inout Report) {
+        let startup = service.probes.startup
+        let budget = startup.budgetSeconds
+        // Values TFC0311 refuses are reported there only.
+        guard startup.periodSeconds >= 1, startup.failureThreshold >= 1, startup.initialDelaySeconds >= 0,
+            budget < Probes.egressStartupBudget
+        else { return }
+        report.error(
+            "TFC0316", "\(path).probes.startup.failure_threshold",
+            "the startup probe gives up after \(budget)s, but with Memorystore an instance is ready only once "
+                + "Redis answers, which Direct VPC egress can delay by a minute or more",
+            help: "allow at least \(Probes.egressStartupBudget)s: initial_delay_seconds + period_seconds × "
+                + "failure_threshold (the default is \(Probes().startup.budgetSeconds)s)")
     }
 }

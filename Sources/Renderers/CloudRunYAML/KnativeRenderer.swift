@@ -32,7 +32,7 @@ public struct KnativeRenderer: Sendable {
                         "labels",
                         .mapping([YAMLEntry(key: "cloud.googleapis.com/location", value: .string(region))] + labels)
                     ),
-                    ("annotations", .map(("run.googleapis.com/ingress", .string(service.ingress.rawValue))))
+                    ("annotations", .mapping(serviceAnnotations(service, topology)))
                 )
             ),
             (
@@ -48,6 +48,15 @@ public struct KnativeRenderer: Sendable {
                 )
             )
         )
+    }
+
+    /// Service settings: ingress, and the invoker IAM check off for a public service (`Topology.isPublic`).
+    func serviceAnnotations(_ service: RealtimeService, _ topology: Topology) -> [YAMLEntry] {
+        var entries = [YAMLEntry(key: "run.googleapis.com/ingress", value: .string(service.ingress.rawValue))]
+        if topology.isPublic(service) {
+            entries.append(YAMLEntry(key: "run.googleapis.com/invoker-iam-disabled", value: .string("true")))
+        }
+        return entries
     }
 
     /// Revision settings Cloud Run reads from annotations, sorted by key.

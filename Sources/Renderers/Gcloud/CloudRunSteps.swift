@@ -46,8 +46,8 @@ struct CloudRunSteps {
             return "\(variable.name)=\(id):\(version)"
         }
         if !secrets.isEmpty { words += ["--set-secrets", .literal(secrets.joined(separator: ","))] }
-        let isPublic = topology.loadBalancer != nil || service.ingress == .all
-        words.append(isPublic ? "--allow-unauthenticated" : "--no-allow-unauthenticated")
+        // Public without an `allUsers` binding (`Topology.isPublic`): the invoker check is off, or on.
+        words.append(topology.isPublic(service) ? "--no-invoker-iam-check" : "--invoker-iam-check")
         return words
     }
 
@@ -79,7 +79,7 @@ extension DeployScript {
                 "defaultUrlRedirect",
                 .map(
                     ("httpsRedirect", .bool(true)),
-                    ("redirectResponseCode", .string("MOVED_PERMANENTLY_DEFAULT")),
+                    ("redirectResponseCode", .string(LoadBalancer.redirectResponseCode)),
                     ("stripQuery", .bool(false)))
             ))
     }

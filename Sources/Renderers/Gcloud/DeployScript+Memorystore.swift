@@ -68,7 +68,12 @@ extension DeployScript {
         read.append(.assign("redis_url", .concat(url)))
         read += Self.storeIfChanged(secret: names.redisURLSecret(region), value: "redis_url")
         if redis.transitEncryption {
-            read.append(.assign("redis_ca", describe("serverCaCerts[0].cert")))
+            // Every CA, one PEM after another: during a rotation an instance has several server CAs.
+            let cas = G.gcloud(
+                ["redis", "instances", "describe", .literal(id)] + location + [
+                    "--flatten", "serverCaCerts", "--format", "value(serverCaCerts.cert)",
+                ])
+            read.append(.assign("redis_ca", .substitution(cas)))
             read += Self.storeIfChanged(secret: names.redisCASecret(region), value: "redis_ca")
         }
         return .if(

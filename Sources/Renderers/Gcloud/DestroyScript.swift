@@ -156,6 +156,19 @@ struct DestroyScript {
                     [.literal(names.artifactRepository), "--location", .literal(region)]))
         }
         if topology.memorystore != nil {
+            // The peering holds the range and the network: it goes first (Memorystore, its producer, is gone).
+            let peerings = G.gcloud(
+                "services", "vpc-peerings", "list", "--network", .literal(names.network), "--service",
+                "servicenetworking.googleapis.com", "--format", "value(peering)")
+            statements.append(
+                .if(
+                    Command.test(.syntax(.isNotEmpty), .substitution(peerings)),
+                    then: [
+                        G.log("Deleting the private service access peering"),
+                        G.run(
+                            "services", "vpc-peerings", "delete", "--network", .literal(names.network), "--service",
+                            "servicenetworking.googleapis.com"),
+                    ]))
             statements.append(
                 delete(
                     "private service access range", ["compute", "addresses"],

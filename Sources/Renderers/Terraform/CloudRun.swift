@@ -21,9 +21,6 @@ enum CloudRun {
         for service in context.services {
             for region in context.regions {
                 blocks.append(cloudRunService(service, region, context))
-                if context.topology.loadBalancer != nil || service.ingress == .all {
-                    blocks.append(publicInvoker(service, region))
-                }
             }
         }
         return blocks
@@ -55,6 +52,8 @@ enum CloudRun {
             Attribute("ingress", .string(ingress(service.ingress)))
             // Stateless: a removed region or service must be deletable by a plain apply.
             Attribute("deletion_protection", false)
+            // Public without an `allUsers` binding (`Topology.isPublic`).
+            Attribute("invoker_iam_disabled", .bool(context.topology.isPublic(service)))
             Block("template") {
                 Attribute("service_account", TF.ref("google_service_account", IAM.runtime, "email"))
                 Attribute("timeout", .string("\(service.timeoutSeconds)s"))
@@ -150,18 +149,6 @@ enum CloudRun {
                 Attribute("path", .string(probe.path))
                 Attribute("port", .int(port))
             }
-        }
-    }
-
-    /// Socket.IO clients are not Google identities: the service is public to the load balancer's callers and
-    /// relies on its ingress setting and Cloud Armor, with application auth (JWT) inside.
-    private static func publicInvoker(_ service: RealtimeService, _ region: String) -> Block {
-        let name = label(service, region)
-        return TF.resource("google_cloud_run_v2_service_iam_member", TF.label(name, "invoker")) {
-            Attribute("name", TF.ref("google_cloud_run_v2_service", name, "name"))
-            Attribute("location", TF.ref("google_cloud_run_v2_service", name, "location"))
-            Attribute("role", "roles/run.invoker")
-            Attribute("member", "allUsers")
         }
     }
 }

@@ -67,9 +67,11 @@ enum LoadBalancerBlocks {
                     Attribute("name", .string(context.names.redirectURLMap))
                     Block("default_url_redirect") {
                         Attribute("https_redirect", true)
-                        Attribute("redirect_response_code", "MOVED_PERMANENTLY_DEFAULT")
+                        Attribute("redirect_response_code", .string(LoadBalancer.redirectResponseCode))
                         Attribute("strip_query", false)
                     }
+                    // It references nothing else, so without this it races the Compute API's enablement.
+                    TF.dependsOn([context.api("compute")])
                 })
             blocks.append(
                 TF.resource("google_compute_target_http_proxy", "http") {
@@ -109,6 +111,23 @@ enum LoadBalancerBlocks {
                         "group", TF.ref("google_compute_region_network_endpoint_group", neg(service, region), "id"))
                 }
             }
+            if let outliers = OutlierDetection(regions: context.regions.count) { outlierDetection(outliers) }
+        }
+    }
+
+    /// Passive health for serverless NEGs, which have no health checks: "the load balancer cannot see whether
+    /// the backend is healthy" and sends each client to the nearest region, down or not. Outlier detection is
+    /// what the global external ALB offers instead (its success-rate fields are not supported with serverless
+    /// NEGs, so only the consecutive-error ones are set; serverless NEG concepts).
+    private static func outlierDetection(_ outliers: OutlierDetection) -> Block {
+        Block("outlier_detection") {
+            Attribute("consecutive_errors", .int(outliers.consecutiveErrors))
+            Attribute("consecutive_gateway_failure", .int(outliers.consecutiveGatewayFailures))
+            Attribute("enforcing_consecutive_errors", 100)
+            Attribute("enforcing_consecutive_gateway_failure", 100)
+            Attribute("max_ejection_percent", .int(outliers.maxEjectionPercent))
+            Block("interval") { Attribute("seconds", .int(outliers.intervalSeconds)) }
+            Block("base_ejection_time") { Attribute("seconds", .int(outliers.baseEjectionSeconds)) }
         }
     }
 

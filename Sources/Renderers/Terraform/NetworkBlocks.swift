@@ -44,6 +44,10 @@ enum NetworkBlocks {
                 Attribute(
                     "reserved_peering_ranges",
                     .list([TF.ref("google_compute_global_address", "private_service_access", "name")]))
+                // Deleting the connection fails while the producer's side (Memorystore) still holds it, even
+                // moments after the instance is gone, and `terraform destroy` stops there for good
+                // (terraform-provider-google #19908): abandon it, and the network's deletion takes the peering.
+                Attribute("deletion_policy", "ABANDON")
                 TF.dependsOn([context.api("servicenetworking")])
             })
         return blocks
@@ -91,12 +95,14 @@ enum MemorystoreBlocks {
                 label: TF.label("redis_url", region), id: context.names.redisURLSecret(region),
                 value: redisURL(label, redis), context: context)
             if redis.transitEncryption {
-                let cert = Expression.reference(
+                // Every CA, not the first: during a rotation an instance has several server CAs, and a client
+                // that trusts only one of them fails when the certificate changes (Memorystore, in-transit
+                // encryption: "Certificate authority rotation").
+                let certs = Expression.reference(
                     Traversal(
                         root: "google_redis_instance",
-                        steps: [
-                            .attribute(label), .attribute("server_ca_certs"), .index(0), .attribute("cert"),
-                        ]))
+                        steps: [.attribute(label), .attribute("server_ca_certs"), .splat, .attribute("cert")]))
+                let cert = Expression.call("join", [.string("\n"), certs])
                 blocks += secretWithValue(
                     label: TF.label("redis_ca", region), id: context.names.redisCASecret(region), value: cert,
                     context: context)

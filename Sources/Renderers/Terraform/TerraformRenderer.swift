@@ -109,7 +109,41 @@ enum Providers {
     static func imageVariable(_ service: RealtimeService) -> String { TF.label("image", service.name) }
 }
 
-enum APIs {
+public enum APIs {
+    /// The API each resource type tfctl writes is served by (the label of its `google_project_service`), so
+    /// that every resource can be made to wait for it: Terraform creates whatever references nothing at once,
+    /// in parallel, and a resource created before its API is enabled fails with "API has not been used in
+    /// project ... or it is disabled". nil for the two APIs Terraform itself needs before it can enable any:
+    /// Service Usage (for `google_project_service`) and Cloud Resource Manager (project IAM), which `tfctl apply`
+    /// checks before it starts (README: "Deploying to a new project"). A type missing here fails the tests.
+    public static let byResourceType: [String: String?] = [
+        "google_artifact_registry_repository": "artifactregistry",
+        "google_cloud_run_v2_service": "run",
+        "google_compute_backend_service": "compute",
+        "google_compute_global_address": "compute",
+        "google_compute_global_forwarding_rule": "compute",
+        "google_compute_managed_ssl_certificate": "compute",
+        "google_compute_network": "compute",
+        "google_compute_region_network_endpoint_group": "compute",
+        "google_compute_security_policy": "compute",
+        "google_compute_subnetwork": "compute",
+        "google_compute_target_http_proxy": "compute",
+        "google_compute_target_https_proxy": "compute",
+        "google_compute_url_map": "compute",
+        "google_firebase_database_instance": "firebasedatabase",
+        "google_firebase_project": "firebase",
+        "google_monitoring_alert_policy": "monitoring",
+        "google_monitoring_notification_channel": "monitoring",
+        "google_project_iam_member": nil,
+        "google_project_service": nil,
+        "google_redis_instance": "redis",
+        "google_secret_manager_secret": "secretmanager",
+        "google_secret_manager_secret_iam_member": "secretmanager",
+        "google_secret_manager_secret_version": "secretmanager",
+        "google_service_account": "iam",
+        "google_service_networking_connection": "servicenetworking",
+    ]
+
     /// Short name (the resource label) and API of every service the topology uses.
     static func enabled(_ context: TerraformContext) -> [(label: String, api: String)] {
         context.topology.requiredAPIs.map { ($0, "\($0).googleapis.com") }

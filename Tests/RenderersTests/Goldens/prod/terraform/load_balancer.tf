@@ -45,6 +45,19 @@ resource "google_compute_backend_service" "realtime" {
   backend {
     group = google_compute_region_network_endpoint_group.realtime_asia_southeast1.id
   }
+  outlier_detection {
+    consecutive_errors                    = 5
+    consecutive_gateway_failure           = 3
+    enforcing_consecutive_errors          = 100
+    enforcing_consecutive_gateway_failure = 100
+    max_ejection_percent                  = 66
+    interval {
+      seconds = 10
+    }
+    base_ejection_time {
+      seconds = 30
+    }
+  }
 }
 
 resource "google_compute_url_map" "https" {
@@ -91,9 +104,11 @@ resource "google_compute_url_map" "http_redirect" {
   name = "realtime-http-redirect"
   default_url_redirect {
     https_redirect         = true
-    redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
+    redirect_response_code = "PERMANENT_REDIRECT"
     strip_query            = false
   }
+
+  depends_on = [google_project_service.compute]
 }
 
 resource "google_compute_target_http_proxy" "http" {

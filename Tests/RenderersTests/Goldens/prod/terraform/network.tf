@@ -45,6 +45,7 @@ resource "google_service_networking_connection" "private_service_access" {
   network                 = google_compute_network.vpc.id
   service                 = "servicenetworking.googleapis.com"
   reserved_peering_ranges = [google_compute_global_address.private_service_access.name]
+  deletion_policy         = "ABANDON"
 
   depends_on = [google_project_service.servicenetworking]
 }

@@ -168,7 +168,7 @@ if selected us-central1; then
     else
       log '  realtime-redis-url-us-central1 is up to date'
     fi
-    redis_ca="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --format 'value(serverCaCerts[0].cert)' --project "$PROJECT")"
+    redis_ca="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --flatten serverCaCerts --format 'value(serverCaCerts.cert)' --project "$PROJECT")"
     if [ "$(current_secret realtime-redis-ca-us-central1)" != "$redis_ca" ]; then
       log '  storing a new version of realtime-redis-ca-us-central1'
       printf %s "$redis_ca" | gcloud secrets versions add realtime-redis-ca-us-central1 --data-file=- --project "$PROJECT"
@@ -187,7 +187,7 @@ fi
 
 if selected us-central1; then
   log 'Cloud Run service realtime (us-central1)'
-  run gcloud run deploy realtime --region us-central1 --image us-central1-docker.pkg.dev/tenderflow-staging/realtime/realtime-server:latest --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=2,timeoutSeconds=1,failureThreshold=30 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:latest,PUBLISH_TOKEN=realtime-publish-token:latest,REDIS_CA_CERT=realtime-redis-ca-us-central1:latest,REDIS_URL=realtime-redis-url-us-central1:latest --allow-unauthenticated --project "$PROJECT" --quiet
+  run gcloud run deploy realtime --region us-central1 --image us-central1-docker.pkg.dev/tenderflow-staging/realtime/realtime-server:latest --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:latest,PUBLISH_TOKEN=realtime-publish-token:latest,REDIS_CA_CERT=realtime-redis-ca-us-central1:latest,REDIS_URL=realtime-redis-url-us-central1:latest --no-invoker-iam-check --project "$PROJECT" --quiet
 fi
 
 log 'Cloud Armor policy realtime-armor'

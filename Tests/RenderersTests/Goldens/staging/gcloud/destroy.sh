@@ -171,6 +171,10 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting Artifact Registry repository'
     run gcloud artifacts repositories delete realtime --location us-central1 --project "$PROJECT" --quiet
   fi
+  if [ -n "$(gcloud services vpc-peerings list --network realtime-vpc --service servicenetworking.googleapis.com --format 'value(peering)' --project "$PROJECT")" ]; then
+    log 'Deleting the private service access peering'
+    run gcloud services vpc-peerings delete --network realtime-vpc --service servicenetworking.googleapis.com --project "$PROJECT" --quiet
+  fi
   if exists gcloud compute addresses describe realtime-psa --global --project "$PROJECT"; then
     log 'Deleting private service access range'
     run gcloud compute addresses delete realtime-psa --global --project "$PROJECT" --quiet

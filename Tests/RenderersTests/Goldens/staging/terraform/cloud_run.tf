@@ -10,10 +10,11 @@ resource "google_artifact_registry_repository" "images" {
 }
 
 resource "google_cloud_run_v2_service" "realtime_us_central1" {
-  name                = "realtime"
-  location            = "us-central1"
-  ingress             = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
-  deletion_protection = false
+  name                 = "realtime"
+  location             = "us-central1"
+  ingress              = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+  deletion_protection  = false
+  invoker_iam_disabled = true
   template {
     service_account                  = google_service_account.runtime.email
     timeout                          = "3600s"
@@ -89,6 +90,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
+        name  = "REDIS_REQUIRED_FOR_READY"
+        value = "true"
+      }
+      env {
         name = "REDIS_URL"
         value_source {
           secret_key_ref {
@@ -107,9 +112,9 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
       }
       startup_probe {
         initial_delay_seconds = 0
-        period_seconds        = 2
-        timeout_seconds       = 1
-        failure_threshold     = 30
+        period_seconds        = 5
+        timeout_seconds       = 2
+        failure_threshold     = 36
         http_get {
           path = "/readyz"
           port = 8080
@@ -137,11 +142,4 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
     google_secret_manager_secret_iam_member.redis_url_us_central1,
     google_secret_manager_secret_version.redis_url_us_central1,
   ]
-}
-
-resource "google_cloud_run_v2_service_iam_member" "realtime_us_central1_invoker" {
-  name     = google_cloud_run_v2_service.realtime_us_central1.name
-  location = google_cloud_run_v2_service.realtime_us_central1.location
-  role     = "roles/run.invoker"
-  member   = "allUsers"
 }

@@ -67,9 +67,11 @@ resource "google_compute_url_map" "http_redirect" {
   name = "realtime-http-redirect"
   default_url_redirect {
     https_redirect         = true
-    redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
+    redirect_response_code = "PERMANENT_REDIRECT"
     strip_query            = false
   }
+
+  depends_on = [google_project_service.compute]
 }
 
 resource "google_compute_target_http_proxy" "http" {

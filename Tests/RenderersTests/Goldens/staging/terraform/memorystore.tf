@@ -47,7 +47,7 @@ resource "google_secret_manager_secret" "redis_ca_us_central1" {
 
 resource "google_secret_manager_secret_version" "redis_ca_us_central1" {
   secret      = google_secret_manager_secret.redis_ca_us_central1.id
-  secret_data = google_redis_instance.redis_us_central1.server_ca_certs[0].cert
+  secret_data = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_us_central1" {

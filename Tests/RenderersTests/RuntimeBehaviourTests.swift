@@ -1,0 +1,124 @@
+import Foundation
+import Renderers
+import TestSupport
+import Testing
+import Yams
+
+/// What Google Cloud does at run time, which no offline oracle sees, checked in every output it concerns (read
+/// back from the rendered text): public services under Domain Restricted Sharing, the redirect that keeps a
+/// polling POST a POST, readiness that waits for Redis, failover between regions, Memorystore CA rotation and a
+/// teardown that can finish.
+@Suite struct RuntimeBehaviourTests {
+    static func files(_ environment: String) throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try RenderGoldenTests.render(environment).map { ($0.path, $0.contents) })
+    }
+
+    static func yaml(_ text: String) throws -> [String: Any] {
+        try #require(try Yams.load(yaml: text) as? [String: Any])
+    }
+
+    @Test(
+        "public services turn the invoker check off; nothing grants allUsers", arguments: RenderGoldenTests.environments
+    )
+    func publicWithoutAllUsers(_ environment: String) throws {
+        let files = try Self.files(environment)
+        for (path, text) in files { #expect(!text.contains("allUsers"), "\(path) grants allUsers") }
+        let services = RenderedReaders.terraformResources(
+            try #require(files["terraform/cloud_run.tf"]), type: "google_cloud_run_v2_service")
+        #expect(!services.isEmpty)
+        for (label, attributes) in services { #expect(attributes["invoker_iam_disabled"] == "true", "\(label)") }
+        let deploys = RenderedReaders.gcloudCalls(try #require(files["gcloud/deploy.sh"]), ["run", "deploy"])
+        #expect(!deploys.isEmpty)
+        for call in deploys {
+            #expect(call.flags["--no-invoker-iam-check"] != nil && call.flags["--allow-unauthenticated"] == nil)
+        }
+        for (path, text) in files where path.hasPrefix("cloudrun/") {
+            let metadata = try #require(try Self.yaml(text)["metadata"] as? [String: Any])
+            let annotations = try #require(metadata["annotations"] as? [String: Any])
+            #expect(annotations["run.googleapis.com/invoker-iam-disabled"] as? String == "true", "\(path)")
+        }
+    }
+
+    @Test("the HTTP to HTTPS redirect is a 308, which keeps a POST a POST", arguments: RenderGoldenTests.environments)
+    func redirectKeepsTheMethod(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let maps = RenderedReaders.terraformResources(
+            try #require(files["terraform/load_balancer.tf"]), type: "google_compute_url_map")
+        #expect(maps["http_redirect"]?["redirect_response_code"] == "PERMANENT_REDIRECT")
+        let imported = try Self.yaml(try #require(files["gcloud/url-maps/http-redirect.yaml"]))
+        let redirect = try #require(imported["defaultUrlRedirect"] as? [String: Any])
+        #expect(redirect["redirectResponseCode"] as? String == "PERMANENT_REDIRECT")
+    }
+
+    @Test(
+        "with Memorystore an instance is ready only once Redis answers, and its startup probe waits long enough",
+        arguments: RenderGoldenTests.environments)
+    func readinessWaitsForRedis(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let terraform = try #require(files["terraform/cloud_run.tf"])
+        #expect(terraform.contains("name  = \"REDIS_REQUIRED_FOR_READY\"\n        value = \"true\""))
+        for (path, text) in files where path.hasPrefix("gcloud/env/") {
+            #expect(try Self.yaml(text)["REDIS_REQUIRED_FOR_READY"] as? String == "true", "\(path)")
+        }
+        for (path, text) in files where path.hasPrefix("cloudrun/") {
+            #expect(text.contains("- name: REDIS_REQUIRED_FOR_READY\n          value: 'true'"), "\(path)")
+        }
+        for call in RenderedReaders.gcloudCalls(try #require(files["gcloud/deploy.sh"]), ["run", "deploy"]) {
+            let probe = try #require(call.flags["--startup-probe"])
+            let settings = Dictionary(
+                uniqueKeysWithValues: probe.split(separator: ",").map {
+                    let pair = $0.split(separator: "=")
+                    return (String(pair[0]), String(pair[1]))
+                })
+            let period = try #require(settings["periodSeconds"].flatMap { Int($0) })
+            let failures = try #require(settings["failureThreshold"].flatMap { Int($0) })
+            let delay = try #require(settings["initialDelaySeconds"].flatMap { Int($0) })
+            #expect(delay + period * failures >= 120 && period * failures <= 240, "\(probe)")
+        }
+    }
+
+    @Test("outlier detection takes a failing region out, never all of them", arguments: RenderGoldenTests.environments)
+    func outlierDetection(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let text = try #require(files["terraform/load_balancer.tf"])
+        let regions = RenderedReaders.terraformResources(
+            try #require(files["terraform/network.tf"]), type: "google_compute_subnetwork"
+        ).count
+        if regions > 1 {
+            #expect(text.contains("outlier_detection {"))
+            let backends = RenderedReaders.terraformResources(text, type: "google_compute_backend_service")
+            for (label, attributes) in backends {
+                let percent = try #require(attributes["max_ejection_percent"].flatMap { Int($0) }, "\(label)")
+                #expect(percent < 100 && percent >= 100 / regions, "\(label): \(percent) with \(regions) regions")
+            }
+        } else {
+            #expect(!text.contains("outlier_detection"), "one region: nothing to fail over to")
+        }
+    }
+
+    @Test("every Memorystore server CA is trusted, not only the first", arguments: RenderGoldenTests.environments)
+    func everyCA(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let memorystore = try #require(files["terraform/memorystore.tf"])
+        #expect(memorystore.contains(".server_ca_certs[*].cert)"))
+        #expect(!memorystore.contains("server_ca_certs[0]"))
+        let deploy = try #require(files["gcloud/deploy.sh"])
+        #expect(deploy.contains("--flatten serverCaCerts --format 'value(serverCaCerts.cert)'"))
+        #expect(!deploy.contains("serverCaCerts[0]"))
+    }
+
+    @Test("teardown can finish: the peering is abandoned by Terraform and deleted first by the script")
+    func teardownFinishes() throws {
+        let files = try Self.files("prod")
+        let connections = RenderedReaders.terraformResources(
+            try #require(files["terraform/network.tf"]), type: "google_service_networking_connection")
+        #expect(connections["private_service_access"]?["deletion_policy"] == "ABANDON")
+        let destroy = try #require(files["gcloud/destroy.sh"]).split(separator: "\n").map(String.init)
+        func line(_ fragment: String) -> Int? { destroy.firstIndex { $0.contains(fragment) } }
+        let memorystore = try #require(line("gcloud redis instances delete"))
+        let peering = try #require(line("gcloud services vpc-peerings delete"))
+        let range = try #require(line("gcloud compute addresses delete realtime-psa"))
+        let network = try #require(line("gcloud compute networks delete"))
+        #expect(memorystore < peering && peering < range && range < network)
+    }
+}
