@@ -51,8 +51,9 @@ $(VENV)/bench-installed: $(VENV)/installed Benchmarks/requirements.txt
 	touch $@
 
 ## The long pass of the hostile-input and churn harness (Tests/ServerTests/hostile.py; make test runs a short
-## one) against the release build with a real redis-server: every category twice, 10 s each and 15 s of quiet
-## after, with the descriptors, RSS and canary clients watched (about 25 minutes).
+## one) against the release build with a real redis-server: every category twice, 10 s each, then up to 15 s for
+## the descriptors to come back and 15 s of quiet, with the descriptors, RSS and canary clients watched (about 30
+## minutes).
 soak: venv
 	$(SWIFT) build -c release --product realtime-server
 	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build -c release --show-bin-path)/realtime-server python Tests/ServerTests/hostile.py --seconds 10 --idle 15

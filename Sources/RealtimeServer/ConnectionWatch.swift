@@ -62,24 +62,38 @@ final class PeerClosedHandler: ChannelInboundHandler, Sendable {
     }
 }
 
-/// Ends a connection that has not yet made its first request when nothing else would. At graceful shutdown:
-/// NIO's server quiescing asks every connection to close once it is idle (`ChannelShouldQuiesceEvent`), and
-/// Hummingbird's connection handler does so for HTTP connections; but that handler joins the pipeline with the
-/// first request, and a connection that never sends one (browsers open spare, preconnected connections all the
-/// time) would keep the server, and the process, alive until the client closes it: past Cloud Run's ten
-/// seconds, after which the instance is killed. And on a first request the HTTP decoder cannot parse (headers
-/// over SwiftNIO's 80 KiB, garbage): no responder exists yet to answer it, and the connection would stay open
-/// as long as the client keeps it. `answered` is set once the first request has made the connection HTTP or
-/// WebSocket; from then on, events and errors go on to the handlers that own it.
-final class SilentConnectionCloser: ChannelInboundHandler, Sendable {
+/// Ends a connection that has not yet made its first request when nothing else would, and leaves the pipeline
+/// once it has made it (`RealtimeChildChannel` removes it then).
+/// - At graceful shutdown: NIO's server quiescing asks every connection to close once it is idle
+///   (`ChannelShouldQuiesceEvent`), and Hummingbird's connection handler does so for HTTP connections; but that
+///   handler joins the pipeline with the first request, and a connection that never sends one (browsers open
+///   spare, preconnected connections all the time) or sends only part of its head would keep the server, and
+///   the process, alive until the client closes it: past Cloud Run's ten seconds, after which the instance is
+///   killed.
+/// - On a first request the HTTP decoder cannot parse (headers over SwiftNIO's 80 KiB, garbage): no responder
+///   exists yet to answer it, and the connection would stay open as long as the client keeps it.
+/// - After `timeout` without a whole request head: a silent or slow-loris connection holds a descriptor and a
+///   slot of the instance's concurrency for nothing (Node's HTTP server gives a request's headers 60 s).
+final class SilentConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
-    private let answered: NIOLoopBoundBox<Bool>
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
 
-    init(answered: NIOLoopBoundBox<Bool>) { self.answered = answered }
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent, !answered.value {
+        if event is ChannelShouldQuiesceEvent {
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -88,7 +102,7 @@ final class SilentConnectionCloser: ChannelInboundHandler, Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Only the parser's errors: a refused WebSocket upgrade is reported as an error too, and is answered.
-        if error is HTTPParserError, !answered.value {
+        if error is HTTPParserError {
             context.close(promise: nil)
         } else {
             context.fireErrorCaught(error)

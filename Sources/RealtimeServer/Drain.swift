@@ -37,12 +37,11 @@ public struct DrainService: Service {
         // Returns (or throws CancellationError) once graceful shutdown starts.
         try? await gracefulShutdown()
         let started = ContinuousClock.now
-        Task.detached { [engine, logger, budget, overrun] in
-            try? await Task.sleep(for: budget)
-            let sessions = await engine.registry.all.count
-            logger.error(
-                "shutdown budget exceeded, exiting",
-                metadata: ["budget_ms": "\(budget.milliseconds)", "open_sessions": "\(sessions)"])
+        // On a Dispatch timer, not a task: whatever holds the shutdown up may be holding the concurrency pool's
+        // threads too (one, on a one-vCPU instance).
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(budget.milliseconds))) {
+            [logger, budget, overrun] in
+            logger.error("shutdown budget exceeded, exiting", metadata: ["budget_ms": "\(budget.milliseconds)"])
             overrun()
         }
         let closed = await engine.drain()

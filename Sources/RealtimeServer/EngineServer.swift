@@ -29,20 +29,25 @@ final class EngineServer: Sendable {
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    /// Stops taking sessions and closes the open ones; returns how many were closed. The polls this instance
-    /// forwarded to the instances that own their sessions are answered with a noop: their clients poll again, on
-    /// another instance, and the owner lets the new GET take the old one's place (`EngineSession.poll`), so a
-    /// session that merely passed through here is not lost with it.
+    /// Stops taking sessions and closes the open ones; returns how many were closed. Meanwhile the polls this
+    /// instance forwarded to the instances that own their sessions are released (answered by their owners at
+    /// once, or with a noop after a second): their clients poll again, on another instance, so a session that
+    /// merely passed through here is not lost with it. A GET for another instance's session that comes in from
+    /// now on gets a noop at once instead of being forwarded (`elsewhere`).
     func drain() async -> Int {
         draining.store(true, ordering: .relaxed)
-        await sockets?.cluster?.releaseForwardedPolls(
-            answer: Self.reply(text: EngineCodec.encodePayload([EnginePacket(.noop)])))
+        async let released: Void? = sockets?.cluster?.releaseForwardedPolls(
+            fallback: Self.noop, within: .seconds(1))
         let sessions = await registry.all
         await withTaskGroup(of: Void.self) { group in
             for session in sessions { group.addTask { await session.close(reason: .serverShuttingDown) } }
         }
+        _ = await released
         return sessions.count
     }
+
+    /// A polling answer of one noop packet: the client simply polls again.
+    private static let noop = reply(text: EngineCodec.encodePayload([EnginePacket(.noop)]))
 
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
     func open(webSocket: FrameSink?) async -> EngineSession {
@@ -186,6 +191,8 @@ final class EngineServer: Sendable {
     private func elsewhere(_ method: ForwardedPolling.Method, sid: String, body: ByteBuffer, forwarding: Bool) async
         -> PollingReply
     {
+        // A draining instance holds no new GETs: it would not be there to answer them.
+        if forwarding, method == .get, isDraining, sockets?.cluster != nil { return Self.noop }
         if forwarding, let cluster = sockets?.cluster,
             let reply = await cluster.forward(method, sid: sid, body: body, timeout: forwardTimeout)
         {

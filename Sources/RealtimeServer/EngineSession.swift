@@ -50,6 +50,8 @@ actor EngineSession {
     private var heartbeat: Scheduled<Void>?
     private var heartbeatRound = 0
     private var messageHandler: (@Sendable (EnginePacket.Payload) async -> Void)?
+    /// Why the session closed, once it has.
+    private var closedBy: CloseReason?
     private var closeHandler: (@Sendable (CloseReason) async -> Void)?
     private let removeFromRegistry: @Sendable (String) async -> Void
     private let metrics: ServerMetrics
@@ -71,11 +73,16 @@ actor EngineSession {
         if let webSocket { adopt(webSocket) }
     }
 
-    /// Installs the layer above and starts the heartbeat.
+    /// Installs the layer above and starts the heartbeat. A session closed before it started (a drain that
+    /// came in between its registration and this call) tells the layer above at once, and keeps nothing.
     func start(
         onMessage: @escaping @Sendable (EnginePacket.Payload) async -> Void,
         onClose: @escaping @Sendable (CloseReason) async -> Void
-    ) {
+    ) async {
+        if state == .closed {
+            await onClose(closedBy ?? .serverShuttingDown)
+            return
+        }
         messageHandler = onMessage
         closeHandler = onClose
         scheduleHeartbeat()
@@ -316,6 +323,7 @@ actor EngineSession {
         metrics.connections(state)?.decrement(by: 1.0)
         metrics.sessionClosed(reason)
         state = .closed
+        closedBy = reason
         directSink.withLock { $0 = nil }
         heartbeat?.cancel()
         if let waiter {

@@ -55,11 +55,25 @@ struct Deployer {
                     [
                         "apply", "-input=false", "-auto-approve", "-target=google_project_service.artifactregistry",
                         "-target=google_artifact_registry_repository.images",
-                    ], in: terraformDirectory))
+                    ] + imagePlaceholders(), in: terraformDirectory))
             let pinned = try buildBundledImage()
             for service in topology.sortedServices where service.image == .bundled {
                 variables += ["-var", "\(TerraformRenderer.imageVariable(service))=\(pinned)"]
             }
+        }
+        if !topology.userSecretIDs.isEmpty {
+            // The secrets first, on their own, so they can be given a value before any service reads them.
+            let targets =
+                ["-target=google_project_service.secretmanager"]
+                + topology.userSecretIDs.map {
+                    "-target=google_secret_manager_secret.\(TerraformRenderer.secretLabel($0))"
+                }
+            try step(
+                "terraform apply (secrets)",
+                runner.run(
+                    "terraform", ["apply", "-input=false", "-auto-approve"] + targets + imagePlaceholders(),
+                    in: terraformDirectory))
+            try requireSecretVersions()
         }
         try step(
             "terraform plan",
@@ -102,6 +116,44 @@ struct Deployer {
         }
         try step("gcloud/deploy.sh", runner.run("bash", [directory + "/gcloud/deploy.sh"]))
         log("Applied \(pipeline.loaded.displayPath) with gcloud.")
+    }
+
+    /// `-var` for every image variable without a default, for a targeted apply before the image is built:
+    /// Terraform wants every variable even then. The tag about to be built stands in; nothing targeted reads it.
+    private func imagePlaceholders() -> [String] {
+        topology.sortedServices.filter { $0.image == .bundled }.flatMap { service in
+            ["-var", "\(TerraformRenderer.imageVariable(service))=\(topology.names.image(service))"]
+        }
+    }
+
+    /// Stops while a secret the services read has no enabled version, with the commands that give each one.
+    /// Cloud Run resolves secret environment variables before an instance starts, and an instance whose secret
+    /// cannot be resolved does not start: with `min_instances` ≥ 1 the service never becomes ready, and the apply
+    /// fails (or hangs) half way, after the network and Memorystore (Cloud Run, "Configure secrets").
+    private func requireSecretVersions() throws {
+        var missing: [String] = []
+        for id in topology.userSecretIDs {
+            let listed = try runner.capture(
+                "gcloud",
+                [
+                    "secrets", "versions", "list", id, "--filter", "state:ENABLED", "--limit", "1", "--format",
+                    "value(name)", "--project", topology.project,
+                ])
+            try runner.require(listed.status, "gcloud secrets versions list \(id)")
+            if listed.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { missing.append(id) }
+        }
+        guard missing.isEmpty else {
+            let commands = missing.map {
+                "  gcloud secrets versions add \($0) --data-file=FILE --project \(topology.project)"
+            }
+            throw Refused(
+                reason: ([
+                    "stopping before any Cloud Run service: these secrets have no enabled version, and Cloud "
+                        + "Run does not start an instance whose secrets it cannot read. Add a value to each, then apply "
+                        + "again:"
+                ] + commands).joined(separator: "\n"))
+        }
+        log("Every secret the services read has an enabled version.")
     }
 
     // MARK: destroy

@@ -51,13 +51,17 @@ public struct ResourceNames: Sendable {
     }
 
     /// The image a service runs; the bundled server lives in the topology's Artifact Registry repository.
+    /// Where the bundled server's image is pushed: `REGION-docker.pkg.dev/PROJECT/REPOSITORY/realtime-server`.
+    public var imageRepository: String {
+        "\(topology.regions.first ?? "us-central1")-docker.pkg.dev/\(topology.project)/\(artifactRepository)/realtime-server"
+    }
+
     public func image(_ service: RealtimeService) -> String {
         switch service.image {
         case .reference(let reference):
             return reference
         case .bundled:
-            let region = topology.regions.first ?? "us-central1"
-            return "\(region)-docker.pkg.dev/\(topology.project)/\(artifactRepository)/realtime-server:latest"
+            return imageRepository + ":latest"
         }
     }
 

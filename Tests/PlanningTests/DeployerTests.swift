@@ -19,7 +19,8 @@ import Testing
     }
 
     /// A scratch project with the plan fixtures as Environments/, Templates/, and stub tools.
-    func harness(_ environment: String, failOn: String = "") throws -> Harness {
+    /// `noVersion`: the secrets whose `versions list` finds no enabled version.
+    func harness(_ environment: String, failOn: String = "", noVersion: [String] = []) throws -> Harness {
         let root = try temporaryDirectory("tfctl-deploy")
         let fm = FileManager.default
         try fm.copyItem(
@@ -36,6 +37,9 @@ import Testing
             echo "$line" >> "$STUB_LOG"
             if [ -n "$STUB_FAIL" ] && [[ "$line" == *"$STUB_FAIL"* ]]; then exit 3; fi
             if [[ "$line" == *"docker images describe"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
+            if [[ "$line" == *"secrets versions list"* ]] && [[ "$STUB_NO_VERSION" != *"${4:-}"* ]]; then
+              echo "projects/p/secrets/$4/versions/1"
+            fi
             exit 0
 
             """
@@ -49,6 +53,7 @@ import Testing
         let runner = ProcessRunner(
             environment: [
                 "PATH": "\(bin.path):/usr/bin:/bin", "STUB_LOG": log.path, "STUB_FAIL": failOn, "HOME": root.path,
+                "STUB_NO_VERSION": noVersion.isEmpty ? "-" : noVersion.joined(separator: " "),
             ],
             output: .nullDevice, errors: .nullDevice)
         let deployer = Deployer(
@@ -58,8 +63,8 @@ import Testing
         return Harness(root: root, log: log, calls: calls, deployer: deployer)
     }
 
-    func report(_ harness: Harness) throws -> PlanReport {
-        let options = try EnvironmentOptions.parse(["--env", "reference-image", "--chdir", harness.root.path])
+    func report(_ harness: Harness, _ environment: String = "reference-image") throws -> PlanReport {
+        let options = try EnvironmentOptions.parse(["--env", environment, "--chdir", harness.root.path])
         return try PlanCommand.planReport(harness.deployer.pipeline, options, against: nil)
     }
 
@@ -102,6 +107,10 @@ import Testing
             calls[1].hasPrefix(
                 "terraform [terraform] apply -input=false -auto-approve -target=google_project_service.artifactregistry"
             ))
+        // The image variables have no default; the targeted apply names the tag about to be built.
+        #expect(
+            calls[1].hasSuffix(
+                "-var image_realtime=us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server:latest"))
         #expect(calls[2].hasPrefix("gcloud ") && calls[2].contains(" builds submit \(h.root.path) --config "))
         #expect(calls[3].contains(" artifacts docker images describe "))
         #expect(
@@ -109,6 +118,33 @@ import Testing
                 == "terraform [terraform] plan -input=false -out=tfctl.tfplan -var image_admin=\(image) -var image_realtime=\(image)"
         )
         #expect(calls[5] == "terraform [terraform] apply -input=false tfctl.tfplan")
+    }
+
+    @Test("the secrets are created first, and a secret without an enabled version stops the run before any service")
+    func secretsWithoutVersion() throws {
+        let h = try harness("with-secrets", noVersion: ["realtime-jwt"])
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        #expect {
+            try h.deployer.applyTerraform(.autoApproved, report: try report(h, "with-secrets"))
+        } throws: { error in
+            "\(error)".contains("gcloud secrets versions add realtime-jwt --data-file=FILE --project tenderflow-plan")
+        }
+        let calls = h.calls()
+        #expect(
+            calls[1]
+                == "terraform [terraform] apply -input=false -auto-approve -target=google_project_service.secretmanager "
+                + "-target=google_secret_manager_secret.secret_realtime_jwt")
+        #expect(calls.last?.contains("secrets versions list realtime-jwt --filter state:ENABLED --limit 1") == true)
+        #expect(!calls.contains { $0.contains(" plan ") }, "nothing planned or applied past the secrets")
+
+        let ready = try harness("with-secrets")
+        defer { try? FileManager.default.removeItem(at: ready.root) }
+        try ready.deployer.applyTerraform(.autoApproved, report: try report(ready, "with-secrets"))
+        #expect(
+            ready.calls().suffix(2) == [
+                "terraform [terraform] plan -input=false -out=tfctl.tfplan",
+                "terraform [terraform] apply -input=false tfctl.tfplan",
+            ])
     }
 
     @Test("a failed plan stops before apply and leaves the rendered files")

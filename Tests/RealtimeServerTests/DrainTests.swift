@@ -28,13 +28,18 @@ import Testing
     @Test("a shutdown that outlives the budget is ended by the overrun action")
     func overrunEndsTheShutdown() async throws {
         let overran = Flag()
-        let service = try drainService(budget: .milliseconds(100), overran: overran)
+        let budget = Duration.milliseconds(500)
+        let service = try drainService(budget: budget, overran: overran)
         // Outside a ServiceGroup, cancellation stands in for the start of graceful shutdown.
+        let started = ContinuousClock.now
         let running = Task { try await service.run() }
         running.cancel()
         try await running.value
-        #expect(!overran.isRaised, "the drain itself is quick: nothing is over budget yet")
-        for _ in 0..<200 where !overran.isRaised { try await Task.sleep(for: .milliseconds(10)) }
+        let raisedEarly = overran.isRaised
+        if ContinuousClock.now - started < budget {
+            #expect(!raisedEarly, "the drain itself is quick: nothing is over budget yet")
+        }
+        for _ in 0..<500 where !overran.isRaised { try await Task.sleep(for: .milliseconds(10)) }
         #expect(overran.isRaised, "something still runs after the budget (here: the test), so it fires")
     }
 }

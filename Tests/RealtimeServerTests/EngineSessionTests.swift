@@ -115,6 +115,17 @@ import Testing
         #expect(record.closes.withLock { $0 }.isEmpty)
     }
 
+    @Test("a session closed before it started tells the layer above at once, with the reason it closed for")
+    func closedBeforeStart() async throws {
+        let record = Record()
+        let session = EngineSession(
+            id: "s2", configuration: EngineConfiguration(), queueLimit: 4, webSocket: nil,
+            metrics: ServerMetrics(namespaces: []), removeFromRegistry: { _ in })
+        await session.close(reason: .serverShuttingDown)  // a drain between registration and start
+        await session.start(onMessage: { _ in }, onClose: { reason in record.closes.withLock { $0.append(reason) } })
+        #expect(record.closes.withLock { $0 } == [.serverShuttingDown])
+    }
+
     @Test("a polling client that lets more than the queue limit pile up is closed as a slow consumer")
     func slowConsumer() async throws {
         let (session, record) = await session(queueLimit: 2)

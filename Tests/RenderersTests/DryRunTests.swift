@@ -12,7 +12,9 @@ import Testing
     }
 
     /// Runs the prod golden `gcloud/deploy.sh` with `arguments` and extra environment, recording tool calls.
-    func deploy(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// `stubStatus`: what every stubbed call exits with (1: nothing exists; 0: everything exists, every list
+    /// is empty).
+    func deploy(_ arguments: [String], environment: [String: String] = [:], stubStatus: Int = 1) throws -> Run {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bin = directory.appendingPathComponent("bin")
@@ -21,7 +23,8 @@ import Testing
         for tool in ["gcloud", "curl"] {
             let stub = bin.appendingPathComponent(tool)
             // Records its arguments; answers every describe/list with failure or nothing.
-            try Data("#!/usr/bin/env bash\necho \"\(tool) $*\" >> \"\(log.path)\"\nexit 1\n".utf8).write(to: stub)
+            try Data("#!/usr/bin/env bash\necho \"\(tool) $*\" >> \"\(log.path)\"\nexit \(stubStatus)\n".utf8)
+                .write(to: stub)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: stub.path)
         }
         let script = RenderGoldenTests.goldens.appendingPathComponent("prod/gcloud/deploy.sh")
@@ -65,6 +68,17 @@ import Testing
         #expect(deploys.first?.contains("--region europe-west1") == true)
         #expect(deploys.first?.contains("--project sandbox-project") == true)
         #expect(deploys.first?.contains("realtime-run@sandbox-project.iam.gserviceaccount.com") == true)
+    }
+
+    @Test("a secret without an enabled version stops the script before any Cloud Run step, saying how to add one")
+    func secretWithoutVersion() throws {
+        // Everything exists, but no secret has a version (every list answers nothing).
+        let run = try deploy([], stubStatus: 0)
+        #expect(run.status == 1)
+        #expect(run.calls.contains { $0.hasPrefix("gcloud secrets versions list realtime-jwt --filter state:ENABLED") })
+        #expect(!run.calls.contains { $0.hasPrefix("gcloud run deploy") }, "a Cloud Run step ran")
+        let dry = try deploy(["--dry-run"])
+        #expect(dry.status == 0 && dry.output.contains("gcloud run deploy realtime"), "a dry run goes on")
     }
 
     @Test("unknown arguments are refused before anything runs")

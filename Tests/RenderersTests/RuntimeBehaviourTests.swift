@@ -121,4 +121,13 @@ import Yams
         let network = try #require(line("gcloud compute networks delete"))
         #expect(memorystore < peering && peering < range && range < network)
     }
+
+    @Test("the bundled image has no default that cannot exist before the first apply")
+    func bundledImageIsRequired() throws {
+        let variables = try #require(try Self.files("prod")["terraform/variables.tf"])
+        let block = try #require(variables.components(separatedBy: "variable \"image_realtime\" {").last)
+        let body = try #require(block.components(separatedBy: "\n}").first)
+        #expect(!body.contains("default"), "\(body)")
+        #expect(!variables.contains(":latest"))
+    }
 }

@@ -316,17 +316,25 @@ final class ClusterAdapter: Sendable {
         }
     }
 
-    /// Answers the GETs this instance forwarded and still waits on with `answer` (a draining instance's clients
-    /// must not wait for their owners' next ping), and tells their owners to let go of them: what the owner
-    /// would have answered them with must wait for the client's next GET, not go to an instance that is gone.
-    /// Returns once the releases are sent.
-    func releaseForwardedPolls(answer: PollingReply) async {
-        for (sid, owner) in forwards.answerGets(with: answer) {
+    /// Lets go of the GETs this instance forwarded and still waits on, as it drains: their clients must not wait
+    /// for their owners' next ping. Each owner is asked to answer its held GET now (a release, sent without
+    /// waiting for Redis); its answer, a noop or whatever it had just sent, comes back as the answer to the GET
+    /// and goes to the client as usual, so nothing the owner sent is lost on the way. What has no answer within
+    /// `within` gets `fallback`.
+    func releaseForwardedPolls(fallback: PollingReply, within: Duration) async {
+        let waiting = forwards.waitingGets
+        guard !waiting.isEmpty else { return }
+        for (sid, owner) in waiting {
             let release = ForwardedPolling.request(
                 id: 0, replyTo: instanceID, method: .release, sid: sid, body: ByteBuffer())
             guard let encoded = try? release.encoded() else { continue }
-            _ = try? await publisher.send(RESPCommand("PUBLISH", RESPArgument(owner), RESPArgument(encoded)))
+            publisher.sendAndForget(RESPCommand("PUBLISH", RESPArgument(owner), RESPArgument(encoded)))
         }
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline, !forwards.waitingGets.isEmpty {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        forwards.answerGets(with: fallback)
     }
 
     private func received(forwarded payload: ByteBuffer) {

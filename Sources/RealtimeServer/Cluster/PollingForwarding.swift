@@ -135,8 +135,14 @@ final class PendingForwards: Sendable {
         return true
     }
 
+    /// The GETs still waiting: their sessions and owners' channels.
+    var waitingGets: [(sid: String, owner: String)] {
+        state.withLock { state in state.waiting.values.filter { $0.method == .get }.map { ($0.sid, $0.owner) } }
+    }
+
     /// Answers every waiting GET with `reply` at once (a POST is answered by its owner without waiting); returns
     /// their sessions and owners' channels.
+    @discardableResult
     func answerGets(with reply: PollingReply) -> [(sid: String, owner: String)] {
         let waiting = state.withLock { state in
             let gets = state.waiting.filter { $0.value.method == .get }

@@ -46,6 +46,9 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// How long a new connection may take to send its first request's head.
+    static let firstRequestTimeout = TimeAmount.seconds(30)
+
     /// A channel keeps its last receive buffer for the next read: NIO's default first size, 2 KiB, is most of an
     /// idle WebSocket's memory. Engine.IO packets from clients are small; the size still grows for large reads.
     static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 512, maximum: 65_536)
@@ -78,10 +81,14 @@ struct RealtimeChildChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validates them already
             let connection = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                 configuration: configuration)
-            // After the HTTP decoder, so it sees the decoder's errors as well as the shutdown's quiesce event.
-            let answered = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            try channel.pipeline.syncOperations.addHandler(SilentConnectionCloser(answered: answered))
-            connection.whenComplete { _ in answered.value = true }  // on the channel's event loop
+            // After the HTTP decoder, so it sees the decoder's errors as well as the shutdown's quiesce event; gone
+            // once the first request has made the connection HTTP or WebSocket, whose handlers take over.
+            let closer = SilentConnectionCloser(timeout: Self.firstRequestTimeout)
+            try channel.pipeline.syncOperations.addHandler(closer)
+            let removable = NIOLoopBound(closer, eventLoop: channel.eventLoop)
+            connection.whenComplete { _ in  // on the channel's event loop
+                channel.pipeline.syncOperations.removeHandler(removable.value, promise: nil)
+            }
             return Value(connection: connection, channel: channel, watch: watch)
         }
     }

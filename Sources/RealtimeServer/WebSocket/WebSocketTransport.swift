@@ -144,6 +144,7 @@ final class WebSocketTransport: @unchecked Sendable {
     // Touched only by the running processor: one at a time, handed over through `inbox`'s lock.
     private var session: EngineSession?
     private var upgrading: EngineSession?
+    private var upgradeDeadline: Scheduled<Void>?
     private var finished = false
 
     init(engine: EngineServer, sink: FrameSink, channel: any Channel, upgradingSID: String?) {
@@ -193,7 +194,7 @@ final class WebSocketTransport: @unchecked Sendable {
                 // `upgradeTimeout`, 10 s by default): without it a WebSocket that sent a probe and nothing more
                 // (or not even that) would stay open, and hold its descriptor, after its session had long ended.
                 let timeout = TimeAmount.milliseconds(Int64(engine.configuration.engine.upgradeTimeout))
-                channel.eventLoop.scheduleTask(in: timeout) { [self] in post(.upgradeTimedOut) }
+                upgradeDeadline = channel.eventLoop.scheduleTask(in: timeout) { [self] in post(.upgradeTimedOut) }
             } else {
                 let created = await engine.open(webSocket: sink)
                 sink.write(WireFrames(engine.configuration.engine.openPacket(sid: created.id, upgrades: [])))
@@ -208,6 +209,7 @@ final class WebSocketTransport: @unchecked Sendable {
                 await candidate.completeUpgrade(sink)
                 session = candidate
                 upgrading = nil
+                upgradeDeadline?.cancel()
             } else {
                 await end(reason: .failedUpgrade("unexpected packet during upgrade"))
             }
@@ -220,6 +222,7 @@ final class WebSocketTransport: @unchecked Sendable {
 
     private func end(reason: CloseReason) async {
         finished = true
+        upgradeDeadline?.cancel()
         if let upgrading { await upgrading.abortUpgrade() }
         if let session, await session.isCarried(by: sink) { await session.close(reason: reason) }
         sink.close()

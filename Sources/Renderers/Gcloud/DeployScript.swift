@@ -36,7 +36,7 @@ struct DeployScript {
 
     private func sections() -> [[Statement]] {
         [
-            apis(), identity(), network(), secrets(), memorystore(), artifactRegistry(),
+            apis(), identity(), network(), secrets(), memorystore(), artifactRegistry(), secretGate(),
             CloudRunSteps(topology: topology).statements(), LoadBalancerSteps(topology: topology).statements(),
             monitoring(), FirebaseSteps(topology: topology).statements(),
         ]
@@ -128,22 +128,55 @@ struct DeployScript {
         return statements
     }
 
-    /// The user's secrets: created empty if absent, never overwritten; readable by the runtime account.
+    /// The user's secrets: created empty if absent, never overwritten; readable by the runtime account. One
+    /// without an enabled version is noted in `missing_secrets`, for `secretGate`.
     private func secrets() -> [Statement] {
-        return topology.userSecretIDs.flatMap { id in
-            Self.secret(id, names: names) + [
-                .if(
-                    Command(
-                        [.literal("exists")]
-                            + G.gcloud("secrets", "versions", "describe", "latest", "--secret", .literal(id)).words),
-                    negated: true,
-                    then: [
-                        G.log(
-                            "  secret \(id) has no value yet; add one with: gcloud secrets versions add \(id) --data-file=-"
-                        )
-                    ])
-            ]
-        }
+        let ids = topology.userSecretIDs
+        guard !ids.isEmpty else { return [] }
+        return [.assign("missing_secrets", .literal(""))]
+            + ids.flatMap { id in
+                Self.secret(id, names: names) + [
+                    .if(
+                        Command.test(.syntax(.isEmpty), .substitution(Self.enabledVersion(id))),
+                        then: [
+                            G.log(
+                                .concat([
+                                    .literal(
+                                        "  secret \(id) has no enabled version; add one with: gcloud secrets versions "
+                                            + "add \(id) --data-file=FILE --project "),
+                                    .variable("PROJECT"),
+                                ])),
+                            .assign("missing_secrets", .concat([.variable("missing_secrets"), .literal(" \(id)")])),
+                        ])
+                ]
+            }
+    }
+
+    /// The name of one enabled version of secret `id`, or nothing: what Cloud Run needs to start an instance.
+    static func enabledVersion(_ id: String) -> Command {
+        G.gcloud(
+            "secrets", "versions", "list", .literal(id), "--filter", "state:ENABLED", "--limit", "1", "--format",
+            "value(name)")
+    }
+
+    /// Stops before any Cloud Run step while a secret the services read has no enabled version: Cloud Run
+    /// resolves secret environment variables before an instance starts, and the instance does not start when
+    /// that fails ("Configure secrets": a revision that references a secret it cannot read never becomes
+    /// ready). Under `--dry-run` it only says so.
+    private func secretGate() -> [Statement] {
+        guard !topology.userSecretIDs.isEmpty else { return [] }
+        return [
+            .if(
+                Command.test(.syntax(.isNotEmpty), .variable("missing_secrets")),
+                then: [
+                    G.log(
+                        .concat([
+                            "Stopping before Cloud Run: no enabled version in", .variable("missing_secrets"),
+                            " (the commands to add one are above). Cloud Run cannot start a service that reads them.",
+                        ])),
+                    .if(G.isDryRun, then: [G.log("  (dry run: not stopping)")], else: [.command(Command("exit", "1"))]),
+                ])
+        ]
     }
 
     /// Creates a secret if absent and lets the runtime service account read it.

@@ -21,6 +21,9 @@ public struct TerraformRenderer: Sendable {
     /// The Terraform variable that holds a service's image (`apply` pins the bundled image's digest through it).
     public static func imageVariable(_ service: RealtimeService) -> String { Providers.imageVariable(service) }
 
+    /// The label of the `google_secret_manager_secret` of a user secret (`apply` creates them first).
+    public static func secretLabel(_ secret: String) -> String { Security.userSecretLabel(secret) }
+
     /// The HCL trees of the root module by file name (without `.tf`), before printing: what `plan` reads.
     public func modules(_ topology: Topology) -> [(name: String, blocks: [Block])] {
         let context = TerraformContext(topology)
@@ -96,11 +99,25 @@ enum Providers {
         for service in context.services {
             blocks.append(
                 Block("variable", imageVariable(service)) {
-                    Attribute(
-                        "description",
-                        .string("Container image of the '\(service.name)' service; pin a digest when deploying."))
-                    Attribute("type", .ref("string"))
-                    Attribute("default", .string(context.names.image(service)))
+                    switch service.image {
+                    case .reference(let reference):
+                        Attribute(
+                            "description",
+                            .string("Container image of the '\(service.name)' service; pin a digest when deploying."))
+                        Attribute("type", .ref("string"))
+                        Attribute("default", .string(reference))
+                    case .bundled:
+                        // No default: the bundled image lives in a repository this same configuration creates,
+                        // so no tag can exist before the first apply, and a default would make a plain
+                        // `terraform apply` fail half way, at the Cloud Run services. Required, Terraform names it.
+                        Attribute(
+                            "description",
+                            .string(
+                                "Container image of the '\(service.name)' service, by digest: the bundled server, "
+                                    + "built into \(context.names.imageRepository) (tfctl apply builds it and passes "
+                                    + "IMAGE@sha256:...; README: Deploying to a new project)."))
+                        Attribute("type", .ref("string"))
+                    }
                 })
         }
         return blocks

@@ -129,6 +129,7 @@ else
   log '  exists, unchanged'
 fi
 
+missing_secrets=''
 log 'Secret realtime-jwt'
 if exists gcloud secrets describe realtime-jwt --project "$PROJECT"; then
   log '  exists, unchanged'
@@ -136,8 +137,9 @@ else
   run gcloud secrets create realtime-jwt --replication-policy automatic --project "$PROJECT" --quiet
 fi
 run gcloud secrets add-iam-policy-binding realtime-jwt --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-if ! exists gcloud secrets versions describe latest --secret realtime-jwt --project "$PROJECT"; then
-  log '  secret realtime-jwt has no value yet; add one with: gcloud secrets versions add realtime-jwt --data-file=-'
+if [ -z "$(gcloud secrets versions list realtime-jwt --filter state:ENABLED --limit 1 --format 'value(name)' --project "$PROJECT")" ]; then
+  log "  secret realtime-jwt has no enabled version; add one with: gcloud secrets versions add realtime-jwt --data-file=FILE --project ${PROJECT}"
+  missing_secrets="${missing_secrets} realtime-jwt"
 fi
 log 'Secret realtime-publish-token'
 if exists gcloud secrets describe realtime-publish-token --project "$PROJECT"; then
@@ -146,8 +148,9 @@ else
   run gcloud secrets create realtime-publish-token --replication-policy automatic --project "$PROJECT" --quiet
 fi
 run gcloud secrets add-iam-policy-binding realtime-publish-token --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-if ! exists gcloud secrets versions describe latest --secret realtime-publish-token --project "$PROJECT"; then
-  log '  secret realtime-publish-token has no value yet; add one with: gcloud secrets versions add realtime-publish-token --data-file=-'
+if [ -z "$(gcloud secrets versions list realtime-publish-token --filter state:ENABLED --limit 1 --format 'value(name)' --project "$PROJECT")" ]; then
+  log "  secret realtime-publish-token has no enabled version; add one with: gcloud secrets versions add realtime-publish-token --data-file=FILE --project ${PROJECT}"
+  missing_secrets="${missing_secrets} realtime-publish-token"
 fi
 
 if selected us-central1; then
@@ -285,6 +288,15 @@ if exists gcloud artifacts repositories describe realtime --location us-central1
   log '  exists, unchanged'
 else
   run gcloud artifacts repositories create realtime --location us-central1 --repository-format docker --description 'Container images of the realtime topology' --project "$PROJECT" --quiet
+fi
+
+if [ -n "$missing_secrets" ]; then
+  log "Stopping before Cloud Run: no enabled version in${missing_secrets} (the commands to add one are above). Cloud Run cannot start a service that reads them."
+  if [ "$DRY_RUN" = 1 ]; then
+    log '  (dry run: not stopping)'
+  else
+    exit 1
+  fi
 fi
 
 if selected us-central1; then

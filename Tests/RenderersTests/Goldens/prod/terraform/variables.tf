@@ -13,7 +13,6 @@ variable "primary_region" {
 }
 
 variable "image_realtime" {
-  description = "Container image of the 'realtime' service; pin a digest when deploying."
+  description = "Container image of the 'realtime' service, by digest: the bundled server, built into us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server (tfctl apply builds it and passes IMAGE@sha256:...; README: Deploying to a new project)."
   type        = string
-  default     = "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server:latest"
 }
