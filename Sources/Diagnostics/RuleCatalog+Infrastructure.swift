@@ -61,6 +61,14 @@ extension RuleCatalog {
             "TFC0406", family: "memorystore", title: "unsupported Redis version",
             explanation: "Memorystore offers Redis 4.0, 5.0, 6.x, 7.0 and 7.2.",
             source: "https://cloud.google.com/memorystore/docs/redis/supported-versions"),
+        Rule(
+            "TFC0407", family: "memorystore", title: "invalid maintenance window",
+            explanation: """
+                `memorystore.maintenance` is a weekly one-hour window in UTC: a `day` (monday … sunday) and the \
+                `hour` it starts, 0 to 23. Maintenance on a Standard instance is a failover, so the window is when \
+                the servers' Redis connections may drop for a few seconds.
+                """,
+            source: "https://cloud.google.com/memorystore/docs/redis/about-maintenance"),
     ]
 
     static let loadBalancerRules: [Rule] = [

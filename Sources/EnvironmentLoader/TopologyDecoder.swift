@@ -118,7 +118,7 @@ struct NetworkDecoder {
 }
 
 struct MemorystoreDecoder {
-    static let keys = ["tier", "memory_gb", "version", "auth", "transit_encryption", "read_replicas"]
+    static let keys = ["tier", "memory_gb", "version", "auth", "transit_encryption", "read_replicas", "maintenance"]
 
     func decode(_ reader: ObjectReader) -> Memorystore {
         var redis = Memorystore()
@@ -129,6 +129,10 @@ struct MemorystoreDecoder {
         redis.auth = reader.decode("auth", .bool) ?? redis.auth
         redis.transitEncryption = reader.decode("transit_encryption", .bool) ?? redis.transitEncryption
         redis.readReplicas = reader.decode("read_replicas", .int) ?? redis.readReplicas
+        if let window = reader.object("maintenance", keys: ["day", "hour"]) {
+            redis.maintenance.day = window.decode("day", .choice("day")) ?? redis.maintenance.day
+            redis.maintenance.hour = window.decode("hour", .int) ?? redis.maintenance.hour
+        }
         return redis
     }
 }

@@ -5,6 +5,12 @@ import TopologyModel
 enum MemorystoreRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         guard let redis = topology.memorystore else { return }
+        if !(0...23).contains(redis.maintenance.hour) {
+            report.error(
+                "TFC0407", "memorystore.maintenance.hour",
+                "maintenance window hour \(redis.maintenance.hour) is not an hour of the day",
+                help: "the hour the window starts, 0 to 23, in UTC")
+        }
         for region in topology.regions {
             let id = topology.names.redisInstance(region)
             if !Names.isRFC1035(id, maxLength: 41) || id.count < 2 {

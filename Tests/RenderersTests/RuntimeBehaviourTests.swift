@@ -130,4 +130,30 @@ import Yams
         #expect(!body.contains("default"), "\(body)")
         #expect(!variables.contains(":latest"))
     }
+
+    @Test("alerts mean what they say: Redis memory per instance, the load balancer's own 5xx, each revision")
+    func alerts() throws {
+        let monitoring = try #require(try Self.files("prod")["terraform/monitoring.tf"])
+        let policies = RenderedReaders.terraformResources(monitoring, type: "google_monitoring_alert_policy")
+        let redis = try #require(policies["redis_memory"])
+        #expect(redis["cross_series_reducer"] == "REDUCE_MAX" && redis["per_series_aligner"] == "ALIGN_MAX")
+        #expect(redis["group_by_fields"] == "[\"resource.labels.instance_id\"]")
+        let balancer = try #require(policies["load_balancer_server_errors"])
+        #expect(balancer["filter"]?.contains("loadbalancing.googleapis.com/https/request_count") == true)
+        let instances = try #require(policies["realtime_instances"])
+        #expect(instances["group_by_fields"]?.contains("resource.labels.revision_name") == true)
+    }
+
+    @Test("Memorystore maintenance happens in the window the model names, in both outputs")
+    func maintenanceWindow() throws {
+        let files = try Self.files("prod")
+        let memorystore = try #require(files["terraform/memorystore.tf"])
+        #expect(memorystore.contains("weekly_maintenance_window {\n      day = \"SUNDAY\""))
+        let creates = RenderedReaders.gcloudCalls(try #require(files["gcloud/deploy.sh"]), ["redis", "instances"])
+        #expect(!creates.isEmpty)
+        for call in creates {
+            #expect(
+                call.flags["--maintenance-window-day"] == "sunday" && call.flags["--maintenance-window-hour"] == "3")
+        }
+    }
 }

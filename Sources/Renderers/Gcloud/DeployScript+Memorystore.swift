@@ -23,6 +23,13 @@ extension DeployScript {
                 ["redis", "instances", "update", .literal(id)] + location + [
                     "--size", .literal(String(redis.memoryGB)),
                 ]
+            // The weekly maintenance window (a failover on a Standard instance), on creation and on every run.
+            let window: [Word] = [
+                "--maintenance-window-day", .literal(redis.maintenance.day.rawValue),
+                "--maintenance-window-hour", .literal(String(redis.maintenance.hour)),
+            ]
+            create += window
+            update += window
             if redis.auth { create.append("--enable-auth") }
             if redis.readReplicas > 0 {
                 create += [

@@ -11,12 +11,13 @@ struct DeployScript {
         var body = Preamble.settings(topology, readsFiles: true)
         body += Preamble.arguments(
             usage: [
-                "usage: deploy.sh [--dry-run]",
+                "usage: deploy.sh [--dry-run] [--skip-secret-check]",
                 "Brings the '\(topology.name)' topology up with gcloud; safe to run again.",
                 "  --dry-run  print the commands instead of running them (every resource counts as absent)",
+                "  --skip-secret-check  go on to Cloud Run even when a secret has no enabled version",
                 "Environment: PROJECT (default \(topology.project)), REGIONS (default: \(topology.regions.joined(separator: " ")))",
             ],
-            flags: [("--dry-run", "DRY_RUN")])
+            flags: [("--dry-run", "DRY_RUN"), ("--skip-secret-check", "SKIP_SECRET_CHECK")])
         body.append(.blank)
         body += Preamble.helpers
         if topology.memorystore != nil { body += [.blank, Self.currentSecretHelper] }
@@ -162,7 +163,8 @@ struct DeployScript {
     /// Stops before any Cloud Run step while a secret the services read has no enabled version: Cloud Run
     /// resolves secret environment variables before an instance starts, and the instance does not start when
     /// that fails ("Configure secrets": a revision that references a secret it cannot read never becomes
-    /// ready). Under `--dry-run` it only says so.
+    /// ready). Under `--dry-run` it only says so; `--skip-secret-check` goes on regardless (the value is on its
+    /// way, or the check cannot see it).
     private func secretGate() -> [Statement] {
         guard !topology.userSecretIDs.isEmpty else { return [] }
         return [
@@ -174,7 +176,14 @@ struct DeployScript {
                             "Stopping before Cloud Run: no enabled version in", .variable("missing_secrets"),
                             " (the commands to add one are above). Cloud Run cannot start a service that reads them.",
                         ])),
-                    .if(G.isDryRun, then: [G.log("  (dry run: not stopping)")], else: [.command(Command("exit", "1"))]),
+                    .if(
+                        Command.test(.variable("SKIP_SECRET_CHECK"), .syntax(.equal), "1"),
+                        then: [G.log("  going on (--skip-secret-check): those services will not start yet")],
+                        else: [
+                            .if(
+                                G.isDryRun, then: [G.log("  (dry run: not stopping)")],
+                                else: [.command(Command("exit", "1"))])
+                        ]),
                 ])
         ]
     }

@@ -51,6 +51,9 @@ enum MonitoringBlocks {
                     title: "\(service.name): instances near max_instances",
                     filter: cloudRunFilter(service, metric: "run.googleapis.com/container/instance_count"),
                     aligner: "ALIGN_MAX", threshold: .int(threshold),
+                    // The limit tfctl sets is the revision's (`template.scaling`): each revision is held against
+                    // it, so a revision that is still draining does not add its instances to the new one's.
+                    groupBy: ["resource.labels.location", "resource.labels.revision_name"],
                     documentation:
                         "More than \(threshold) of \(service.maxInstances) instances in a region: new WebSocket "
                         + "connections will soon be refused. Raise max_instances in the environment file.",
@@ -66,6 +69,24 @@ enum MonitoringBlocks {
                         "More than \(monitoring.serverErrorsPerMinute) 5xx responses per minute in a region.",
                     channels: channels, context: context))
         }
+        if context.topology.loadBalancer != nil {
+            // The load balancer's own 502/503/504 (no healthy backend, a region failing over, its timeout) never
+            // reach Cloud Run's request count.
+            blocks.append(
+                policy(
+                    label: "load_balancer_server_errors",
+                    title: "\(context.topology.name): load balancer 5xx responses",
+                    filter:
+                        "resource.type = \"https_lb_rule\" AND resource.labels.url_map_name = \"\(context.names.urlMap)\" "
+                        + "AND metric.type = \"loadbalancing.googleapis.com/https/request_count\" "
+                        + "AND metric.labels.response_code_class = 500",
+                    aligner: "ALIGN_DELTA", threshold: .int(monitoring.serverErrorsPerMinute),
+                    groupBy: ["resource.labels.url_map_name"],
+                    documentation:
+                        "More than \(monitoring.serverErrorsPerMinute) 5xx responses per minute from the load "
+                        + "balancer, its own included (no backend could answer).",
+                    channels: channels, context: context))
+        }
         if context.topology.memorystore != nil {
             blocks.append(
                 policy(
@@ -73,7 +94,9 @@ enum MonitoringBlocks {
                     title: "\(context.topology.name): Redis memory usage",
                     filter:
                         "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"",
-                    aligner: "ALIGN_MEAN", threshold: .double(monitoring.redisMemoryUtilization),
+                    // Per instance: a ratio summed over three instances at 30 % would fire at 90 %.
+                    aligner: "ALIGN_MAX", threshold: .double(monitoring.redisMemoryUtilization),
+                    reducer: "REDUCE_MAX", groupBy: ["resource.labels.instance_id"],
                     documentation:
                         "A Memorystore instance is above \(Int(monitoring.redisMemoryUtilization * 100))% of its "
                         + "memory: pub/sub buffers and presence keys may be evicted. Raise memorystore.memory_gb.",
@@ -96,6 +119,7 @@ enum MonitoringBlocks {
 
     private static func policy(
         label: String, title: String, filter: String, aligner: String, threshold: Expression,
+        reducer: String = "REDUCE_SUM", groupBy: [String] = ["resource.labels.location"],
         documentation: String, channels: [Expression], context: TerraformContext
     ) -> Block {
         TF.resource("google_monitoring_alert_policy", label) {
@@ -113,8 +137,8 @@ enum MonitoringBlocks {
                     Block("aggregations") {
                         Attribute("alignment_period", "60s")
                         Attribute("per_series_aligner", .string(aligner))
-                        Attribute("cross_series_reducer", "REDUCE_SUM")
-                        Attribute("group_by_fields", TF.strings(["resource.labels.location"]))
+                        Attribute("cross_series_reducer", .string(reducer))
+                        Attribute("group_by_fields", TF.strings(groupBy))
                     }
                 }
             }

@@ -86,6 +86,17 @@ enum MemorystoreBlocks {
                         Attribute("read_replicas_mode", "READ_REPLICAS_ENABLED")
                     }
                     Attribute("display_name", .string("\(context.topology.name) pub/sub adapter (\(region))"))
+                    Block("maintenance_policy") {
+                        Block("weekly_maintenance_window") {
+                            Attribute("day", .string(redis.maintenance.day.rawValue.uppercased()))
+                            Block("start_time") {
+                                Attribute("hours", .int(redis.maintenance.hour))
+                                Attribute("minutes", 0)
+                                Attribute("seconds", 0)
+                                Attribute("nanos", 0)
+                            }
+                        }
+                    }
                     TF.dependsOn([
                         TF.address("google_service_networking_connection", "private_service_access"),
                         context.api("redis"),

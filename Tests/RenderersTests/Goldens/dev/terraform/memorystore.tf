@@ -12,6 +12,17 @@ resource "google_redis_instance" "redis_us_central1" {
   auth_enabled            = true
   transit_encryption_mode = "SERVER_AUTHENTICATION"
   display_name            = "realtime pub/sub adapter (us-central1)"
+  maintenance_policy {
+    weekly_maintenance_window {
+      day = "SUNDAY"
+      start_time {
+        hours   = 3
+        minutes = 0
+        seconds = 0
+        nanos   = 0
+      }
+    }
+  }
 
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }

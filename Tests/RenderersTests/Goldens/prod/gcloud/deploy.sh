@@ -11,16 +11,21 @@ REGIONS="${REGIONS:-us-central1 europe-west1 asia-southeast1}"
 # Files the script reads live beside it.
 HERE="$(dirname "${BASH_SOURCE[0]}")"
 DRY_RUN=0
+SKIP_SECRET_CHECK=0
 usage() {
-  echo 'usage: deploy.sh [--dry-run]'
+  echo 'usage: deploy.sh [--dry-run] [--skip-secret-check]'
   echo 'Brings the '\''realtime'\'' topology up with gcloud; safe to run again.'
   echo '  --dry-run  print the commands instead of running them (every resource counts as absent)'
+  echo '  --skip-secret-check  go on to Cloud Run even when a secret has no enabled version'
   echo 'Environment: PROJECT (default tenderflow-prod), REGIONS (default: us-central1 europe-west1 asia-southeast1)'
 }
 for arg in "$@"; do
   case "$arg" in
     --dry-run)
       DRY_RUN=1
+      ;;
+    --skip-secret-check)
+      SKIP_SECRET_CHECK=1
       ;;
     -h|--help)
       usage
@@ -156,9 +161,9 @@ fi
 if selected us-central1; then
   log 'Memorystore realtime-redis-us-central1 (standard_ha, 5 GB)'
   if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
-    run gcloud redis instances update realtime-redis-us-central1 --region us-central1 --size 5 --replica-count 1 --project "$PROJECT" --quiet
+    run gcloud redis instances update realtime-redis-us-central1 --region us-central1 --size 5 --maintenance-window-day sunday --maintenance-window-hour 3 --replica-count 1 --project "$PROJECT" --quiet
   else
-    run gcloud redis instances create realtime-redis-us-central1 --region us-central1 --tier standard --size 5 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (us-central1)' --enable-auth --replica-count 1 --read-replicas-mode read-replicas-enabled --project "$PROJECT" --quiet
+    run gcloud redis instances create realtime-redis-us-central1 --region us-central1 --tier standard --size 5 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (us-central1)' --maintenance-window-day sunday --maintenance-window-hour 3 --enable-auth --replica-count 1 --read-replicas-mode read-replicas-enabled --project "$PROJECT" --quiet
   fi
   log 'Secret realtime-redis-url-us-central1'
   if exists gcloud secrets describe realtime-redis-url-us-central1 --project "$PROJECT"; then
@@ -199,9 +204,9 @@ fi
 if selected europe-west1; then
   log 'Memorystore realtime-redis-europe-west1 (standard_ha, 5 GB)'
   if exists gcloud redis instances describe realtime-redis-europe-west1 --region europe-west1 --project "$PROJECT"; then
-    run gcloud redis instances update realtime-redis-europe-west1 --region europe-west1 --size 5 --replica-count 1 --project "$PROJECT" --quiet
+    run gcloud redis instances update realtime-redis-europe-west1 --region europe-west1 --size 5 --maintenance-window-day sunday --maintenance-window-hour 3 --replica-count 1 --project "$PROJECT" --quiet
   else
-    run gcloud redis instances create realtime-redis-europe-west1 --region europe-west1 --tier standard --size 5 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (europe-west1)' --enable-auth --replica-count 1 --read-replicas-mode read-replicas-enabled --project "$PROJECT" --quiet
+    run gcloud redis instances create realtime-redis-europe-west1 --region europe-west1 --tier standard --size 5 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (europe-west1)' --maintenance-window-day sunday --maintenance-window-hour 3 --enable-auth --replica-count 1 --read-replicas-mode read-replicas-enabled --project "$PROJECT" --quiet
   fi
   log 'Secret realtime-redis-url-europe-west1'
   if exists gcloud secrets describe realtime-redis-url-europe-west1 --project "$PROJECT"; then
@@ -242,9 +247,9 @@ fi
 if selected asia-southeast1; then
   log 'Memorystore realtime-redis-asia-southeast1 (standard_ha, 5 GB)'
   if exists gcloud redis instances describe realtime-redis-asia-southeast1 --region asia-southeast1 --project "$PROJECT"; then
-    run gcloud redis instances update realtime-redis-asia-southeast1 --region asia-southeast1 --size 5 --replica-count 1 --project "$PROJECT" --quiet
+    run gcloud redis instances update realtime-redis-asia-southeast1 --region asia-southeast1 --size 5 --maintenance-window-day sunday --maintenance-window-hour 3 --replica-count 1 --project "$PROJECT" --quiet
   else
-    run gcloud redis instances create realtime-redis-asia-southeast1 --region asia-southeast1 --tier standard --size 5 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (asia-southeast1)' --enable-auth --replica-count 1 --read-replicas-mode read-replicas-enabled --project "$PROJECT" --quiet
+    run gcloud redis instances create realtime-redis-asia-southeast1 --region asia-southeast1 --tier standard --size 5 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (asia-southeast1)' --maintenance-window-day sunday --maintenance-window-hour 3 --enable-auth --replica-count 1 --read-replicas-mode read-replicas-enabled --project "$PROJECT" --quiet
   fi
   log 'Secret realtime-redis-url-asia-southeast1'
   if exists gcloud secrets describe realtime-redis-url-asia-southeast1 --project "$PROJECT"; then
@@ -292,10 +297,14 @@ fi
 
 if [ -n "$missing_secrets" ]; then
   log "Stopping before Cloud Run: no enabled version in${missing_secrets} (the commands to add one are above). Cloud Run cannot start a service that reads them."
-  if [ "$DRY_RUN" = 1 ]; then
-    log '  (dry run: not stopping)'
+  if [ "$SKIP_SECRET_CHECK" = 1 ]; then
+    log '  going on (--skip-secret-check): those services will not start yet'
   else
-    exit 1
+    if [ "$DRY_RUN" = 1 ]; then
+      log '  (dry run: not stopping)'
+    else
+      exit 1
+    fi
   fi
 fi
 

@@ -14,6 +14,17 @@ resource "google_redis_instance" "redis_us_central1" {
   replica_count           = 1
   read_replicas_mode      = "READ_REPLICAS_ENABLED"
   display_name            = "realtime pub/sub adapter (us-central1)"
+  maintenance_policy {
+    weekly_maintenance_window {
+      day = "SUNDAY"
+      start_time {
+        hours   = 3
+        minutes = 0
+        seconds = 0
+        nanos   = 0
+      }
+    }
+  }
 
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }
@@ -72,6 +83,17 @@ resource "google_redis_instance" "redis_europe_west1" {
   replica_count           = 1
   read_replicas_mode      = "READ_REPLICAS_ENABLED"
   display_name            = "realtime pub/sub adapter (europe-west1)"
+  maintenance_policy {
+    weekly_maintenance_window {
+      day = "SUNDAY"
+      start_time {
+        hours   = 3
+        minutes = 0
+        seconds = 0
+        nanos   = 0
+      }
+    }
+  }
 
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }
@@ -130,6 +152,17 @@ resource "google_redis_instance" "redis_asia_southeast1" {
   replica_count           = 1
   read_replicas_mode      = "READ_REPLICAS_ENABLED"
   display_name            = "realtime pub/sub adapter (asia-southeast1)"
+  maintenance_policy {
+    weekly_maintenance_window {
+      day = "SUNDAY"
+      start_time {
+        hours   = 3
+        minutes = 0
+        seconds = 0
+        nanos   = 0
+      }
+    }
+  }
 
   depends_on = [google_service_networking_connection.private_service_access, google_project_service.redis]
 }

@@ -26,7 +26,7 @@ resource "google_monitoring_alert_policy" "realtime_instances" {
         alignment_period     = "60s"
         per_series_aligner   = "ALIGN_MAX"
         cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.labels.location"]
+        group_by_fields      = ["resource.labels.location", "resource.labels.revision_name"]
       }
     }
   }
@@ -66,6 +66,34 @@ resource "google_monitoring_alert_policy" "realtime_server_errors" {
   depends_on = [google_project_service.monitoring]
 }
 
+resource "google_monitoring_alert_policy" "load_balancer_server_errors" {
+  display_name          = "realtime: load balancer 5xx responses"
+  combiner              = "OR"
+  enabled               = true
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  conditions {
+    display_name = "realtime: load balancer 5xx responses"
+    condition_threshold {
+      filter          = "resource.type = \"https_lb_rule\" AND resource.labels.url_map_name = \"realtime-https\" AND metric.type = \"loadbalancing.googleapis.com/https/request_count\" AND metric.labels.response_code_class = 500"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 60
+      duration        = "300s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.url_map_name"]
+      }
+    }
+  }
+  documentation {
+    content   = "More than 60 5xx responses per minute from the load balancer, its own included (no backend could answer)."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
 resource "google_monitoring_alert_policy" "redis_memory" {
   display_name          = "realtime: Redis memory usage"
   combiner              = "OR"
@@ -80,9 +108,9 @@ resource "google_monitoring_alert_policy" "redis_memory" {
       duration        = "300s"
       aggregations {
         alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_MEAN"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.labels.location"]
+        per_series_aligner   = "ALIGN_MAX"
+        cross_series_reducer = "REDUCE_MAX"
+        group_by_fields      = ["resource.labels.instance_id"]
       }
     }
   }
