@@ -72,6 +72,15 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/run/docs/configuring/vpc-direct-vpc"),
         Rule(
+            "TFC0317", family: "cloud-run", title: "invalid CORS origin",
+            explanation: """
+                `cors_origins` lists the origins whose pages may poll the service cross-origin, as a browser sends \
+                them in `Origin`: `https://app.example.com` or `http://localhost:3000`, without a path or a \
+                trailing slash (a browser never sends one, so such an entry would match nothing); `*` alone allows \
+                any. The default is `https://` and each load-balancer domain.
+                """,
+            source: "https://fetch.spec.whatwg.org/#origin-header"),
+        Rule(
             "TFC0312", family: "cloud-run", title: "invalid port",
             explanation: "The container port is 1 to 65535."),
         Rule(

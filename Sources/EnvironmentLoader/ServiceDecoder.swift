@@ -5,7 +5,7 @@ struct ServiceDecoder {
     static let keys = [
         "image", "port", "cpu", "memory", "concurrency", "min_instances", "max_instances", "timeout",
         "session_affinity", "cpu_always_allocated", "startup_cpu_boost", "execution_environment", "env", "secrets",
-        "ingress", "probes",
+        "ingress", "probes", "cors_origins",
     ]
     static let probeKeys = ["path", "initial_delay_seconds", "period_seconds", "timeout_seconds", "failure_threshold"]
 
@@ -30,6 +30,7 @@ struct ServiceDecoder {
             reader.decode("execution_environment", .choice("execution environment"))
             ?? service.executionEnvironment
         service.ingress = reader.decode("ingress", .choice("ingress")) ?? service.ingress
+        service.corsOrigins = reader.list("cors_origins", .string)
         for (key, value) in reader.stringMap("env") ?? [] { service.env[key] = value }
         for entry in reader.namedEntries("secrets") ?? [] {
             if let secret = decodeSecret(entry, path: "\(reader.path).secrets.\(entry.key)") {

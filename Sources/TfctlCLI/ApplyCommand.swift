@@ -94,7 +94,9 @@ struct Destroy: ParsableCommand {
     @OptionGroup var deployment: DeploymentOptions
 
     @Flag(
-        name: .long, help: "With --target gcloud, also delete Memorystore, secrets, the VPC and the image repository.")
+        name: .long,
+        help:
+            "Also delete Memorystore, secrets, the VPC, the service account and the image repository (never the RTDB).")
     var deleteData = false
 
     func run() throws {
@@ -102,7 +104,7 @@ struct Destroy: ParsableCommand {
             if deployment.target == .gcloud {
                 try deployer.destroyGcloud(deployment.approval, deleteData: deleteData)
             } else {
-                try deployer.destroyTerraform(deployment.approval)
+                try deployer.destroyTerraform(deployment.approval, deleteData: deleteData)
             }
         }
     }

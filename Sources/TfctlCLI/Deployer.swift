@@ -53,7 +53,9 @@ struct Deployer {
                 runner.run(
                     "terraform",
                     [
+                        // Cloud Build's API too: `gcloud builds submit --quiet` does not enable it.
                         "apply", "-input=false", "-auto-approve", "-target=google_project_service.artifactregistry",
+                        "-target=google_project_service.cloudbuild",
                         "-target=google_artifact_registry_repository.images",
                     ] + imagePlaceholders(), in: terraformDirectory))
             let pinned = try buildBundledImage()
@@ -92,6 +94,15 @@ struct Deployer {
         try confirm(approval, "Run gcloud/deploy.sh against project \(topology.project)?")
         try writeRender()
         if topology.usesBundledImage {
+            // deploy.sh enables the topology's APIs, but the image is built before it runs.
+            try step(
+                "gcloud services enable",
+                runner.run(
+                    "gcloud",
+                    [
+                        "services", "enable", "artifactregistry.googleapis.com", "cloudbuild.googleapis.com",
+                        "--project", topology.project, "--quiet",
+                    ]))
             let repository = topology.names.artifactRepository, region = topology.regions.first ?? "us-central1"
             let exists =
                 try runner.capture(
@@ -158,23 +169,69 @@ struct Deployer {
 
     // MARK: destroy
 
-    func destroyTerraform(_ approval: Approval) throws {
+    /// Destroys what `destroy.sh` would (`TerraformRenderer.isKeptOnDestroy`): the data stays unless
+    /// `deleteData`, and the Realtime Database always, by naming every other resource with `-target`. With
+    /// `deleteData` and private service access, the VPC goes last, after the peering Service Networking made is
+    /// removed: the connection is abandoned (`deletion_policy = "ABANDON"`, since its deletion is refused while
+    /// Memorystore's side still cleans up), its peering stays, and a network with a peering cannot be deleted.
+    func destroyTerraform(_ approval: Approval, deleteData: Bool = false) throws {
         if case .refused = approval {
             throw Refused(reason: "refusing to destroy without --auto-approve: this run is not interactive")
         }
         try writeRender()
         try step("terraform init", runner.run("terraform", ["init", "-input=false"], in: terraformDirectory))
+        let network = "google_compute_network.vpc"
+        let peered = deleteData && topology.memorystore != nil
+        let targets = TerraformRenderer().modules(topology).flatMap(\.blocks).compactMap { block -> String? in
+            guard block.type == "resource", block.labels.count == 2,
+                !TerraformRenderer.isKeptOnDestroy(
+                    type: block.labels[0], label: block.labels[1], deleteData: deleteData)
+            else { return nil }
+            let address = "\(block.labels[0]).\(block.labels[1])"
+            return peered && address == network ? nil : address
+        }
         try step(
             "terraform plan -destroy",
             runner.run(
                 "terraform",
-                [
-                    "plan", "-destroy", "-input=false", "-out=tfctl-destroy.tfplan",
-                ], in: terraformDirectory))
-        try confirm(approval, "Destroy everything above in project \(topology.project)? Memorystore data is lost.")
+                ["plan", "-destroy", "-input=false", "-out=tfctl-destroy.tfplan"]
+                    + targets.sorted().map { "-target=\($0)" },
+                in: terraformDirectory))
+        let kept =
+            deleteData
+            ? "The Realtime Database stays (its id can never be reused)\(peered ? "; the VPC goes after the plan above" : "")."
+            : "Memorystore, secrets, the network, the service account, the image repository and the Realtime "
+                + "Database stay (--delete-data removes all but the Realtime Database)."
+        try confirm(approval, "Destroy everything above in project \(topology.project)? \(kept)")
         try step(
             "terraform apply (destroy)",
             runner.run("terraform", ["apply", "-input=false", "tfctl-destroy.tfplan"], in: terraformDirectory))
+        if peered {
+            let name = topology.names.network
+            let peerings = try runner.capture(
+                "gcloud",
+                [
+                    "compute", "networks", "peerings", "list", "--network", name, "--format", "value(peerings[].name)",
+                    "--project", topology.project,
+                ])
+            try runner.require(peerings.status, "gcloud compute networks peerings list")
+            if peerings.output.contains("servicenetworking-googleapis-com") {
+                try step(
+                    "gcloud compute networks peerings delete",
+                    runner.run(
+                        "gcloud",
+                        [
+                            "compute", "networks", "peerings", "delete", "servicenetworking-googleapis-com",
+                            "--network",
+                            name, "--project", topology.project, "--quiet",
+                        ]))
+            }
+            try step(
+                "terraform apply -destroy (VPC)",
+                runner.run(
+                    "terraform", ["apply", "-destroy", "-input=false", "-auto-approve", "-target=\(network)"],
+                    in: terraformDirectory))
+        }
         log("Destroyed \(pipeline.loaded.displayPath) with Terraform.")
     }
 

@@ -24,6 +24,9 @@ public struct RealtimeService: Sendable, Hashable {
     public var secrets: [String: SecretReference]
     public var ingress: Ingress
     public var probes: Probes
+    /// Origins whose pages may poll the service cross-origin (`CORS_ORIGINS`); nil: the load balancer's domains
+    /// over HTTPS (`Topology.corsOrigins(for:)`).
+    public var corsOrigins: [String]?
 
     public init(
         name: String,
@@ -42,7 +45,8 @@ public struct RealtimeService: Sendable, Hashable {
         env: [String: String] = [:],
         secrets: [String: SecretReference] = [:],
         ingress: Ingress = .internalAndLoadBalancer,
-        probes: Probes = Probes()
+        probes: Probes = Probes(),
+        corsOrigins: [String]? = nil
     ) {
         self.name = name
         self.image = image
@@ -61,6 +65,7 @@ public struct RealtimeService: Sendable, Hashable {
         self.secrets = secrets
         self.ingress = ingress
         self.probes = probes
+        self.corsOrigins = corsOrigins
     }
 
     /// Environment variables ordered by name.

@@ -25,6 +25,12 @@ extension Topology {
         variables += service.sortedSecrets.map {
             RuntimeVariable($0.name, .secret(id: $0.secret.secret, version: $0.secret.version))
         }
+        // A browser on another origin is refused its first polling handshake without CORS headers, and the server
+        // sends none unless told which origins to allow.
+        let origins = corsOrigins(for: service)
+        if !origins.isEmpty {
+            variables.append(RuntimeVariable("CORS_ORIGINS", .plain(origins.joined(separator: ","))))
+        }
         variables.append(RuntimeVariable("TFCTL_REGION", .plain(region)))
         variables.append(RuntimeVariable("TFCTL_TOPOLOGY", .plain(name)))
         if let redis = memorystore {
@@ -56,13 +62,19 @@ extension Topology {
         }
         return variables.sorted { $0.name < $1.name }
     }
+
+    /// The origins `service` allows cross-origin polling from: its `cors_origins`, else `https://` and each of
+    /// the load balancer's domains (a front end served from the same domains), else none.
+    public func corsOrigins(for service: RealtimeService) -> [String] {
+        service.corsOrigins ?? (loadBalancer?.domains.map { "https://\($0)" } ?? [])
+    }
 }
 
 extension RealtimeService {
     /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
     public static let topologyEnvironment = [
-        "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY", "REDIS_URL", "TFCTL_REGION",
-        "TFCTL_TOPOLOGY",
+        "CORS_ORIGINS", "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY", "REDIS_URL",
+        "TFCTL_REGION", "TFCTL_TOPOLOGY",
     ]
 
     /// The values the bundled server takes for `LOG_LEVEL` (swift-log's levels, spelled as they are). The server

@@ -161,6 +161,12 @@ enum CloudRunRules {
                     help: "keep one of them")
             }
         }
+        for (index, origin) in (service.corsOrigins ?? []).enumerated() where !Self.isOrigin(origin) {
+            report.error(
+                "TFC0317", "\(path).cors_origins[\(index)]", "'\(origin)' is not a browser origin",
+                help: "an origin is scheme://host[:port], e.g. https://app.example.com, without a path or a "
+                    + "trailing slash; `*` alone allows any")
+        }
         if service.image == .bundled, let level = service.env["LOG_LEVEL"],
             !RealtimeService.bundledServerLogLevels.contains(level)
         {
@@ -243,5 +249,21 @@ enum CloudRunRules {
                 + "Redis answers, which Direct VPC egress can delay by a minute or more",
             help: "allow at least \(Probes.egressStartupBudget)s: initial_delay_seconds + period_seconds × "
                 + "failure_threshold (the default is \(Probes().startup.budgetSeconds)s)")
+    }
+
+    /// `*`, or what a browser sends as `Origin`: `http(s)://host[:port]`, nothing after (RFC 6454 serialization).
+    static func isOrigin(_ text: String) -> Bool {
+        if text == "*" { return true }
+        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) {
+            let rest = text.dropFirst(scheme.count)
+            let parts = rest.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let host = parts[0]
+            let hostValid =
+                !host.isEmpty && host.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "." || $0 == "-" }
+                && host.first != "." && host.last != "."
+            let portValid = parts.count == 1 || (Int(parts[1]).map { (1...65_535).contains($0) } ?? false)
+            return hostValid && portValid
+        }
+        return false
     }
 }

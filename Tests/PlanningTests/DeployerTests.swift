@@ -37,6 +37,7 @@ import Testing
             echo "$line" >> "$STUB_LOG"
             if [ -n "$STUB_FAIL" ] && [[ "$line" == *"$STUB_FAIL"* ]]; then exit 3; fi
             if [[ "$line" == *"docker images describe"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
+            if [[ "$line" == *"networks peerings list"* ]]; then echo "servicenetworking-googleapis-com"; fi
             if [[ "$line" == *"secrets versions list"* ]] && [[ "$STUB_NO_VERSION" != *"${4:-}"* ]]; then
               echo "projects/p/secrets/$4/versions/1"
             fi
@@ -206,12 +207,40 @@ import Testing
         let h = try harness("reference-image")
         defer { try? FileManager.default.removeItem(at: h.root) }
         try h.deployer.destroyTerraform(.autoApproved)
+        let calls = h.calls()
+        #expect(calls.count == 3)
+        #expect(calls[0] == "terraform [terraform] init -input=false")
         #expect(
-            h.calls() == [
-                "terraform [terraform] init -input=false",
-                "terraform [terraform] plan -destroy -input=false -out=tfctl-destroy.tfplan",
-                "terraform [terraform] apply -input=false tfctl-destroy.tfplan",
-            ])
+            calls[1].hasPrefix("terraform [terraform] plan -destroy -input=false -out=tfctl-destroy.tfplan -target="))
+        #expect(calls[2] == "terraform [terraform] apply -input=false tfctl-destroy.tfplan")
+        // Data stays unless --delete-data, as with destroy.sh; the Realtime Database always.
+        let targets = Set(calls[1].split(separator: " ").filter { $0.hasPrefix("-target=") }.map { $0.dropFirst(8) })
+        #expect(targets.contains("google_cloud_run_v2_service.realtime_us_central1"))
+        #expect(targets.contains("google_compute_global_forwarding_rule.https"))
+        for kept in [
+            "google_redis_instance.redis_us_central1", "google_secret_manager_secret_version.redis_url_us_central1",
+            "google_compute_network.vpc", "google_compute_global_address.private_service_access",
+            "google_firebase_database_instance.fallback",
+        ] {
+            #expect(!targets.contains(Substring(kept)), "\(kept) would be destroyed")
+        }
+        let all = try harness("reference-image")
+        defer { try? FileManager.default.removeItem(at: all.root) }
+        try all.deployer.destroyTerraform(.autoApproved, deleteData: true)
+        let allCalls = all.calls()
+        let everything = allCalls[1]
+        #expect(everything.contains("-target=google_redis_instance.redis_us_central1"))
+        #expect(!everything.contains("google_firebase_database_instance"), "the RTDB is never deleted")
+        // The VPC last, once the peering that private service access left behind is removed.
+        #expect(!everything.contains("-target=google_compute_network.vpc"))
+        #expect(allCalls.count == 6, "\(allCalls)")
+        #expect(allCalls[3].contains("compute networks peerings list --network realtime-vpc"))
+        #expect(
+            allCalls[4].contains(
+                "compute networks peerings delete servicenetworking-googleapis-com --network realtime-vpc"))
+        #expect(
+            allCalls[5]
+                == "terraform [terraform] apply -destroy -input=false -auto-approve -target=google_compute_network.vpc")
     }
 
     @Test("re-rendering keeps Terraform's local state and working files")

@@ -56,8 +56,8 @@ import Testing
     }
 
     @Test("goldens are canonically formatted (terraform fmt -check)", Oracle.terraform.trait, arguments: environments)
-    func terraformFormat(_ environment: String) throws {
-        let result = try Oracle.terraform.run([
+    func terraformFormat(_ environment: String) async throws {
+        let result = try await Oracle.terraform.run([
             "fmt", "-check", "-recursive", "-diff", "-no-color",
             Self.goldens.appendingPathComponent(environment).path,
         ])
@@ -67,8 +67,10 @@ import Testing
     @Test(
         "goldens match the google and google-beta provider schemas", Oracle.tfschemaCheck.trait,
         arguments: environments)
-    func providerSchema(_ environment: String) throws {
-        let result = try Oracle.tfschemaCheck.run([Self.goldens.appendingPathComponent("\(environment)/terraform").path]
+    func providerSchema(_ environment: String) async throws {
+        let result = try await Oracle.tfschemaCheck.run([
+            Self.goldens.appendingPathComponent("\(environment)/terraform").path
+        ]
         )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(", 0 findings"), "\(result.output)")
@@ -77,22 +79,22 @@ import Testing
     @Test(
         "goldens pass gcloud's parser and shellcheck, with resources absent and present", Oracle.gcloudCheck.trait,
         arguments: environments)
-    func gcloudCheck(_ environment: String) throws {
+    func gcloudCheck(_ environment: String) async throws {
         let directory = Self.goldens.appendingPathComponent(environment)
-        let result = try Oracle.gcloudCheck.run([
+        let result = try await Oracle.gcloudCheck.run([
             directory.appendingPathComponent("gcloud").path, directory.appendingPathComponent("cloudrun").path,
         ])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(" 0 findings"), "\(result.output)")
         // destroy.sh's --delete-data branch only runs with its flags.
-        let destroy = try Oracle.gcloudCheck.run([
+        let destroy = try await Oracle.gcloudCheck.run([
             "--args", "--yes --delete-data", directory.appendingPathComponent("gcloud/destroy.sh").path,
         ])
         #expect(destroy.status == 0, "\(destroy.output)")
         #expect(!destroy.output.contains("never reached"), "\(destroy.output)")
         // Where nothing exists, deploy.sh stops at its secret check (no secret has a version yet): the steps after
         // it are checked with the check skipped.
-        let deploy = try Oracle.gcloudCheck.run([
+        let deploy = try await Oracle.gcloudCheck.run([
             "--args=--skip-secret-check", directory.appendingPathComponent("gcloud/deploy.sh").path,
         ])
         #expect(deploy.status == 0, "\(deploy.output)")

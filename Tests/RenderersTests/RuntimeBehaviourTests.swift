@@ -116,10 +116,15 @@ import Yams
         let destroy = try #require(files["gcloud/destroy.sh"]).split(separator: "\n").map(String.init)
         func line(_ fragment: String) -> Int? { destroy.firstIndex { $0.contains(fragment) } }
         let memorystore = try #require(line("gcloud redis instances delete"))
-        let peering = try #require(line("gcloud services vpc-peerings delete"))
+        let peering = try #require(line("gcloud compute networks peerings delete servicenetworking-googleapis-com"))
         let range = try #require(line("gcloud compute addresses delete realtime-psa"))
         let network = try #require(line("gcloud compute networks delete"))
         #expect(memorystore < peering && peering < range && range < network)
+        // The service account's roles go before it, and deploy.sh's email channels with the rest.
+        let role = try #require(line("gcloud projects remove-iam-policy-binding"))
+        let account = try #require(line("gcloud iam service-accounts delete"))
+        #expect(role < account)
+        #expect(line("gcloud beta monitoring channels delete") != nil)
     }
 
     @Test("the bundled image has no default that cannot exist before the first apply")
@@ -154,6 +159,21 @@ import Yams
         for call in creates {
             #expect(
                 call.flags["--maintenance-window-day"] == "sunday" && call.flags["--maintenance-window-hour"] == "3")
+        }
+    }
+
+    @Test("a front end on the load balancer's domains may poll cross-origin, in every output")
+    func corsOrigins() throws {
+        let files = try Self.files("prod")
+        let expected = "https://realtime.tenderflow.example.com"
+        #expect(
+            try #require(files["terraform/cloud_run.tf"]).contains(
+                "name  = \"CORS_ORIGINS\"\n        value = \"\(expected)\""))
+        for (path, text) in files where path.hasPrefix("gcloud/env/") {
+            #expect(try Self.yaml(text)["CORS_ORIGINS"] as? String == expected, "\(path)")
+        }
+        for (path, text) in files where path.hasPrefix("cloudrun/") {
+            #expect(text.contains("- name: CORS_ORIGINS\n          value: \(expected)"), "\(path)")
         }
     }
 }

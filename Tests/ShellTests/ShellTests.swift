@@ -28,14 +28,14 @@ import Testing
     ]
 
     @Test("bash receives every hostile literal as one unchanged argument", Oracle.bash.trait)
-    func roundTripLiterals() throws {
+    func roundTripLiterals() async throws {
         let words = Self.hostile.map(Word.literal)
         let script = Script(header: [], body: [.command(Command([.literal("printf"), .literal("%s\\0")] + words))])
-        #expect(try runBash(printer.print(script)) == Self.hostile)
+        #expect(try await runBash(printer.print(script)) == Self.hostile)
     }
 
     @Test("bash receives variables and concatenations unsplit and unglobbed", Oracle.bash.trait)
-    func roundTripExpansions() throws {
+    func roundTripExpansions() async throws {
         let hostile = "a b * $(id) `x` \"q\" 'q' \\ ${Y}"
         let script = Script(
             header: [],
@@ -47,11 +47,11 @@ import Testing
                         "printf", "%s\\0", .variable("X"), .concat(["<", .variable("X"), ">", "$lit\"`"]),
                         .variable("D"))),
             ])
-        #expect(try runBash(printer.print(script)) == [hostile, "<\(hostile)>$lit\"`", "de}fault $x"])
+        #expect(try await runBash(printer.print(script)) == [hostile, "<\(hostile)>$lit\"`", "de}fault $x"])
     }
 
     @Test("control flow prints as bash that runs", Oracle.bash.trait)
-    func controlFlow() throws {
+    func controlFlow() async throws {
         let script = Script(
             header: ["test"],
             body: [
@@ -78,16 +78,16 @@ import Testing
                                 .discardErrors))
                     ]),
             ])
-        #expect(try runBash(printer.print(script)) == ["hi a b", "other", "empty", "PiPed"])
+        #expect(try await runBash(printer.print(script)) == ["hi a b", "other", "empty", "PiPed"])
     }
 
     /// Runs a script with bash and splits its output on NUL.
-    private func runBash(_ text: String) throws -> [String] {
+    private func runBash(_ text: String) async throws -> [String] {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("script.sh")
         try Data(text.utf8).write(to: file)
-        let result = try Oracle.bash.run([file.path])
+        let result = try await Oracle.bash.run([file.path])
         #expect(result.status == 0, "\(text)\n\(result.output)")
         var parts = result.output.components(separatedBy: "\0")
         if parts.last == "" { parts.removeLast() }

@@ -115,7 +115,18 @@ public struct Oracle: Sendable {
                     "SKIPPED: \(name) is not installed; set TFCTL_REQUIRE_ORACLES=1 to make a missing tool a failure"))
     }
 
-    public func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    /// Runs the tool and waits for it on a Dispatch thread, not on one of the few threads Swift's concurrency
+    /// pool has (two on a two-core machine): the oracles take tens of seconds, and a test that blocked a pool
+    /// thread that long would stall every other test's awaits (a Redis helper's 30 s readiness wait among them).
+    public func run(_ arguments: [String], in directory: URL? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, in: directory) })
+            }
+        }
+    }
+
+    private func runBlocking(_ arguments: [String], in directory: URL?) throws -> Result {
         guard let path = resolved else { throw OracleMissing(name: name) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

@@ -37,7 +37,7 @@ struct DeployScript {
 
     private func sections() -> [[Statement]] {
         [
-            apis(), identity(), network(), secrets(), memorystore(), artifactRegistry(), secretGate(),
+            apis(), identity(), network(), secrets(), secretGate(), memorystore(), artifactRegistry(),
             CloudRunSteps(topology: topology).statements(), LoadBalancerSteps(topology: topology).statements(),
             monitoring(), FirebaseSteps(topology: topology).statements(),
         ]
@@ -160,7 +160,8 @@ struct DeployScript {
             "value(name)")
     }
 
-    /// Stops before any Cloud Run step while a secret the services read has no enabled version: Cloud Run
+    /// Stops before Memorystore (minutes to create) and any Cloud Run step while a secret the services read has
+    /// no enabled version: Cloud Run
     /// resolves secret environment variables before an instance starts, and the instance does not start when
     /// that fails ("Configure secrets": a revision that references a secret it cannot read never becomes
     /// ready). Under `--dry-run` it only says so; `--skip-secret-check` goes on regardless (the value is on its
@@ -173,7 +174,8 @@ struct DeployScript {
                 then: [
                     G.log(
                         .concat([
-                            "Stopping before Cloud Run: no enabled version in", .variable("missing_secrets"),
+                            "Stopping before Memorystore and Cloud Run: no enabled version in",
+                            .variable("missing_secrets"),
                             " (the commands to add one are above). Cloud Run cannot start a service that reads them.",
                         ])),
                     .if(

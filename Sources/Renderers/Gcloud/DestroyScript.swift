@@ -5,6 +5,9 @@ import TopologyModel
 /// the network they need and the image repository unless `--delete-data`. The Realtime Database is never
 /// deleted here: its id cannot be reused.
 struct DestroyScript {
+    /// The VPC peering Service Networking makes for private service access.
+    static let serviceNetworkingPeering = "servicenetworking-googleapis-com"
+
     let topology: Topology
     var names: ResourceNames { topology.names }
 
@@ -22,7 +25,7 @@ struct DestroyScript {
         body.append(.blank)
         body += Preamble.helpers
         body += [.blank] + confirmation()
-        for section in [loadBalancer(), cloudRun(), [Statement]()] + [dataAndNetwork()] where !section.isEmpty {
+        for section in [loadBalancer(), cloudRun(), notificationChannels(), dataAndNetwork()] where !section.isEmpty {
             body.append(.blank)
             body += section
         }
@@ -133,6 +136,25 @@ struct DestroyScript {
         }
     }
 
+    /// The email channels deploy.sh created, one per address (alert policies are Terraform's).
+    private func notificationChannels() -> [Statement] {
+        topology.monitoring.emails.flatMap { email -> [Statement] in
+            let channel = G.gcloud(
+                "beta", "monitoring", "channels", "list", "--filter",
+                .literal("type=\"email\" AND labels.email_address=\"\(email)\""), "--limit", "1", "--format",
+                "value(name)")
+            return [
+                .assign("channel", .substitution(channel)),
+                .if(
+                    Command.test(.syntax(.isNotEmpty), .variable("channel")),
+                    then: [
+                        G.log("Deleting the notification channel of \(email)"),
+                        G.run("beta", "monitoring", "channels", "delete", .variable("channel"), "--force"),
+                    ]),
+            ]
+        }
+    }
+
     /// Stateful and shared pieces, only with --delete-data.
     private func dataAndNetwork() -> [Statement] {
         var statements: [Statement] = []
@@ -156,19 +178,21 @@ struct DestroyScript {
                     [.literal(names.artifactRepository), "--location", .literal(region)]))
         }
         if topology.memorystore != nil {
-            // The peering holds the range and the network: it goes first (Memorystore, its producer, is gone).
-            let peerings = G.gcloud(
-                "services", "vpc-peerings", "list", "--network", .literal(names.network), "--service",
-                "servicenetworking.googleapis.com", "--format", "value(peering)")
+            // The peering holds the range and the network: it goes first. Removed from the network's side
+            // (removePeering, what the console does): Service Networking's own deleteConnection is refused while
+            // the producer still cleans up after the Memorystore instances deleted just above
+            // (terraform-provider-google #19908, #18834).
+            // Idempotent without a probe: a run after the peering is gone says so and goes on.
+            statements.append(G.log("Deleting the private service access peering"))
             statements.append(
                 .if(
-                    Command.test(.syntax(.isNotEmpty), .substitution(peerings)),
-                    then: [
-                        G.log("Deleting the private service access peering"),
-                        G.run(
-                            "services", "vpc-peerings", "delete", "--network", .literal(names.network), "--service",
-                            "servicenetworking.googleapis.com"),
-                    ]))
+                    Command(
+                        [.literal("run")]
+                            + G.gcloud(
+                                "compute", "networks", "peerings", "delete", .literal(Self.serviceNetworkingPeering),
+                                "--network", .literal(names.network), "--quiet"
+                            ).words),
+                    negated: true, then: [G.log("  no peering to delete")]))
             statements.append(
                 delete(
                     "private service access range", ["compute", "addresses"],
@@ -185,6 +209,20 @@ struct DestroyScript {
                     ]))
         }
         statements.append(delete("VPC \(names.network)", ["compute", "networks"], [.literal(names.network)]))
+        // The account's project roles first: bindings outlive a deleted account (as `deleted:serviceAccount:...`).
+        for role in topology.runtimeRoles {
+            statements.append(G.log("Removing \(role) from the service account"))
+            statements.append(
+                .if(
+                    Command(
+                        [.literal("run")]
+                            + G.gcloud(
+                                "projects", "remove-iam-policy-binding", G.project, "--member",
+                                G.serviceAccountMember(names), "--role", .literal(role), "--condition", "None",
+                                "--quiet"
+                            ).words),
+                    negated: true, then: [G.log("  not bound")]))
+        }
         statements.append(delete("service account", ["iam", "service-accounts"], [G.serviceAccountEmail(names)]))
         return [
             .if(

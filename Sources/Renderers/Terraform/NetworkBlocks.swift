@@ -46,7 +46,9 @@ enum NetworkBlocks {
                     .list([TF.ref("google_compute_global_address", "private_service_access", "name")]))
                 // Deleting the connection fails while the producer's side (Memorystore) still holds it, even
                 // moments after the instance is gone, and `terraform destroy` stops there for good
-                // (terraform-provider-google #19908): abandon it, and the network's deletion takes the peering.
+                // (terraform-provider-google #19908): abandon it. The peering it made stays, and a network with a
+                // peering cannot be deleted: `tfctl destroy --delete-data` removes the peering from the network's
+                // side before it destroys the VPC (provider 6.x has no `REMOVE_PEERING` policy).
                 Attribute("deletion_policy", "ABANDON")
                 TF.dependsOn([context.api("servicenetworking")])
             })

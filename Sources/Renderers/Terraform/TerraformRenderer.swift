@@ -21,6 +21,27 @@ public struct TerraformRenderer: Sendable {
     /// The Terraform variable that holds a service's image (`apply` pins the bundled image's digest through it).
     public static func imageVariable(_ service: RealtimeService) -> String { Providers.imageVariable(service) }
 
+    /// Whether `tfctl destroy --target terraform` leaves resource `type`.`label` in place, as `destroy.sh` does: the
+    /// Realtime Database and Firebase always (a deleted RTDB instance id can never be used again; Firebase cannot
+    /// be removed from a project) and the API enablements (`disable_on_destroy = false`); without `deleteData`
+    /// also what holds data or what data needs: Memorystore, secrets (with their versions and access), the
+    /// network with its private service access, the service account and its roles, the image repository. What
+    /// goes is what serves traffic and is rebuilt by the next apply: Cloud Run, the load balancer, monitoring.
+    public static func isKeptOnDestroy(type: String, label: String, deleteData: Bool) -> Bool {
+        let always: Set<String> = [
+            "google_firebase_database_instance", "google_firebase_project", "google_project_service",
+        ]
+        let data: Set<String> = [
+            "google_redis_instance", "google_secret_manager_secret", "google_secret_manager_secret_version",
+            "google_secret_manager_secret_iam_member", "google_artifact_registry_repository", "google_compute_network",
+            "google_compute_subnetwork", "google_service_networking_connection", "google_service_account",
+            "google_project_iam_member",
+        ]
+        if always.contains(type) { return true }
+        if deleteData { return false }
+        return data.contains(type) || (type == "google_compute_global_address" && label == "private_service_access")
+    }
+
     /// The label of the `google_secret_manager_secret` of a user secret (`apply` creates them first).
     public static func secretLabel(_ secret: String) -> String { Security.userSecretLabel(secret) }
 

@@ -142,6 +142,19 @@ if [ -z "$(gcloud secrets versions list realtime-publish-token --filter state:EN
   missing_secrets="${missing_secrets} realtime-publish-token"
 fi
 
+if [ -n "$missing_secrets" ]; then
+  log "Stopping before Memorystore and Cloud Run: no enabled version in${missing_secrets} (the commands to add one are above). Cloud Run cannot start a service that reads them."
+  if [ "$SKIP_SECRET_CHECK" = 1 ]; then
+    log '  going on (--skip-secret-check): those services will not start yet'
+  else
+    if [ "$DRY_RUN" = 1 ]; then
+      log '  (dry run: not stopping)'
+    else
+      exit 1
+    fi
+  fi
+fi
+
 if selected us-central1; then
   log 'Memorystore realtime-redis-us-central1 (standard_ha, 1 GB)'
   if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
@@ -191,19 +204,6 @@ if exists gcloud artifacts repositories describe realtime --location us-central1
   log '  exists, unchanged'
 else
   run gcloud artifacts repositories create realtime --location us-central1 --repository-format docker --description 'Container images of the realtime topology' --project "$PROJECT" --quiet
-fi
-
-if [ -n "$missing_secrets" ]; then
-  log "Stopping before Cloud Run: no enabled version in${missing_secrets} (the commands to add one are above). Cloud Run cannot start a service that reads them."
-  if [ "$SKIP_SECRET_CHECK" = 1 ]; then
-    log '  going on (--skip-secret-check): those services will not start yet'
-  else
-    if [ "$DRY_RUN" = 1 ]; then
-      log '  (dry run: not stopping)'
-    else
-      exit 1
-    fi
-  fi
 fi
 
 if selected us-central1; then

@@ -144,6 +144,12 @@ if selected us-central1; then
   fi
 fi
 
+channel="$(gcloud beta monitoring channels list --filter 'type="email" AND labels.email_address="oncall@example.com"' --limit 1 --format 'value(name)' --project "$PROJECT")"
+if [ -n "$channel" ]; then
+  log 'Deleting the notification channel of oncall@example.com'
+  run gcloud beta monitoring channels delete "$channel" --force --project "$PROJECT" --quiet
+fi
+
 if [ "$DELETE_DATA" = 1 ]; then
   if selected us-central1; then
     if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
@@ -171,9 +177,9 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting Artifact Registry repository'
     run gcloud artifacts repositories delete realtime --location us-central1 --project "$PROJECT" --quiet
   fi
-  if [ -n "$(gcloud services vpc-peerings list --network realtime-vpc --service servicenetworking.googleapis.com --format 'value(peering)' --project "$PROJECT")" ]; then
-    log 'Deleting the private service access peering'
-    run gcloud services vpc-peerings delete --network realtime-vpc --service servicenetworking.googleapis.com --project "$PROJECT" --quiet
+  log 'Deleting the private service access peering'
+  if ! run gcloud compute networks peerings delete servicenetworking-googleapis-com --network realtime-vpc --quiet --project "$PROJECT"; then
+    log '  no peering to delete'
   fi
   if exists gcloud compute addresses describe realtime-psa --global --project "$PROJECT"; then
     log 'Deleting private service access range'
@@ -188,6 +194,22 @@ if [ "$DELETE_DATA" = 1 ]; then
   if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then
     log 'Deleting VPC realtime-vpc'
     run gcloud compute networks delete realtime-vpc --project "$PROJECT" --quiet
+  fi
+  log 'Removing roles/cloudtrace.agent from the service account'
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/cloudtrace.agent --condition None --quiet --project "$PROJECT"; then
+    log '  not bound'
+  fi
+  log 'Removing roles/firebasedatabase.admin from the service account'
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --quiet --project "$PROJECT"; then
+    log '  not bound'
+  fi
+  log 'Removing roles/logging.logWriter from the service account'
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --quiet --project "$PROJECT"; then
+    log '  not bound'
+  fi
+  log 'Removing roles/monitoring.metricWriter from the service account'
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --quiet --project "$PROJECT"; then
+    log '  not bound'
   fi
   if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then
     log 'Deleting service account'

@@ -47,6 +47,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         startup_cpu_boost = true
       }
       env {
+        name  = "CORS_ORIGINS"
+        value = "https://realtime.dev.example.com"
+      }
+      env {
         name  = "FIREBASE_DATABASE_URL"
         value = "https://tenderflow-dev-realtime.firebaseio.com"
       }

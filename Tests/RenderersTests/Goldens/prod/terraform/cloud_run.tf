@@ -47,6 +47,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         startup_cpu_boost = true
       }
       env {
+        name  = "CORS_ORIGINS"
+        value = "https://realtime.tenderflow.example.com"
+      }
+      env {
         name  = "FIREBASE_DATABASE_URL"
         value = "https://tenderflow-prod-realtime.firebaseio.com"
       }
@@ -226,6 +230,10 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         startup_cpu_boost = true
       }
       env {
+        name  = "CORS_ORIGINS"
+        value = "https://realtime.tenderflow.example.com"
+      }
+      env {
         name  = "FIREBASE_DATABASE_URL"
         value = "https://tenderflow-prod-realtime.firebaseio.com"
       }
@@ -403,6 +411,10 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
         cpu_idle          = false
         startup_cpu_boost = true
+      }
+      env {
+        name  = "CORS_ORIGINS"
+        value = "https://realtime.tenderflow.example.com"
       }
       env {
         name  = "FIREBASE_DATABASE_URL"
