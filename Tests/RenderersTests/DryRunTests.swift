@@ -81,6 +81,51 @@ import Testing
         #expect(dry.status == 0 && dry.output.contains("gcloud run deploy realtime"), "a dry run goes on")
     }
 
+    @Test("destroy.sh waits, bounded, for a subnet Cloud Run still holds, and goes on once it is released")
+    func subnetRetry() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let log = directory.appendingPathComponent("calls.log")
+        let counter = directory.appendingPathComponent("subnet-deletes")
+        // Everything exists; the us-central1 subnet's deletion is refused twice, as while Cloud Run holds it.
+        let gcloud = """
+            #!/usr/bin/env bash
+            echo "gcloud $*" >> "\(log.path)"
+            if [[ "$*" == *"subnets delete realtime-us-central1 "* ]]; then
+              echo x >> "\(counter.path)"
+              [ "$(wc -l < "\(counter.path)")" -gt 2 ] || exit 1
+            fi
+            exit 0
+
+            """
+        let sleep = "#!/usr/bin/env bash\necho \"sleep $*\" >> \"\(log.path)\"\n"
+        for (name, text) in [("gcloud", gcloud), ("curl", "#!/usr/bin/env bash\nexit 0\n"), ("sleep", sleep)] {
+            let url = bin.appendingPathComponent(name)
+            try Data(text.utf8).write(to: url)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "bash", RenderGoldenTests.goldens.appendingPathComponent("prod/gcloud/destroy.sh").path, "--yes",
+            "--delete-data",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let calls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(calls.filter { $0.contains("subnets delete realtime-us-central1 ") }.count == 3)
+        #expect(calls.filter { $0 == "sleep 600" }.count == 2)
+        #expect(calls.contains { $0.contains("compute networks delete realtime-vpc") }, "the VPC went after the wait")
+    }
+
     @Test("unknown arguments are refused before anything runs")
     func unknownArgument() throws {
         let run = try deploy(["--dryrun"])

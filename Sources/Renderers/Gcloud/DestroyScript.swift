@@ -136,6 +136,50 @@ struct DestroyScript {
         }
     }
 
+    /// How often, and how long apart, a subnet's deletion is tried: Cloud Run releases the addresses Direct VPC
+    /// egress took "1–2 hours" after its services are deleted, and the subnet cannot go before ("Direct VPC
+    /// egress with a VPC network": deleting the subnet). Two and a half hours at most, then a clear stop.
+    static let subnetAttempts = 16
+    static let subnetRetrySeconds = 600
+
+    /// Deletes a region's subnet, waiting (bounded) while Cloud Run still holds addresses in it.
+    private func subnetDeletion(_ region: String) -> Statement {
+        let subnet = names.subnet(region)
+        let identity: [Word] = [.literal(subnet), "--region", .literal(region)]
+        let attempts = (1...Self.subnetAttempts).map { Word.literal(String($0)) }
+        return .if(
+            Command([.literal("exists")] + G.gcloud(["compute", "networks", "subnets", "describe"] + identity).words),
+            then: [
+                G.log("Deleting subnet \(subnet)"),
+                .assign("deleted", .literal("0")),
+                .for(
+                    "attempt", in: attempts,
+                    [
+                        .if(
+                            Command(
+                                [.literal("run")]
+                                    + G.gcloud(["compute", "networks", "subnets", "delete"] + identity + ["--quiet"])
+                                    .words),
+                            then: [.assign("deleted", .literal("1")), .command(Command("break"))]),
+                        G.log(
+                            .concat([
+                                .literal(
+                                    "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its "
+                                        + "services are gone); retrying in \(Self.subnetRetrySeconds / 60) minutes, "
+                                        + "attempt "),
+                                .variable("attempt"), .literal(" of \(Self.subnetAttempts)"),
+                            ])),
+                        .command(Command("sleep", .literal(String(Self.subnetRetrySeconds)))),
+                    ]),
+                .if(
+                    Command.test(.variable("deleted"), .syntax(.notEqual), "1"),
+                    then: [
+                        G.log("Gave up on subnet \(subnet): run destroy.sh --delete-data again later."),
+                        .command(Command("exit", "1")),
+                    ]),
+            ])
+    }
+
     /// The email channels deploy.sh created, one per address (alert policies are Terraform's).
     private func notificationChannels() -> [Statement] {
         topology.monitoring.emails.flatMap { email -> [Statement] in
@@ -202,11 +246,7 @@ struct DestroyScript {
             statements.append(
                 G.inRegion(
                     region,
-                    [
-                        delete(
-                            "subnet \(names.subnet(region))", ["compute", "networks", "subnets"],
-                            [.literal(names.subnet(region)), "--region", .literal(region)])
-                    ]))
+                    [subnetDeletion(region)]))
         }
         statements.append(delete("VPC \(names.network)", ["compute", "networks"], [.literal(names.network)]))
         // The account's project roles first: bindings outlive a deleted account (as `deleted:serviceAccount:...`).

@@ -188,7 +188,19 @@ if [ "$DELETE_DATA" = 1 ]; then
   if selected us-central1; then
     if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
       log 'Deleting subnet realtime-us-central1'
-      run gcloud compute networks subnets delete realtime-us-central1 --region us-central1 --project "$PROJECT" --quiet
+      deleted=0
+      for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+        if run gcloud compute networks subnets delete realtime-us-central1 --region us-central1 --quiet --project "$PROJECT"; then
+          deleted=1
+          break
+        fi
+        log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); retrying in 10 minutes, attempt ${attempt} of 16"
+        sleep 600
+      done
+      if [ "$deleted" != 1 ]; then
+        log 'Gave up on subnet realtime-us-central1: run destroy.sh --delete-data again later.'
+        exit 1
+      fi
     fi
   fi
   if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then
