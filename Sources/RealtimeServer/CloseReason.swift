@@ -86,10 +86,11 @@ enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Every `metricLabel`, so the counters exist (at zero) before the first close.
+    /// Every `metricLabel`, so the counters exist (at zero) before the first close: one close of each case (the
+    /// detail of those that carry one does not change the label).
     static let metricLabels = [
-        "transport_close", "client_close", "transport_error", "ping_timeout", "server_shutting_down",
-        "server_disconnect", "invalid_packet", "overlapping_polls", "payload_too_large", "slow_consumer", "inbox_full",
-        "rate_limited", "connect_timeout", "failed_upgrade", "session_taken_over",
-    ]
+        CloseReason.transportClose, .clientClose, .transportError, .pingTimeout, .serverShuttingDown, .serverDisconnect,
+        .invalidPacket(""), .overlappingPolls, .payloadTooLarge, .slowConsumer, .inboxFull, .rateLimited,
+        .connectTimeout, .failedUpgrade(""), .sessionTakenOver,
+    ].map(\.metricLabel)
 }

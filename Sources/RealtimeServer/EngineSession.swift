@@ -179,10 +179,7 @@ actor EngineSession {
             return .queued
         }
         outbox.append(contentsOf: prepared.packets)
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: drain())
-        }
+        answerHeldGet(with: drain())
         return outbox.count <= queueLimit ? .queued : .full
     }
 
@@ -217,13 +214,12 @@ actor EngineSession {
         case .upgrading: return [EnginePacket(.noop)]
         case .polling: break
         }
-        if let held = waiter {
+        if waiter != nil {
             guard heldGetForwarded else {
                 await close(reason: .overlappingPolls)
                 throw EngineError(.badRequest)
             }
-            waiter = nil
-            held.resume(returning: [EnginePacket(.noop)])
+            answerHeldGet(with: [EnginePacket(.noop)])
         }
         if !outbox.isEmpty { return drain() }
         pollRound += 1
@@ -239,9 +235,17 @@ actor EngineSession {
     /// The instance that forwarded the held GET gave it up: it is answered with a noop, and what is sent next
     /// waits for the client's next GET.
     func releaseForwardedPoll() {
-        guard heldGetForwarded, let waiter else { return }
+        guard heldGetForwarded else { return }
+        answerHeldGet(with: [EnginePacket(.noop)])
+    }
+
+    /// Answers the held GET, if one is held, with `packets` (evaluated only then); returns whether one was.
+    @discardableResult
+    private func answerHeldGet(with packets: @autoclosure () -> [EnginePacket]) -> Bool {
+        guard let waiter else { return false }
         self.waiter = nil
-        waiter.resume(returning: [EnginePacket(.noop)])
+        waiter.resume(returning: packets())
+        return true
     }
 
     /// Whether a polling GET is waiting for packets.
@@ -249,9 +253,7 @@ actor EngineSession {
 
     /// The connection of held GET number `round` ended before the GET was answered.
     private func pollLost(_ round: Int) async {
-        guard round == pollRound, let waiter else { return }
-        self.waiter = nil
-        waiter.resume(returning: [])
+        guard round == pollRound, answerHeldGet(with: []) else { return }
         await close(reason: .transportClose)
     }
 
@@ -285,10 +287,7 @@ actor EngineSession {
     func beginUpgrade() -> Bool {
         guard state == .polling else { return false }
         state = .upgrading
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: [EnginePacket(.noop)])
-        }
+        answerHeldGet(with: [EnginePacket(.noop)])
         return true
     }
 
@@ -326,12 +325,9 @@ actor EngineSession {
         closedBy = reason
         directSink.withLock { $0 = nil }
         heartbeat?.cancel()
-        if let waiter {
-            self.waiter = nil
-            // A client's own close packet answers its held GET with a noop, as the reference server's polling
-            // transport does; a close of the server's tells the GET so.
-            waiter.resume(returning: [EnginePacket(reason == .clientClose ? .noop : .close)])
-        }
+        // A client's own close packet answers its held GET with a noop, as the reference server's polling
+        // transport does; a close of the server's tells the GET so.
+        answerHeldGet(with: [EnginePacket(reason == .clientClose ? .noop : .close)])
         sink?.close()
         sink = nil
         await removeFromRegistry(id)

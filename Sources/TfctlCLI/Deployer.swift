@@ -145,11 +145,7 @@ struct Deployer {
         var missing: [String] = []
         for id in topology.userSecretIDs {
             let listed = try runner.capture(
-                "gcloud",
-                [
-                    "secrets", "versions", "list", id, "--filter", "state:ENABLED", "--limit", "1", "--format",
-                    "value(name)", "--project", topology.project,
-                ])
+                "gcloud", GcloudCalls.enabledSecretVersion(id) + ["--project", topology.project])
             try runner.require(listed.status, "gcloud secrets versions list \(id)")
             if listed.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { missing.append(id) }
         }
@@ -208,23 +204,14 @@ struct Deployer {
             runner.run("terraform", ["apply", "-input=false", "tfctl-destroy.tfplan"], in: terraformDirectory))
         if peered {
             let name = topology.names.network
-            let peerings = try runner.capture(
-                "gcloud",
-                [
-                    "compute", "networks", "peerings", "list", "--network", name, "--format", "value(peerings[].name)",
-                    "--project", topology.project,
-                ])
+            let project = ["--project", topology.project]
+            let peerings = try runner.capture("gcloud", GcloudCalls.peerings(network: name) + project)
             try runner.require(peerings.status, "gcloud compute networks peerings list")
-            if peerings.output.contains("servicenetworking-googleapis-com") {
+            if peerings.output.contains(GcloudCalls.serviceNetworkingPeering) {
                 try step(
                     "gcloud compute networks peerings delete",
                     runner.run(
-                        "gcloud",
-                        [
-                            "compute", "networks", "peerings", "delete", "servicenetworking-googleapis-com",
-                            "--network",
-                            name, "--project", topology.project, "--quiet",
-                        ]))
+                        "gcloud", GcloudCalls.deleteServiceNetworkingPeering(network: name) + project + ["--quiet"]))
             }
             try step(
                 "terraform apply -destroy (VPC)",

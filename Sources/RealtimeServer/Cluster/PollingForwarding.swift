@@ -130,8 +130,7 @@ final class PendingForwards: Sendable {
     @discardableResult
     func resolve(_ id: UInt64, with reply: PollingReply?) -> Bool {
         guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { return false }
-        waiting.timer?.cancel()
-        waiting.continuation.resume(returning: reply)
+        Self.resume([waiting], with: reply)
         return true
     }
 
@@ -140,20 +139,14 @@ final class PendingForwards: Sendable {
         state.withLock { state in state.waiting.values.filter { $0.method == .get }.map { ($0.sid, $0.owner) } }
     }
 
-    /// Answers every waiting GET with `reply` at once (a POST is answered by its owner without waiting); returns
-    /// their sessions and owners' channels.
-    @discardableResult
-    func answerGets(with reply: PollingReply) -> [(sid: String, owner: String)] {
-        let waiting = state.withLock { state in
+    /// Answers every waiting GET with `reply` at once (a POST is answered by its owner without waiting).
+    func answerGets(with reply: PollingReply) {
+        let gets = state.withLock { state in
             let gets = state.waiting.filter { $0.value.method == .get }
             for id in gets.keys { state.waiting.removeValue(forKey: id) }
             return Array(gets.values)
         }
-        for entry in waiting {
-            entry.timer?.cancel()
-            entry.continuation.resume(returning: reply)
-        }
-        return waiting.map { ($0.sid, $0.owner) }
+        Self.resume(gets, with: reply)
     }
 
     func cancelAll() {
@@ -161,9 +154,14 @@ final class PendingForwards: Sendable {
             defer { state.waiting.removeAll() }
             return Array(state.waiting.values)
         }
-        for entry in waiting {
+        Self.resume(waiting, with: nil)
+    }
+
+    /// Resumes requests already taken out of `waiting`, and stops their timers.
+    private static func resume(_ entries: [Waiting], with reply: PollingReply?) {
+        for entry in entries {
             entry.timer?.cancel()
-            entry.continuation.resume(returning: nil)
+            entry.continuation.resume(returning: reply)
         }
     }
 }

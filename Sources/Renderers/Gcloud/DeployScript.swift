@@ -138,7 +138,9 @@ struct DeployScript {
             + ids.flatMap { id in
                 Self.secret(id, names: names) + [
                     .if(
-                        Command.test(.syntax(.isEmpty), .substitution(Self.enabledVersion(id))),
+                        Command.test(
+                            .syntax(.isEmpty),
+                            .substitution(G.gcloud(GcloudCalls.enabledSecretVersion(id).map(Word.literal)))),
                         then: [
                             G.log(
                                 .concat([
@@ -151,13 +153,6 @@ struct DeployScript {
                         ])
                 ]
             }
-    }
-
-    /// The name of one enabled version of secret `id`, or nothing: what Cloud Run needs to start an instance.
-    static func enabledVersion(_ id: String) -> Command {
-        G.gcloud(
-            "secrets", "versions", "list", .literal(id), "--filter", "state:ENABLED", "--limit", "1", "--format",
-            "value(name)")
     }
 
     /// Stops before Memorystore (minutes to create) and any Cloud Run step while a secret the services read has

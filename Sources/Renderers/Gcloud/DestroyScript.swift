@@ -5,9 +5,6 @@ import TopologyModel
 /// the network they need and the image repository unless `--delete-data`. The Realtime Database is never
 /// deleted here: its id cannot be reused.
 struct DestroyScript {
-    /// The VPC peering Service Networking makes for private service access.
-    static let serviceNetworkingPeering = "servicenetworking-googleapis-com"
-
     let topology: Topology
     var names: ResourceNames { topology.names }
 
@@ -67,7 +64,7 @@ struct DestroyScript {
 
     private func delete(_ what: String, _ resource: [Word], _ identity: [Word]) -> Statement {
         .if(
-            Command([.literal("exists")] + G.gcloud(resource + ["describe"] + identity).words),
+            G.exists(resource + ["describe"] + identity),
             then: [
                 G.log("Deleting \(what)"),
                 G.run(resource + ["delete"] + identity),
@@ -148,7 +145,7 @@ struct DestroyScript {
         let identity: [Word] = [.literal(subnet), "--region", .literal(region)]
         let attempts = (1...Self.subnetAttempts).map { Word.literal(String($0)) }
         return .if(
-            Command([.literal("exists")] + G.gcloud(["compute", "networks", "subnets", "describe"] + identity).words),
+            G.exists(["compute", "networks", "subnets", "describe"] + identity),
             then: [
                 G.log("Deleting subnet \(subnet)"),
                 .assign("deleted", .literal("0")),
@@ -156,10 +153,7 @@ struct DestroyScript {
                     "attempt", in: attempts,
                     [
                         .if(
-                            Command(
-                                [.literal("run")]
-                                    + G.gcloud(["compute", "networks", "subnets", "delete"] + identity + ["--quiet"])
-                                    .words),
+                            G.runCommand(["compute", "networks", "subnets", "delete"] + identity),
                             then: [.assign("deleted", .literal("1")), .command(Command("break"))]),
                         G.log(
                             .concat([
@@ -222,21 +216,14 @@ struct DestroyScript {
                     [.literal(names.artifactRepository), "--location", .literal(region)]))
         }
         if topology.memorystore != nil {
-            // The peering holds the range and the network: it goes first. Removed from the network's side
-            // (removePeering, what the console does): Service Networking's own deleteConnection is refused while
-            // the producer still cleans up after the Memorystore instances deleted just above
-            // (terraform-provider-google #19908, #18834).
-            // Idempotent without a probe: a run after the peering is gone says so and goes on.
+            // The peering holds the range and the network: it goes first, from the network's side
+            // (`GcloudCalls.deleteServiceNetworkingPeering`). Idempotent without a probe: a run after the peering
+            // is gone says so and goes on.
             statements.append(G.log("Deleting the private service access peering"))
             statements.append(
-                .if(
-                    Command(
-                        [.literal("run")]
-                            + G.gcloud(
-                                "compute", "networks", "peerings", "delete", .literal(Self.serviceNetworkingPeering),
-                                "--network", .literal(names.network), "--quiet"
-                            ).words),
-                    negated: true, then: [G.log("  no peering to delete")]))
+                G.attempt(
+                    GcloudCalls.deleteServiceNetworkingPeering(network: names.network).map(Word.literal),
+                    otherwise: "no peering to delete"))
             statements.append(
                 delete(
                     "private service access range", ["compute", "addresses"],
@@ -253,15 +240,11 @@ struct DestroyScript {
         for role in topology.runtimeRoles {
             statements.append(G.log("Removing \(role) from the service account"))
             statements.append(
-                .if(
-                    Command(
-                        [.literal("run")]
-                            + G.gcloud(
-                                "projects", "remove-iam-policy-binding", G.project, "--member",
-                                G.serviceAccountMember(names), "--role", .literal(role), "--condition", "None",
-                                "--quiet"
-                            ).words),
-                    negated: true, then: [G.log("  not bound")]))
+                G.attempt(
+                    [
+                        "projects", "remove-iam-policy-binding", G.project, "--member", G.serviceAccountMember(names),
+                        "--role", .literal(role), "--condition", "None",
+                    ], otherwise: "not bound"))
         }
         statements.append(delete("service account", ["iam", "service-accounts"], [G.serviceAccountEmail(names)]))
         return [

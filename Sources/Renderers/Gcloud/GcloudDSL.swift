@@ -14,9 +14,21 @@ enum G {
     static func gcloud(_ arguments: Word...) -> Command { gcloud(arguments) }
 
     /// `run gcloud ARGS --project "$PROJECT" --quiet`: a change, printed instead of run under `--dry-run`.
-    static func run(_ arguments: [Word]) -> Statement {
-        .command(Command([.literal("run")] + gcloud(arguments).words + [.literal("--quiet")]))
+    static func run(_ arguments: [Word]) -> Statement { .command(runCommand(arguments)) }
+
+    /// `run`'s command, for a condition.
+    static func runCommand(_ arguments: [Word]) -> Command {
+        Command([.literal("run")] + gcloud(arguments).words + [.literal("--quiet")])
     }
+
+    /// A change that may find nothing to do (it is gone already): `if ! run ...; then log ...; fi`, so a second
+    /// run goes on instead of stopping under `set -e`.
+    static func attempt(_ arguments: [Word], otherwise: String) -> Statement {
+        .if(runCommand(arguments), negated: true, then: [log("  " + otherwise)])
+    }
+
+    /// `exists gcloud ARGS --project "$PROJECT"`: whether a `describe` (or other probe) succeeds.
+    static func exists(_ probe: [Word]) -> Command { Command([.literal("exists")] + gcloud(probe).words) }
 
     static func run(_ arguments: Word...) -> Statement { run(arguments) }
 
@@ -29,7 +41,7 @@ enum G {
         [
             log(what),
             .if(
-                Command([.literal("exists")] + gcloud(probe).words),
+                exists(probe),
                 then: update.isEmpty ? [log("  exists, unchanged")] : update,
                 else: create),
         ]

@@ -28,19 +28,20 @@ public struct TerraformRenderer: Sendable {
     /// network with its private service access, the service account and its roles, the image repository. What
     /// goes is what serves traffic and is rebuilt by the next apply: Cloud Run, the load balancer, monitoring.
     public static func isKeptOnDestroy(type: String, label: String, deleteData: Bool) -> Bool {
-        let always: Set<String> = [
-            "google_firebase_database_instance", "google_firebase_project", "google_project_service",
-        ]
-        let data: Set<String> = [
-            "google_redis_instance", "google_secret_manager_secret", "google_secret_manager_secret_version",
-            "google_secret_manager_secret_iam_member", "google_artifact_registry_repository", "google_compute_network",
-            "google_compute_subnetwork", "google_service_networking_connection", "google_service_account",
-            "google_project_iam_member",
-        ]
-        if always.contains(type) { return true }
+        if keptAlways.contains(type) { return true }
         if deleteData { return false }
-        return data.contains(type) || (type == "google_compute_global_address" && label == "private_service_access")
+        return keptData.contains(type) || (type == "google_compute_global_address" && label == "private_service_access")
     }
+
+    private static let keptAlways: Set<String> = [
+        "google_firebase_database_instance", "google_firebase_project", "google_project_service",
+    ]
+    private static let keptData: Set<String> = [
+        "google_redis_instance", "google_secret_manager_secret", "google_secret_manager_secret_version",
+        "google_secret_manager_secret_iam_member", "google_artifact_registry_repository", "google_compute_network",
+        "google_compute_subnetwork", "google_service_networking_connection", "google_service_account",
+        "google_project_iam_member",
+    ]
 
     /// The label of the `google_secret_manager_secret` of a user secret (`apply` creates them first).
     public static func secretLabel(_ secret: String) -> String { Security.userSecretLabel(secret) }

@@ -178,7 +178,7 @@ if [ "$DELETE_DATA" = 1 ]; then
     run gcloud artifacts repositories delete realtime --location us-central1 --project "$PROJECT" --quiet
   fi
   log 'Deleting the private service access peering'
-  if ! run gcloud compute networks peerings delete servicenetworking-googleapis-com --network realtime-vpc --quiet --project "$PROJECT"; then
+  if ! run gcloud compute networks peerings delete servicenetworking-googleapis-com --network realtime-vpc --project "$PROJECT" --quiet; then
     log '  no peering to delete'
   fi
   if exists gcloud compute addresses describe realtime-psa --global --project "$PROJECT"; then
@@ -190,7 +190,7 @@ if [ "$DELETE_DATA" = 1 ]; then
       log 'Deleting subnet realtime-us-central1'
       deleted=0
       for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
-        if run gcloud compute networks subnets delete realtime-us-central1 --region us-central1 --quiet --project "$PROJECT"; then
+        if run gcloud compute networks subnets delete realtime-us-central1 --region us-central1 --project "$PROJECT" --quiet; then
           deleted=1
           break
         fi
@@ -208,19 +208,19 @@ if [ "$DELETE_DATA" = 1 ]; then
     run gcloud compute networks delete realtime-vpc --project "$PROJECT" --quiet
   fi
   log 'Removing roles/cloudtrace.agent from the service account'
-  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/cloudtrace.agent --condition None --quiet --project "$PROJECT"; then
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/cloudtrace.agent --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   log 'Removing roles/firebasedatabase.admin from the service account'
-  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --quiet --project "$PROJECT"; then
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   log 'Removing roles/logging.logWriter from the service account'
-  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --quiet --project "$PROJECT"; then
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   log 'Removing roles/monitoring.metricWriter from the service account'
-  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --quiet --project "$PROJECT"; then
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then

@@ -1,0 +1,24 @@
+/// gcloud calls that the rendered scripts and `tfctl apply` / `destroy` both make, spelled once (without
+/// `--project`, which each adds its own way).
+public enum GcloudCalls {
+    /// One enabled version of secret `id`, by name; nothing when it has none (what Cloud Run needs to start an
+    /// instance that reads the secret).
+    public static func enabledSecretVersion(_ id: String) -> [String] {
+        ["secrets", "versions", "list", id, "--filter", "state:ENABLED", "--limit", "1", "--format", "value(name)"]
+    }
+
+    /// The VPC peering Service Networking makes for private service access.
+    public static let serviceNetworkingPeering = "servicenetworking-googleapis-com"
+
+    /// The names of `network`'s peerings.
+    public static func peerings(network: String) -> [String] {
+        ["compute", "networks", "peerings", "list", "--network", network, "--format", "value(peerings[].name)"]
+    }
+
+    /// Removes private service access's peering from `network`'s side (removePeering, what the console does):
+    /// Service Networking's own deleteConnection is refused while the producer still cleans up after Memorystore
+    /// (terraform-provider-google #19908, #18834).
+    public static func deleteServiceNetworkingPeering(network: String) -> [String] {
+        ["compute", "networks", "peerings", "delete", serviceNetworkingPeering, "--network", network]
+    }
+}
