@@ -105,6 +105,16 @@ extension RuleCatalog {
             explanation: "A Google-managed certificate covers 1 to 100 domains, each listed once.",
             source: "https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs"),
         Rule(
+            "TFC0509", family: "load-balancer", title: "certificate switch without a change",
+            explanation: """
+                `previous_domains` names the certificate being replaced while a new one provisions: a Google-managed \
+                certificate provisions only once attached to the load balancer, which takes up to an hour after DNS \
+                points at it, and serves only when ACTIVE, so the old one stays attached and serving meanwhile. \
+                Listing the current domains there switches nothing. Remove `previous_domains` once `gcloud compute \
+                ssl-certificates describe NAME --format 'value(managed.status)'` says ACTIVE.
+                """,
+            source: "https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs"),
+        Rule(
             "TFC0506", family: "load-balancer", title: "invalid rate limit",
             explanation: """
                 Cloud Armor rate limits count requests over one of the intervals 10, 30, 60, 120, 180, 240, 300, \

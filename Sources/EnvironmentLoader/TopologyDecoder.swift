@@ -139,7 +139,8 @@ struct MemorystoreDecoder {
 
 struct LoadBalancerDecoder {
     static let keys = [
-        "domains", "http_redirect", "rate_limit", "log_sample_rate", "backend_timeout", "session_affinity",
+        "domains", "previous_domains", "http_redirect", "rate_limit", "log_sample_rate", "backend_timeout",
+        "session_affinity",
         "health_check",
     ]
 
@@ -161,6 +162,7 @@ struct LoadBalancerDecoder {
         guard let domains else { return nil }
         return LoadBalancer(
             domains: domains,
+            previousDomains: reader.list("previous_domains", .string) ?? [],
             httpRedirect: reader.decode("http_redirect", .bool) ?? true,
             rateLimit: rateLimit,
             logSampleRate: reader.decode("log_sample_rate", .number) ?? 1.0,

@@ -66,11 +66,14 @@ enum Hazards {
                 danger(
                     "the load balancer's public IP address is released: DNS must be changed, clients fail until then")
             ]
-        case ("google_compute_managed_ssl_certificate", .replace):
+        case ("google_compute_managed_ssl_certificate", _) where removesOrReplaces:
+            // A managed certificate provisions only once attached, up to an hour after DNS points at the load
+            // balancer, and serves only when ACTIVE (Google-managed SSL certificates).
             return [
                 disruption(
-                    "a new managed certificate must provision (up to an hour, once DNS points at the load balancer); "
-                        + "the old one keeps serving meanwhile")
+                    "the proxy stops serving this certificate: HTTPS for its domains is down until another ACTIVE "
+                        + "certificate covers them (a new one provisions for up to an hour); switch with "
+                        + "load_balancer.previous_domains and remove them once the new certificate is ACTIVE")
             ]
         case ("google_compute_global_forwarding_rule", _) where removesOrReplaces,
             ("google_compute_target_https_proxy", _) where removesOrReplaces,

@@ -24,6 +24,8 @@ struct Deployer {
     /// Where `Templates/Dockerfile` of the bundled server is (the repository root).
     let sourceDirectory: String
     let log: (String) -> Void
+    /// Waits between attempts of a step that is retried (seconds); the tests do not wait.
+    var pause: (Int) -> Void = { sleep(UInt32($0)) }
 
     struct Refused: Error, CustomStringConvertible {
         let reason: String
@@ -43,21 +45,19 @@ struct Deployer {
         if case .refused = approval {
             throw Refused(reason: "refusing to apply without --auto-approve: this run is not interactive")
         }
+        try preflight()
         try writeRender()
         try step("terraform init", runner.run("terraform", ["init", "-input=false"], in: terraformDirectory))
         var variables: [String] = []
         if topology.usesBundledImage {
-            // The repository must exist before the image can be pushed into it.
+            // What the build needs first: the repository, the build's account and roles, the source bucket.
             try step(
-                "terraform apply (image repository)",
+                "terraform apply (build prerequisites)",
                 runner.run(
                     "terraform",
-                    [
-                        // Cloud Build's API too: `gcloud builds submit --quiet` does not enable it.
-                        "apply", "-input=false", "-auto-approve", "-target=google_project_service.artifactregistry",
-                        "-target=google_project_service.cloudbuild",
-                        "-target=google_artifact_registry_repository.images",
-                    ] + imagePlaceholders(), in: terraformDirectory))
+                    ["apply", "-input=false", "-auto-approve"]
+                        + TerraformRenderer().buildPrerequisites(topology).map { "-target=" + $0 } + placeholders(),
+                    in: terraformDirectory))
             let pinned = try buildBundledImage()
             for service in topology.sortedServices where service.image == .bundled {
                 variables += ["-var", "\(TerraformRenderer.imageVariable(service))=\(pinned)"]
@@ -73,9 +73,15 @@ struct Deployer {
             try step(
                 "terraform apply (secrets)",
                 runner.run(
-                    "terraform", ["apply", "-input=false", "-auto-approve"] + targets + imagePlaceholders(),
+                    "terraform", ["apply", "-input=false", "-auto-approve"] + targets + placeholders(),
                     in: terraformDirectory))
-            try requireSecretVersions()
+        }
+        if !topology.userSecretIDs.isEmpty {
+            // Pinned: a new version is a new revision in the plan below, not a value instances pick up at random.
+            for (id, version) in try resolveSecretVersions().sorted(by: { $0.key < $1.key })
+            where topology.userSecretIDsPinnedAtDeploy.contains(id) {
+                variables += ["-var", "\(TerraformRenderer.secretVersionVariable(id))=\(version)"]
+            }
         }
         try step(
             "terraform plan",
@@ -84,6 +90,7 @@ struct Deployer {
         try step(
             "terraform apply",
             runner.run("terraform", ["apply", "-input=false", "tfctl.tfplan"], in: terraformDirectory))
+        try uploadDatabaseRules()
         log("Applied \(report.plan.after.source) with Terraform.")
     }
 
@@ -91,76 +98,40 @@ struct Deployer {
         if case .refused = approval {
             throw Refused(reason: "refusing to apply without --auto-approve: this run is not interactive")
         }
+        try preflight()
         try confirm(approval, "Run gcloud/deploy.sh against project \(topology.project)?")
         try writeRender()
+        var image: String?
         if topology.usesBundledImage {
-            // deploy.sh enables the topology's APIs, but the image is built before it runs.
-            try step(
-                "gcloud services enable",
-                runner.run(
-                    "gcloud",
-                    [
-                        "services", "enable", "artifactregistry.googleapis.com", "cloudbuild.googleapis.com",
-                        "--project", topology.project, "--quiet",
-                    ]))
-            let repository = topology.names.artifactRepository, region = topology.regions.first ?? "us-central1"
-            let exists =
-                try runner.capture(
-                    "gcloud",
-                    [
-                        "artifacts", "repositories", "describe", repository, "--location", region, "--project",
-                        topology.project,
-                    ]
-                ).status == 0
-            if !exists {
-                try step(
-                    "gcloud artifacts repositories create",
-                    runner.run(
-                        "gcloud",
-                        [
-                            "artifacts", "repositories", "create", repository, "--location", region,
-                            "--repository-format", "docker",
-                            "--project", topology.project, "--quiet",
-                        ]))
-            }
-            _ = try buildBundledImage()
+            // build.sh makes sure of the repository, the build's account and its bucket, builds, and prints the
+            // image by digest on its last line.
+            try requireDockerfile()
+            let built = try runner.capture(
+                "bash", [directory + "/cloudbuild/build.sh"], extraEnvironment: ["SOURCE": sourceDirectory])
+            try runner.require(built.status, "cloudbuild/build.sh")
+            let pinned = try Self.imageByDigest(
+                built.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? "")
+            log("Built \(pinned).")
+            image = pinned
         }
-        try step("gcloud/deploy.sh", runner.run("bash", [directory + "/gcloud/deploy.sh"]))
+        // deploy.sh deploys exactly this build (IMAGE), not whatever `:latest` is when it gets there.
+        try step(
+            "gcloud/deploy.sh",
+            runner.run(
+                "bash", [directory + "/gcloud/deploy.sh"], extraEnvironment: image.map { ["IMAGE": $0] } ?? [:]))
         log("Applied \(pipeline.loaded.displayPath) with gcloud.")
     }
 
-    /// `-var` for every image variable without a default, for a targeted apply before the image is built:
-    /// Terraform wants every variable even then. The tag about to be built stands in; nothing targeted reads it.
-    private func imagePlaceholders() -> [String] {
+    /// `-var` for every variable without a default, for a targeted apply before the image is built and the
+    /// secrets have values: Terraform wants every variable even then. The tag about to be built and version 1
+    /// stand in; nothing targeted reads them.
+    private func placeholders() -> [String] {
         topology.sortedServices.filter { $0.image == .bundled }.flatMap { service in
             ["-var", "\(TerraformRenderer.imageVariable(service))=\(topology.names.image(service))"]
         }
-    }
-
-    /// Stops while a secret the services read has no enabled version, with the commands that give each one.
-    /// Cloud Run resolves secret environment variables before an instance starts, and an instance whose secret
-    /// cannot be resolved does not start: with `min_instances` ≥ 1 the service never becomes ready, and the apply
-    /// fails (or hangs) half way, after the network and Memorystore (Cloud Run, "Configure secrets").
-    private func requireSecretVersions() throws {
-        var missing: [String] = []
-        for id in topology.userSecretIDs {
-            let listed = try runner.capture(
-                "gcloud", GcloudCalls.enabledSecretVersion(id) + ["--project", topology.project])
-            try runner.require(listed.status, "gcloud secrets versions list \(id)")
-            if listed.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { missing.append(id) }
-        }
-        guard missing.isEmpty else {
-            let commands = missing.map {
-                "  gcloud secrets versions add \($0) --data-file=FILE --project \(topology.project)"
+            + topology.userSecretIDsPinnedAtDeploy.flatMap {
+                ["-var", "\(TerraformRenderer.secretVersionVariable($0))=1"]
             }
-            throw Refused(
-                reason: ([
-                    "stopping before any Cloud Run service: these secrets have no enabled version, and Cloud "
-                        + "Run does not start an instance whose secrets it cannot read. Add a value to each, then apply "
-                        + "again:"
-                ] + commands).joined(separator: "\n"))
-        }
-        log("Every secret the services read has an enabled version.")
     }
 
     // MARK: destroy
@@ -254,38 +225,39 @@ struct Deployer {
         try runner.require(status, name)
     }
 
-    /// Builds the bundled server with Cloud Build, pushes it, and returns `IMAGE@sha256:...` to pin.
+    /// Builds the bundled server with Cloud Build, as the topology's build account, and returns it as
+    /// `REPOSITORY@sha256:...` from the build's own result, not from whatever `:latest` is by then.
     private func buildBundledImage() throws -> String {
-        guard let service = topology.sortedServices.first(where: { $0.image == .bundled }) else { return "" }
-        let image = topology.names.image(service)
-        let dockerfile = sourceDirectory + "/Templates/Dockerfile"
-        guard FileManager.default.fileExists(atPath: dockerfile) else {
+        try requireDockerfile()
+        let built = try runner.capture(
+            "gcloud",
+            [
+                "builds", "submit", sourceDirectory, "--config", directory + "/cloudbuild/bundled-image.yaml",
+                "--gcs-source-staging-dir", "gs://\(topology.names.buildSourceBucket)/source",
+                "--format", "value(results.images[0].digest)", "--project", topology.project, "--quiet",
+            ])
+        try runner.require(built.status, "gcloud builds submit")
+        let image = try Self.imageByDigest(
+            topology.names.imageRepository + "@" + built.output.trimmingCharacters(in: .whitespacesAndNewlines))
+        log("Built \(image).")
+        return image
+    }
+
+    private func requireDockerfile() throws {
+        guard FileManager.default.fileExists(atPath: sourceDirectory + "/Templates/Dockerfile") else {
             throw Refused(
                 reason: "image: bundled is built from Templates/Dockerfile, which is not in \(sourceDirectory)")
         }
-        try step(
-            "gcloud builds submit",
-            runner.run(
-                "gcloud",
-                [
-                    "builds", "submit", sourceDirectory, "--config", directory + "/cloudbuild/bundled-image.yaml",
-                    "--project", topology.project, "--quiet",
-                ]))
-        let described = try runner.capture(
-            "gcloud",
-            [
-                "artifacts", "docker", "images", "describe", image, "--format", "value(image_summary.digest)",
-                "--project", topology.project,
-            ])
-        try runner.require(described.status, "gcloud artifacts docker images describe")
-        let digest = described.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `image` if it is `REPOSITORY@sha256:<64 hex digits>`.
+    static func imageByDigest(_ image: String) throws -> String {
+        let parts = image.split(separator: "@", maxSplits: 1)
+        let digest = parts.count == 2 ? parts[1] : ""
         let hex = digest.dropFirst("sha256:".count)
         guard digest.hasPrefix("sha256:"), hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-            throw Refused(reason: "could not read the digest of \(image) (got '\(digest)')")
+            throw Refused(reason: "the build did not report an image by digest (got '\(image)')")
         }
-        let repository = image.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = image.hasSuffix(":latest") ? String(image.dropLast(":latest".count)) : String(repository[0])
-        log("Built \(name)@\(digest).")
-        return "\(name)@\(digest)"
+        return image
     }
 }

@@ -44,10 +44,10 @@ struct ProcessRunner {
     }
 
     /// Runs a tool and returns its exit status and standard output (standard error is streamed).
-    func capture(_ tool: String, _ arguments: [String], in directory: String? = nil) throws -> (
-        status: Int32, output: String
-    ) {
-        let process = try makeProcess(tool, arguments, in: directory, extraEnvironment: [:])
+    func capture(
+        _ tool: String, _ arguments: [String], in directory: String? = nil, extraEnvironment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
+        let process = try makeProcess(tool, arguments, in: directory, extraEnvironment: extraEnvironment)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = errors

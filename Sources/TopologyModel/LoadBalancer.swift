@@ -7,6 +7,11 @@ public struct LoadBalancer: Sendable, Hashable {
 
     /// Domains of the Google-managed certificate; DNS must point them at the load balancer's address.
     public var domains: [String]
+    /// While the domains change: those of the certificate being replaced. A managed certificate only provisions
+    /// once attached to the proxy (up to an hour), and it serves only when ACTIVE; a proxy switched straight to
+    /// it serves nothing for its domains meanwhile. So the old certificate stays attached, and serving, beside
+    /// the new one until the new one is ACTIVE; then this is removed and the old certificate goes.
+    public var previousDomains: [String]
     /// Also listen on port 80 and redirect to HTTPS.
     public var httpRedirect: Bool
     /// Cloud Armor rate limit per client IP; `nil` attaches a policy without one.
@@ -22,6 +27,7 @@ public struct LoadBalancer: Sendable, Hashable {
 
     public init(
         domains: [String],
+        previousDomains: [String] = [],
         httpRedirect: Bool = true,
         rateLimit: RateLimit? = nil,
         logSampleRate: Double = 1.0,
@@ -30,12 +36,22 @@ public struct LoadBalancer: Sendable, Hashable {
         healthCheckPath: String? = nil
     ) {
         self.domains = domains
+        self.previousDomains = previousDomains
         self.httpRedirect = httpRedirect
         self.rateLimit = rateLimit
         self.logSampleRate = logSampleRate
         self.backendTimeoutSeconds = backendTimeoutSeconds
         self.sessionAffinity = sessionAffinity
         self.healthCheckPath = healthCheckPath
+    }
+}
+
+extension LoadBalancer {
+    /// The domain sets of the certificates the HTTPS proxy holds: during a switch the previous one first (the
+    /// proxy's first certificate is the one served to clients that send no SNI, and the previous one is the one
+    /// known to be ACTIVE), then the current one.
+    public var certificateDomains: [[String]] {
+        previousDomains.isEmpty ? [domains] : [previousDomains, domains]
     }
 }
 

@@ -15,6 +15,15 @@ public struct ResourceNames: Sendable {
     public var serviceAccountEmail: String {
         "\(serviceAccountID)@\(topology.project).iam.gserviceaccount.com"
     }
+    /// The account Cloud Build builds the bundled server as: only what the build needs (a new project's default
+    /// build account lacks permissions, and an older one has far too many).
+    public var buildServiceAccountID: String { "\(prefix)-build" }
+    public var buildServiceAccountEmail: String {
+        "\(buildServiceAccountID)@\(topology.project).iam.gserviceaccount.com"
+    }
+    /// The bucket `gcloud builds submit` stages the source in (bucket names are global: the project id makes
+    /// it the topology's own).
+    public var buildSourceBucket: String { "\(topology.project)-\(prefix)-build-source" }
     /// Memorystore instance id in a region (at most 40 characters).
     public func redisInstance(_ region: String) -> String { "\(prefix)-redis-\(region)" }
     /// The Cloud Run service name: the same in every region, so the load balancer sees one logical service.

@@ -17,7 +17,7 @@ extension Topology {
     public var requiredAPIs: [String] {
         var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
         if memorystore != nil { apis += ["redis", "servicenetworking"] }
-        if usesBundledImage { apis += ["artifactregistry", "cloudbuild"] }
+        if usesBundledImage { apis += ["artifactregistry", "cloudbuild", "storage"] }
         if firebaseEnabled { apis += ["firebase", "firebasedatabase"] }
         return apis.sorted()
     }
@@ -33,6 +33,12 @@ extension Topology {
     /// Ids of the Secret Manager secrets the services name in `secrets`, each once, sorted.
     public var userSecretIDs: [String] {
         Set(services.flatMap { $0.secrets.values.map(\.secret) }).sorted()
+    }
+
+    /// User secrets some service reads at `latest`: each is pinned to its newest enabled version when tfctl
+    /// deploys (Cloud Run reads a secret variable only when an instance starts), sorted by id.
+    public var userSecretIDsPinnedAtDeploy: [String] {
+        Set(services.flatMap { $0.secrets.values.filter { $0.version == "latest" }.map(\.secret) }).sorted()
     }
 
     /// Every secret the services read: the user's and, per region, the Redis URL and CA that tfctl fills.

@@ -25,7 +25,16 @@ enum LoadBalancerRules {
                 "backend services with serverless NEGs take no health check",
                 help: "remove it; the service's `probes` check health")
         }
-        checkDomains(lb, &report)
+        checkDomains(lb.domains, "load_balancer.domains", &report)
+        if !lb.previousDomains.isEmpty {
+            checkDomains(lb.previousDomains, "load_balancer.previous_domains", &report)
+            if Set(lb.previousDomains.map { $0.lowercased() }) == Set(lb.domains.map { $0.lowercased() }) {
+                report.error(
+                    "TFC0509", "load_balancer.previous_domains",
+                    "previous_domains are the certificate's current domains: there is nothing to switch from",
+                    help: "list the domains of the certificate being replaced, or remove previous_domains")
+            }
+        }
         if let limit = lb.rateLimit {
             if !GCPFacts.armorIntervals.contains(limit.intervalSeconds) {
                 let nearest = GCPFacts.armorIntervals.min {
@@ -55,15 +64,14 @@ enum LoadBalancerRules {
         }
     }
 
-    private static func checkDomains(_ lb: LoadBalancer, _ report: inout Report) {
-        if lb.domains.isEmpty || lb.domains.count > 100 {
+    private static func checkDomains(_ domains: [String], _ key: String, _ report: inout Report) {
+        if domains.isEmpty || domains.count > 100 {
             report.error(
-                "TFC0505", "load_balancer.domains",
-                "a managed certificate covers 1 to 100 domains, \(lb.domains.count) given")
+                "TFC0505", key, "a managed certificate covers 1 to 100 domains, \(domains.count) given")
         }
         var seen: Set<String> = []
-        for (index, domain) in lb.domains.enumerated() {
-            let path = "load_balancer.domains[\(index)]"
+        for (index, domain) in domains.enumerated() {
+            let path = "\(key)[\(index)]"
             if !seen.insert(domain.lowercased()).inserted {
                 report.error("TFC0505", path, "domain '\(domain)' is listed twice")
             } else if !isDomain(domain) {

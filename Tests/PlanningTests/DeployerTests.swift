@@ -16,11 +16,32 @@ import Testing
         let calls: () -> [String]
         let deployer: Deployer
         var output: URL { root.appendingPathComponent("out/env") }
+
+        /// The calls after the preflight's reads (`Deployer.preflight`), which come first.
+        func steps() -> [String] {
+            let reads = [
+                " projects describe ", " services list --enabled ", " billing projects describe ",
+                " application-default print-access-token ", " compute project-info describe ",
+                " secrets versions list ",
+            ]
+            return Array(calls().drop { call in call.hasPrefix("gcloud ") && reads.contains { call.contains($0) } })
+        }
     }
 
     /// A scratch project with the plan fixtures as Environments/, Templates/, and stub tools.
-    /// `noVersion`: the secrets whose `versions list` finds no enabled version.
-    func harness(_ environment: String, failOn: String = "", noVersion: [String] = []) throws -> Harness {
+    /// `noVersion`: the secrets whose `versions list` finds no enabled version; `absent`: those that do not exist
+    /// before the apply creates them.
+    /// `preflight`: what the project looks like to the preflight's reads (by default, ready).
+    struct Project {
+        var enabledAPIs = ["cloudresourcemanager.googleapis.com", "serviceusage.googleapis.com"]
+        var billing = "True"
+        var applicationDefaultCredentials = true
+    }
+
+    func harness(
+        _ environment: String, failOn: String = "", noVersion: [String] = [], absent: [String] = [],
+        project: Project = Project()
+    ) throws -> Harness {
         let root = try temporaryDirectory("tfctl-deploy")
         let fm = FileManager.default
         try fm.copyItem(
@@ -36,10 +57,23 @@ import Testing
             line="$(basename "$0") [$(basename "$PWD")] $*"
             echo "$line" >> "$STUB_LOG"
             if [ -n "$STUB_FAIL" ] && [[ "$line" == *"$STUB_FAIL"* ]]; then exit 3; fi
-            if [[ "$line" == *"docker images describe"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
+            if [[ "$line" == *"builds submit"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
             if [[ "$line" == *"networks peerings list"* ]]; then echo "servicenetworking-googleapis-com"; fi
-            if [[ "$line" == *"secrets versions list"* ]] && [[ "$STUB_NO_VERSION" != *"${4:-}"* ]]; then
-              echo "projects/p/secrets/$4/versions/1"
+            if [[ "$line" == *"-target=google_secret_manager_secret."* ]]; then touch "$STUB_LOG.secrets"; fi
+            if [[ "$line" == *"secrets versions list"* ]]; then
+              # A secret in $STUB_ABSENT does not exist until the targeted apply creates it, then has no version.
+              if [[ "$STUB_ABSENT" == *"${4:-}"* ]]; then [ -e "$STUB_LOG.secrets" ] || exit 1; exit 0; fi
+              if [[ "$STUB_NO_VERSION" != *"${4:-}"* ]]; then echo "projects/p/secrets/$4/versions/7"; fi
+            fi
+            if [[ "$line" == *"services list --enabled"* ]]; then printf '%s\n' $STUB_ENABLED_APIS; fi
+            if [[ "$line" == *"billing projects describe"* ]]; then echo "$STUB_BILLING"; fi
+            if [[ "$line" == *"application-default print-access-token"* ]]; then
+              if [ -n "$STUB_NO_ADC" ]; then exit 1; fi
+              echo "ya29.stub"
+            fi
+            if [[ "$line" == *"curl"*"--header @"* ]]; then
+              # The header file exists while curl runs, and holds the token.
+              file="${line#*--header @}"; file="${file%% *}"; grep -q "Bearer ya29.stub" "$file" || exit 4
             fi
             exit 0
 
@@ -55,11 +89,14 @@ import Testing
             environment: [
                 "PATH": "\(bin.path):/usr/bin:/bin", "STUB_LOG": log.path, "STUB_FAIL": failOn, "HOME": root.path,
                 "STUB_NO_VERSION": noVersion.isEmpty ? "-" : noVersion.joined(separator: " "),
+                "STUB_ENABLED_APIS": project.enabledAPIs.joined(separator: " "), "STUB_BILLING": project.billing,
+                "STUB_NO_ADC": project.applicationDefaultCredentials ? "" : "1",
+                "STUB_ABSENT": absent.isEmpty ? "-" : absent.joined(separator: " "),
             ],
             output: .nullDevice, errors: .nullDevice)
         let deployer = Deployer(
             pipeline: pipeline, runner: runner, directory: root.appendingPathComponent("out/env").path,
-            displayDirectory: "out/env", sourceDirectory: root.path, log: { _ in })
+            displayDirectory: "out/env", sourceDirectory: root.path, log: { _ in }, pause: { _ in })
         let calls = { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
         return Harness(root: root, log: log, calls: calls, deployer: deployer)
     }
@@ -85,12 +122,19 @@ import Testing
         let h = try harness("reference-image")
         defer { try? FileManager.default.removeItem(at: h.root) }
         try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        let steps = h.steps()
         #expect(
-            h.calls() == [
+            Array(steps.prefix(3)) == [
                 "terraform [terraform] init -input=false",
                 "terraform [terraform] plan -input=false -out=tfctl.tfplan",
                 "terraform [terraform] apply -input=false tfctl.tfplan",
             ])
+        // Then the Realtime Database's rules, which the provider cannot set (deploy.sh uploads them too).
+        #expect(steps.count == 5, "\(steps)")
+        #expect(steps[3].contains(" auth application-default print-access-token --scopes="))
+        #expect(steps[3].contains("https://www.googleapis.com/auth/firebase.database"))
+        #expect(steps[4].hasPrefix("curl [") && steps[4].contains(" --request PUT --header @"))
+        #expect(steps[4].hasSuffix(" https://tenderflow-plan-realtime.firebaseio.com/.settings/rules.json"))
         #expect(FileManager.default.fileExists(atPath: h.output.appendingPathComponent("terraform/cloud_run.tf").path))
     }
 
@@ -99,53 +143,116 @@ import Testing
         let h = try harness("base")
         defer { try? FileManager.default.removeItem(at: h.root) }
         try h.deployer.applyTerraform(.autoApproved, report: try report(h))
-        let calls = h.calls()
+        let calls = h.steps()
         let digest = "sha256:" + String(repeating: "a", count: 64)
         let image = "us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server@\(digest)"
-        #expect(calls.count == 6, "\(calls)")
+        #expect(calls.count == 7, "\(calls)")
         #expect(calls[0] == "terraform [terraform] init -input=false")
+        // What the build needs, with the APIs; the image variables have no default, and the targeted apply
+        // names the tag about to be built.
         #expect(
             calls[1].hasPrefix(
-                "terraform [terraform] apply -input=false -auto-approve -target=google_project_service.artifactregistry"
-            ))
-        // The image variables have no default; the targeted apply names the tag about to be built.
+                "terraform [terraform] apply -input=false -auto-approve -target=google_project_service.artifactregistry "
+                    + "-target=google_project_service.cloudbuild -target=google_project_service.iam "
+                    + "-target=google_project_service.storage -target=google_artifact_registry_repository.images "
+                    + "-target=google_service_account.build "))
+        #expect(calls[1].contains(" -target=google_storage_bucket_iam_member.build_source_reader "))
         #expect(
             calls[1].hasSuffix(
                 "-var image_realtime=us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server:latest"))
+        // Built as the build account, staged in its bucket; the digest comes from the build's result.
         #expect(calls[2].hasPrefix("gcloud ") && calls[2].contains(" builds submit \(h.root.path) --config "))
-        #expect(calls[3].contains(" artifacts docker images describe "))
+        #expect(calls[2].contains(" --gcs-source-staging-dir gs://tenderflow-plan-realtime-build-source/source "))
+        #expect(calls[2].contains(" --format value(results.images[0].digest) "))
         #expect(
-            calls[4]
+            calls[3]
                 == "terraform [terraform] plan -input=false -out=tfctl.tfplan -var image_admin=\(image) -var image_realtime=\(image)"
         )
-        #expect(calls[5] == "terraform [terraform] apply -input=false tfctl.tfplan")
+        #expect(calls[4] == "terraform [terraform] apply -input=false tfctl.tfplan")
+        let config = try String(
+            contentsOf: h.output.appendingPathComponent("cloudbuild/bundled-image.yaml"), encoding: .utf8)
+        #expect(config.contains("serviceAccount: projects/tenderflow-plan/serviceAccounts/realtime-build@"))
+        #expect(config.contains("  logging: CLOUD_LOGGING_ONLY"))
     }
 
     @Test("the secrets are created first, and a secret without an enabled version stops the run before any service")
     func secretsWithoutVersion() throws {
-        let h = try harness("with-secrets", noVersion: ["realtime-jwt"])
+        let h = try harness("with-secrets", absent: ["realtime-jwt"])
         defer { try? FileManager.default.removeItem(at: h.root) }
         #expect {
             try h.deployer.applyTerraform(.autoApproved, report: try report(h, "with-secrets"))
         } throws: { error in
             "\(error)".contains("gcloud secrets versions add realtime-jwt --data-file=FILE --project tenderflow-plan")
         }
-        let calls = h.calls()
+        let calls = h.steps()
         #expect(
             calls[1]
                 == "terraform [terraform] apply -input=false -auto-approve -target=google_project_service.secretmanager "
-                + "-target=google_secret_manager_secret.secret_realtime_jwt")
-        #expect(calls.last?.contains("secrets versions list realtime-jwt --filter state:ENABLED --limit 1") == true)
+                + "-target=google_secret_manager_secret.secret_realtime_jwt -var secret_version_realtime_jwt=1")
+        #expect(
+            calls.last?.contains(
+                "secrets versions list realtime-jwt --filter state:ENABLED --sort-by ~createTime --limit 1")
+                == true)
         #expect(!calls.contains { $0.contains(" plan ") }, "nothing planned or applied past the secrets")
 
         let ready = try harness("with-secrets")
         defer { try? FileManager.default.removeItem(at: ready.root) }
         try ready.deployer.applyTerraform(.autoApproved, report: try report(ready, "with-secrets"))
         #expect(
-            ready.calls().suffix(2) == [
-                "terraform [terraform] plan -input=false -out=tfctl.tfplan",
+            ready.steps().suffix(4).prefix(2) == [
+                "terraform [terraform] plan -input=false -out=tfctl.tfplan -var secret_version_realtime_jwt=7",
                 "terraform [terraform] apply -input=false tfctl.tfplan",
             ])
+    }
+
+    @Test("the preflight reports every problem at once and changes nothing, on both targets")
+    func preflightProblems() throws {
+        let broken = Project(
+            enabledAPIs: ["serviceusage.googleapis.com"], billing: "False", applicationDefaultCredentials: false)
+        let h = try harness("with-secrets", noVersion: ["realtime-jwt"], project: broken)
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        for apply in [
+            { try h.deployer.applyTerraform(.autoApproved, report: try report(h, "with-secrets")) },
+            { try h.deployer.applyGcloud(.autoApproved) },
+        ] {
+            do {
+                try apply()
+                Issue.record("the preflight should have stopped the apply")
+            } catch let refused as Deployer.Refused {
+                let reason = refused.reason
+                #expect(reason.contains("4 problem(s)"), "\(reason)")
+                #expect(reason.contains("gcloud services enable cloudresourcemanager.googleapis.com --project"))
+                #expect(reason.contains("gcloud billing projects link tenderflow-plan --billing-account"))
+                #expect(reason.contains("Blaze"))
+                #expect(reason.contains("gcloud secrets versions add realtime-jwt --data-file=FILE"))
+                #expect(reason.contains("gcloud auth application-default login --scopes="))
+            }
+        }
+        #expect(h.calls().allSatisfy { $0.hasPrefix("gcloud ") }, "only the preflight's reads: \(h.calls())")
+        #expect(h.steps().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: h.output.path), "nothing rendered either")
+
+        let unreadable = try harness("base", failOn: " projects describe ")
+        defer { try? FileManager.default.removeItem(at: unreadable.root) }
+        #expect {
+            try unreadable.deployer.applyGcloud(.autoApproved)
+        } throws: { error in
+            "\(error)".contains("project tenderflow-plan cannot be read by the active gcloud account")
+        }
+    }
+
+    @Test("a Realtime Database that does not take its rules yet is tried again, a bounded number of times")
+    func rulesRetried() throws {
+        let h = try harness("reference-image", failOn: "curl [")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        #expect {
+            try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        } throws: { error in
+            "\(error)".contains("after \(Deployer.rulesAttempts) attempts")
+        }
+        #expect(h.calls().filter { $0.hasPrefix("curl ") }.count == Deployer.rulesAttempts)
+        let headers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+        #expect(!headers.contains { $0.hasPrefix("tfctl-rtdb-") }, "the token's file is removed")
     }
 
     @Test("a failed plan stops before apply and leaves the rendered files")
@@ -185,7 +292,7 @@ import Testing
         }
         #expect(asked == ["Apply the plan above to project tenderflow-plan?"])
         #expect(
-            h.calls() == [
+            h.steps() == [
                 "terraform [terraform] init -input=false", "terraform [terraform] plan -input=false -out=tfctl.tfplan",
             ])
     }
@@ -195,9 +302,26 @@ import Testing
         let h = try harness("reference-image")
         defer { try? FileManager.default.removeItem(at: h.root) }
         try h.deployer.applyGcloud(.autoApproved)
-        let calls = h.calls()
+        let calls = h.steps()
         #expect(calls.first?.hasPrefix("gcloud [") == true && calls.first?.contains(" services enable ") == true)
         #expect(calls.contains { $0.contains(" run deploy realtime --region us-central1 ") })
+
+        // A bundled image: deploy.sh gets the digest just built, and deploys that, never the tag.
+        let bundled = try harness("base")
+        defer { try? FileManager.default.removeItem(at: bundled.root) }
+        try bundled.deployer.applyGcloud(.autoApproved)
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        let deploys = bundled.calls().filter { $0.contains(" run deploy ") }
+        #expect(deploys.count == 4, "two services in two regions: \(deploys)")
+        #expect(
+            deploys.allSatisfy {
+                $0.contains(" --image us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server@\(digest) ")
+            })
+        // cloudbuild/build.sh built it once, as the build account, and deploy.sh looked no tag up.
+        #expect(bundled.calls().filter { $0.contains(" builds submit ") }.count == 1)
+        #expect(
+            bundled.calls().contains { $0.contains(" iam service-accounts describe realtime-build@tenderflow-plan") })
+        #expect(!bundled.calls().contains { $0.contains(" artifacts docker images describe ") }, "no :latest lookup")
         try h.deployer.destroyGcloud(.autoApproved, deleteData: true)
         #expect(h.calls().contains { $0.contains(" redis instances delete realtime-redis-us-central1 ") })
     }

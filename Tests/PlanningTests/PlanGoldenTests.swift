@@ -86,6 +86,40 @@ import Testing
         #expect(redis.allSatisfy { $0.action == .update && $0.hazards.map(\.severity) == [.disruption] })
     }
 
+    @Test("new domains keep the old certificate serving until the new one is ACTIVE; a direct switch is flagged")
+    func certificateSwitch() throws {
+        let base = try Self.manifest("base"), direct = try Self.manifest("switch-domains")
+        let switching = try Self.manifest("switch-domains-previous")
+        func certificates(_ plan: Plan) -> [Plan.Change] {
+            plan.changes.filter { $0.type == "google_compute_managed_ssl_certificate" }
+        }
+        // At once: the proxy lets go of the serving certificate while the new one has yet to provision.
+        let atOnce = certificates(Plan(before: base, after: direct))
+        #expect(atOnce.map(\.action).sorted { "\($0)" < "\($1)" } == [.create, .delete])
+        let detached = try #require(atOnce.first { $0.action == .delete })
+        #expect(detached.hazards.map(\.severity) == [.disruption])
+        #expect(detached.hazards.first?.message.contains("load_balancer.previous_domains") == true)
+        // With previous_domains: only a new certificate, beside the old one, which the proxy lists first.
+        #expect(certificates(Plan(before: base, after: switching)).map(\.action) == [.create])
+        let proxy = try #require(switching.resources["google_compute_target_https_proxy.https"]?.attributes)
+        let listed = try #require(proxy["ssl_certificates"])
+        let old = try #require(base.resources.keys.first { $0.hasPrefix("google_compute_managed_ssl_certificate.") })
+        let new = try #require(direct.resources.keys.first { $0.hasPrefix("google_compute_managed_ssl_certificate.") })
+        #expect(listed.range(of: old)!.lowerBound < listed.range(of: new)!.lowerBound, "\(listed)")
+        // Once it is ACTIVE, removing previous_domains removes only the old one.
+        let done = certificates(Plan(before: switching, after: direct))
+        #expect(done.map(\.address) == [old] && done.map(\.action) == [.delete])
+        // deploy.sh holds both, the old one first, the same way.
+        let pipeline = Pipeline(
+            environment: "Fixtures/switch-domains-previous.yaml",
+            loader: EnvironmentLoader(workingDirectory: Self.directory.path))
+        let script = try #require(pipeline.render().first { $0.path == "gcloud/deploy.sh" }?.contents)
+        let oldName = "realtime-cert-" + old.split(separator: "_").last!
+        let newName = "realtime-cert-" + new.split(separator: "_").last!
+        #expect(script.contains("--ssl-certificates \(oldName),\(newName) "))
+        #expect(script.contains("ssl-certificates create \(newName) --global --domains live.example.com "))
+    }
+
     @Test("enabling read replicas replaces the instance: the mode is fixed at creation")
     func readReplicas() throws {
         var after = try Self.manifest("resize-redis")

@@ -59,15 +59,86 @@ import Testing
         }
     }
 
-    @Test("REGIONS picks a subset of the regions and PROJECT another project")
-    func overrides() throws {
+    @Test("the project and regions are the environment file's: PROJECT and REGIONS from the environment are ignored")
+    func noOverrides() throws {
+        // Both were overrides once, and broke: the image path, the RTDB id and the relay secrets every region
+        // reads all follow from the file's project and regions.
         let run = try deploy(["--dry-run"], environment: ["REGIONS": "europe-west1", "PROJECT": "sandbox-project"])
         #expect(run.status == 0)
         let deploys = run.output.split(separator: "\n").filter { $0.hasPrefix("gcloud run deploy ") }
-        #expect(deploys.count == 1)
-        #expect(deploys.first?.contains("--region europe-west1") == true)
-        #expect(deploys.first?.contains("--project sandbox-project") == true)
-        #expect(deploys.first?.contains("realtime-run@sandbox-project.iam.gserviceaccount.com") == true)
+        #expect(deploys.count == 3)
+        #expect(deploys.allSatisfy { $0.contains("--project tenderflow-prod") })
+        #expect(!run.output.contains("sandbox-project"))
+    }
+
+    @Test("deploy.sh run again with nothing changed creates no revision; a new secret version or image does")
+    func secondRunChangesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let state = directory.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let log = directory.appendingPathComponent("calls.log")
+        // A recording gcloud with just enough memory for Cloud Run: `run deploy` keeps the service's labels,
+        // `services describe` answers them; every secret's newest version is $VERSION.
+        let gcloud = """
+            #!/usr/bin/env bash
+            echo "gcloud $*" >> "\(log.path)"
+            all="$*"; region="${all#*--region }"; region="${region%% *}"
+            case "$all" in
+              "run deploy "*)
+                labels="${all#*--labels }"; echo "${labels##*tfctl-fingerprint=}" | cut -d' ' -f1 > "\(state.path)/$region"
+                ;;
+              "run services describe "*"latestCreatedRevisionName"* | "run services describe "*"latestReadyRevisionName"*)
+                [ -e "\(state.path)/$region" ] || exit 1; echo rev-1 ;;
+              "run services describe "*"tfctl-fingerprint"*) cat "\(state.path)/$region" ;;
+              "secrets versions list "*) echo "$VERSION" ;;
+              "artifacts docker images describe "*) echo "sha256:$(printf 'b%.0s' $(seq 1 64))" ;;
+            esac
+            exit 0
+
+            """
+        for (name, text) in [("gcloud", gcloud), ("curl", "#!/usr/bin/env bash\nexit 0\n")] {
+            let url = bin.appendingPathComponent(name)
+            try Data(text.utf8).write(to: url)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+        func deploys(version: String, image: String? = nil) throws -> [String] {
+            try? FileManager.default.removeItem(at: log)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "bash", RenderGoldenTests.goldens.appendingPathComponent("prod/gcloud/deploy.sh").path,
+            ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            environment["VERSION"] = version
+            environment["IMAGE"] = image
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            return try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init).filter {
+                $0.hasPrefix("gcloud run deploy ")
+            }
+        }
+        let first = try deploys(version: "3")
+        #expect(first.count == 3, "one per region")
+        let digest = "sha256:" + String(repeating: "b", count: 64)
+        #expect(first.allSatisfy { $0.contains("realtime-server@\(digest) ") }, "by digest, never :latest")
+        #expect(first.allSatisfy { $0.contains("JWT_HS256_SECRET=realtime-jwt:3,") }, "pinned, never latest")
+        #expect(try deploys(version: "3").isEmpty, "a second run made new revisions")
+        let rotated = try deploys(version: "4")
+        #expect(rotated.count == 3 && rotated.allSatisfy { $0.contains("realtime-jwt:4,") })
+        #expect(try deploys(version: "4").isEmpty)
+        let built =
+            "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server@sha256:"
+            + String(repeating: "c", count: 64)
+        let newImage = try deploys(version: "4", image: built)
+        #expect(newImage.count == 3 && newImage.allSatisfy { $0.contains(" --image \(built) ") })
     }
 
     @Test("a secret without an enabled version stops the script before any Cloud Run step, saying how to add one")

@@ -1,7 +1,9 @@
 import TopologyModel
 
 /// `cloudbuild/bundled-image.yaml`: the Cloud Build job that builds the reference server from
-/// `Templates/Dockerfile` and pushes it to the topology's Artifact Registry (`tfctl apply` submits it).
+/// `Templates/Dockerfile` and pushes it to the topology's Artifact Registry (`tfctl apply` and `cloudbuild/build.sh`
+/// submit it). It runs as the topology's build account (`serviceAccount`), and a build with a user-specified
+/// account must say where its logs go, or Cloud Build refuses it: `options.logging` is `CLOUD_LOGGING_ONLY`.
 public struct CloudBuildRenderer: Sendable {
     public init() {}
 
@@ -22,7 +24,12 @@ public struct CloudBuildRenderer: Sendable {
                     )
                 ])
             ),
-            ("images", .sequence([.string(image)]))
+            ("images", .sequence([.string(image)])),
+            (
+                "serviceAccount",
+                .string("projects/\(topology.project)/serviceAccounts/\(topology.names.buildServiceAccountEmail)")
+            ),
+            ("options", .map(("logging", .string("CLOUD_LOGGING_ONLY"))))
         )
         return [
             RenderedFile(

@@ -13,6 +13,9 @@ public struct KnativeRenderer: Sendable {
                     contents: document(service, region, topology).document(header: [
                         generatedHeader(source: source),
                         "Apply with: gcloud run services replace \(service.name)-\(region).yaml --region \(region)",
+                        // Nothing resolves versions or digests for this file: it says so where a reader looks.
+                        "Secrets read at 'latest' and the bundled image's tag are left unresolved here; tfctl apply and",
+                        "deploy.sh pin both (a secret version, an image digest), so a rotation is a reviewed revision.",
                     ]))
             }
         }

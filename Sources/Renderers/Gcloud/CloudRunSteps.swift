@@ -1,28 +1,178 @@
 import Shell
 import TopologyModel
 
-/// `gcloud run deploy` per service and region: create-or-update by nature, with every setting the Terraform has.
+/// `gcloud run deploy` per service and region, with every setting the Terraform has, by image digest and pinned
+/// secret versions, and only when something changed.
+///
+/// Every `gcloud run deploy` creates a revision, and a new revision is a rollout: instances of the old one are
+/// drained, their WebSockets closed. So the step deploys only when what it would deploy differs from what the
+/// service last got from tfctl: the fingerprint of the whole deployment (the flags, the image digest, the secret
+/// versions and the environment file) is kept as the service label `tfctl-fingerprint`, and a run with the same
+/// fingerprint, whose last revision is also the one serving, leaves the service alone. A change made outside tfctl
+/// (the console, another script) is not seen: it is overwritten by the next change from here, not undone at once.
 struct CloudRunSteps {
     let topology: Topology
+    var names: ResourceNames { topology.names }
+
+    /// The label that holds the fingerprint of the last deployment.
+    static let fingerprintLabel = "tfctl-fingerprint"
 
     func statements() -> [Statement] {
-        topology.sortedServices.flatMap { service in
-            topology.regions.map { region in
-                G.inRegion(
-                    region,
-                    [
-                        G.log("Cloud Run service \(service.name) (\(region))"),
-                        G.run(deployArguments(service, region)),
-                    ])
+        resolution()
+            + topology.sortedServices.flatMap { service in
+                topology.regions.flatMap { region in deployment(service, region) }
             }
+    }
+
+    /// The helpers the steps call, defined before the first step.
+    static func helpers() -> [Statement] {
+        let describe: (String) -> Command = { field in
+            G.gcloud(
+                "run", "services", "describe", .variable("1"), "--region", .variable("2"), "--format",
+                .literal("value(\(field))"))
         }
+        return [
+            .comment("The newest enabled version of secret $1, by number (\"latest\" when there is none, or under"),
+            .comment(
+                "--dry-run). Cloud Run reads a secret variable once, when an instance starts: the services pin the"),
+            .comment("version found here, so a new value is a new revision that replaces every instance, not a fleet"),
+            .comment("of mixed values, and a second run with no new version changes nothing."),
+            .function(
+                "secret_version",
+                [
+                    .if(G.isDryRun, then: [.command(Command("echo", "latest")), .command(Command("return", "0"))]),
+                    // Declared apart from its value, so that a failing gcloud stops the script (SC2155).
+                    .assign("version", nil, local: true),
+                    .assign(
+                        "version",
+                        .substitution(
+                            G.gcloud(GcloudCalls.newestEnabledSecretVersion(Word.variable("1"), word: Word.literal)))),
+                    .command(Command("echo", .defaulted("version", "latest"))),
+                ]),
+            .blank,
+            .comment("The fingerprint of $1: 32 hex digits of its SHA-256."),
+            .function(
+                "fingerprint",
+                [
+                    .if(
+                        Command("command", "-v", "sha256sum").redirecting(.discardOutput, .errorsToOutput),
+                        then: [
+                            .command(
+                                Command("printf", "%s", .variable("1")).piped(into: Command("sha256sum")).piped(
+                                    into: Command("cut", "-c1-32")))
+                        ],
+                        else: [
+                            .command(
+                                Command("printf", "%s", .variable("1")).piped(into: Command("shasum", "-a", "256"))
+                                    .piped(into: Command("cut", "-c1-32")))
+                        ])
+                ]),
+            .blank,
+            .comment(
+                "The fingerprint Cloud Run service $1 in region $2 was last deployed with, if its newest revision"),
+            .comment("is also the one serving (a deployment whose revision never became ready is tried again);"),
+            .comment("nothing when it does not exist, or under --dry-run."),
+            .function(
+                "deployed_fingerprint",
+                [
+                    .if(G.isDryRun, then: [.command(Command("return", "0"))]),
+                    .if(
+                        describe("status.latestCreatedRevisionName").redirecting(.discardOutput, .errorsToOutput),
+                        negated: true, then: [.command(Command("return", "0"))]),
+                    .if(
+                        Command.test(
+                            .substitution(describe("status.latestCreatedRevisionName")), .syntax(.equal),
+                            .substitution(describe("status.latestReadyRevisionName"))),
+                        then: [
+                            .command(describe("metadata.labels.\(fingerprintLabel)"))
+                        ]),
+                ]),
+        ]
+    }
+
+    /// The image digests and secret versions every deployment below uses, resolved once so that all regions
+    /// get the same.
+    private func resolution() -> [Statement] {
+        var statements: [Statement] = []
+        if topology.usesBundledImage {
+            let tagged = names.imageRepository + ":latest"
+            statements += [
+                G.log("Image of the bundled server, by digest"),
+                .if(
+                    Command.test(.syntax(.isNotEmpty), .defaulted("IMAGE", "")),
+                    then: [.assign(Self.bundledImage, .variable("IMAGE"))],
+                    else: [
+                        .if(
+                            G.isDryRun, then: [.assign(Self.bundledImage, .literal(tagged))],
+                            else: [
+                                .assign(
+                                    Self.bundledImage,
+                                    .concat([
+                                        .literal(names.imageRepository + "@"),
+                                        .substitution(
+                                            G.gcloud(
+                                                "artifacts", "docker", "images", "describe", .literal(tagged),
+                                                "--format", "value(image_summary.digest)")),
+                                    ]))
+                            ])
+                    ]),
+                G.log(.concat(["  ", .variable(Self.bundledImage)])),
+            ]
+        }
+        let secrets = Set(
+            topology.sortedServices.flatMap { service in
+                topology.regions.flatMap { region in
+                    topology.environment(for: service, in: region).compactMap { variable -> String? in
+                        guard case .secret(let id, "latest") = variable.value else { return nil }
+                        return id
+                    }
+                }
+            }
+        ).sorted()
+        if !secrets.isEmpty { statements.append(G.log("Secret versions to pin")) }
+        for id in secrets {
+            statements += [
+                .assign(Self.versionVariable(id), .substitution(Command("secret_version", .literal(id)))),
+                G.log(.concat([.literal("  \(id): "), .variable(Self.versionVariable(id))])),
+            ]
+        }
+        return statements
+    }
+
+    /// Deploys `service` in `region` unless its fingerprint is the one already deployed.
+    private func deployment(_ service: RealtimeService, _ region: String) -> [Statement] {
+        let arguments = deployArguments(service, region)
+        // What is deployed: every flag (with the digest and versions resolved above), and the environment file's
+        // content, which the flags only name.
+        let environment = DeployScript.environmentFile(service, region, topology).document(header: [])
+        var spec: [WordPart] = [.literal("env=\(stableHash(environment))")]
+        for word in arguments { spec += [" "] + Self.parts(word) }
+        let fingerprint = "fingerprint_" + Self.shellName("\(service.name)_\(region)")
+        return [
+            G.log("Cloud Run service \(service.name) (\(region))"),
+            .assign(fingerprint, .substitution(Command("fingerprint", .concat(spec)))),
+            .if(
+                Command.test(
+                    .substitution(
+                        Command("deployed_fingerprint", .literal(names.cloudRunService(service)), .literal(region))),
+                    .syntax(.equal), .variable(fingerprint)),
+                then: [G.log("  unchanged (same image, secret versions and settings): no new revision")],
+                else: [
+                    G.run(
+                        arguments + [
+                            "--labels",
+                            .concat(
+                                topology.sortedLabels.map { .literal("\($0.key)=\($0.value),") }
+                                    + [.literal("\(Self.fingerprintLabel)="), .variable(fingerprint)]),
+                        ])
+                ]),
+        ]
     }
 
     func deployArguments(_ service: RealtimeService, _ region: String) -> [Word] {
-        let names = topology.names
         var words: [Word] = [
             "run", "deploy", .literal(names.cloudRunService(service)), "--region", .literal(region),
-            "--image", .literal(names.image(service)),
+            "--image", service.image == .bundled ? .variable(Self.bundledImage) : .literal(names.image(service)),
             "--port", .literal(String(service.port)),
             "--cpu", .literal(service.cpu.description), "--memory", .literal(service.memory.description),
             "--concurrency", .literal(String(service.concurrency)),
@@ -41,14 +191,41 @@ struct CloudRunSteps {
             "--startup-probe", .literal(Self.probe(service.probes.startup, port: service.port)),
             "--liveness-probe", .literal(Self.probe(service.probes.liveness, port: service.port)),
         ]
-        let secrets = topology.environment(for: service, in: region).compactMap { variable -> String? in
-            guard case .secret(let id, let version) = variable.value else { return nil }
-            return "\(variable.name)=\(id):\(version)"
+        var secrets: [WordPart] = []
+        for variable in topology.environment(for: service, in: region) {
+            guard case .secret(let id, let version) = variable.value else { continue }
+            if !secrets.isEmpty { secrets.append(",") }
+            secrets.append(.literal("\(variable.name)=\(id):"))
+            // `latest` is pinned to the version this run resolved; a number the user chose stays.
+            secrets.append(version == "latest" ? .variable(Self.versionVariable(id)) : .literal(version))
         }
-        if !secrets.isEmpty { words += ["--set-secrets", .literal(secrets.joined(separator: ","))] }
+        if !secrets.isEmpty { words += ["--set-secrets", .concat(secrets)] }
         // Public without an `allUsers` binding (`Topology.isPublic`): the invoker check is off, or on.
         words.append(topology.isPublic(service) ? "--no-invoker-iam-check" : "--invoker-iam-check")
         return words
+    }
+
+    /// The bundled server's image by digest: `IMAGE` when given (what `tfctl apply` just built), else the digest
+    /// `:latest` points to now, looked up once so that every region gets the same build.
+    static let bundledImage = "bundled_image"
+
+    static func versionVariable(_ secret: String) -> String { "version_" + shellName(secret) }
+
+    /// A shell variable name from a resource name: anything but letters and digits becomes `_`.
+    static func shellName(_ name: String) -> String {
+        String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+    }
+
+    /// A word as the parts of a larger double-quoted word.
+    private static func parts(_ word: Word) -> [WordPart] {
+        switch word {
+        case .literal(let text): [.literal(text)]
+        case .variable(let name): [.variable(name)]
+        case .concat(let parts): parts
+        case .substitution(let command): [.substitution(command)]
+        case .defaulted(let name, _): [.variable(name)]
+        case .allArguments, .syntax: []
+        }
     }
 
     /// `httpGet.path=/readyz,httpGet.port=8080,...` for `--startup-probe` / `--liveness-probe`.

@@ -5,7 +5,7 @@ extension DeployScript {
     /// A Memorystore instance per region, then the secrets the services read its endpoint and CA from.
     func memorystore() -> [Statement] {
         guard let redis = topology.memorystore else { return [] }
-        return topology.regions.map { region in
+        return topology.regions.flatMap { region in
             let id = names.redisInstance(region)
             let location: [Word] = ["--region", .literal(region)]
             var create: [Word] = [
@@ -45,7 +45,7 @@ extension DeployScript {
             body += Self.secret(names.redisURLSecret(region), names: names)
             if redis.transitEncryption { body += Self.secret(names.redisCASecret(region), names: names) }
             body.append(endpointSecrets(id: id, region: region, redis: redis))
-            return G.inRegion(region, body)
+            return body
         }
     }
 

@@ -15,12 +15,18 @@ struct DeployScript {
                 "Brings the '\(topology.name)' topology up with gcloud; safe to run again.",
                 "  --dry-run  print the commands instead of running them (every resource counts as absent)",
                 "  --skip-secret-check  go on to Cloud Run even when a secret has no enabled version",
-                "Environment: PROJECT (default \(topology.project)), REGIONS (default: \(topology.regions.joined(separator: " ")))",
-            ],
+                "Project \(topology.project), regions \(topology.regions.joined(separator: " ")) (from the environment file).",
+            ]
+                + (topology.usesBundledImage
+                    ? [
+                        "IMAGE=REPOSITORY@sha256:...  deploy that build of the bundled server (default: :latest's digest)"
+                    ]
+                    : []),
             flags: [("--dry-run", "DRY_RUN"), ("--skip-secret-check", "SKIP_SECRET_CHECK")])
         body.append(.blank)
         body += Preamble.helpers
         if topology.memorystore != nil { body += [.blank, Self.currentSecretHelper] }
+        if !topology.services.isEmpty { body += [.blank] + CloudRunSteps.helpers() }
         for section in sections() where !section.isEmpty {
             body.append(.blank)
             body += section
@@ -37,7 +43,7 @@ struct DeployScript {
 
     private func sections() -> [[Statement]] {
         [
-            apis(), identity(), network(), secrets(), secretGate(), memorystore(), artifactRegistry(),
+            apis(), identity(), network(), secrets(), secretGate(), memorystore(),
             CloudRunSteps(topology: topology).statements(), LoadBalancerSteps(topology: topology).statements(),
             monitoring(), FirebaseSteps(topology: topology).statements(),
         ]
@@ -82,22 +88,19 @@ struct DeployScript {
         for (region, range) in topology.network.subnetPlan(regions: topology.regions) {
             guard let range else { continue }
             let subnet = names.subnet(region)
-            statements.append(
-                G.inRegion(
-                    region,
-                    G.ensure(
-                        "Subnet \(subnet) \(range)",
-                        probe: [
-                            "compute", "networks", "subnets", "describe", .literal(subnet), "--region",
-                            .literal(region),
-                        ],
-                        create: [
-                            G.run(
-                                "compute", "networks", "subnets", "create", .literal(subnet), "--network",
-                                .literal(names.network),
-                                "--region", .literal(region), "--range", .literal(range.description),
-                                "--enable-private-ip-google-access")
-                        ])))
+            statements += G.ensure(
+                "Subnet \(subnet) \(range)",
+                probe: [
+                    "compute", "networks", "subnets", "describe", .literal(subnet), "--region",
+                    .literal(region),
+                ],
+                create: [
+                    G.run(
+                        "compute", "networks", "subnets", "create", .literal(subnet), "--network",
+                        .literal(names.network),
+                        "--region", .literal(region), "--range", .literal(range.description),
+                        "--enable-private-ip-google-access")
+                ])
         }
         guard topology.memorystore != nil, let psa = topology.network.serviceAccessRangeResolved else {
             return statements
@@ -196,24 +199,6 @@ struct DeployScript {
                     "--role",
                     "roles/secretmanager.secretAccessor")
             ]
-    }
-
-    private func artifactRegistry() -> [Statement] {
-        guard topology.usesBundledImage, let region = topology.regions.first else {
-            return []
-        }
-        return G.ensure(
-            "Artifact Registry repository \(names.artifactRepository)",
-            probe: [
-                "artifacts", "repositories", "describe", .literal(names.artifactRepository), "--location",
-                .literal(region),
-            ],
-            create: [
-                G.run(
-                    "artifacts", "repositories", "create", .literal(names.artifactRepository), "--location",
-                    .literal(region), "--repository-format", "docker", "--description",
-                    .literal("Container images of the \(topology.name) topology"))
-            ])
     }
 
     /// Email channels; alert policies are Terraform-only (gcloud has them only in alpha, without channel references).

@@ -15,7 +15,7 @@ struct DestroyScript {
                 "usage: destroy.sh [--yes] [--delete-data] [--dry-run]",
                 "Removes the '\(topology.name)' topology, in the reverse order of deploy.sh.",
                 "  --yes          do not ask for confirmation",
-                "  --delete-data  also delete Memorystore (all Redis data), secrets, the VPC and the image repository",
+                "  --delete-data  also delete Memorystore (all Redis data), secrets, the VPC, the accounts and the image build",
                 "  --dry-run      print the commands instead of running them",
             ],
             flags: [("--yes", "YES"), ("--delete-data", "DELETE_DATA"), ("--dry-run", "DRY_RUN")])
@@ -87,9 +87,13 @@ struct DestroyScript {
             delete(
                 "HTTPS proxy \(names.httpsProxy)", ["compute", "target-https-proxies"],
                 [.literal(names.httpsProxy)] + global),
+        ]
+        statements += lb.certificateDomains.map { domains in
             delete(
                 "certificate", ["compute", "ssl-certificates"],
-                [.literal(LoadBalancerNames.certificate(lb, names))] + global),
+                [.literal(LoadBalancerNames.certificate(domains, names))] + global)
+        }
+        statements += [
             delete(
                 "URL map \(names.redirectURLMap)", ["compute", "url-maps"], [.literal(names.redirectURLMap)] + global),
             delete("URL map \(names.urlMap)", ["compute", "url-maps"], [.literal(names.urlMap)] + global),
@@ -102,14 +106,11 @@ struct DestroyScript {
         for service in topology.sortedServices {
             for region in topology.regions {
                 let neg = names.neg(service, region)
-                statements.append(
-                    G.inRegion(
-                        region,
-                        [
-                            delete(
-                                "NEG \(neg)", ["compute", "network-endpoint-groups"],
-                                [.literal(neg), "--region", .literal(region)])
-                        ]))
+                statements += [
+                    delete(
+                        "NEG \(neg)", ["compute", "network-endpoint-groups"],
+                        [.literal(neg), "--region", .literal(region)])
+                ]
             }
         }
         statements.append(
@@ -122,13 +123,9 @@ struct DestroyScript {
     private func cloudRun() -> [Statement] {
         topology.sortedServices.flatMap { service in
             topology.regions.map { region in
-                G.inRegion(
-                    region,
-                    [
-                        delete(
-                            "Cloud Run service \(service.name) (\(region))", ["run", "services"],
-                            [.literal(names.cloudRunService(service)), "--region", .literal(region)])
-                    ])
+                delete(
+                    "Cloud Run service \(service.name) (\(region))", ["run", "services"],
+                    [.literal(names.cloudRunService(service)), "--region", .literal(region)])
             }
         }
     }
@@ -143,35 +140,15 @@ struct DestroyScript {
     private func subnetDeletion(_ region: String) -> Statement {
         let subnet = names.subnet(region)
         let identity: [Word] = [.literal(subnet), "--region", .literal(region)]
-        let attempts = (1...Self.subnetAttempts).map { Word.literal(String($0)) }
         return .if(
             G.exists(["compute", "networks", "subnets", "describe"] + identity),
-            then: [
-                G.log("Deleting subnet \(subnet)"),
-                .assign("deleted", .literal("0")),
-                .for(
-                    "attempt", in: attempts,
-                    [
-                        .if(
-                            G.runCommand(["compute", "networks", "subnets", "delete"] + identity),
-                            then: [.assign("deleted", .literal("1")), .command(Command("break"))]),
-                        G.log(
-                            .concat([
-                                .literal(
-                                    "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its "
-                                        + "services are gone); retrying in \(Self.subnetRetrySeconds / 60) minutes, "
-                                        + "attempt "),
-                                .variable("attempt"), .literal(" of \(Self.subnetAttempts)"),
-                            ])),
-                        .command(Command("sleep", .literal(String(Self.subnetRetrySeconds)))),
-                    ]),
-                .if(
-                    Command.test(.variable("deleted"), .syntax(.notEqual), "1"),
-                    then: [
-                        G.log("Gave up on subnet \(subnet): run destroy.sh --delete-data again later."),
-                        .command(Command("exit", "1")),
-                    ]),
-            ])
+            then: [G.log("Deleting subnet \(subnet)")]
+                + G.retrying(
+                    G.runCommand(["compute", "networks", "subnets", "delete"] + identity),
+                    attempts: Self.subnetAttempts, pauseSeconds: Self.subnetRetrySeconds,
+                    waiting: "still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its "
+                        + "services are gone)",
+                    gaveUp: "Gave up on subnet \(subnet): run destroy.sh --delete-data again later."))
     }
 
     /// The email channels deploy.sh created, one per address (alert policies are Terraform's).
@@ -198,14 +175,11 @@ struct DestroyScript {
         var statements: [Statement] = []
         if topology.memorystore != nil {
             for region in topology.regions {
-                statements.append(
-                    G.inRegion(
-                        region,
-                        [
-                            delete(
-                                "Memorystore \(names.redisInstance(region))", ["redis", "instances"],
-                                [.literal(names.redisInstance(region)), "--region", .literal(region)])
-                        ]))
+                statements += [
+                    delete(
+                        "Memorystore \(names.redisInstance(region))", ["redis", "instances"],
+                        [.literal(names.redisInstance(region)), "--region", .literal(region)])
+                ]
             }
         }
         statements += topology.allSecretIDs.map { delete("secret \($0)", ["secrets"], [.literal($0)]) }
@@ -214,6 +188,26 @@ struct DestroyScript {
                 delete(
                     "Artifact Registry repository", ["artifacts", "repositories"],
                     [.literal(names.artifactRepository), "--location", .literal(region)]))
+            // What cloudbuild/build.sh made: the build account (its project role first) and the source bucket.
+            let bucket = Word.literal("gs://" + names.buildSourceBucket)
+            statements += [
+                G.log("Removing roles/logging.logWriter from the build account"),
+                G.attempt(
+                    [
+                        "projects", "remove-iam-policy-binding", G.project, "--member",
+                        .literal("serviceAccount:" + names.buildServiceAccountEmail), "--role",
+                        "roles/logging.logWriter",
+                        "--condition", "None",
+                    ], otherwise: "not bound"),
+                delete(
+                    "build service account", ["iam", "service-accounts"], [.literal(names.buildServiceAccountEmail)]),
+                .if(
+                    G.exists(["storage", "buckets", "describe", bucket]),
+                    then: [
+                        G.log("Deleting source bucket \(names.buildSourceBucket)"),
+                        G.run("storage", "rm", "--recursive", bucket),
+                    ]),
+            ]
         }
         if topology.memorystore != nil {
             // The peering holds the range and the network: it goes first, from the network's side
@@ -230,10 +224,7 @@ struct DestroyScript {
                     [.literal(names.serviceAccessRange), "--global"]))
         }
         for region in topology.regions {
-            statements.append(
-                G.inRegion(
-                    region,
-                    [subnetDeletion(region)]))
+            statements += [subnetDeletion(region)]
         }
         statements.append(delete("VPC \(names.network)", ["compute", "networks"], [.literal(names.network)]))
         // The account's project roles first: bindings outlive a deleted account (as `deleted:serviceAccount:...`).

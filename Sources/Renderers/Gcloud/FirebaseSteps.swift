@@ -2,51 +2,95 @@ import Foundation
 import Shell
 import TopologyModel
 
-/// Firebase has no gcloud commands: the project, the RTDB instance and its rules go through the REST APIs with
-/// gcloud's access token.
+/// Firebase has no gcloud commands: the project, the RTDB instance and its rules go through the REST APIs.
+///
+/// What those APIs need, and the scripts therefore do ("Firebase prerequisites" in README):
+/// - `addFirebase` returns a long-running operation; the project is a Firebase project only once it is done, so
+///   the script polls the project until it answers, for five minutes at most.
+/// - A Realtime Database other than the default needs the Blaze plan, and a project's billing takes minutes to
+///   reach Firebase: creation is tried again every minute, ten times at most, then the script stops saying why.
+/// - Calls made with a person's credentials need `X-Goog-User-Project` (they have no quota project of their own).
+/// - The database's own REST API (the rules) wants the `userinfo.email` and `firebase.database` scopes, which
+///   gcloud's access token lacks: that call uses Application Default Credentials asked for those scopes.
 struct FirebaseSteps {
     let topology: Topology
+
+    /// Polls of `addFirebase`'s outcome, and creation attempts of the database, with their pauses.
+    static let addAttempts = 30
+    static let addPollSeconds = 10
+    static let createAttempts = 10
+    static let createRetrySeconds = 60
+    static let rulesAttempts = 5
+    static let rulesRetrySeconds = 10
 
     func statements() -> [Statement] {
         guard let firebase = topology.firebase, firebase.enabled else { return [] }
         let names = topology.names
         let database = names.firebaseDatabase
-        let token = Word.concat(["Authorization: Bearer ", .variable("token")])
         let project: [WordPart] = [.literal("https://firebase.googleapis.com/v1beta1/projects/"), .variable("PROJECT")]
         let instance: [WordPart] = [
             .literal("https://firebasedatabase.googleapis.com/v1beta/projects/"), .variable("PROJECT"),
             .literal("/locations/\(firebase.location)/instances"),
         ]
-        func curl(_ arguments: [Word]) -> Command {
-            Command(["curl", "--fail", "--silent", "--show-error", "--header", token] + arguments)
+        func curl(_ arguments: [Word], token: String = "token") -> Command {
+            Command(
+                [
+                    "curl", "--fail", "--silent", "--show-error", "--header",
+                    .concat(["Authorization: Bearer ", .variable(token)]), "--header",
+                    .concat(["X-Goog-User-Project: ", .variable("PROJECT")]),
+                ] + arguments)
         }
-        let work: [Statement] = [
-            .assign("token", .substitution(Command("gcloud", "auth", "print-access-token"))),
-            G.log("Firebase project"),
-            .if(
-                curl(["--output", "/dev/null", .concat(project)]), negated: true,
-                then: [
-                    .command(curl(["--request", "POST", "--output", "/dev/null", .concat(project + [":addFirebase"])]))
-                ], else: [G.log("  exists, unchanged")]),
-            G.log("Realtime Database \(database) (\(firebase.location))"),
-            .if(
-                curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])]), negated: true,
-                then: [
-                    .command(
+        let projectExists = curl(["--output", "/dev/null", .concat(project)])
+        let work: [Statement] =
+            [
+                .assign("token", .substitution(Command("gcloud", "auth", "print-access-token"))),
+                G.log("Firebase project"),
+                .if(
+                    projectExists, negated: true,
+                    then: [
+                        .command(
+                            curl(["--request", "POST", "--output", "/dev/null", .concat(project + [":addFirebase"])]))
+                    ]
+                        + G.retrying(
+                            projectExists, attempts: Self.addAttempts, pauseSeconds: Self.addPollSeconds,
+                            waiting: "addFirebase has not finished",
+                            gaveUp:
+                                "Gave up waiting for addFirebase: see the project in the Firebase console, then run "
+                                + "deploy.sh again."),
+                    else: [G.log("  exists, unchanged")]),
+                G.log("Realtime Database \(database) (\(firebase.location))"),
+                .if(
+                    curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])]), negated: true,
+                    then: G.retrying(
                         curl([
                             "--request", "POST", "--header", "Content-Type: application/json", "--data",
                             "{\"type\":\"USER_DATABASE\"}",
                             "--output", "/dev/null", .concat(instance + [.literal("?databaseId=\(database)")]),
-                        ]))
-                ], else: [G.log("  exists, unchanged")]),
-            G.log("Realtime Database rules"),
-            .command(
-                curl([
-                    "--request", "PUT", "--output", "/dev/null", "--data-binary",
-                    .concat(["@", .variable("HERE"), "/../firebase/database.rules.json"]),
-                    .literal("\(names.firebaseDatabaseURL)/.settings/rules.json"),
-                ])),
-        ]
+                        ]), attempts: Self.createAttempts, pauseSeconds: Self.createRetrySeconds,
+                        waiting: "refused (user databases need the Blaze plan, and billing takes minutes to reach "
+                            + "Firebase)",
+                        gaveUp: "Gave up creating \(database): check that billing is enabled on the project (the Blaze "
+                            + "plan), then run deploy.sh again."),
+                    else: [G.log("  exists, unchanged")]),
+                G.log("Realtime Database rules"),
+                .assign(
+                    "database_token",
+                    .substitution(
+                        Command(
+                            "gcloud", "auth", "application-default", "print-access-token",
+                            .literal("--scopes=" + Self.databaseScopes.joined(separator: ","))))),
+            ]
+            + G.retrying(
+                curl(
+                    [
+                        "--request", "PUT", "--output", "/dev/null", "--data-binary",
+                        .concat(["@", .variable("HERE"), "/../firebase/database.rules.json"]),
+                        .literal("\(names.firebaseDatabaseURL)/.settings/rules.json"),
+                    ], token: "database_token"),
+                attempts: Self.rulesAttempts, pauseSeconds: Self.rulesRetrySeconds,
+                waiting: "the database does not take the rules yet",
+                gaveUp: "Gave up uploading the rules: Application Default Credentials need the Realtime Database "
+                    + "scopes (README: Firebase prerequisites); run deploy.sh again.")
         return [
             .if(
                 G.isDryRun,
@@ -57,6 +101,11 @@ struct FirebaseSteps {
                 ], else: work)
         ]
     }
+
+    /// What a Realtime Database REST call needs ("Authenticate REST Requests").
+    static let databaseScopes = [
+        "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/firebase.database",
+    ]
 }
 
 /// `firebase/database.rules.json`: clients read only what they subscribe to, once signed in; only the servers

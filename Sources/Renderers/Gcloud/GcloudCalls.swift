@@ -7,6 +7,22 @@ public enum GcloudCalls {
         ["secrets", "versions", "list", id, "--filter", "state:ENABLED", "--limit", "1", "--format", "value(name)"]
     }
 
+    /// The newest enabled version of secret `id`, by number: what a deployment pins (`--sort-by ~createTime`:
+    /// the list's own order is not documented).
+    public static func newestEnabledSecretVersion(_ id: String) -> [String] {
+        newestEnabledSecretVersion(id, word: { $0 })
+    }
+
+    /// The same call with the id as any word (the scripts' helper takes it as `"$1"`).
+    static func newestEnabledSecretVersion<Word>(_ id: Word, word: (String) -> Word) -> [Word] {
+        ["secrets", "versions", "list"].map(word) + [id]
+            + [
+                "--filter", "state:ENABLED", "--sort-by", "~createTime", "--limit", "1", "--format",
+                "value(name.basename())",
+            ]
+            .map(word)
+    }
+
     /// The VPC peering Service Networking makes for private service access.
     public static let serviceNetworkingPeering = "servicenetworking-googleapis-com"
 

@@ -47,9 +47,29 @@ enum G {
         ]
     }
 
-    /// `if selected REGION; then ... fi`: the `REGIONS` override picks a subset of the topology's regions.
-    static func inRegion(_ region: String, _ body: [Statement]) -> Statement {
-        .if(Command("selected", .literal(region)), then: body)
+    /// Runs `command` until it succeeds, `attempts` times at most, `pauseSeconds` apart, saying why it waits;
+    /// then stops the script with `gaveUp`. Bounded, never a hang: every wait the scripts know of ends.
+    static func retrying(
+        _ command: Command, attempts: Int, pauseSeconds: Int, waiting: String, gaveUp: String
+    ) -> [Statement] {
+        let pause = pauseSeconds % 60 == 0 ? "\(pauseSeconds / 60) minute(s)" : "\(pauseSeconds) s"
+        return [
+            .assign("succeeded", .literal("0")),
+            .for(
+                "attempt", in: (1...attempts).map { Word.literal(String($0)) },
+                [
+                    .if(command, then: [.assign("succeeded", .literal("1")), .command(Command("break"))]),
+                    log(
+                        .concat([
+                            .literal("  \(waiting); trying again in \(pause), attempt "), .variable("attempt"),
+                            .literal(" of \(attempts)"),
+                        ])),
+                    .command(Command("sleep", .literal(String(pauseSeconds)))),
+                ]),
+            .if(
+                Command.test(.variable("succeeded"), .syntax(.notEqual), "1"),
+                then: [log(gaveUp), .command(Command("exit", "1"))]),
+        ]
     }
 
     /// `serviceAccount:NAME@$PROJECT.iam.gserviceaccount.com`.

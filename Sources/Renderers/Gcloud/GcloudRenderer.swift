@@ -19,6 +19,15 @@ public struct GcloudRenderer: Sendable {
                 contents: printer.print(DestroyScript(topology: topology).script(header: header)),
                 executable: true),
         ]
+        if topology.usesBundledImage {
+            files.append(
+                RenderedFile(
+                    path: "cloudbuild/build.sh",
+                    contents: printer.print(BuildScript(topology: topology).script(header: header)),
+                    executable: true))
+            files.append(
+                RenderedFile(path: "cloudbuild/" + BuildScript.lifecyclePath, contents: BuildScript.lifecycle()))
+        }
         for service in topology.sortedServices {
             for region in topology.regions {
                 files.append(
@@ -37,7 +46,7 @@ public struct GcloudRenderer: Sendable {
     }
 }
 
-/// What both scripts start with: strict mode, settings overridable from the environment, helpers.
+/// What both scripts start with: strict mode, the project, helpers.
 enum Preamble {
     static func settings(_ topology: Topology, readsFiles: Bool) -> [Statement] {
         let here: [Statement] = [
@@ -47,13 +56,15 @@ enum Preamble {
         return [
             .command(Command("set", "-euo", "pipefail")),
             .blank,
-            .comment("Overridable from the environment: the project, and a subset of the topology's regions."),
-            .assign("PROJECT", .defaulted("PROJECT", topology.project)),
-            .assign("REGIONS", .defaulted("REGIONS", topology.regions.joined(separator: " "))),
+            // Not overridable: the image path, the Realtime Database id and the relay secrets every region reads
+            // all follow from the environment's project and regions. Another project or another set of regions
+            // is another environment file.
+            .comment("The project this script was rendered for (Environments: one file per project)."),
+            .assign("PROJECT", .literal(topology.project)),
         ] + (readsFiles ? here : [])
     }
 
-    /// `log`, `run`, `exists` and `selected`.
+    /// `log`, `run` and `exists`.
     static let helpers: [Statement] = [
         .function("log", [.command(Command("printf", "==> %s\\n", .variable("*")).redirecting(.outputToErrors))]),
         .blank,
@@ -75,20 +86,6 @@ enum Preamble {
             [
                 .if(G.isDryRun, then: [.command(Command("return", "1"))]),
                 .command(Command([.allArguments], redirects: [.discardOutput, .errorsToOutput])),
-            ]),
-        .blank,
-        .comment("Whether a region is in REGIONS."),
-        .function(
-            "selected",
-            [
-                .case(
-                    .concat([" ", .variable("REGIONS"), " "]),
-                    [
-                        CaseArm(
-                            [[.anyString, .word(.concat([" ", .variable("1"), " "])), .anyString]],
-                            [.command(Command("return", "0"))])
-                    ]),
-                .command(Command("return", "1")),
             ]),
     ]
 

@@ -13,35 +13,38 @@ struct LoadBalancerSteps {
         for service in topology.sortedServices {
             for region in topology.regions {
                 let neg = names.neg(service, region)
-                statements.append(
-                    G.inRegion(
-                        region,
-                        G.ensure(
-                            "Serverless NEG \(neg)",
-                            probe: [
-                                "compute", "network-endpoint-groups", "describe", .literal(neg), "--region",
-                                .literal(region),
-                            ],
-                            create: [
-                                G.run(
-                                    "compute", "network-endpoint-groups", "create", .literal(neg), "--region",
-                                    .literal(region),
-                                    "--network-endpoint-type", "serverless", "--cloud-run-service",
-                                    .literal(names.cloudRunService(service)))
-                            ])))
+                statements += G.ensure(
+                    "Serverless NEG \(neg)",
+                    probe: [
+                        "compute", "network-endpoint-groups", "describe", .literal(neg), "--region",
+                        .literal(region),
+                    ],
+                    create: [
+                        G.run(
+                            "compute", "network-endpoint-groups", "create", .literal(neg), "--region",
+                            .literal(region),
+                            "--network-endpoint-type", "serverless", "--cloud-run-service",
+                            .literal(names.cloudRunService(service)))
+                    ])
             }
             statements += backendService(service, lb)
         }
         statements += urlMaps(lb, primary: primary)
-        let certificate = LoadBalancerNames.certificate(lb, names)
-        statements += G.ensure(
-            "Managed certificate \(certificate) for \(lb.domains.joined(separator: ", "))",
-            probe: ["compute", "ssl-certificates", "describe", .literal(certificate), "--global"],
-            create: [
-                G.run(
-                    "compute", "ssl-certificates", "create", .literal(certificate), "--global", "--domains",
-                    .literal(lb.domains.joined(separator: ",")))
-            ])
+        // Every certificate the proxy holds (`LoadBalancer.certificateDomains`); one that is no longer listed is
+        // detached by the proxy update below and deleted by destroy.sh.
+        for domains in lb.certificateDomains {
+            let certificate = LoadBalancerNames.certificate(domains, names)
+            statements += G.ensure(
+                "Managed certificate \(certificate) for \(domains.joined(separator: ", "))",
+                probe: ["compute", "ssl-certificates", "describe", .literal(certificate), "--global"],
+                create: [
+                    G.run(
+                        "compute", "ssl-certificates", "create", .literal(certificate), "--global", "--domains",
+                        .literal(domains.joined(separator: ",")))
+                ])
+        }
+        let certificate = lb.certificateDomains.map { LoadBalancerNames.certificate($0, names) }.joined(
+            separator: ",")
         statements += G.ensure(
             "HTTPS proxy \(names.httpsProxy)",
             probe: ["compute", "target-https-proxies", "describe", .literal(names.httpsProxy), "--global"],
@@ -145,28 +148,25 @@ struct LoadBalancerSteps {
             "value(backends[].group)")
         for region in topology.regions {
             let neg = names.neg(service, region)
-            statements.append(
-                G.inRegion(
-                    region,
+            statements += [
+                .case(
+                    .substitution(attached),
                     [
-                        .case(
-                            .substitution(attached),
+                        CaseArm(
+                            [[.anyString, .word(.literal("/networkEndpointGroups/\(neg)")), .anyString]],
                             [
-                                CaseArm(
-                                    [[.anyString, .word(.literal("/networkEndpointGroups/\(neg)")), .anyString]],
-                                    [
-                                        G.log("  \(neg) already attached")
-                                    ]),
-                                CaseArm(
-                                    [[.anyString]],
-                                    [
-                                        G.run(
-                                            "compute", "backend-services", "add-backend", .literal(backend), "--global",
-                                            "--network-endpoint-group", .literal(neg),
-                                            "--network-endpoint-group-region", .literal(region))
-                                    ]),
-                            ])
-                    ]))
+                                G.log("  \(neg) already attached")
+                            ]),
+                        CaseArm(
+                            [[.anyString]],
+                            [
+                                G.run(
+                                    "compute", "backend-services", "add-backend", .literal(backend), "--global",
+                                    "--network-endpoint-group", .literal(neg),
+                                    "--network-endpoint-group-region", .literal(region))
+                            ]),
+                    ])
+            ]
         }
         return statements
     }
@@ -231,8 +231,10 @@ enum LoadBalancerNames {
     }
 
     /// Managed certificates cannot change domains in place: the name carries a hash of the domains.
-    static func certificate(_ lb: LoadBalancer, _ names: ResourceNames) -> String {
-        "\(names.certificate)-\(stableHash(lb.domains.joined(separator: ",")))"
+    /// The name of the managed certificate for `domains`: it changes with them, so a new set of domains is a new
+    /// certificate beside the old one, never the old one changed.
+    static func certificate(_ domains: [String], _ names: ResourceNames) -> String {
+        "\(names.certificate)-\(stableHash(domains.joined(separator: ",")))"
     }
 }
 

@@ -8,16 +8,6 @@ enum CloudRun {
 
     static func blocks(_ context: TerraformContext) -> [Block] {
         var blocks: [Block] = []
-        if context.usesBundledImage {
-            blocks.append(
-                TF.resource("google_artifact_registry_repository", "images") {
-                    Attribute("location", .string(context.regions.first ?? "us-central1"))
-                    Attribute("repository_id", .string(context.names.artifactRepository))
-                    Attribute("format", "DOCKER")
-                    Attribute("description", .string("Container images of the \(context.topology.name) topology"))
-                    TF.dependsOn([context.api("artifactregistry")])
-                })
-        }
         for service in context.services {
             for region in context.regions {
                 blocks.append(cloudRunService(service, region, context))
@@ -115,7 +105,7 @@ enum CloudRun {
             case .secret(let id, let version):
                 let secret =
                     secrets[id].map { TF.ref("google_secret_manager_secret", $0.label, "secret_id") } ?? .string(id)
-                return fromSecret(variable.name, secret, version: version)
+                return fromSecret(variable.name, secret, version: pinnedVersion(id, version, context))
             }
         }
     }
@@ -127,13 +117,27 @@ enum CloudRun {
         }
     }
 
-    static func fromSecret(_ name: String, _ secret: Expression, version: String) -> Block {
+    /// A concrete secret version, never `latest`: Cloud Run reads a secret variable once, when an instance starts,
+    /// so `latest` would hide a rotation from `plan` and leave a fleet with mixed values. A value Terraform writes
+    /// (a Memorystore endpoint) is its `google_secret_manager_secret_version`'s number; a user secret the
+    /// environment file reads at `latest` is a variable that `tfctl apply` sets to the newest enabled version
+    /// (`TerraformRenderer.secretVersionVariable`); a number the file gives stays. A new value is then a new
+    /// revision in the plan.
+    static func pinnedVersion(_ id: String, _ version: String, _ context: TerraformContext) -> Expression {
+        if let secret = context.secrets[id], secret.valueFromTerraform {
+            return TF.ref("google_secret_manager_secret_version", secret.label, "version")
+        }
+        guard version == "latest" else { return .string(version) }
+        return TF.variable(TerraformRenderer.secretVersionVariable(id))
+    }
+
+    static func fromSecret(_ name: String, _ secret: Expression, version: Expression) -> Block {
         Block("env") {
             Attribute("name", .string(name))
             Block("value_source") {
                 Block("secret_key_ref") {
                     Attribute("secret", secret)
-                    Attribute("version", .string(version))
+                    Attribute("version", version)
                 }
             }
         }

@@ -30,25 +30,41 @@ enum LoadBalancerBlocks {
             blocks.append(backendService(service, lb, context))
         }
         blocks.append(urlMap(primary: primary, context))
-        let certificate = certificateLabel
+        // A certificate per domain set the proxy holds (`LoadBalancer.certificateDomains`), addressed by its
+        // domains: a new set of domains adds a certificate beside the old one (which keeps serving while the new
+        // one provisions), and removing `previous_domains` later removes the old one.
+        for domains in lb.certificateDomains {
+            blocks.append(
+                TF.resource("google_compute_managed_ssl_certificate", certificateLabel(domains)) {
+                    Attribute("name", .string(LoadBalancerNames.certificate(domains, context.names)))
+                    Block("managed") {
+                        Attribute("domains", TF.strings(domains))
+                    }
+                    Block("lifecycle") {
+                        Attribute("create_before_destroy", true)
+                    }
+                    TF.dependsOn([context.api("compute")])
+                })
+        }
+        // Before certificates were addressed by their domains there was one, `managed`: the certificate it holds in
+        // an existing state is the one serving now (the previous one while switching).
         blocks.append(
-            TF.resource("google_compute_managed_ssl_certificate", certificate) {
-                Attribute("name", .string(certificateName(lb, context)))
-                Block("managed") {
-                    Attribute("domains", TF.strings(lb.domains))
-                }
-                // The name changes with the domains, so the new certificate exists before the proxy lets go of the old.
-                Block("lifecycle") {
-                    Attribute("create_before_destroy", true)
-                }
-                TF.dependsOn([context.api("compute")])
+            Block("moved") {
+                Attribute("from", TF.address("google_compute_managed_ssl_certificate", "managed"))
+                Attribute(
+                    "to",
+                    TF.address("google_compute_managed_ssl_certificate", certificateLabel(lb.certificateDomains[0])))
             })
         blocks.append(
             TF.resource("google_compute_target_https_proxy", "https") {
                 Attribute("name", .string(context.names.httpsProxy))
                 Attribute("url_map", TF.ref("google_compute_url_map", "https", "id"))
                 Attribute(
-                    "ssl_certificates", .list([TF.ref("google_compute_managed_ssl_certificate", certificate, "id")]))
+                    "ssl_certificates",
+                    .list(
+                        lb.certificateDomains.map {
+                            TF.ref("google_compute_managed_ssl_certificate", certificateLabel($0), "id")
+                        }))
             })
         blocks.append(
             TF.resource("google_compute_global_address", "load_balancer") {
@@ -86,10 +102,9 @@ enum LoadBalancerBlocks {
         return blocks
     }
 
-    static let certificateLabel = "managed"
-
-    static func certificateName(_ lb: LoadBalancer, _ context: TerraformContext) -> String {
-        LoadBalancerNames.certificate(lb, context.names)
+    /// `cert_<hash of the domains>`: the address follows the domains, as the name does.
+    static func certificateLabel(_ domains: [String]) -> String {
+        "cert_" + stableHash(domains.joined(separator: ","))
     }
 
     private static func backendService(_ service: RealtimeService, _ lb: LoadBalancer, _ context: TerraformContext)

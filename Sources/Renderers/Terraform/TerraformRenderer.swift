@@ -21,11 +21,15 @@ public struct TerraformRenderer: Sendable {
     /// The Terraform variable that holds a service's image (`apply` pins the bundled image's digest through it).
     public static func imageVariable(_ service: RealtimeService) -> String { Providers.imageVariable(service) }
 
+    /// The variable that pins the version of user secret `id`, which `tfctl apply` sets.
+    public static func secretVersionVariable(_ id: String) -> String { Providers.secretVersionVariable(id) }
+
     /// Whether `tfctl destroy --target terraform` leaves resource `type`.`label` in place, as `destroy.sh` does: the
     /// Realtime Database and Firebase always (a deleted RTDB instance id can never be used again; Firebase cannot
     /// be removed from a project) and the API enablements (`disable_on_destroy = false`); without `deleteData`
     /// also what holds data or what data needs: Memorystore, secrets (with their versions and access), the
-    /// network with its private service access, the service account and its roles, the image repository. What
+    /// network with its private service access, the service accounts and their roles, the image repository and
+    /// the build's source bucket. What
     /// goes is what serves traffic and is rebuilt by the next apply: Cloud Run, the load balancer, monitoring.
     public static func isKeptOnDestroy(type: String, label: String, deleteData: Bool) -> Bool {
         if keptAlways.contains(type) { return true }
@@ -40,8 +44,15 @@ public struct TerraformRenderer: Sendable {
         "google_redis_instance", "google_secret_manager_secret", "google_secret_manager_secret_version",
         "google_secret_manager_secret_iam_member", "google_artifact_registry_repository", "google_compute_network",
         "google_compute_subnetwork", "google_service_networking_connection", "google_service_account",
-        "google_project_iam_member",
+        "google_project_iam_member", "google_artifact_registry_repository_iam_member", "google_storage_bucket",
+        "google_storage_bucket_iam_member",
     ]
+
+    /// What `tfctl apply` creates before it builds the bundled image: the repository, the build's account and
+    /// roles, the source bucket, and their APIs.
+    public func buildPrerequisites(_ topology: Topology) -> [String] {
+        BuildBlocks.addresses(TerraformContext(topology))
+    }
 
     /// The label of the `google_secret_manager_secret` of a user secret (`apply` creates them first).
     public static func secretLabel(_ secret: String) -> String { Security.userSecretLabel(secret) }
@@ -51,6 +62,7 @@ public struct TerraformRenderer: Sendable {
         let context = TerraformContext(topology)
         let files: [(name: String, blocks: [Block])] = [
             ("apis", APIs.blocks(context)),
+            ("build", BuildBlocks.blocks(context)),
             ("cloud_run", CloudRun.blocks(context)),
             ("firebase", Firebase.blocks(context)),
             ("iam", IAM.blocks(context)),
@@ -142,10 +154,34 @@ enum Providers {
                     }
                 })
         }
+        for id in context.topology.userSecretIDsPinnedAtDeploy {
+            let name = secretVersionVariable(id)
+            blocks.append(
+                Block("variable", name) {
+                    Attribute(
+                        "description",
+                        .string(
+                            "Version of secret '\(id)' the services read, by number: tfctl apply passes the newest "
+                                + "enabled one, so a new value shows in the plan as a new revision."))
+                    Attribute("type", .ref("string"))
+                    Block("validation") {
+                        Attribute(
+                            "condition", .call("can", [.call("regex", [.string("^[1-9][0-9]*$"), TF.variable(name)])]))
+                        Attribute(
+                            "error_message",
+                            .string(
+                                "A version number, not an alias such as latest (Cloud Run reads the value only when an "
+                                    + "instance starts): gcloud secrets versions list \(id) --filter state:ENABLED."))
+                    }
+                })
+        }
         return blocks
     }
 
     static func imageVariable(_ service: RealtimeService) -> String { TF.label("image", service.name) }
+
+    /// The variable that pins user secret `id`'s version (`CloudRun.pinnedVersion`).
+    static func secretVersionVariable(_ id: String) -> String { TF.label("secret_version", id) }
 }
 
 public enum APIs {
@@ -157,6 +193,9 @@ public enum APIs {
     /// checks before it starts (README: "Deploying to a new project"). A type missing here fails the tests.
     public static let byResourceType: [String: String?] = [
         "google_artifact_registry_repository": "artifactregistry",
+        "google_artifact_registry_repository_iam_member": "artifactregistry",
+        "google_storage_bucket": "storage",
+        "google_storage_bucket_iam_member": "storage",
         "google_cloud_run_v2_service": "run",
         "google_compute_backend_service": "compute",
         "google_compute_global_address": "compute",

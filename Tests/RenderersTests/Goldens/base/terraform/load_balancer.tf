@@ -28,7 +28,7 @@ resource "google_compute_url_map" "https" {
   default_service = google_compute_backend_service.realtime.id
 }
 
-resource "google_compute_managed_ssl_certificate" "managed" {
+resource "google_compute_managed_ssl_certificate" "cert_7473a29b" {
   name = "realtime-cert-7473a29b"
   managed {
     domains = ["realtime.example.com"]
@@ -40,10 +40,15 @@ resource "google_compute_managed_ssl_certificate" "managed" {
   depends_on = [google_project_service.compute]
 }
 
+moved {
+  from = google_compute_managed_ssl_certificate.managed
+  to   = google_compute_managed_ssl_certificate.cert_7473a29b
+}
+
 resource "google_compute_target_https_proxy" "https" {
   name             = "realtime-https"
   url_map          = google_compute_url_map.https.id
-  ssl_certificates = [google_compute_managed_ssl_certificate.managed.id]
+  ssl_certificates = [google_compute_managed_ssl_certificate.cert_7473a29b.id]
 }
 
 resource "google_compute_global_address" "load_balancer" {

@@ -16,3 +16,21 @@ variable "image_realtime" {
   description = "Container image of the 'realtime' service, by digest: the bundled server, built into us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server (tfctl apply builds it and passes IMAGE@sha256:...; README: Deploying to a new project)."
   type        = string
 }
+
+variable "secret_version_realtime_jwt" {
+  description = "Version of secret 'realtime-jwt' the services read, by number: tfctl apply passes the newest enabled one, so a new value shows in the plan as a new revision."
+  type        = string
+  validation {
+    condition     = can(regex("^[1-9][0-9]*$", var.secret_version_realtime_jwt))
+    error_message = "A version number, not an alias such as latest (Cloud Run reads the value only when an instance starts): gcloud secrets versions list realtime-jwt --filter state:ENABLED."
+  }
+}
+
+variable "secret_version_realtime_publish_token" {
+  description = "Version of secret 'realtime-publish-token' the services read, by number: tfctl apply passes the newest enabled one, so a new value shows in the plan as a new revision."
+  type        = string
+  validation {
+    condition     = can(regex("^[1-9][0-9]*$", var.secret_version_realtime_publish_token))
+    error_message = "A version number, not an alias such as latest (Cloud Run reads the value only when an instance starts): gcloud secrets versions list realtime-publish-token --filter state:ENABLED."
+  }
+}

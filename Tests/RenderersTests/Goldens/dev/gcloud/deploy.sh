@@ -5,9 +5,8 @@
 # and creates or updates it, so running it twice is safe and a half-finished run can be resumed.
 set -euo pipefail
 
-# Overridable from the environment: the project, and a subset of the topology's regions.
-PROJECT="${PROJECT:-tenderflow-dev}"
-REGIONS="${REGIONS:-us-central1}"
+# The project this script was rendered for (Environments: one file per project).
+PROJECT=tenderflow-dev
 # Files the script reads live beside it.
 HERE="$(dirname "${BASH_SOURCE[0]}")"
 DRY_RUN=0
@@ -17,7 +16,8 @@ usage() {
   echo 'Brings the '\''realtime'\'' topology up with gcloud; safe to run again.'
   echo '  --dry-run  print the commands instead of running them (every resource counts as absent)'
   echo '  --skip-secret-check  go on to Cloud Run even when a secret has no enabled version'
-  echo 'Environment: PROJECT (default tenderflow-dev), REGIONS (default: us-central1)'
+  echo 'Project tenderflow-dev, regions us-central1 (from the environment file).'
+  echo 'IMAGE=REPOSITORY@sha256:...  deploy that build of the bundled server (default: :latest'\''s digest)'
 }
 for arg in "$@"; do
   case "$arg" in
@@ -61,24 +61,52 @@ exists() {
   "$@" >/dev/null 2>&1
 }
 
-# Whether a region is in REGIONS.
-selected() {
-  case " ${REGIONS} " in
-    *" $1 "*)
-      return 0
-      ;;
-  esac
-  return 1
-}
-
 current_secret() {
   if ! gcloud secrets versions access latest --secret "$1" --project "$PROJECT" 2>/dev/null; then
     return 0
   fi
 }
 
+# The newest enabled version of secret $1, by number ("latest" when there is none, or under
+# --dry-run). Cloud Run reads a secret variable once, when an instance starts: the services pin the
+# version found here, so a new value is a new revision that replaces every instance, not a fleet
+# of mixed values, and a second run with no new version changes nothing.
+secret_version() {
+  if [ "$DRY_RUN" = 1 ]; then
+    echo latest
+    return 0
+  fi
+  local version
+  version="$(gcloud secrets versions list "$1" --filter state:ENABLED --sort-by '~createTime' --limit 1 --format 'value(name.basename())' --project "$PROJECT")"
+  echo "${version:-latest}"
+}
+
+# The fingerprint of $1: 32 hex digits of its SHA-256.
+fingerprint() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    printf %s "$1" | sha256sum | cut -c1-32
+  else
+    printf %s "$1" | shasum -a 256 | cut -c1-32
+  fi
+}
+
+# The fingerprint Cloud Run service $1 in region $2 was last deployed with, if its newest revision
+# is also the one serving (a deployment whose revision never became ready is tried again);
+# nothing when it does not exist, or under --dry-run.
+deployed_fingerprint() {
+  if [ "$DRY_RUN" = 1 ]; then
+    return 0
+  fi
+  if ! gcloud run services describe "$1" --region "$2" --format 'value(status.latestCreatedRevisionName)' --project "$PROJECT" >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(gcloud run services describe "$1" --region "$2" --format 'value(status.latestCreatedRevisionName)' --project "$PROJECT")" = "$(gcloud run services describe "$1" --region "$2" --format 'value(status.latestReadyRevisionName)' --project "$PROJECT")" ]; then
+    gcloud run services describe "$1" --region "$2" --format 'value(metadata.labels.tfctl-fingerprint)' --project "$PROJECT"
+  fi
+}
+
 log APIs
-run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com --project "$PROJECT" --quiet
+run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
 
 log 'Service account realtime-run'
 if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then
@@ -97,13 +125,11 @@ if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; th
 else
   run gcloud compute networks create realtime-vpc --subnet-mode custom --bgp-routing-mode global --project "$PROJECT" --quiet
 fi
-if selected us-central1; then
-  log 'Subnet realtime-us-central1 10.20.0.0/20'
-  if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
-    log '  exists, unchanged'
-  else
-    run gcloud compute networks subnets create realtime-us-central1 --network realtime-vpc --region us-central1 --range 10.20.0.0/20 --enable-private-ip-google-access --project "$PROJECT" --quiet
-  fi
+log 'Subnet realtime-us-central1 10.20.0.0/20'
+if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud compute networks subnets create realtime-us-central1 --network realtime-vpc --region us-central1 --range 10.20.0.0/20 --enable-private-ip-google-access --project "$PROJECT" --quiet
 fi
 log 'Private service access range realtime-psa 10.20.240.0/20'
 if exists gcloud compute addresses describe realtime-psa --global --project "$PROJECT"; then
@@ -155,60 +181,74 @@ if [ -n "$missing_secrets" ]; then
   fi
 fi
 
-if selected us-central1; then
-  log 'Memorystore realtime-redis-us-central1 (basic, 1 GB)'
-  if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
-    run gcloud redis instances update realtime-redis-us-central1 --region us-central1 --size 1 --maintenance-window-day sunday --maintenance-window-hour 3 --project "$PROJECT" --quiet
-  else
-    run gcloud redis instances create realtime-redis-us-central1 --region us-central1 --tier basic --size 1 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (us-central1)' --maintenance-window-day sunday --maintenance-window-hour 3 --enable-auth --project "$PROJECT" --quiet
-  fi
-  log 'Secret realtime-redis-url-us-central1'
-  if exists gcloud secrets describe realtime-redis-url-us-central1 --project "$PROJECT"; then
-    log '  exists, unchanged'
-  else
-    run gcloud secrets create realtime-redis-url-us-central1 --replication-policy automatic --project "$PROJECT" --quiet
-  fi
-  run gcloud secrets add-iam-policy-binding realtime-redis-url-us-central1 --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-  log 'Secret realtime-redis-ca-us-central1'
-  if exists gcloud secrets describe realtime-redis-ca-us-central1 --project "$PROJECT"; then
-    log '  exists, unchanged'
-  else
-    run gcloud secrets create realtime-redis-ca-us-central1 --replication-policy automatic --project "$PROJECT" --quiet
-  fi
-  run gcloud secrets add-iam-policy-binding realtime-redis-ca-us-central1 --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-  if [ "$DRY_RUN" = 1 ]; then
-    log '  would store the endpoint of realtime-redis-us-central1 in realtime-redis-url-us-central1'
-  else
-    redis_host="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --format 'value(host)' --project "$PROJECT")"
-    redis_port="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --format 'value(port)' --project "$PROJECT")"
-    redis_auth="$(gcloud redis instances get-auth-string realtime-redis-us-central1 --region us-central1 --format 'value(authString)' --project "$PROJECT")"
-    redis_url="rediss://:${redis_auth}@${redis_host}:${redis_port}"
-    if [ "$(current_secret realtime-redis-url-us-central1)" != "$redis_url" ]; then
-      log '  storing a new version of realtime-redis-url-us-central1'
-      printf %s "$redis_url" | gcloud secrets versions add realtime-redis-url-us-central1 --data-file=- --project "$PROJECT"
-    else
-      log '  realtime-redis-url-us-central1 is up to date'
-    fi
-    redis_ca="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --flatten serverCaCerts --format 'value(serverCaCerts.cert)' --project "$PROJECT")"
-    if [ "$(current_secret realtime-redis-ca-us-central1)" != "$redis_ca" ]; then
-      log '  storing a new version of realtime-redis-ca-us-central1'
-      printf %s "$redis_ca" | gcloud secrets versions add realtime-redis-ca-us-central1 --data-file=- --project "$PROJECT"
-    else
-      log '  realtime-redis-ca-us-central1 is up to date'
-    fi
-  fi
+log 'Memorystore realtime-redis-us-central1 (basic, 1 GB)'
+if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
+  run gcloud redis instances update realtime-redis-us-central1 --region us-central1 --size 1 --maintenance-window-day sunday --maintenance-window-hour 3 --project "$PROJECT" --quiet
+else
+  run gcloud redis instances create realtime-redis-us-central1 --region us-central1 --tier basic --size 1 --redis-version redis_7_2 --network "projects/${PROJECT}/global/networks/realtime-vpc" --connect-mode private-service-access --reserved-ip-range realtime-psa --transit-encryption-mode server-authentication --display-name 'realtime pub/sub adapter (us-central1)' --maintenance-window-day sunday --maintenance-window-hour 3 --enable-auth --project "$PROJECT" --quiet
 fi
-
-log 'Artifact Registry repository realtime'
-if exists gcloud artifacts repositories describe realtime --location us-central1 --project "$PROJECT"; then
+log 'Secret realtime-redis-url-us-central1'
+if exists gcloud secrets describe realtime-redis-url-us-central1 --project "$PROJECT"; then
   log '  exists, unchanged'
 else
-  run gcloud artifacts repositories create realtime --location us-central1 --repository-format docker --description 'Container images of the realtime topology' --project "$PROJECT" --quiet
+  run gcloud secrets create realtime-redis-url-us-central1 --replication-policy automatic --project "$PROJECT" --quiet
+fi
+run gcloud secrets add-iam-policy-binding realtime-redis-url-us-central1 --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+log 'Secret realtime-redis-ca-us-central1'
+if exists gcloud secrets describe realtime-redis-ca-us-central1 --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud secrets create realtime-redis-ca-us-central1 --replication-policy automatic --project "$PROJECT" --quiet
+fi
+run gcloud secrets add-iam-policy-binding realtime-redis-ca-us-central1 --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+if [ "$DRY_RUN" = 1 ]; then
+  log '  would store the endpoint of realtime-redis-us-central1 in realtime-redis-url-us-central1'
+else
+  redis_host="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --format 'value(host)' --project "$PROJECT")"
+  redis_port="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --format 'value(port)' --project "$PROJECT")"
+  redis_auth="$(gcloud redis instances get-auth-string realtime-redis-us-central1 --region us-central1 --format 'value(authString)' --project "$PROJECT")"
+  redis_url="rediss://:${redis_auth}@${redis_host}:${redis_port}"
+  if [ "$(current_secret realtime-redis-url-us-central1)" != "$redis_url" ]; then
+    log '  storing a new version of realtime-redis-url-us-central1'
+    printf %s "$redis_url" | gcloud secrets versions add realtime-redis-url-us-central1 --data-file=- --project "$PROJECT"
+  else
+    log '  realtime-redis-url-us-central1 is up to date'
+  fi
+  redis_ca="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --flatten serverCaCerts --format 'value(serverCaCerts.cert)' --project "$PROJECT")"
+  if [ "$(current_secret realtime-redis-ca-us-central1)" != "$redis_ca" ]; then
+    log '  storing a new version of realtime-redis-ca-us-central1'
+    printf %s "$redis_ca" | gcloud secrets versions add realtime-redis-ca-us-central1 --data-file=- --project "$PROJECT"
+  else
+    log '  realtime-redis-ca-us-central1 is up to date'
+  fi
 fi
 
-if selected us-central1; then
-  log 'Cloud Run service realtime (us-central1)'
-  run gcloud run deploy realtime --region us-central1 --image us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server:latest --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:latest,PUBLISH_TOKEN=realtime-publish-token:latest,REDIS_CA_CERT=realtime-redis-ca-us-central1:latest,REDIS_URL=realtime-redis-url-us-central1:latest --no-invoker-iam-check --project "$PROJECT" --quiet
+log 'Image of the bundled server, by digest'
+if [ -n "${IMAGE:-}" ]; then
+  bundled_image="$IMAGE"
+else
+  if [ "$DRY_RUN" = 1 ]; then
+    bundled_image=us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server:latest
+  else
+    bundled_image="us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server@$(gcloud artifacts docker images describe us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server:latest --format 'value(image_summary.digest)' --project "$PROJECT")"
+  fi
+fi
+log "  ${bundled_image}"
+log 'Secret versions to pin'
+version_realtime_jwt="$(secret_version realtime-jwt)"
+log "  realtime-jwt: ${version_realtime_jwt}"
+version_realtime_publish_token="$(secret_version realtime-publish-token)"
+log "  realtime-publish-token: ${version_realtime_publish_token}"
+version_realtime_redis_ca_us_central1="$(secret_version realtime-redis-ca-us-central1)"
+log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
+version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
+log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
+log 'Cloud Run service realtime (us-central1)'
+fingerprint_realtime_us_central1="$(fingerprint "env=2457f54e run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file ${HERE}/env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
+if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
+  log '  unchanged (same image, secret versions and settings): no new revision'
+else
+  run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1}" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
 fi
 
 log 'Cloud Armor policy realtime-armor'
@@ -223,13 +263,11 @@ if exists gcloud compute security-policies rules describe 1000 --security-policy
 else
   run gcloud compute security-policies rules create 1000 --security-policy realtime-armor --src-ip-ranges '*' --action throttle --rate-limit-threshold-count 1200 --rate-limit-threshold-interval-sec 60 --conform-action allow --exceed-action deny-429 --enforce-on-key IP --description 'At most 1200 requests per 60s per client IP' --project "$PROJECT" --quiet
 fi
-if selected us-central1; then
-  log 'Serverless NEG realtime-realtime-us-central1'
-  if exists gcloud compute network-endpoint-groups describe realtime-realtime-us-central1 --region us-central1 --project "$PROJECT"; then
-    log '  exists, unchanged'
-  else
-    run gcloud compute network-endpoint-groups create realtime-realtime-us-central1 --region us-central1 --network-endpoint-type serverless --cloud-run-service realtime --project "$PROJECT" --quiet
-  fi
+log 'Serverless NEG realtime-realtime-us-central1'
+if exists gcloud compute network-endpoint-groups describe realtime-realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud compute network-endpoint-groups create realtime-realtime-us-central1 --region us-central1 --network-endpoint-type serverless --cloud-run-service realtime --project "$PROJECT" --quiet
 fi
 log 'Backend service realtime-backend-realtime'
 if exists gcloud compute backend-services describe realtime-backend-realtime --global --project "$PROJECT"; then
@@ -238,16 +276,14 @@ else
   run gcloud compute backend-services create realtime-backend-realtime --global --load-balancing-scheme EXTERNAL_MANAGED --protocol HTTP --project "$PROJECT" --quiet
 fi
 run gcloud compute backend-services update realtime-backend-realtime --global --security-policy realtime-armor --enable-logging --logging-sample-rate 1 --project "$PROJECT" --quiet
-if selected us-central1; then
-  case "$(gcloud compute backend-services describe realtime-backend-realtime --global --format 'value(backends[].group)' --project "$PROJECT")" in
-    */networkEndpointGroups/realtime-realtime-us-central1*)
-      log '  realtime-realtime-us-central1 already attached'
-      ;;
-    *)
-      run gcloud compute backend-services add-backend realtime-backend-realtime --global --network-endpoint-group realtime-realtime-us-central1 --network-endpoint-group-region us-central1 --project "$PROJECT" --quiet
-      ;;
-  esac
-fi
+case "$(gcloud compute backend-services describe realtime-backend-realtime --global --format 'value(backends[].group)' --project "$PROJECT")" in
+  */networkEndpointGroups/realtime-realtime-us-central1*)
+    log '  realtime-realtime-us-central1 already attached'
+    ;;
+  *)
+    run gcloud compute backend-services add-backend realtime-backend-realtime --global --network-endpoint-group realtime-realtime-us-central1 --network-endpoint-group-region us-central1 --project "$PROJECT" --quiet
+    ;;
+esac
 log 'URL map realtime-https'
 if exists gcloud compute url-maps describe realtime-https --global --project "$PROJECT"; then
   run gcloud compute url-maps set-default-service realtime-https --global --default-service realtime-backend-realtime --project "$PROJECT" --quiet
@@ -307,19 +343,57 @@ if [ "$DRY_RUN" = 1 ]; then
 else
   token="$(gcloud auth print-access-token)"
   log 'Firebase project'
-  if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
-    curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --request POST --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}:addFirebase"
+  if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
+    curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --request POST --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}:addFirebase"
+    succeeded=0
+    for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
+      if curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
+        succeeded=1
+        break
+      fi
+      log "  addFirebase has not finished; trying again in 10 s, attempt ${attempt} of 30"
+      sleep 10
+    done
+    if [ "$succeeded" != 1 ]; then
+      log 'Gave up waiting for addFirebase: see the project in the Firebase console, then run deploy.sh again.'
+      exit 1
+    fi
   else
     log '  exists, unchanged'
   fi
   log 'Realtime Database tenderflow-dev-realtime (us-central1)'
-  if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-dev-realtime"; then
-    curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-dev-realtime"
+  if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-dev-realtime"; then
+    succeeded=0
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+      if curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-dev-realtime"; then
+        succeeded=1
+        break
+      fi
+      log "  refused (user databases need the Blaze plan, and billing takes minutes to reach Firebase); trying again in 1 minute(s), attempt ${attempt} of 10"
+      sleep 60
+    done
+    if [ "$succeeded" != 1 ]; then
+      log 'Gave up creating tenderflow-dev-realtime: check that billing is enabled on the project (the Blaze plan), then run deploy.sh again.'
+      exit 1
+    fi
   else
     log '  exists, unchanged'
   fi
   log 'Realtime Database rules'
-  curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --request PUT --output /dev/null --data-binary "@${HERE}/../firebase/database.rules.json" https://tenderflow-dev-realtime.firebaseio.com/.settings/rules.json
+  database_token="$(gcloud auth application-default print-access-token --scopes=https://www.googleapis.com/auth/userinfo.email,https://www.googleapis.com/auth/firebase.database)"
+  succeeded=0
+  for attempt in 1 2 3 4 5; do
+    if curl --fail --silent --show-error --header "Authorization: Bearer ${database_token}" --header "X-Goog-User-Project: ${PROJECT}" --request PUT --output /dev/null --data-binary "@${HERE}/../firebase/database.rules.json" https://tenderflow-dev-realtime.firebaseio.com/.settings/rules.json; then
+      succeeded=1
+      break
+    fi
+    log "  the database does not take the rules yet; trying again in 10 s, attempt ${attempt} of 5"
+    sleep 10
+  done
+  if [ "$succeeded" != 1 ]; then
+    log 'Gave up uploading the rules: Application Default Credentials need the Realtime Database scopes (README: Firebase prerequisites); run deploy.sh again.'
+    exit 1
+  fi
 fi
 
 log "Done: 'realtime' is deployed in ${PROJECT}."

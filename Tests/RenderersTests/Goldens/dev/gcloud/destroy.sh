@@ -4,9 +4,8 @@
 # Removes the topology with gcloud, in the reverse order of deploy.sh.
 set -euo pipefail
 
-# Overridable from the environment: the project, and a subset of the topology's regions.
-PROJECT="${PROJECT:-tenderflow-dev}"
-REGIONS="${REGIONS:-us-central1}"
+# The project this script was rendered for (Environments: one file per project).
+PROJECT=tenderflow-dev
 YES=0
 DELETE_DATA=0
 DRY_RUN=0
@@ -14,7 +13,7 @@ usage() {
   echo 'usage: destroy.sh [--yes] [--delete-data] [--dry-run]'
   echo 'Removes the '\''realtime'\'' topology, in the reverse order of deploy.sh.'
   echo '  --yes          do not ask for confirmation'
-  echo '  --delete-data  also delete Memorystore (all Redis data), secrets, the VPC and the image repository'
+  echo '  --delete-data  also delete Memorystore (all Redis data), secrets, the VPC, the accounts and the image build'
   echo '  --dry-run      print the commands instead of running them'
 }
 for arg in "$@"; do
@@ -60,16 +59,6 @@ exists() {
     return 1
   fi
   "$@" >/dev/null 2>&1
-}
-
-# Whether a region is in REGIONS.
-selected() {
-  case " ${REGIONS} " in
-    *" $1 "*)
-      return 0
-      ;;
-  esac
-  return 1
 }
 
 if [ "$YES" = 0 ]; then
@@ -122,11 +111,9 @@ if exists gcloud compute backend-services describe realtime-backend-realtime --g
   log 'Deleting backend service realtime-backend-realtime'
   run gcloud compute backend-services delete realtime-backend-realtime --global --project "$PROJECT" --quiet
 fi
-if selected us-central1; then
-  if exists gcloud compute network-endpoint-groups describe realtime-realtime-us-central1 --region us-central1 --project "$PROJECT"; then
-    log 'Deleting NEG realtime-realtime-us-central1'
-    run gcloud compute network-endpoint-groups delete realtime-realtime-us-central1 --region us-central1 --project "$PROJECT" --quiet
-  fi
+if exists gcloud compute network-endpoint-groups describe realtime-realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+  log 'Deleting NEG realtime-realtime-us-central1'
+  run gcloud compute network-endpoint-groups delete realtime-realtime-us-central1 --region us-central1 --project "$PROJECT" --quiet
 fi
 if exists gcloud compute security-policies describe realtime-armor --project "$PROJECT"; then
   log 'Deleting Cloud Armor policy'
@@ -137,11 +124,9 @@ if exists gcloud compute addresses describe realtime-ip --global --project "$PRO
   run gcloud compute addresses delete realtime-ip --global --project "$PROJECT" --quiet
 fi
 
-if selected us-central1; then
-  if exists gcloud run services describe realtime --region us-central1 --project "$PROJECT"; then
-    log 'Deleting Cloud Run service realtime (us-central1)'
-    run gcloud run services delete realtime --region us-central1 --project "$PROJECT" --quiet
-  fi
+if exists gcloud run services describe realtime --region us-central1 --project "$PROJECT"; then
+  log 'Deleting Cloud Run service realtime (us-central1)'
+  run gcloud run services delete realtime --region us-central1 --project "$PROJECT" --quiet
 fi
 
 channel="$(gcloud beta monitoring channels list --filter 'type="email" AND labels.email_address="oncall@example.com"' --limit 1 --format 'value(name)' --project "$PROJECT")"
@@ -151,11 +136,9 @@ if [ -n "$channel" ]; then
 fi
 
 if [ "$DELETE_DATA" = 1 ]; then
-  if selected us-central1; then
-    if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
-      log 'Deleting Memorystore realtime-redis-us-central1'
-      run gcloud redis instances delete realtime-redis-us-central1 --region us-central1 --project "$PROJECT" --quiet
-    fi
+  if exists gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --project "$PROJECT"; then
+    log 'Deleting Memorystore realtime-redis-us-central1'
+    run gcloud redis instances delete realtime-redis-us-central1 --region us-central1 --project "$PROJECT" --quiet
   fi
   if exists gcloud secrets describe realtime-jwt --project "$PROJECT"; then
     log 'Deleting secret realtime-jwt'
@@ -177,6 +160,18 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting Artifact Registry repository'
     run gcloud artifacts repositories delete realtime --location us-central1 --project "$PROJECT" --quiet
   fi
+  log 'Removing roles/logging.logWriter from the build account'
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member serviceAccount:realtime-build@tenderflow-dev.iam.gserviceaccount.com --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet; then
+    log '  not bound'
+  fi
+  if exists gcloud iam service-accounts describe realtime-build@tenderflow-dev.iam.gserviceaccount.com --project "$PROJECT"; then
+    log 'Deleting build service account'
+    run gcloud iam service-accounts delete realtime-build@tenderflow-dev.iam.gserviceaccount.com --project "$PROJECT" --quiet
+  fi
+  if exists gcloud storage buckets describe gs://tenderflow-dev-realtime-build-source --project "$PROJECT"; then
+    log 'Deleting source bucket tenderflow-dev-realtime-build-source'
+    run gcloud storage rm --recursive gs://tenderflow-dev-realtime-build-source --project "$PROJECT" --quiet
+  fi
   log 'Deleting the private service access peering'
   if ! run gcloud compute networks peerings delete servicenetworking-googleapis-com --network realtime-vpc --project "$PROJECT" --quiet; then
     log '  no peering to delete'
@@ -185,22 +180,20 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting private service access range'
     run gcloud compute addresses delete realtime-psa --global --project "$PROJECT" --quiet
   fi
-  if selected us-central1; then
-    if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
-      log 'Deleting subnet realtime-us-central1'
-      deleted=0
-      for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
-        if run gcloud compute networks subnets delete realtime-us-central1 --region us-central1 --project "$PROJECT" --quiet; then
-          deleted=1
-          break
-        fi
-        log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); retrying in 10 minutes, attempt ${attempt} of 16"
-        sleep 600
-      done
-      if [ "$deleted" != 1 ]; then
-        log 'Gave up on subnet realtime-us-central1: run destroy.sh --delete-data again later.'
-        exit 1
+  if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+    log 'Deleting subnet realtime-us-central1'
+    succeeded=0
+    for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+      if run gcloud compute networks subnets delete realtime-us-central1 --region us-central1 --project "$PROJECT" --quiet; then
+        succeeded=1
+        break
       fi
+      log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
+      sleep 600
+    done
+    if [ "$succeeded" != 1 ]; then
+      log 'Gave up on subnet realtime-us-central1: run destroy.sh --delete-data again later.'
+      exit 1
     fi
   fi
   if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then

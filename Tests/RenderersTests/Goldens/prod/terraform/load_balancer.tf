@@ -65,7 +65,7 @@ resource "google_compute_url_map" "https" {
   default_service = google_compute_backend_service.realtime.id
 }
 
-resource "google_compute_managed_ssl_certificate" "managed" {
+resource "google_compute_managed_ssl_certificate" "cert_da0e5c87" {
   name = "realtime-cert-da0e5c87"
   managed {
     domains = ["realtime.tenderflow.example.com"]
@@ -77,10 +77,15 @@ resource "google_compute_managed_ssl_certificate" "managed" {
   depends_on = [google_project_service.compute]
 }
 
+moved {
+  from = google_compute_managed_ssl_certificate.managed
+  to   = google_compute_managed_ssl_certificate.cert_da0e5c87
+}
+
 resource "google_compute_target_https_proxy" "https" {
   name             = "realtime-https"
   url_map          = google_compute_url_map.https.id
-  ssl_certificates = [google_compute_managed_ssl_certificate.managed.id]
+  ssl_certificates = [google_compute_managed_ssl_certificate.cert_da0e5c87.id]
 }
 
 resource "google_compute_global_address" "load_balancer" {

@@ -28,7 +28,7 @@ resource "google_compute_url_map" "https" {
   default_service = google_compute_backend_service.realtime.id
 }
 
-resource "google_compute_managed_ssl_certificate" "managed" {
+resource "google_compute_managed_ssl_certificate" "cert_618533a8" {
   name = "realtime-cert-618533a8"
   managed {
     domains = ["realtime.staging.example.com"]
@@ -40,10 +40,15 @@ resource "google_compute_managed_ssl_certificate" "managed" {
   depends_on = [google_project_service.compute]
 }
 
+moved {
+  from = google_compute_managed_ssl_certificate.managed
+  to   = google_compute_managed_ssl_certificate.cert_618533a8
+}
+
 resource "google_compute_target_https_proxy" "https" {
   name             = "realtime-https"
   url_map          = google_compute_url_map.https.id
-  ssl_certificates = [google_compute_managed_ssl_certificate.managed.id]
+  ssl_certificates = [google_compute_managed_ssl_certificate.cert_618533a8.id]
 }
 
 resource "google_compute_global_address" "load_balancer" {

@@ -1,0 +1,49 @@
+import Foundation
+import TopologyModel
+
+/// The Realtime Database's security rules on the Terraform path: the google provider has no resource for them,
+/// so `apply` uploads `firebase/database.rules.json` after Terraform created the database (deploy.sh does the
+/// same with curl).
+extension Deployer {
+    /// Attempts, and seconds between them: a database just created can take a moment to answer on its host.
+    static let rulesAttempts = 5
+    static let rulesRetrySeconds = 10
+
+    func uploadDatabaseRules() throws {
+        guard topology.firebaseEnabled else { return }
+        let token = try runner.capture("gcloud", databaseTokenCall)
+        try runner.require(token.status, "gcloud auth application-default print-access-token")
+        // The token goes to curl in a file only this user can read, never on a command line others can list.
+        let headers = FileManager.default.temporaryDirectory.appendingPathComponent("tfctl-rtdb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: headers) }
+        guard
+            FileManager.default.createFile(
+                atPath: headers.path,
+                contents: Data(
+                    ("Authorization: Bearer \(token.output.trimmingCharacters(in: .whitespacesAndNewlines))\n"
+                        // Quota and billing go to the project, not to the credentials' own (user credentials
+                        // have none): "X-Goog-User-Project".
+                        + "X-Goog-User-Project: \(topology.project)\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+        else { throw Refused(reason: "could not write a temporary file for the Realtime Database token") }
+        let url = topology.names.firebaseDatabaseURL + "/.settings/rules.json"
+        for attempt in 1...Self.rulesAttempts {
+            let status = try runner.run(
+                "curl",
+                [
+                    "--fail", "--silent", "--show-error", "--request", "PUT", "--header", "@" + headers.path,
+                    "--data-binary", "@" + directory + "/firebase/database.rules.json", "--output", "/dev/null", url,
+                ])
+            if status == 0 {
+                log("Uploaded the Realtime Database rules to \(url).")
+                return
+            }
+            guard attempt < Self.rulesAttempts else { break }
+            log("Realtime Database rules: curl exit status \(status); trying again in \(Self.rulesRetrySeconds) s")
+            pause(Self.rulesRetrySeconds)
+        }
+        throw Refused(
+            reason: "could not upload the Realtime Database rules to \(url) after \(Self.rulesAttempts) attempts; "
+                + "Terraform's changes are applied: run tfctl apply again")
+    }
+}
