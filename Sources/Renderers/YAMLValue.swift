@@ -5,6 +5,8 @@ import Yams
 indirect enum YAMLValue: Sendable, Hashable {
     case string(String)
     case int(Int)
+    /// A float, printed as Swift's shortest exact form (`1.0`, `0.25`).
+    case double(Double)
     case bool(Bool)
     case sequence([YAMLValue])
     case mapping([YAMLEntry])
@@ -20,6 +22,8 @@ indirect enum YAMLValue: Sendable, Hashable {
             return .scalar(Node.Scalar(text, Tags.string, Self.mightReadAsNonString(text) ? .singleQuoted : .any))
         case .int(let value):
             return .scalar(Node.Scalar(String(value), Tags.int))
+        case .double(let value):
+            return .scalar(Node.Scalar(String(value), Tags.float))
         case .bool(let value):
             return .scalar(Node.Scalar(value ? "true" : "false", Tags.bool))
         case .sequence(let items):
@@ -56,6 +60,7 @@ indirect enum YAMLValue: Sendable, Hashable {
 private enum Tags {
     nonisolated(unsafe) static let string = Tag(.str)
     nonisolated(unsafe) static let int = Tag(.int)
+    nonisolated(unsafe) static let float = Tag(.float)
     nonisolated(unsafe) static let bool = Tag(.bool)
     nonisolated(unsafe) static let sequence = Tag(.seq)
     nonisolated(unsafe) static let mapping = Tag(.map)

@@ -143,9 +143,14 @@ extension Deployer {
             let object = try? JSONSerialization.jsonObject(with: Data(described.output.utf8)) as? [String: Any],
             let quotas = object["quotas"] as? [[String: Any]]
         else { return [] }
+        let listeners = lb.httpRedirect ? 2 : 1
         let needed: [String: Int] = [
-            "BACKEND_SERVICES": topology.services.count, "SSL_CERTIFICATES": 1,
-            "URL_MAPS": lb.httpRedirect ? 2 : 1, "TARGET_HTTPS_PROXIES": 1,
+            "BACKEND_SERVICES": topology.services.count,
+            "GLOBAL_EXTERNAL_MANAGED_BACKEND_SERVICES": topology.services.count,
+            "GLOBAL_EXTERNAL_MANAGED_FORWARDING_RULES": listeners, "SECURITY_POLICIES": 1,
+            // Two during a certificate switch (`previous_domains`).
+            "SSL_CERTIFICATES": lb.certificateDomains.count, "URL_MAPS": listeners, "TARGET_HTTPS_PROXIES": 1,
+            "TARGET_HTTP_PROXIES": listeners - 1,
         ]
         return quotas.compactMap { quota in
             guard let metric = quota["metric"] as? String, let need = needed[metric],

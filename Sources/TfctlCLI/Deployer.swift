@@ -51,6 +51,9 @@ struct Deployer {
         var variables: [String] = []
         if topology.usesBundledImage {
             // What the build needs first: the repository, the build's account and roles, the source bucket.
+            let listed = try runner.capture(
+                "terraform", ["state", "list", "google_service_account.build"], in: terraformDirectory)
+            let newAccount = listed.status != 0 || listed.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
             try step(
                 "terraform apply (build prerequisites)",
                 runner.run(
@@ -58,6 +61,12 @@ struct Deployer {
                     ["apply", "-input=false", "-auto-approve"]
                         + TerraformRenderer().buildPrerequisites(topology).map { "-target=" + $0 } + placeholders(),
                     in: terraformDirectory))
+            if newAccount {
+                // "Policy changes typically propagate in 2 minutes" (IAM, access change propagation): a build
+                // submitted at once as a new account may not read its source or push yet.
+                log("Waiting \(Self.newAccountSeconds) s for the new build account's roles to take effect.")
+                pause(Self.newAccountSeconds)
+            }
             let pinned = try buildBundledImage()
             for service in topology.sortedServices where service.image == .bundled {
                 variables += ["-var", "\(TerraformRenderer.imageVariable(service))=\(pinned)"]
@@ -237,11 +246,15 @@ struct Deployer {
                 "--format", "value(results.images[0].digest)", "--project", topology.project, "--quiet",
             ])
         try runner.require(built.status, "gcloud builds submit")
-        let image = try Self.imageByDigest(
-            topology.names.imageRepository + "@" + built.output.trimmingCharacters(in: .whitespacesAndNewlines))
+        // The digest is the last line: a gcloud that streams the build's log prints it before.
+        let digest = built.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        let image = try Self.imageByDigest(topology.names.imageRepository + "@" + digest)
         log("Built \(image).")
         return image
     }
+
+    /// How long a build waits after its account was created: IAM changes typically take 2 minutes to apply.
+    static let newAccountSeconds = 120
 
     private func requireDockerfile() throws {
         guard FileManager.default.fileExists(atPath: sourceDirectory + "/Templates/Dockerfile") else {

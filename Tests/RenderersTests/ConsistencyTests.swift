@@ -143,9 +143,14 @@ import Yams
         #expect(scriptNegs == negs)
         let backends = RenderedReaders.terraformResources(tf, type: "google_compute_backend_service").values
             .map { "\($0["name"] ?? "") \($0["load_balancing_scheme"] ?? "") \($0["protocol"] ?? "")" }.sorted()
-        let scriptBackends = RenderedReaders.gcloudCalls(script, ["compute", "backend-services", "create"])
-            .map { "\($0.positional) \($0.flags["--load-balancing-scheme"] ?? "") \($0.flags["--protocol"] ?? "")" }
-            .sorted()
+        // deploy.sh imports each backend service whole, from the file beside it.
+        let imported = RenderedReaders.gcloudCalls(script, ["compute", "backend-services", "import"])
+        let scriptBackends = try imported.map { call -> String in
+            let file = try #require(call.flags["--source"]?.components(separatedBy: "${HERE}/").last)
+            let document = try #require(try Yams.load(yaml: try rendered.text("gcloud/" + file)) as? [String: Any])
+            #expect(document["name"] as? String == call.positional)
+            return "\(call.positional) \(document["loadBalancingScheme"] ?? "") \(document["protocol"] ?? "")"
+        }.sorted()
         #expect(scriptBackends == backends)
         let certificate = try #require(
             RenderedReaders.terraformResources(tf, type: "google_compute_managed_ssl_certificate").values.first)

@@ -197,6 +197,65 @@ import Testing
         #expect(calls.contains { $0.contains("compute networks delete realtime-vpc") }, "the VPC went after the wait")
     }
 
+    @Test("Firebase: addFirebase is polled until done, and the database's creation is retried while billing propagates")
+    func firebasePrerequisites() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let log = directory.appendingPathComponent("calls.log")
+        // Firebase answers the project only after the third look, and refuses the database twice (no Blaze yet).
+        let curl = """
+            #!/usr/bin/env bash
+            echo "curl $*" >> "\(log.path)"
+            count() { echo x >> "\(directory.path)/$1"; wc -l < "\(directory.path)/$1"; }
+            case "$*" in
+              *":addFirebase"*) exit 0 ;;
+              *"--request POST"*"instances?databaseId="*) [ "$(count create)" -gt 2 ] || exit 22 ;;
+              *"/v1beta1/projects/tenderflow-prod") [ "$(count project)" -gt 3 ] || exit 22 ;;
+              *"/instances/tenderflow-prod-realtime") exit 22 ;;
+            esac
+            exit 0
+
+            """
+        let gcloud = """
+            #!/usr/bin/env bash
+            echo "gcloud $*" >> "\(log.path)"
+            case "$*" in "secrets versions list "*) echo 3 ;; esac
+            exit 0
+
+            """
+        let sleep = "#!/usr/bin/env bash\necho \"sleep $*\" >> \"\(log.path)\"\n"
+        for (name, text) in [("gcloud", gcloud), ("curl", curl), ("sleep", sleep)] {
+            let url = bin.appendingPathComponent(name)
+            try Data(text.utf8).write(to: url)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["bash", RenderGoldenTests.goldens.appendingPathComponent("prod/gcloud/deploy.sh").path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["IMAGE"] = "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server@sha256:" + String(repeating: "d", count: 64)
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let calls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        let firebase = calls.filter { $0.hasPrefix("curl ") }
+        #expect(firebase.allSatisfy { $0.contains("--header X-Goog-User-Project: tenderflow-prod") })
+        let add = try #require(firebase.first { $0.contains(":addFirebase") })
+        #expect(add.contains("--data {}"), "a POST without a body is refused with 411")
+        // Looked at once before adding, then polled until it answers.
+        #expect(firebase.filter { $0.hasSuffix("/v1beta1/projects/tenderflow-prod") }.count == 4)
+        #expect(firebase.filter { $0.contains("instances?databaseId=") }.count == 3)
+        #expect(calls.filter { $0 == "sleep \(60)" }.count == 2, "two refusals, a minute apart")
+        #expect(calls.contains { $0.contains("gcloud auth application-default print-access-token --scopes=") })
+        #expect(firebase.last?.contains(".settings/rules.json") == true)
+    }
+
     @Test("unknown arguments are refused before anything runs")
     func unknownArgument() throws {
         let run = try deploy(["--dryrun"])

@@ -90,9 +90,17 @@ import Yams
             for (label, attributes) in backends {
                 let percent = try #require(attributes["max_ejection_percent"].flatMap { Int($0) }, "\(label)")
                 #expect(percent < 100 && percent >= 100 / regions, "\(label): \(percent) with \(regions) regions")
+                // deploy.sh's backend service (imported whole: gcloud has no flags for it) ejects the same way.
+                let name = try #require(attributes["name"]?.trimmingCharacters(in: ["\""]))
+                let file = try Self.yaml(try #require(files["gcloud/backend-services/\(name).yaml"]))
+                let outliers = try #require(file["outlierDetection"] as? [String: Any], "\(name)")
+                #expect(outliers["maxEjectionPercent"] as? Int == percent)
+                #expect("\(outliers["consecutiveErrors"] ?? "")" == attributes["consecutive_errors"])
+                #expect("\(outliers["consecutiveGatewayFailure"] ?? "")" == attributes["consecutive_gateway_failure"])
             }
         } else {
             #expect(!text.contains("outlier_detection"), "one region: nothing to fail over to")
+            #expect(!files.contains { $0.key.hasPrefix("gcloud/backend-services/") && $0.value.contains("outlier") })
         }
     }
 
@@ -136,6 +144,22 @@ import Yams
         #expect(!variables.contains(":latest"))
     }
 
+    @Test("services read pinned secret versions: a new value is a new revision in the plan", arguments: RenderGoldenTests.environments)
+    func pinnedSecrets(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let services = try #require(files["terraform/cloud_run.tf"])
+        #expect(!services.contains("version = \"latest\""))
+        #expect(services.contains("version = google_secret_manager_secret_version.redis_url_"))
+        #expect(services.contains("version = var.secret_version_realtime_jwt"))
+        let variables = try #require(files["terraform/variables.tf"])
+        #expect(variables.contains("variable \"secret_version_realtime_jwt\" {"))
+        #expect(variables.contains("condition     = can(regex(\"^[1-9][0-9]*$\", var.secret_version_realtime_jwt))"))
+        // A version Terraform replaces is disabled after the new one exists, never destroyed under a revision.
+        let memorystore = try #require(files["terraform/memorystore.tf"])
+        #expect(memorystore.contains("deletion_policy = \"DISABLE\""))
+        #expect(memorystore.contains("create_before_destroy = true"))
+    }
+
     @Test("alerts mean what they say: Redis memory per instance, the load balancer's own 5xx, each revision")
     func alerts() throws {
         let monitoring = try #require(try Self.files("prod")["terraform/monitoring.tf"])
@@ -143,6 +167,11 @@ import Yams
         let redis = try #require(policies["redis_memory"])
         #expect(redis["cross_series_reducer"] == "REDUCE_MAX" && redis["per_series_aligner"] == "ALIGN_MAX")
         #expect(redis["group_by_fields"] == "[\"resource.labels.instance_id\"]")
+        // Scoped to this topology's instances, not every Memorystore instance in the project.
+        #expect(
+            redis["filter"]?.contains(
+                "resource.labels.instance_id = monitoring.regex.full_match(\\\"(.*/)?realtime-redis-[a-z0-9-]+\\\")")
+                == true, "\(redis)")
         let balancer = try #require(policies["load_balancer_server_errors"])
         #expect(balancer["filter"]?.contains("loadbalancing.googleapis.com/https/request_count") == true)
         let instances = try #require(policies["realtime_instances"])

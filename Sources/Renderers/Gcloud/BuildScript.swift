@@ -30,7 +30,7 @@ struct BuildScript {
             G.log("APIs"),
             G.run(["services", "enable"] + BuildScript.apis.map { .literal("\($0).googleapis.com") }),
         ]
-        body += repository() + account() + bucket() + build()
+        body += repository() + [.assign("new_account", .literal("0"))] + account() + bucket() + build()
         return Script(
             header: [
                 header, "",
@@ -67,7 +67,8 @@ struct BuildScript {
             create: [
                 G.run(
                     "iam", "service-accounts", "create", .literal(names.buildServiceAccountID), "--display-name",
-                    .literal("\(topology.name) image builds"))
+                    .literal("\(topology.name) image builds")),
+                .assign("new_account", .literal("1")),
             ])
             + [
                 G.run(
@@ -115,12 +116,23 @@ struct BuildScript {
                         ]))
                 ],
                 else: [
+                    // "Policy changes typically propagate in 2 minutes" (IAM, access change propagation): a build
+                    // submitted at once as a new account may not read its source or push yet.
+                    .if(
+                        Command.test(.variable("new_account"), .syntax(.equal), "1"),
+                        then: [
+                            G.log("  waiting 2 minutes for the new build account's roles to take effect"),
+                            .command(Command("sleep", "120")),
+                        ]),
                     .assign(
                         "digest",
                         .substitution(G.gcloud(submit + ["--format", "value(results.images[0].digest)", "--quiet"]))),
                     .if(
                         Command.test(.syntax(.isEmpty), .variable("digest")),
-                        then: [G.log("The build pushed no image: see its log above."), .command(Command("exit", "1"))]),
+                        then: [
+                            G.log("The build reported no image: see its log in the Cloud Build console."),
+                            .command(Command("exit", "1")),
+                        ]),
                     .command(Command("echo", .concat([.literal(names.imageRepository + "@"), .variable("digest")]))),
                 ]),
         ]

@@ -143,10 +143,13 @@ struct CloudRunSteps {
     private func deployment(_ service: RealtimeService, _ region: String) -> [Statement] {
         let arguments = deployArguments(service, region)
         // What is deployed: every flag (with the digest and versions resolved above), and the environment file's
-        // content, which the flags only name.
+        // content, which the flags only name (by a path relative to the script: where the checkout is changes
+        // nothing that is deployed).
         let environment = DeployScript.environmentFile(service, region, topology).document(header: [])
         var spec: [WordPart] = [.literal("env=\(stableHash(environment))")]
-        for word in arguments { spec += [" "] + Self.parts(word) }
+        for word in deployArguments(service, region, environmentFile: .literal(Self.environmentFile(service, region))) {
+            spec += [" "] + Self.parts(word)
+        }
         let fingerprint = "fingerprint_" + Self.shellName("\(service.name)_\(region)")
         return [
             G.log("Cloud Run service \(service.name) (\(region))"),
@@ -169,7 +172,11 @@ struct CloudRunSteps {
         ]
     }
 
-    func deployArguments(_ service: RealtimeService, _ region: String) -> [Word] {
+    static func environmentFile(_ service: RealtimeService, _ region: String) -> String {
+        "env/\(service.name)-\(region).yaml"
+    }
+
+    func deployArguments(_ service: RealtimeService, _ region: String, environmentFile: Word? = nil) -> [Word] {
         var words: [Word] = [
             "run", "deploy", .literal(names.cloudRunService(service)), "--region", .literal(region),
             "--image", service.image == .bundled ? .variable(Self.bundledImage) : .literal(names.image(service)),
@@ -187,7 +194,7 @@ struct CloudRunSteps {
             "--vpc-egress", "private-ranges-only",
             "--ingress", .literal(service.ingress.rawValue),
             "--service-account", G.serviceAccountEmail(names),
-            "--env-vars-file", G.besideScript("env/\(service.name)-\(region).yaml"),
+            "--env-vars-file", environmentFile ?? G.besideScript(Self.environmentFile(service, region)),
             "--startup-probe", .literal(Self.probe(service.probes.startup, port: service.port)),
             "--liveness-probe", .literal(Self.probe(service.probes.liveness, port: service.port)),
         ]

@@ -48,8 +48,12 @@ struct FirebaseSteps {
                 .if(
                     projectExists, negated: true,
                     then: [
+                        // With a body: a POST without Content-Length is refused (411) by Google's front end.
                         .command(
-                            curl(["--request", "POST", "--output", "/dev/null", .concat(project + [":addFirebase"])]))
+                            curl([
+                                "--request", "POST", "--header", "Content-Type: application/json", "--data", "{}",
+                                "--output", "/dev/null", .concat(project + [":addFirebase"]),
+                            ]))
                     ]
                         + G.retrying(
                             projectExists, attempts: Self.addAttempts, pauseSeconds: Self.addPollSeconds,

@@ -32,8 +32,18 @@ public struct GcloudRenderer: Sendable {
             for region in topology.regions {
                 files.append(
                     RenderedFile(
-                        path: "gcloud/env/\(service.name)-\(region).yaml",
+                        path: "gcloud/" + CloudRunSteps.environmentFile(service, region),
                         contents: DeployScript.environmentFile(service, region, topology).document(header: [header])))
+            }
+        }
+        if let lb = topology.loadBalancer {
+            for service in topology.sortedServices {
+                files.append(
+                    RenderedFile(
+                        path: "gcloud/" + LoadBalancerSteps.backendServiceFile(service, topology.names),
+                        contents: LoadBalancerSteps.backendServiceDocument(service, lb, topology).document(header: [
+                            header
+                        ])))
             }
         }
         if topology.loadBalancer?.httpRedirect == true {

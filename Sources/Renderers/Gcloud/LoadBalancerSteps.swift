@@ -126,49 +126,67 @@ struct LoadBalancerSteps {
         return statements
     }
 
+    /// The backend service as a whole, imported from `backend-services/<name>.yaml` (created if absent, else
+    /// brought to exactly that: its NEGs, logging and outlier detection, which gcloud has no flags for), then
+    /// the Cloud Armor policy, which the API attaches by its own call (`setSecurityPolicy`).
     private func backendService(_ service: RealtimeService, _ lb: LoadBalancer) -> [Statement] {
         let backend = LoadBalancerNames.backend(service, names)
-        // Serverless NEG backends: no timeout, no session affinity, no health check (validation enforces it).
-        var statements = G.ensure(
-            "Backend service \(backend)",
-            probe: ["compute", "backend-services", "describe", .literal(backend), "--global"],
-            create: [
-                G.run(
-                    "compute", "backend-services", "create", .literal(backend), "--global", "--load-balancing-scheme",
-                    "EXTERNAL_MANAGED", "--protocol", "HTTP")
-            ])
-        statements.append(
+        return [
+            G.log("Backend service \(backend)"),
+            G.run(
+                "compute", "backend-services", "import", .literal(backend), "--global", "--source",
+                G.besideScript(Self.backendServiceFile(service, names))),
             G.run(
                 "compute", "backend-services", "update", .literal(backend), "--global", "--security-policy",
-                .literal(names.securityPolicy),
-                lb.logSampleRate > 0 ? "--enable-logging" : "--no-enable-logging", "--logging-sample-rate",
-                .literal(formatted(lb.logSampleRate))))
-        let attached = G.gcloud(
-            "compute", "backend-services", "describe", .literal(backend), "--global", "--format",
-            "value(backends[].group)")
-        for region in topology.regions {
-            let neg = names.neg(service, region)
-            statements += [
-                .case(
-                    .substitution(attached),
-                    [
-                        CaseArm(
-                            [[.anyString, .word(.literal("/networkEndpointGroups/\(neg)")), .anyString]],
-                            [
-                                G.log("  \(neg) already attached")
-                            ]),
-                        CaseArm(
-                            [[.anyString]],
-                            [
-                                G.run(
-                                    "compute", "backend-services", "add-backend", .literal(backend), "--global",
-                                    "--network-endpoint-group", .literal(neg),
-                                    "--network-endpoint-group-region", .literal(region))
-                            ]),
-                    ])
-            ]
+                .literal(names.securityPolicy)),
+        ]
+    }
+
+    static func backendServiceFile(_ service: RealtimeService, _ names: ResourceNames) -> String {
+        "backend-services/\(LoadBalancerNames.backend(service, names)).yaml"
+    }
+
+    /// What `backendService` imports: the same backend service as the Terraform's (serverless NEG backends: no
+    /// timeout, no session affinity, no health check; validation enforces it).
+    static func backendServiceDocument(_ service: RealtimeService, _ lb: LoadBalancer, _ topology: Topology)
+        -> YAMLValue
+    {
+        let names = topology.names
+        let compute = "https://www.googleapis.com/compute/v1/projects/\(topology.project)"
+        var entries: [(String, YAMLValue)] = [
+            ("name", .string(LoadBalancerNames.backend(service, names))),
+            ("loadBalancingScheme", .string("EXTERNAL_MANAGED")),
+            ("protocol", .string("HTTP")),
+            (
+                "backends",
+                .sequence(
+                    topology.regions.map { region in
+                        .map(
+                            (
+                                "group",
+                                .string(
+                                    "\(compute)/regions/\(region)/networkEndpointGroups/\(names.neg(service, region))")
+                            ))
+                    })
+            ),
+            ("logConfig", .map(("enable", .bool(lb.logSampleRate > 0)), ("sampleRate", .double(lb.logSampleRate)))),
+        ]
+        if let outliers = OutlierDetection(regions: topology.regions.count) {
+            entries.append(
+                (
+                    "outlierDetection",
+                    .map(
+                        ("consecutiveErrors", .int(outliers.consecutiveErrors)),
+                        ("consecutiveGatewayFailure", .int(outliers.consecutiveGatewayFailures)),
+                        ("enforcingConsecutiveErrors", .int(100)),
+                        ("enforcingConsecutiveGatewayFailure", .int(100)),
+                        ("maxEjectionPercent", .int(outliers.maxEjectionPercent)),
+                        ("interval", .map(("seconds", .int(outliers.intervalSeconds)))),
+                        ("baseEjectionTime", .map(("seconds", .int(outliers.baseEjectionSeconds))))
+                    )
+                ))
         }
-        return statements
+        return .mapping(entries.map { YAMLEntry(key: $0.0, value: $0.1) })
     }
 
     private func urlMaps(_ lb: LoadBalancer, primary: RealtimeService) -> [Statement] {

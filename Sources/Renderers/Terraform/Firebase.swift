@@ -92,8 +92,13 @@ enum MonitoringBlocks {
                 policy(
                     label: "redis_memory",
                     title: "\(context.topology.name): Redis memory usage",
+                    // Only this topology's instances, not every Memorystore instance in the project (`instance_id`
+                    // is the instance's resource name, projects/P/locations/R/instances/NAME), by their name's
+                    // prefix rather than a list, so that adding a region leaves the policy alone.
                     filter:
-                        "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"",
+                        "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\" "
+                        + "AND resource.labels.instance_id = monitoring.regex.full_match(\"(.*/)?"
+                        + context.names.redisInstance("") + "[a-z0-9-]+\")",
                     // Per instance: a ratio summed over three instances at 30 % would fire at 90 %.
                     aligner: "ALIGN_MAX", threshold: .double(monitoring.redisMemoryUtilization),
                     reducer: "REDUCE_MAX", groupBy: ["resource.labels.instance_id"],

@@ -131,6 +131,14 @@ enum MemorystoreBlocks {
             TF.resource("google_secret_manager_secret_version", label) {
                 Attribute("secret", TF.ref("google_secret_manager_secret", label, "id"))
                 Attribute("secret_data", value)
+                // A new value replaces the version, and revisions pin versions by number (`CloudRun.pinnedVersion`):
+                // the new one first, and the old one disabled rather than destroyed, so instances of the running
+                // revision still start and it can be rolled back to ("changing secret_data ... deletes the existing
+                // version and creates a new one, which may cause potential outages": the provider's docs).
+                Attribute("deletion_policy", "DISABLE")
+                Block("lifecycle") {
+                    Attribute("create_before_destroy", true)
+                }
             },
             IAM.secretAccessor(label: label),
         ]

@@ -65,11 +65,13 @@ if exists gcloud artifacts repositories describe realtime --location us-central1
 else
   run gcloud artifacts repositories create realtime --location us-central1 --repository-format docker --description 'Container images of the realtime topology' --project "$PROJECT" --quiet
 fi
+new_account=0
 log 'Build service account realtime-build'
 if exists gcloud iam service-accounts describe realtime-build@tenderflow-dev.iam.gserviceaccount.com --project "$PROJECT"; then
   log '  exists, unchanged'
 else
   run gcloud iam service-accounts create realtime-build --display-name 'realtime image builds' --project "$PROJECT" --quiet
+  new_account=1
 fi
 run gcloud projects add-iam-policy-binding "$PROJECT" --member serviceAccount:realtime-build@tenderflow-dev.iam.gserviceaccount.com --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet
 run gcloud artifacts repositories add-iam-policy-binding realtime --location us-central1 --member serviceAccount:realtime-build@tenderflow-dev.iam.gserviceaccount.com --role roles/artifactregistry.writer --project "$PROJECT" --quiet
@@ -84,9 +86,13 @@ log "Building the bundled server from ${SOURCE}"
 if [ "$DRY_RUN" = 1 ]; then
   log "  (dry run: would submit cloudbuild/bundled-image.yaml with ${SOURCE})"
 else
+  if [ "$new_account" = 1 ]; then
+    log '  waiting 2 minutes for the new build account'\''s roles to take effect'
+    sleep 120
+  fi
   digest="$(gcloud builds submit "$SOURCE" --config "${HERE}/bundled-image.yaml" --gcs-source-staging-dir gs://tenderflow-dev-realtime-build-source/source --format 'value(results.images[0].digest)' --quiet --project "$PROJECT")"
   if [ -z "$digest" ]; then
-    log 'The build pushed no image: see its log above.'
+    log 'The build reported no image: see its log in the Cloud Build console.'
     exit 1
   fi
   echo "us-central1-docker.pkg.dev/tenderflow-dev/realtime/realtime-server@${digest}"

@@ -244,7 +244,7 @@ log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=2457f54e run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file ${HERE}/env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
+fingerprint_realtime_us_central1="$(fingerprint "env=2457f54e run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
@@ -270,20 +270,8 @@ else
   run gcloud compute network-endpoint-groups create realtime-realtime-us-central1 --region us-central1 --network-endpoint-type serverless --cloud-run-service realtime --project "$PROJECT" --quiet
 fi
 log 'Backend service realtime-backend-realtime'
-if exists gcloud compute backend-services describe realtime-backend-realtime --global --project "$PROJECT"; then
-  log '  exists, unchanged'
-else
-  run gcloud compute backend-services create realtime-backend-realtime --global --load-balancing-scheme EXTERNAL_MANAGED --protocol HTTP --project "$PROJECT" --quiet
-fi
-run gcloud compute backend-services update realtime-backend-realtime --global --security-policy realtime-armor --enable-logging --logging-sample-rate 1 --project "$PROJECT" --quiet
-case "$(gcloud compute backend-services describe realtime-backend-realtime --global --format 'value(backends[].group)' --project "$PROJECT")" in
-  */networkEndpointGroups/realtime-realtime-us-central1*)
-    log '  realtime-realtime-us-central1 already attached'
-    ;;
-  *)
-    run gcloud compute backend-services add-backend realtime-backend-realtime --global --network-endpoint-group realtime-realtime-us-central1 --network-endpoint-group-region us-central1 --project "$PROJECT" --quiet
-    ;;
-esac
+run gcloud compute backend-services import realtime-backend-realtime --global --source "${HERE}/backend-services/realtime-backend-realtime.yaml" --project "$PROJECT" --quiet
+run gcloud compute backend-services update realtime-backend-realtime --global --security-policy realtime-armor --project "$PROJECT" --quiet
 log 'URL map realtime-https'
 if exists gcloud compute url-maps describe realtime-https --global --project "$PROJECT"; then
   run gcloud compute url-maps set-default-service realtime-https --global --default-service realtime-backend-realtime --project "$PROJECT" --quiet
@@ -344,7 +332,7 @@ else
   token="$(gcloud auth print-access-token)"
   log 'Firebase project'
   if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
-    curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --request POST --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}:addFirebase"
+    curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}:addFirebase"
     succeeded=0
     for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
       if curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then

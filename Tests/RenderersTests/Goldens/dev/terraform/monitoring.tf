@@ -102,7 +102,7 @@ resource "google_monitoring_alert_policy" "redis_memory" {
   conditions {
     display_name = "realtime: Redis memory usage"
     condition_threshold {
-      filter          = "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\""
+      filter          = "resource.type = \"redis_instance\" AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\" AND resource.labels.instance_id = monitoring.regex.full_match(\"(.*/)?realtime-redis-[a-z0-9-]+\")"
       comparison      = "COMPARISON_GT"
       threshold_value = 0.8
       duration        = "300s"

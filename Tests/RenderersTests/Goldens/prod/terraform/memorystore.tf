@@ -39,8 +39,13 @@ resource "google_secret_manager_secret" "redis_url_us_central1" {
 }
 
 resource "google_secret_manager_secret_version" "redis_url_us_central1" {
-  secret      = google_secret_manager_secret.redis_url_us_central1.id
-  secret_data = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
+  secret          = google_secret_manager_secret.redis_url_us_central1.id
+  secret_data     = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
+  deletion_policy = "DISABLE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_us_central1" {
@@ -59,8 +64,13 @@ resource "google_secret_manager_secret" "redis_ca_us_central1" {
 }
 
 resource "google_secret_manager_secret_version" "redis_ca_us_central1" {
-  secret      = google_secret_manager_secret.redis_ca_us_central1.id
-  secret_data = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
+  secret          = google_secret_manager_secret.redis_ca_us_central1.id
+  secret_data     = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
+  deletion_policy = "DISABLE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_us_central1" {
@@ -108,8 +118,13 @@ resource "google_secret_manager_secret" "redis_url_europe_west1" {
 }
 
 resource "google_secret_manager_secret_version" "redis_url_europe_west1" {
-  secret      = google_secret_manager_secret.redis_url_europe_west1.id
-  secret_data = "rediss://:${google_redis_instance.redis_europe_west1.auth_string}@${google_redis_instance.redis_europe_west1.host}:${google_redis_instance.redis_europe_west1.port}"
+  secret          = google_secret_manager_secret.redis_url_europe_west1.id
+  secret_data     = "rediss://:${google_redis_instance.redis_europe_west1.auth_string}@${google_redis_instance.redis_europe_west1.host}:${google_redis_instance.redis_europe_west1.port}"
+  deletion_policy = "DISABLE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_europe_west1" {
@@ -128,8 +143,13 @@ resource "google_secret_manager_secret" "redis_ca_europe_west1" {
 }
 
 resource "google_secret_manager_secret_version" "redis_ca_europe_west1" {
-  secret      = google_secret_manager_secret.redis_ca_europe_west1.id
-  secret_data = join("\n", google_redis_instance.redis_europe_west1.server_ca_certs[*].cert)
+  secret          = google_secret_manager_secret.redis_ca_europe_west1.id
+  secret_data     = join("\n", google_redis_instance.redis_europe_west1.server_ca_certs[*].cert)
+  deletion_policy = "DISABLE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_europe_west1" {
@@ -177,8 +197,13 @@ resource "google_secret_manager_secret" "redis_url_asia_southeast1" {
 }
 
 resource "google_secret_manager_secret_version" "redis_url_asia_southeast1" {
-  secret      = google_secret_manager_secret.redis_url_asia_southeast1.id
-  secret_data = "rediss://:${google_redis_instance.redis_asia_southeast1.auth_string}@${google_redis_instance.redis_asia_southeast1.host}:${google_redis_instance.redis_asia_southeast1.port}"
+  secret          = google_secret_manager_secret.redis_url_asia_southeast1.id
+  secret_data     = "rediss://:${google_redis_instance.redis_asia_southeast1.auth_string}@${google_redis_instance.redis_asia_southeast1.host}:${google_redis_instance.redis_asia_southeast1.port}"
+  deletion_policy = "DISABLE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_asia_southeast1" {
@@ -197,8 +222,13 @@ resource "google_secret_manager_secret" "redis_ca_asia_southeast1" {
 }
 
 resource "google_secret_manager_secret_version" "redis_ca_asia_southeast1" {
-  secret      = google_secret_manager_secret.redis_ca_asia_southeast1.id
-  secret_data = join("\n", google_redis_instance.redis_asia_southeast1.server_ca_certs[*].cert)
+  secret          = google_secret_manager_secret.redis_ca_asia_southeast1.id
+  secret_data     = join("\n", google_redis_instance.redis_asia_southeast1.server_ca_certs[*].cert)
+  deletion_policy = "DISABLE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_asia_southeast1" {
