@@ -236,7 +236,9 @@ import Testing
         process.arguments = ["bash", RenderGoldenTests.goldens.appendingPathComponent("prod/gcloud/deploy.sh").path]
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        environment["IMAGE"] = "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server@sha256:" + String(repeating: "d", count: 64)
+        environment["IMAGE"] =
+            "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server@sha256:"
+            + String(repeating: "d", count: 64)
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

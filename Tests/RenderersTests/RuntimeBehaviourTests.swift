@@ -144,7 +144,9 @@ import Yams
         #expect(!variables.contains(":latest"))
     }
 
-    @Test("services read pinned secret versions: a new value is a new revision in the plan", arguments: RenderGoldenTests.environments)
+    @Test(
+        "services read pinned secret versions: a new value is a new revision in the plan",
+        arguments: RenderGoldenTests.environments)
     func pinnedSecrets(_ environment: String) throws {
         let files = try Self.files(environment)
         let services = try #require(files["terraform/cloud_run.tf"])
