@@ -62,6 +62,7 @@ public struct ScriptPrinter: Sendable {
             case .errorsToOutput: text += " 2>&1"
             case .outputToErrors: text += " >&2"
             case .discardErrors: text += " 2>/dev/null"
+            case .outputToFile(let file): text += " >" + quote(file)
             }
         }
         return ([text] + command.pipeline.map(render)).joined(separator: " | ")

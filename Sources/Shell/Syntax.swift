@@ -84,6 +84,8 @@ public enum Redirect: Sendable, Hashable {
     case outputToErrors
     /// `2>/dev/null`
     case discardErrors
+    /// `>"$FILE"`: standard output into a file, replacing it.
+    case outputToFile(Word)
 }
 
 /// One shell word. Literal text is always quoted as needed; variables and substitutions expand inside

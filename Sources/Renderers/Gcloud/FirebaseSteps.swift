@@ -32,18 +32,32 @@ struct FirebaseSteps {
             .literal("https://firebasedatabase.googleapis.com/v1beta/projects/"), .variable("PROJECT"),
             .literal("/locations/\(firebase.location)/instances"),
         ]
-        func curl(_ arguments: [Word], token: String = "token") -> Command {
+        // The headers, token included, go to curl in files only this user can read (mktemp), never on a command
+        // line others can list; removed when the script exits.
+        func curl(_ arguments: [Word], headers: String = "headers") -> Command {
             Command(
-                [
-                    "curl", "--fail", "--silent", "--show-error", "--header",
-                    .concat(["Authorization: Bearer ", .variable(token)]), "--header",
-                    .concat(["X-Goog-User-Project: ", .variable("PROJECT")]),
-                ] + arguments)
+                ["curl", "--fail", "--silent", "--show-error", "--header", .concat(["@", .variable(headers)])]
+                    + arguments)
+        }
+        func writeHeaders(_ file: String, token: Command) -> [Statement] {
+            [
+                .assign("token", .substitution(token)),
+                .command(
+                    Command(
+                        "printf", "Authorization: Bearer %s\\nX-Goog-User-Project: %s\\n", .variable("token"),
+                        .variable("PROJECT")
+                    ).redirecting(.outputToFile(.variable(file)))),
+            ]
         }
         let projectExists = curl(["--output", "/dev/null", .concat(project)])
         let work: [Statement] =
             [
-                .assign("token", .substitution(Command("gcloud", "auth", "print-access-token"))),
+                .assign("headers", .substitution(Command("mktemp"))),
+                .assign("database_headers", .substitution(Command("mktemp"))),
+                .command(Command("trap", "rm -f \"$headers\" \"$database_headers\"", "EXIT")),
+            ]
+            + writeHeaders("headers", token: Command("gcloud", "auth", "print-access-token"))
+            + [
                 G.log("Firebase project"),
                 .if(
                     projectExists, negated: true,
@@ -77,20 +91,19 @@ struct FirebaseSteps {
                             + "plan), then run deploy.sh again."),
                     else: [G.log("  exists, unchanged")]),
                 G.log("Realtime Database rules"),
-                .assign(
-                    "database_token",
-                    .substitution(
-                        Command(
-                            "gcloud", "auth", "application-default", "print-access-token",
-                            .literal("--scopes=" + Self.databaseScopes.joined(separator: ","))))),
             ]
+            + writeHeaders(
+                "database_headers",
+                token: Command(
+                    "gcloud", "auth", "application-default", "print-access-token",
+                    .literal("--scopes=" + Self.databaseScopes.joined(separator: ","))))
             + G.retrying(
                 curl(
                     [
                         "--request", "PUT", "--output", "/dev/null", "--data-binary",
                         .concat(["@", .variable("HERE"), "/../firebase/database.rules.json"]),
                         .literal("\(names.firebaseDatabaseURL)/.settings/rules.json"),
-                    ], token: "database_token"),
+                    ], headers: "database_headers"),
                 attempts: Self.rulesAttempts, pauseSeconds: Self.rulesRetrySeconds,
                 waiting: "the database does not take the rules yet",
                 gaveUp: "Gave up uploading the rules: Application Default Credentials need the Realtime Database "

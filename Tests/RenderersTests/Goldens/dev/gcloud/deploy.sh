@@ -329,13 +329,17 @@ fi
 if [ "$DRY_RUN" = 1 ]; then
   log 'Firebase: would add Firebase to the project, create tenderflow-dev-realtime and upload firebase/database.rules.json'
 else
+  headers="$(mktemp)"
+  database_headers="$(mktemp)"
+  trap 'rm -f "$headers" "$database_headers"' EXIT
   token="$(gcloud auth print-access-token)"
+  printf 'Authorization: Bearer %s\nX-Goog-User-Project: %s\n' "$token" "$PROJECT" >"$headers"
   log 'Firebase project'
-  if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
-    curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}:addFirebase"
+  if ! curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
+    curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}:addFirebase"
     succeeded=0
     for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
-      if curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
+      if curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebase.googleapis.com/v1beta1/projects/${PROJECT}"; then
         succeeded=1
         break
       fi
@@ -350,10 +354,10 @@ else
     log '  exists, unchanged'
   fi
   log 'Realtime Database tenderflow-dev-realtime (us-central1)'
-  if ! curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-dev-realtime"; then
+  if ! curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-dev-realtime"; then
     succeeded=0
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
-      if curl --fail --silent --show-error --header "Authorization: Bearer ${token}" --header "X-Goog-User-Project: ${PROJECT}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-dev-realtime"; then
+      if curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-dev-realtime"; then
         succeeded=1
         break
       fi
@@ -368,10 +372,11 @@ else
     log '  exists, unchanged'
   fi
   log 'Realtime Database rules'
-  database_token="$(gcloud auth application-default print-access-token --scopes=https://www.googleapis.com/auth/userinfo.email,https://www.googleapis.com/auth/firebase.database)"
+  token="$(gcloud auth application-default print-access-token --scopes=https://www.googleapis.com/auth/userinfo.email,https://www.googleapis.com/auth/firebase.database)"
+  printf 'Authorization: Bearer %s\nX-Goog-User-Project: %s\n' "$token" "$PROJECT" >"$database_headers"
   succeeded=0
   for attempt in 1 2 3 4 5; do
-    if curl --fail --silent --show-error --header "Authorization: Bearer ${database_token}" --header "X-Goog-User-Project: ${PROJECT}" --request PUT --output /dev/null --data-binary "@${HERE}/../firebase/database.rules.json" https://tenderflow-dev-realtime.firebaseio.com/.settings/rules.json; then
+    if curl --fail --silent --show-error --header "@${database_headers}" --request PUT --output /dev/null --data-binary "@${HERE}/../firebase/database.rules.json" https://tenderflow-dev-realtime.firebaseio.com/.settings/rules.json; then
       succeeded=1
       break
     fi
