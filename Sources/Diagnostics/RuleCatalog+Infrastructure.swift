@@ -25,6 +25,13 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/memorystore/docs/redis/networking#private_services_access"),
         Rule(
+            "TFC0208", family: "network", title: "flow log sampling out of range",
+            explanation: """
+                VPC flow logs record a fraction of each subnet's flows, from 0 (off) to 1 (every flow); tfctl \
+                turns them on at 0.5, Google's default, so that a review or an incident can see who talked to what.
+                """,
+            source: "https://cloud.google.com/vpc/docs/flow-logs"),
+        Rule(
             "TFC0207", family: "network", severity: .warning, title: "subnet too small for Direct VPC egress",
             explanation: """
                 Direct VPC egress takes IP addresses from the subnet for every instance (twice during revision \
@@ -114,6 +121,23 @@ extension RuleCatalog {
                 ssl-certificates describe NAME --format 'value(managed.status)'` says ACTIVE.
                 """,
             source: "https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs"),
+        Rule(
+            "TFC0510", family: "load-balancer", severity: .warning, title: "weak TLS policy",
+            explanation: """
+                The HTTPS proxy's SSL policy decides the oldest TLS version and the cipher suites it accepts. TLS \
+                1.0 and 1.1 are deprecated (RFC 8996), and the COMPATIBLE profile keeps suites without forward \
+                secrecy; without any policy the global external Application Load Balancer accepts both. tfctl \
+                attaches MODERN with TLS 1.2 unless `load_balancer.tls` says otherwise, and warns when it does.
+                """,
+            source: "https://cloud.google.com/load-balancing/docs/ssl-policies-concepts"),
+        Rule(
+            "TFC0511", family: "load-balancer", title: "too many admin source ranges",
+            explanation: """
+                The load balancer refuses the server's admin and metrics paths (`/metrics`, `/v1/...`) with a Cloud \
+                Armor rule, except from `admin_source_ranges`. Each range is one `inIpRange` subexpression, and a \
+                rule's expression takes at most five, one of them the path test: at most four ranges.
+                """,
+            source: "https://cloud.google.com/armor/docs/rules-language-reference"),
         Rule(
             "TFC0506", family: "load-balancer", title: "invalid rate limit",
             explanation: """

@@ -97,7 +97,7 @@ struct TopologyDecoder {
 }
 
 struct NetworkDecoder {
-    static let keys = ["cidr", "subnet_prefix", "subnets", "psa_cidr", "psa_prefix"]
+    static let keys = ["cidr", "subnet_prefix", "subnets", "psa_cidr", "psa_prefix", "flow_log_sampling"]
     let context: DecodingContext
 
     func decode(_ reader: ObjectReader) -> Network {
@@ -106,6 +106,7 @@ struct NetworkDecoder {
         network.subnetPrefix = reader.decode("subnet_prefix", .int) ?? network.subnetPrefix
         network.serviceAccessRange = reader.decode("psa_cidr", .cidr)
         network.serviceAccessPrefix = reader.decode("psa_prefix", .int) ?? network.serviceAccessPrefix
+        network.flowLogSampling = reader.decode("flow_log_sampling", .number) ?? network.flowLogSampling
         for entry in reader.namedEntries("subnets") ?? [] {
             if let range = ScalarDecoder.cidr.decode(
                 entry.value, path: "network.subnets.\(entry.key)", context: context)
@@ -139,7 +140,8 @@ struct MemorystoreDecoder {
 
 struct LoadBalancerDecoder {
     static let keys = [
-        "domains", "previous_domains", "http_redirect", "rate_limit", "log_sample_rate", "backend_timeout",
+        "domains", "previous_domains", "tls", "admin_source_ranges", "http_redirect", "rate_limit", "log_sample_rate",
+        "backend_timeout",
         "session_affinity",
         "health_check",
     ]
@@ -159,10 +161,17 @@ struct LoadBalancerDecoder {
                     banSeconds: limit.decode("ban_seconds", .int))
             }
         }
+        var tls = TLSPolicy()
+        if let policy = reader.object("tls", keys: ["profile", "min_version"]) {
+            tls.profile = policy.decode("profile", .choice("TLS profile")) ?? tls.profile
+            tls.minVersion = policy.decode("min_version", .choice("TLS version", suggest: false)) ?? tls.minVersion
+        }
         guard let domains else { return nil }
         return LoadBalancer(
             domains: domains,
             previousDomains: reader.list("previous_domains", .string) ?? [],
+            tls: tls,
+            adminSourceRanges: reader.list("admin_source_ranges", .cidr) ?? [],
             httpRedirect: reader.decode("http_redirect", .bool) ?? true,
             rateLimit: rateLimit,
             logSampleRate: reader.decode("log_sample_rate", .number) ?? 1.0,

@@ -115,6 +115,7 @@ public enum Syntax: String, Sendable, Hashable {
     case notEqual = "!="
     case isEmpty = "-z"
     case isNotEmpty = "-n"
+    case isFile = "-f"
 }
 
 extension Command {

@@ -13,9 +13,13 @@ extension Deployer {
         guard topology.firebaseEnabled else { return }
         let token = try runner.capture("gcloud", databaseTokenCall)
         try runner.require(token.status, "gcloud auth application-default print-access-token")
-        // The token goes to curl in a file only this user can read, never on a command line others can list.
-        let headers = FileManager.default.temporaryDirectory.appendingPathComponent("tfctl-rtdb-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: headers) }
+        // The token goes to curl in a file only this user can read, never on a command line others can list: in a
+        // directory made 0700 before anything is written into it.
+        let privateDirectory = scratchDirectory.appendingPathComponent("tfctl-rtdb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: privateDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: privateDirectory) }
+        let headers = privateDirectory.appendingPathComponent("headers")
         guard
             FileManager.default.createFile(
                 atPath: headers.path,

@@ -26,6 +26,8 @@ struct Deployer {
     let log: (String) -> Void
     /// Waits between attempts of a step that is retried (seconds); the tests do not wait.
     var pause: (Int) -> Void = { sleep(UInt32($0)) }
+    /// Where short-lived private files go (the Realtime Database token).
+    var scratchDirectory = FileManager.default.temporaryDirectory
 
     struct Refused: Error, CustomStringConvertible {
         let reason: String
@@ -61,13 +63,7 @@ struct Deployer {
                     ["apply", "-input=false", "-auto-approve"]
                         + TerraformRenderer().buildPrerequisites(topology).map { "-target=" + $0 } + placeholders(),
                     in: terraformDirectory))
-            if newAccount {
-                // "Policy changes typically propagate in 2 minutes" (IAM, access change propagation): a build
-                // submitted at once as a new account may not read its source or push yet.
-                log("Waiting \(Self.newAccountSeconds) s for the new build account's roles to take effect.")
-                pause(Self.newAccountSeconds)
-            }
-            let pinned = try buildBundledImage()
+            let pinned = try bundledImage(newAccount: newAccount)
             for service in topology.sortedServices where service.image == .bundled {
                 variables += ["-var", "\(TerraformRenderer.imageVariable(service))=\(pinned)"]
             }
@@ -95,7 +91,14 @@ struct Deployer {
         try step(
             "terraform plan",
             runner.run("terraform", ["plan", "-input=false", "-out=tfctl.tfplan"] + variables, in: terraformDirectory))
-        try confirm(approval, "Apply the plan above to project \(topology.project)?")
+        // The image build and the secrets come before the plan, which needs the image's digest and the versions.
+        let madeBefore = [
+            topology.usesBundledImage ? "the image, its repository, build account and bucket" : nil,
+            topology.userSecretIDs.isEmpty ? nil : "the secrets",
+        ].compactMap { $0 }
+        try confirm(
+            approval, "Apply the plan above to project \(topology.project)?",
+            madeBefore: madeBefore.isEmpty ? nil : madeBefore.joined(separator: " and "))
         try step(
             "terraform apply",
             runner.run("terraform", ["apply", "-input=false", "tfctl.tfplan"], in: terraformDirectory))
@@ -110,19 +113,8 @@ struct Deployer {
         try preflight()
         try confirm(approval, "Run gcloud/deploy.sh against project \(topology.project)?")
         try writeRender()
-        var image: String?
-        if topology.usesBundledImage {
-            // build.sh makes sure of the repository, the build's account and its bucket, builds, and prints the
-            // image by digest on its last line.
-            try requireDockerfile()
-            let built = try runner.capture(
-                "bash", [directory + "/cloudbuild/build.sh"], extraEnvironment: ["SOURCE": sourceDirectory])
-            try runner.require(built.status, "cloudbuild/build.sh")
-            let pinned = try Self.imageByDigest(
-                built.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? "")
-            log("Built \(pinned).")
-            image = pinned
-        }
+        // cloudbuild/build.sh makes sure of the repository, the build's account and its bucket, then builds.
+        let image = topology.usesBundledImage ? try bundledImage(withScript: true) : nil
         // deploy.sh deploys exactly this build (IMAGE), not whatever `:latest` is when it gets there.
         try step(
             "gcloud/deploy.sh",
@@ -134,7 +126,7 @@ struct Deployer {
     /// `-var` for every variable without a default, for a targeted apply before the image is built and the
     /// secrets have values: Terraform wants every variable even then. The tag about to be built and version 1
     /// stand in; nothing targeted reads them.
-    private func placeholders() -> [String] {
+    func placeholders() -> [String] {
         topology.sortedServices.filter { $0.image == .bundled }.flatMap { service in
             ["-var", "\(TerraformRenderer.imageVariable(service))=\(topology.names.image(service))"]
         }
@@ -166,12 +158,13 @@ struct Deployer {
             let address = "\(block.labels[0]).\(block.labels[1])"
             return peered && address == network ? nil : address
         }
+        // Terraform wants every variable without a default even to destroy; nothing destroyed reads them.
         try step(
             "terraform plan -destroy",
             runner.run(
                 "terraform",
                 ["plan", "-destroy", "-input=false", "-out=tfctl-destroy.tfplan"]
-                    + targets.sorted().map { "-target=\($0)" },
+                    + targets.sorted().map { "-target=\($0)" } + placeholders(),
                 in: terraformDirectory))
         let kept =
             deleteData
@@ -196,7 +189,8 @@ struct Deployer {
             try step(
                 "terraform apply -destroy (VPC)",
                 runner.run(
-                    "terraform", ["apply", "-destroy", "-input=false", "-auto-approve", "-target=\(network)"],
+                    "terraform",
+                    ["apply", "-destroy", "-input=false", "-auto-approve", "-target=\(network)"] + placeholders(),
                     in: terraformDirectory))
         }
         log("Destroyed \(pipeline.loaded.displayPath) with Terraform.")
@@ -224,53 +218,18 @@ struct Deployer {
         log("Rendered \(displayDirectory).")
     }
 
-    private func confirm(_ approval: Approval, _ question: String) throws {
+    /// `madeBefore`: what the run already created before it asks, said when the answer is no.
+    private func confirm(_ approval: Approval, _ question: String, madeBefore: String? = nil) throws {
         guard case .interactive(let ask) = approval else { return }
-        guard ask(question) else { throw Refused(reason: "cancelled: nothing was applied") }
+        guard ask(question) else {
+            throw Refused(
+                reason: madeBefore.map { "cancelled: the plan was not applied (\($0) stay)" }
+                    ?? "cancelled: nothing was applied")
+        }
     }
 
     private func step(_ name: String, _ status: Int32) throws {
         log("\(name): exit status \(status)")
         try runner.require(status, name)
-    }
-
-    /// Builds the bundled server with Cloud Build, as the topology's build account, and returns it as
-    /// `REPOSITORY@sha256:...` from the build's own result, not from whatever `:latest` is by then.
-    private func buildBundledImage() throws -> String {
-        try requireDockerfile()
-        let built = try runner.capture(
-            "gcloud",
-            [
-                "builds", "submit", sourceDirectory, "--config", directory + "/cloudbuild/bundled-image.yaml",
-                "--gcs-source-staging-dir", "gs://\(topology.names.buildSourceBucket)/source",
-                "--format", "value(results.images[0].digest)", "--project", topology.project, "--quiet",
-            ])
-        try runner.require(built.status, "gcloud builds submit")
-        // The digest is the last line: a gcloud that streams the build's log prints it before.
-        let digest = built.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
-        let image = try Self.imageByDigest(topology.names.imageRepository + "@" + digest)
-        log("Built \(image).")
-        return image
-    }
-
-    /// How long a build waits after its account was created: IAM changes typically take 2 minutes to apply.
-    static let newAccountSeconds = 120
-
-    private func requireDockerfile() throws {
-        guard FileManager.default.fileExists(atPath: sourceDirectory + "/Templates/Dockerfile") else {
-            throw Refused(
-                reason: "image: bundled is built from Templates/Dockerfile, which is not in \(sourceDirectory)")
-        }
-    }
-
-    /// `image` if it is `REPOSITORY@sha256:<64 hex digits>`.
-    static func imageByDigest(_ image: String) throws -> String {
-        let parts = image.split(separator: "@", maxSplits: 1)
-        let digest = parts.count == 2 ? parts[1] : ""
-        let hex = digest.dropFirst("sha256:".count)
-        guard digest.hasPrefix("sha256:"), hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-            throw Refused(reason: "the build did not report an image by digest (got '\(image)')")
-        }
-        return image
     }
 }

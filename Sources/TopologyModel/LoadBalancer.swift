@@ -12,6 +12,11 @@ public struct LoadBalancer: Sendable, Hashable {
     /// it serves nothing for its domains meanwhile. So the old certificate stays attached, and serving, beside
     /// the new one until the new one is ACTIVE; then this is removed and the old certificate goes.
     public var previousDomains: [String]
+    /// The TLS versions and ciphers the HTTPS proxy accepts (an SSL policy; without one the proxy takes TLS 1.0).
+    public var tls: TLSPolicy
+    /// Client ranges allowed to reach the server's admin and metrics paths through the load balancer; none by
+    /// default (`AdminPaths`). Backends inside the VPC reach the service directly instead.
+    public var adminSourceRanges: [IPv4Network]
     /// Also listen on port 80 and redirect to HTTPS.
     public var httpRedirect: Bool
     /// Cloud Armor rate limit per client IP; `nil` attaches a policy without one.
@@ -28,6 +33,8 @@ public struct LoadBalancer: Sendable, Hashable {
     public init(
         domains: [String],
         previousDomains: [String] = [],
+        tls: TLSPolicy = TLSPolicy(),
+        adminSourceRanges: [IPv4Network] = [],
         httpRedirect: Bool = true,
         rateLimit: RateLimit? = nil,
         logSampleRate: Double = 1.0,
@@ -37,6 +44,8 @@ public struct LoadBalancer: Sendable, Hashable {
     ) {
         self.domains = domains
         self.previousDomains = previousDomains
+        self.tls = tls
+        self.adminSourceRanges = adminSourceRanges
         self.httpRedirect = httpRedirect
         self.rateLimit = rateLimit
         self.logSampleRate = logSampleRate
@@ -52,6 +61,37 @@ extension LoadBalancer {
     /// known to be ACTIVE), then the current one.
     public var certificateDomains: [[String]] {
         previousDomains.isEmpty ? [domains] : [previousDomains, domains]
+    }
+}
+
+/// The load balancer's SSL policy: a Google profile of cipher suites and the oldest TLS version it accepts.
+/// Without a policy the global external ALB negotiates TLS 1.0 and the COMPATIBLE profile's ciphers.
+public struct TLSPolicy: Sendable, Hashable {
+    public enum Profile: String, Sendable, Hashable, CaseIterable {
+        case compatible, modern, restricted
+
+        /// The API's spelling: `MODERN`.
+        public var api: String { rawValue.uppercased() }
+    }
+
+    public enum Version: String, Sendable, Hashable, CaseIterable {
+        case tls10 = "1.0"
+        case tls11 = "1.1"
+        case tls12 = "1.2"
+
+        /// The API's spelling: `TLS_1_2`.
+        public var api: String { "TLS_" + String(rawValue.map { $0 == "." ? "_" : $0 }) }
+    }
+
+    /// Default MODERN: TLS 1.2's forward-secret AEAD suites and the like, which every browser and Socket.IO
+    /// client of the last decade speaks.
+    public var profile: Profile
+    /// Default 1.2: 1.0 and 1.1 are deprecated (RFC 8996).
+    public var minVersion: Version
+
+    public init(profile: Profile = .modern, minVersion: Version = .tls12) {
+        self.profile = profile
+        self.minVersion = minVersion
     }
 }
 

@@ -10,6 +10,7 @@ public struct ResourceNames: Sendable {
     public var network: String { "\(prefix)-vpc" }
     public func subnet(_ region: String) -> String { "\(prefix)-\(region)" }
     public var serviceAccessRange: String { "\(prefix)-psa" }
+    public var denyIngressFirewall: String { "\(prefix)-deny-all-ingress" }
     /// The runtime service account id (6-30 characters).
     public var serviceAccountID: String { "\(prefix)-run" }
     public var serviceAccountEmail: String {
@@ -39,6 +40,7 @@ public struct ResourceNames: Sendable {
     public var httpsForwardingRule: String { "\(prefix)-https" }
     public var httpForwardingRule: String { "\(prefix)-http" }
     public var securityPolicy: String { "\(prefix)-armor" }
+    public var sslPolicy: String { "\(prefix)-tls" }
     public var artifactRepository: String { prefix }
     /// Secret holding a region's Redis URL (`rediss://:AUTH@host:port`), filled once the instance exists.
     public func redisURLSecret(_ region: String) -> String { "\(prefix)-redis-url-\(region)" }
@@ -76,7 +78,9 @@ public struct ResourceNames: Sendable {
 
     /// Every GCE resource name with the model path it derives from, for naming-rule validation.
     public var computeNames: [(name: String, origin: String)] {
-        var names: [(String, String)] = [(network, "name"), (serviceAccessRange, "name")]
+        var names: [(String, String)] = [
+            (network, "name"), (serviceAccessRange, "name"), (denyIngressFirewall, "name"),
+        ]
         for region in topology.regions { names.append((subnet(region), "regions")) }
         if topology.loadBalancer != nil {
             for service in topology.sortedServices {
@@ -84,7 +88,7 @@ public struct ResourceNames: Sendable {
             }
             names += [
                 (backendService, "name"), (urlMap, "name"), (redirectURLMap, "name"), (certificate, "name"),
-                (address, "name"), (securityPolicy, "name"),
+                (address, "name"), (securityPolicy, "name"), (sslPolicy, "name"),
             ]
         }
         return names

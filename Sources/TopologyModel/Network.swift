@@ -10,19 +10,24 @@ public struct Network: Sendable, Hashable {
     public var serviceAccessRange: IPv4Network?
     /// Prefix length of the derived private service access range.
     public var serviceAccessPrefix: Int
+    /// The fraction of flows VPC flow logs record on every subnet, 0 to 1 (0 turns them off): what a security
+    /// review and an incident need to see who talked to Redis. Default 0.5, Google's own default when enabled.
+    public var flowLogSampling: Double
 
     public init(
         cidr: IPv4Network = IPv4Network(octets: (10, 20, 0, 0), prefix: 16),
         subnetPrefix: Int = 20,
         subnets: [String: IPv4Network] = [:],
         serviceAccessRange: IPv4Network? = nil,
-        serviceAccessPrefix: Int = 20
+        serviceAccessPrefix: Int = 20,
+        flowLogSampling: Double = 0.5
     ) {
         self.cidr = cidr
         self.subnetPrefix = subnetPrefix
         self.subnets = subnets
         self.serviceAccessRange = serviceAccessRange
         self.serviceAccessPrefix = serviceAccessPrefix
+        self.flowLogSampling = flowLogSampling
     }
 
     /// The subnet of each region: the explicit one, or the next free `/subnetPrefix` block of `cidr` in region
@@ -131,4 +136,11 @@ public struct IPv4Network: Sendable, Hashable, CustomStringConvertible, Comparab
     public static func < (lhs: IPv4Network, rhs: IPv4Network) -> Bool {
         (lhs.address, lhs.prefix) < (rhs.address, rhs.prefix)
     }
+}
+
+/// Facts about VPC firewalls the renderers share.
+public enum NetworkFacts {
+    /// The deny-all ingress rule's priority: just above the implied rules (65535), so any allow rule a team adds
+    /// later, at a lower number, still wins.
+    public static let denyIngressPriority = 65534
 }

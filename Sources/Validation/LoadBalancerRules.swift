@@ -26,6 +26,21 @@ enum LoadBalancerRules {
                 help: "remove it; the service's `probes` check health")
         }
         checkDomains(lb.domains, "load_balancer.domains", &report)
+        if lb.adminSourceRanges.count > AdminPaths.maxSourceRanges {
+            report.error(
+                "TFC0511", "load_balancer.admin_source_ranges",
+                "\(lb.adminSourceRanges.count) admin source ranges: Cloud Armor's rule takes at most "
+                    + "\(AdminPaths.maxSourceRanges)",
+                help: "a rule's expression has at most five subexpressions, one of them the path: merge ranges, or "
+                    + "reach the admin paths from inside the VPC")
+        }
+        if lb.tls.minVersion != .tls12 || lb.tls.profile == .compatible {
+            report.warning(
+                "TFC0510", "load_balancer.tls",
+                "the load balancer accepts TLS \(lb.tls.minVersion.rawValue) with the \(lb.tls.profile.rawValue) profile",
+                help: "TLS 1.0 and 1.1 are deprecated (RFC 8996) and COMPATIBLE keeps ciphers without forward secrecy; "
+                    + "use { profile: modern, min_version: 1.2 } unless old clients must connect")
+        }
         if !lb.previousDomains.isEmpty {
             checkDomains(lb.previousDomains, "load_balancer.previous_domains", &report)
             if Set(lb.previousDomains.map { $0.lowercased() }) == Set(lb.domains.map { $0.lowercased() }) {

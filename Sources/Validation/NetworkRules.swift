@@ -5,6 +5,12 @@ import TopologyModel
 enum NetworkRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         let network = topology.network
+        if !(0...1).contains(network.flowLogSampling) {
+            report.error(
+                "TFC0208", "network.flow_log_sampling",
+                "flow log sampling \(network.flowLogSampling) is outside 0 to 1",
+                help: "the fraction of flows recorded: 0.5 is Google's default, 0 turns flow logs off")
+        }
         guard (8...29).contains(network.subnetPrefix), network.subnetPrefix >= network.cidr.prefix else {
             report.error(
                 "TFC0203", "network.subnet_prefix",

@@ -36,6 +36,8 @@ import Testing
         var enabledAPIs = ["cloudresourcemanager.googleapis.com", "serviceusage.googleapis.com"]
         var billing = "True"
         var applicationDefaultCredentials = true
+        /// The digest an image of the current source already has, if it was built before.
+        var built = ""
     }
 
     func harness(
@@ -56,8 +58,11 @@ import Testing
             # Records "tool [directory] arguments"; fails when the call contains $STUB_FAIL.
             line="$(basename "$0") [$(basename "$PWD")] $*"
             echo "$line" >> "$STUB_LOG"
+            # Read what the caller pipes in, as gcloud does (else its writer may die of SIGPIPE under pipefail).
+            if [[ "$line" == *"--data-file=-"* ]]; then cat >/dev/null; fi
             if [ -n "$STUB_FAIL" ] && [[ "$line" == *"$STUB_FAIL"* ]]; then exit 3; fi
             if [[ "$line" == *"builds submit"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
+            if [[ "$line" == *"docker images describe"* ]] && [ -n "$STUB_BUILT" ]; then echo "$STUB_BUILT"; fi
             if [[ "$line" == *"networks peerings list"* ]]; then echo "servicenetworking-googleapis-com"; fi
             if [[ "$line" == *"-target=google_secret_manager_secret."* ]]; then touch "$STUB_LOG.secrets"; fi
             if [[ "$line" == *"secrets versions list"* ]]; then
@@ -67,8 +72,8 @@ import Testing
             fi
             if [[ "$line" == *"services list --enabled"* ]]; then printf '%s\n' $STUB_ENABLED_APIS; fi
             if [[ "$line" == *"billing projects describe"* ]]; then echo "$STUB_BILLING"; fi
-            if [[ "$line" == *"application-default print-access-token"* ]]; then
-              if [ -n "$STUB_NO_ADC" ]; then exit 1; fi
+            if [[ "$line" == *"print-access-token"* ]]; then
+              if [ -n "$STUB_NO_ADC" ] && [[ "$line" == *"application-default"* ]]; then exit 1; fi
               echo "ya29.stub"
             fi
             if [[ "$line" == *"curl"*"--header @"* ]]; then
@@ -91,7 +96,7 @@ import Testing
                 "STUB_NO_VERSION": noVersion.isEmpty ? "-" : noVersion.joined(separator: " "),
                 "STUB_ENABLED_APIS": project.enabledAPIs.joined(separator: " "), "STUB_BILLING": project.billing,
                 "STUB_NO_ADC": project.applicationDefaultCredentials ? "" : "1",
-                "STUB_ABSENT": absent.isEmpty ? "-" : absent.joined(separator: " "),
+                "STUB_ABSENT": absent.isEmpty ? "-" : absent.joined(separator: " "), "STUB_BUILT": project.built,
             ],
             output: .nullDevice, errors: .nullDevice)
         let deployer = Deployer(
@@ -104,7 +109,8 @@ import Testing
                     handle.write(Data("pause \(seconds)\n".utf8))
                     try? handle.close()
                 }
-            })
+            }, scratchDirectory: root.appendingPathComponent("scratch"))
+        try fm.createDirectory(at: deployer.scratchDirectory, withIntermediateDirectories: true)
         let calls = { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
         return Harness(root: root, log: log, calls: calls, deployer: deployer)
     }
@@ -154,7 +160,7 @@ import Testing
         let calls = h.steps()
         let digest = "sha256:" + String(repeating: "a", count: 64)
         let image = "us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server@\(digest)"
-        #expect(calls.count == 9, "\(calls)")
+        #expect(calls.count == 10, "\(calls)")
         #expect(calls[0] == "terraform [terraform] init -input=false")
         // Not in the state yet: a new account, whose roles take a while to apply before the build may use them.
         #expect(calls[1] == "terraform [terraform] state list google_service_account.build")
@@ -170,20 +176,47 @@ import Testing
         #expect(
             calls[2].hasSuffix(
                 "-var image_realtime=us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server:latest"))
-        #expect(calls[3] == "pause \(Deployer.newAccountSeconds)", "IAM changes take about 2 minutes to apply")
-        // Built as the build account, staged in its bucket; the digest comes from the build's result.
-        #expect(calls[4].hasPrefix("gcloud ") && calls[4].contains(" builds submit \(h.root.path) --config "))
-        #expect(calls[4].contains(" --gcs-source-staging-dir gs://tenderflow-plan-realtime-build-source/source "))
-        #expect(calls[4].contains(" --format value(results.images[0].digest) "))
+        // No image of this source yet (it is tagged with the source's fingerprint), so it is built.
+        let tag = try h.deployer.sourceTag()
         #expect(
-            calls[5]
+            calls[3].contains(
+                " artifacts docker images describe us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server:\(tag) "
+            ))
+        #expect(calls[4] == "pause \(Deployer.newAccountSeconds)", "IAM changes take about 2 minutes to apply")
+        // Built as the build account, staged in its bucket; the digest comes from the build's result.
+        #expect(calls[5].hasPrefix("gcloud ") && calls[5].contains(" builds submit \(h.root.path) --config "))
+        #expect(calls[5].contains(" --gcs-source-staging-dir gs://tenderflow-plan-realtime-build-source/source "))
+        #expect(calls[5].contains(" --suppress-logs --substitutions _SOURCE_TAG=\(tag) "))
+        #expect(calls[5].contains(" --format value(results.images[0].digest) "))
+        #expect(
+            calls[6]
                 == "terraform [terraform] plan -input=false -out=tfctl.tfplan -var image_admin=\(image) -var image_realtime=\(image)"
         )
-        #expect(calls[6] == "terraform [terraform] apply -input=false tfctl.tfplan")
+        #expect(calls[7] == "terraform [terraform] apply -input=false tfctl.tfplan")
         let config = try String(
             contentsOf: h.output.appendingPathComponent("cloudbuild/bundled-image.yaml"), encoding: .utf8)
         #expect(config.contains("serviceAccount: projects/tenderflow-plan/serviceAccounts/realtime-build@"))
         #expect(config.contains("  logging: CLOUD_LOGGING_ONLY"))
+    }
+
+    @Test("an unchanged source is not built again: its image is found by the source's fingerprint and deployed")
+    func unchangedSourceNotRebuilt() throws {
+        let digest = "sha256:" + String(repeating: "e", count: 64)
+        let h = try harness("base", project: Project(built: digest))
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        let tag = try h.deployer.sourceTag()
+        #expect(tag.hasPrefix("src-") && tag.count == 20)
+        try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        #expect(!h.calls().contains { $0.contains(" builds submit ") }, "built again: a new digest, new revisions")
+        let image = "us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server@\(digest)"
+        #expect(
+            h.calls().contains { $0.hasPrefix("terraform [terraform] plan ") && $0.contains("image_realtime=\(image)") }
+        )
+        // The fingerprint follows the source: another byte in Sources is another tag.
+        let file = h.root.appendingPathComponent("Sources/realtime-server/main.swift")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("// changed\n".utf8).write(to: file)
+        #expect(try h.deployer.sourceTag() != tag)
     }
 
     @Test("the secrets are created first, and a secret without an enabled version stops the run before any service")
@@ -262,8 +295,8 @@ import Testing
             "\(error)".contains("after \(Deployer.rulesAttempts) attempts")
         }
         #expect(h.calls().filter { $0.hasPrefix("curl ") }.count == Deployer.rulesAttempts)
-        let headers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
-        #expect(!headers.contains { $0.hasPrefix("tfctl-rtdb-") }, "the token's file is removed")
+        let scratch = try FileManager.default.contentsOfDirectory(atPath: h.deployer.scratchDirectory.path)
+        #expect(scratch.isEmpty, "the token's file is removed: \(scratch)")
     }
 
     @Test("a failed plan stops before apply and leaves the rendered files")
@@ -332,7 +365,7 @@ import Testing
         #expect(bundled.calls().filter { $0.contains(" builds submit ") }.count == 1)
         #expect(
             bundled.calls().contains { $0.contains(" iam service-accounts describe realtime-build@tenderflow-plan") })
-        #expect(!bundled.calls().contains { $0.contains(" artifacts docker images describe ") }, "no :latest lookup")
+        #expect(!bundled.calls().contains { $0.contains("realtime-server:latest") }, "no :latest lookup")
         try h.deployer.destroyGcloud(.autoApproved, deleteData: true)
         #expect(h.calls().contains { $0.contains(" redis instances delete realtime-redis-us-central1 ") })
     }

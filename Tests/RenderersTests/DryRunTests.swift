@@ -85,13 +85,18 @@ import Testing
         let gcloud = """
             #!/usr/bin/env bash
             echo "gcloud $*" >> "\(log.path)"
+            # Read what the script pipes in, as gcloud does (else printf may die of SIGPIPE under pipefail).
+            case "$*" in *"--data-file=-"*) cat >/dev/null ;; esac
             all="$*"; region="${all#*--region }"; region="${region%% *}"
             case "$all" in
               "run deploy "*)
                 labels="${all#*--labels }"; echo "${labels##*tfctl-fingerprint=}" | cut -d' ' -f1 > "\(state.path)/$region"
                 ;;
-              "run services describe "*"latestCreatedRevisionName"* | "run services describe "*"latestReadyRevisionName"*)
-                [ -e "\(state.path)/$region" ] || exit 1; echo rev-1 ;;
+              "run services describe "*"latestCreatedRevisionName"*)
+                [ -e "\(state.path)/$region" ] || exit 1; echo rev-2 ;;
+              "run services describe "*"latestReadyRevisionName"*)
+                # $UNREADY: the region whose newest revision never became ready.
+                [ -e "\(state.path)/$region" ] || exit 1; [ "$region" = "$UNREADY" ] && echo rev-1 || echo rev-2 ;;
               "run services describe "*"tfctl-fingerprint"*) cat "\(state.path)/$region" ;;
               "secrets versions list "*) echo "$VERSION" ;;
               "artifacts docker images describe "*) echo "sha256:$(printf 'b%.0s' $(seq 1 64))" ;;
@@ -104,7 +109,7 @@ import Testing
             try Data(text.utf8).write(to: url)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
         }
-        func deploys(version: String, image: String? = nil) throws -> [String] {
+        func deploys(version: String, image: String? = nil, unready: String = "") throws -> [String] {
             try? FileManager.default.removeItem(at: log)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -115,6 +120,7 @@ import Testing
             environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
             environment["VERSION"] = version
             environment["IMAGE"] = image
+            environment["UNREADY"] = unready
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -139,6 +145,9 @@ import Testing
             + String(repeating: "c", count: 64)
         let newImage = try deploys(version: "4", image: built)
         #expect(newImage.count == 3 && newImage.allSatisfy { $0.contains(" --image \(built) ") })
+        // A deployment whose revision never became ready is tried again, there only.
+        let retried = try deploys(version: "4", image: built, unready: "europe-west1")
+        #expect(retried.count == 1 && retried.first?.contains("--region europe-west1 ") == true, "\(retried)")
     }
 
     @Test("a secret without an enabled version stops the script before any Cloud Run step, saying how to add one")
@@ -226,6 +235,7 @@ import Testing
             #!/usr/bin/env bash
             echo "gcloud $*" >> "\(log.path)"
             case "$*" in
+              *"--data-file=-"*) cat >/dev/null ;;
               "secrets versions list "*) echo 3 ;;
               *"print-access-token"*) echo ya29.stub ;;
             esac

@@ -2,6 +2,7 @@ import Foundation
 import Renderers
 import TestSupport
 import Testing
+import TopologyModel
 import Yams
 
 /// What Google Cloud does at run time, which no offline oracle sees, checked in every output it concerns (read
@@ -160,6 +161,99 @@ import Yams
         let memorystore = try #require(files["terraform/memorystore.tf"])
         #expect(memorystore.contains("deletion_policy = \"DISABLE\""))
         #expect(memorystore.contains("create_before_destroy = true"))
+    }
+
+    @Test(
+        "the HTTPS proxy takes TLS 1.2 or later with MODERN ciphers, in both outputs",
+        arguments: RenderGoldenTests.environments)
+    func tlsPolicy(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let balancer = try #require(files["terraform/load_balancer.tf"])
+        let policy = try #require(
+            RenderedReaders.terraformResources(balancer, type: "google_compute_ssl_policy")["tls"])
+        #expect(policy["profile"] == "MODERN" && policy["min_tls_version"] == "TLS_1_2")
+        let proxy = try #require(
+            RenderedReaders.terraformResources(balancer, type: "google_compute_target_https_proxy")["https"])
+        #expect(proxy["ssl_policy"] == "google_compute_ssl_policy.tls.id")
+        let script = try #require(files["gcloud/deploy.sh"])
+        let created = try #require(RenderedReaders.gcloudCalls(script, ["compute", "ssl-policies", "create"]).first)
+        #expect(created.flags["--profile"] == "MODERN" && created.flags["--min-tls-version"] == "1.2")
+        for verb in ["create", "update"] {
+            let proxies = RenderedReaders.gcloudCalls(script, ["compute", "target-https-proxies", verb])
+            #expect(!proxies.isEmpty && proxies.allSatisfy { $0.flags["--ssl-policy"] == created.positional })
+        }
+    }
+
+    @Test(
+        "every subnet logs its flows and the VPC denies ingress explicitly, in both outputs",
+        arguments: RenderGoldenTests.environments)
+    func networkHygiene(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let network = try #require(files["terraform/network.tf"])
+        let subnets = RenderedReaders.terraformResources(network, type: "google_compute_subnetwork")
+        #expect(!subnets.isEmpty)
+        #expect(network.components(separatedBy: "flow_sampling        = 0.5").count - 1 == subnets.count)
+        let firewall = try #require(
+            RenderedReaders.terraformResources(network, type: "google_compute_firewall")["deny_all_ingress"])
+        #expect(firewall["direction"] == "INGRESS" && firewall["priority"] == "65534")
+        #expect(firewall["source_ranges"] == "[\"0.0.0.0/0\"]" && firewall["protocol"] == "all")
+        let script = try #require(files["gcloud/deploy.sh"])
+        let rule = try #require(RenderedReaders.gcloudCalls(script, ["compute", "firewall-rules", "create"]).first)
+        #expect(
+            rule.flags["--action"] == "DENY" && rule.flags["--rules"] == "all" && rule.flags["--priority"] == "65534")
+        for verb in ["create", "update"] {
+            let calls = RenderedReaders.gcloudCalls(script, ["compute", "networks", "subnets", verb])
+            #expect(calls.count == subnets.count)
+            #expect(calls.allSatisfy { $0.flags["--logging-flow-sampling"] == "0.5" })
+        }
+    }
+
+    @Test(
+        "the load balancer refuses the server's admin and metrics paths, in both outputs",
+        arguments: RenderGoldenTests.environments)
+    func adminPathsRefused(_ environment: String) throws {
+        let files = try Self.files(environment)
+        let security = try #require(files["terraform/security.tf"])
+        let rule = try #require(security.components(separatedBy: "  rule {").first { $0.contains("priority    = 900") })
+        #expect(rule.contains("action      = \"deny(403)\""))
+        #expect(rule.contains("expression = \"request.path.urlDecodeUni().lower().matches('^/+(metrics|v1)(/|$)')\""))
+        let script = try #require(files["gcloud/deploy.sh"])
+        let created = try #require(
+            RenderedReaders.gcloudCalls(script, ["compute", "security-policies", "rules", "create"]).first {
+                $0.positional == "900"
+            })
+        #expect(created.flags["--action"] == "deny-403")
+        // The expression as bash receives it (single-quoted, its own quotes as '\'').
+        let expression = "request.path.urlDecodeUni().lower().matches('^/+(metrics|v1)(/|$)')"
+        let quoted = "'" + expression.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        #expect(script.contains("rules create 900 --security-policy realtime-armor --expression \(quoted) "))
+    }
+
+    @Test("the refused paths are every admin route the server has, however the path is spelled")
+    func adminPathsCoverTheServer() throws {
+        // What Cloud Armor does before matching: decode, lower-case (then the pattern collapses leading slashes).
+        func refused(_ path: String) -> Bool {
+            let decoded = (path.removingPercentEncoding ?? path).lowercased()
+            return decoded.range(of: AdminPaths.pathPattern, options: .regularExpression) != nil
+        }
+        for path in ["/metrics", "/v1/publish", "//v1/instances", "/%76%31/publish", "/V1/users/u/sockets", "/v1"] {
+            #expect(refused(path), "\(path) reaches the server")
+        }
+        for path in ["/socket.io/", "/socket.io/?EIO=4&transport=polling", "/healthz", "/readyz", "/v10", "/metricsx"] {
+            #expect(!refused(path), "\(path) is refused")
+        }
+        // Every route the server registers with a literal path, other than the health checks.
+        let source = try String(
+            contentsOf: Repository.url("Sources/RealtimeServer/Application.swift"), encoding: .utf8)
+        let routes = source.components(separatedBy: "router.").dropFirst().compactMap { call -> String? in
+            guard let open = call.range(of: "(\""), let close = call[open.upperBound...].range(of: "\"") else {
+                return nil
+            }
+            return String(call[open.upperBound..<close.lowerBound]).replacingOccurrences(of: ":user", with: "u")
+        }
+        let admin = routes.filter { !["/healthz", "/readyz"].contains($0) }
+        #expect(admin.count >= 6, "\(routes)")
+        for route in admin { #expect(refused(route), "\(route) is served through the load balancer") }
     }
 
     @Test("alerts mean what they say: Redis memory per instance, the load balancer's own 5xx, each revision")

@@ -7,9 +7,14 @@ import TopologyModel
 public struct CloudBuildRenderer: Sendable {
     public init() {}
 
+    /// The substitution that tags the image with its source's fingerprint (`tfctl apply` sets it; `manual` when
+    /// the job is submitted by hand), so that an unchanged source is found and not built again.
+    public static let sourceTagSubstitution = "_SOURCE_TAG"
+
     public func render(_ topology: Topology, source: String) -> [RenderedFile] {
         guard let service = topology.sortedServices.first(where: { $0.image == .bundled }) else { return [] }
         let image = topology.names.image(service)
+        let bySource = topology.names.imageRepository + ":$" + Self.sourceTagSubstitution
         let build = YAMLValue.map(
             (
                 "steps",
@@ -19,12 +24,14 @@ public struct CloudBuildRenderer: Sendable {
                         (
                             "args",
                             .sequence(
-                                ["build", "--file", "Templates/Dockerfile", "--tag", image, "."].map(YAMLValue.string))
+                                ["build", "--file", "Templates/Dockerfile", "--tag", image, "--tag", bySource, "."].map(
+                                    YAMLValue.string))
                         )
                     )
                 ])
             ),
-            ("images", .sequence([.string(image)])),
+            ("images", .sequence([.string(image), .string(bySource)])),
+            ("substitutions", .map((Self.sourceTagSubstitution, .string("manual")))),
             (
                 "serviceAccount",
                 .string("projects/\(topology.project)/serviceAccounts/\(topology.names.buildServiceAccountEmail)")

@@ -19,7 +19,8 @@ struct BuildScript {
                 "usage: build.sh [--dry-run]",
                 "Builds the bundled server of '\(topology.name)' with Cloud Build; prints REPOSITORY@sha256:... on standard output.",
                 "  --dry-run  print the commands instead of running them (every resource counts as absent)",
-                "SOURCE=DIRECTORY  where Templates/Dockerfile is (default: where tfctl render ran, three levels up)",
+                "SOURCE=DIRECTORY  where Templates/Dockerfile is (default: three levels up, where tfctl render ran)",
+                "SOURCE_TAG=TAG  also tag the image so (tfctl apply: src-<hash of the source>; default: manual)",
             ],
             flags: [("--dry-run", "DRY_RUN")])
         body += [.blank] + Preamble.helpers + [.blank]
@@ -27,6 +28,18 @@ struct BuildScript {
             .if(
                 Command.test(.syntax(.isEmpty), .defaulted("SOURCE", "")),
                 then: [.assign("SOURCE", .concat([.variable("HERE"), "/../../.."]))]),
+            .if(
+                Command.test(.syntax(.isEmpty), .defaulted("SOURCE_TAG", "")),
+                then: [.assign("SOURCE_TAG", .literal("manual"))]),
+            .if(
+                Command.test(.syntax(.isFile), .concat([.variable("SOURCE"), "/Templates/Dockerfile"])), negated: true,
+                then: [
+                    G.log(
+                        .concat([
+                            "No Templates/Dockerfile in ", .variable("SOURCE"), ": set SOURCE to the tfctl checkout.",
+                        ])),
+                    .command(Command("exit", "64")),
+                ]),
             G.log("APIs"),
             G.run(["services", "enable"] + BuildScript.apis.map { .literal("\($0).googleapis.com") }),
         ]
@@ -101,10 +114,11 @@ struct BuildScript {
     /// Submits the build and prints the pushed image by digest, from the build's own result (`results.images`),
     /// not from whatever `:latest` is by then.
     private func build() -> [Statement] {
-        let submit: [Word] = [
-            "builds", "submit", .variable("SOURCE"), "--config", G.besideScript("bundled-image.yaml"),
-            "--gcs-source-staging-dir", .literal("gs://\(names.buildSourceBucket)/source"),
-        ]
+        let submit = GcloudCalls.submitBuild(
+            source: Word.variable("SOURCE"), config: G.besideScript("bundled-image.yaml"),
+            bucket: names.buildSourceBucket,
+            substitution: .concat([.literal(CloudBuildRenderer.sourceTagSubstitution + "="), .variable("SOURCE_TAG")]),
+            word: Word.literal)
         return [
             G.log(.concat(["Building the bundled server from ", .variable("SOURCE")])),
             .if(
@@ -126,7 +140,7 @@ struct BuildScript {
                         ]),
                     .assign(
                         "digest",
-                        .substitution(G.gcloud(submit + ["--format", "value(results.images[0].digest)", "--quiet"]))),
+                        .substitution(G.gcloud(submit + ["--quiet"]))),
                     .if(
                         Command.test(.syntax(.isEmpty), .variable("digest")),
                         then: [

@@ -146,7 +146,8 @@ struct CloudRunSteps {
         // content, which the flags only name (by a path relative to the script: where the checkout is changes
         // nothing that is deployed).
         let environment = DeployScript.environmentFile(service, region, topology).document(header: [])
-        var spec: [WordPart] = [.literal("env=\(stableHash(environment))")]
+        let labels = topology.sortedLabels.map { "\($0.key)=\($0.value)" }
+        var spec: [WordPart] = [.literal("env=\(stableHash(environment)) labels=\(labels.joined(separator: ","))")]
         for word in deployArguments(service, region, environmentFile: .literal(Self.environmentFile(service, region))) {
             spec += [" "] + Self.parts(word)
         }
@@ -165,7 +166,7 @@ struct CloudRunSteps {
                         arguments + [
                             "--labels",
                             .concat(
-                                topology.sortedLabels.map { .literal("\($0.key)=\($0.value),") }
+                                labels.map { .literal($0 + ",") }
                                     + [.literal("\(Self.fingerprintLabel)="), .variable(fingerprint)]),
                         ])
                 ]),

@@ -85,22 +85,40 @@ struct DeployScript {
                     "compute", "networks", "create", .literal(names.network), "--subnet-mode", "custom",
                     "--bgp-routing-mode", "global")
             ])
+        // Nothing takes connections from inside the VPC: said explicitly, logged, above the implied rules.
+        statements += G.ensure(
+            "Firewall \(names.denyIngressFirewall)",
+            probe: ["compute", "firewall-rules", "describe", .literal(names.denyIngressFirewall)],
+            create: [
+                G.run(
+                    "compute", "firewall-rules", "create", .literal(names.denyIngressFirewall), "--network",
+                    .literal(names.network), "--direction", "INGRESS", "--action", "DENY", "--rules", "all",
+                    "--source-ranges", "0.0.0.0/0", "--priority", .literal(String(NetworkFacts.denyIngressPriority)),
+                    "--enable-logging", "--logging-metadata", "include-all")
+            ])
+        // VPC flow logs on every subnet, on creation and on every run (`Network.flowLogSampling`).
+        let sampling = topology.network.flowLogSampling
+        let flowLogs: [Word] =
+            sampling > 0
+            ? [
+                "--enable-flow-logs", "--logging-flow-sampling", .literal(formatted(sampling)),
+                "--logging-aggregation-interval", "interval-5-sec", "--logging-metadata", "include-all",
+            ] : ["--no-enable-flow-logs"]
         for (region, range) in topology.network.subnetPlan(regions: topology.regions) {
             guard let range else { continue }
             let subnet = names.subnet(region)
+            let identity: [Word] = [.literal(subnet), "--region", .literal(region)]
             statements += G.ensure(
                 "Subnet \(subnet) \(range)",
-                probe: [
-                    "compute", "networks", "subnets", "describe", .literal(subnet), "--region",
-                    .literal(region),
-                ],
+                probe: ["compute", "networks", "subnets", "describe"] + identity,
                 create: [
                     G.run(
-                        "compute", "networks", "subnets", "create", .literal(subnet), "--network",
-                        .literal(names.network),
-                        "--region", .literal(region), "--range", .literal(range.description),
-                        "--enable-private-ip-google-access")
-                ])
+                        ["compute", "networks", "subnets", "create"] + identity + [
+                            "--network", .literal(names.network), "--range", .literal(range.description),
+                            "--enable-private-ip-google-access",
+                        ] + flowLogs)
+                ],
+                update: [G.run(["compute", "networks", "subnets", "update"] + identity + flowLogs)])
         }
         guard topology.memorystore != nil, let psa = topology.network.serviceAccessRangeResolved else {
             return statements

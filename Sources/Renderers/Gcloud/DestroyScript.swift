@@ -87,6 +87,7 @@ struct DestroyScript {
             delete(
                 "HTTPS proxy \(names.httpsProxy)", ["compute", "target-https-proxies"],
                 [.literal(names.httpsProxy)] + global),
+            delete("SSL policy \(names.sslPolicy)", ["compute", "ssl-policies"], [.literal(names.sslPolicy)] + global),
         ]
         statements += lb.certificateDomains.map { domains in
             delete(
@@ -226,6 +227,11 @@ struct DestroyScript {
         for region in topology.regions {
             statements += [subnetDeletion(region)]
         }
+        // A network with firewall rules cannot be deleted.
+        statements.append(
+            delete(
+                "firewall \(names.denyIngressFirewall)", ["compute", "firewall-rules"],
+                [.literal(names.denyIngressFirewall)]))
         statements.append(delete("VPC \(names.network)", ["compute", "networks"], [.literal(names.network)]))
         // The account's project roles first: bindings outlive a deleted account (as `deleted:serviceAccount:...`).
         for role in topology.runtimeRoles {

@@ -50,6 +50,7 @@ struct FirebaseSteps {
             ]
         }
         let projectExists = curl(["--output", "/dev/null", .concat(project)])
+        let databaseExists = curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])])
         let work: [Statement] =
             [
                 .assign("headers", .substitution(Command("mktemp"))),
@@ -77,14 +78,24 @@ struct FirebaseSteps {
                                 + "deploy.sh again."),
                     else: [G.log("  exists, unchanged")]),
                 G.log("Realtime Database \(database) (\(firebase.location))"),
+                // Each attempt first asks whether the database exists: a creation that succeeded but whose answer
+                // was lost is not repeated (it would be refused as a conflict until the budget ran out).
+                .function(
+                    "create_database",
+                    [
+                        .if(databaseExists, then: [.command(Command("return", "0"))]),
+                        .command(
+                            curl([
+                                "--request", "POST", "--header", "Content-Type: application/json", "--data",
+                                "{\"type\":\"USER_DATABASE\"}",
+                                "--output", "/dev/null", .concat(instance + [.literal("?databaseId=\(database)")]),
+                            ])),
+                    ]),
                 .if(
-                    curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])]), negated: true,
+                    databaseExists, negated: true,
                     then: G.retrying(
-                        curl([
-                            "--request", "POST", "--header", "Content-Type: application/json", "--data",
-                            "{\"type\":\"USER_DATABASE\"}",
-                            "--output", "/dev/null", .concat(instance + [.literal("?databaseId=\(database)")]),
-                        ]), attempts: Self.createAttempts, pauseSeconds: Self.createRetrySeconds,
+                        Command("create_database"), attempts: Self.createAttempts,
+                        pauseSeconds: Self.createRetrySeconds,
                         waiting: "refused (user databases need the Blaze plan, and billing takes minutes to reach "
                             + "Firebase)",
                         gaveUp: "Gave up creating \(database): check that billing is enabled on the project (the Blaze "

@@ -23,6 +23,24 @@ public enum GcloudCalls {
             .map(word)
     }
 
+    /// Submits the bundled server's build and prints only the pushed digest: `--suppress-logs` keeps the build's
+    /// log off standard output (it stays in Cloud Logging), and the digest comes from the build's own result, not
+    /// from whatever `:latest` is by then. `sourceTag` tags the image with its source's fingerprint as well.
+    public static func submitBuild(source: String, config: String, bucket: String, sourceTag: String) -> [String] {
+        submitBuild(
+            source: source, config: config, bucket: bucket,
+            substitution: "\(CloudBuildRenderer.sourceTagSubstitution)=\(sourceTag)", word: { $0 })
+    }
+
+    /// The same call with any words (build.sh passes its variables); `substitution` is `_SOURCE_TAG=...`.
+    static func submitBuild<Word>(
+        source: Word, config: Word, bucket: String, substitution: Word, word: (String) -> Word
+    ) -> [Word] {
+        ["builds", "submit"].map(word) + [source, word("--config"), config]
+            + ["--gcs-source-staging-dir", "gs://\(bucket)/source", "--suppress-logs", "--substitutions"].map(word)
+            + [substitution] + ["--format", "value(results.images[0].digest)"].map(word)
+    }
+
     /// The VPC peering Service Networking makes for private service access.
     public static let serviceNetworkingPeering = "servicenetworking-googleapis-com"
 

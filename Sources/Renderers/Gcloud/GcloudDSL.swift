@@ -59,12 +59,17 @@ enum G {
                 "attempt", in: (1...attempts).map { Word.literal(String($0)) },
                 [
                     .if(command, then: [.assign("succeeded", .literal("1")), .command(Command("break"))]),
-                    log(
-                        .concat([
-                            .literal("  \(waiting); trying again in \(pause), attempt "), .variable("attempt"),
-                            .literal(" of \(attempts)"),
-                        ])),
-                    .command(Command("sleep", .literal(String(pauseSeconds)))),
+                    // No wait after the last attempt.
+                    .if(
+                        Command.test(.variable("attempt"), .syntax(.notEqual), .literal(String(attempts))),
+                        then: [
+                            log(
+                                .concat([
+                                    .literal("  \(waiting); trying again in \(pause), attempt "), .variable("attempt"),
+                                    .literal(" of \(attempts)"),
+                                ])),
+                            .command(Command("sleep", .literal(String(pauseSeconds)))),
+                        ]),
                 ]),
             .if(
                 Command.test(.variable("succeeded"), .syntax(.notEqual), "1"),

@@ -45,19 +45,24 @@ struct LoadBalancerSteps {
         }
         let certificate = lb.certificateDomains.map { LoadBalancerNames.certificate($0, names) }.joined(
             separator: ",")
+        // The SSL policy (`TLSPolicy`): without one the proxy accepts TLS 1.0.
+        let tls: [Word] = [
+            "--profile", .literal(lb.tls.profile.api), "--min-tls-version", .literal(lb.tls.minVersion.rawValue),
+        ]
+        statements += G.ensure(
+            "SSL policy \(names.sslPolicy) (\(lb.tls.profile.api), TLS \(lb.tls.minVersion.rawValue)+)",
+            probe: ["compute", "ssl-policies", "describe", .literal(names.sslPolicy), "--global"],
+            create: [G.run(["compute", "ssl-policies", "create", .literal(names.sslPolicy), "--global"] + tls)],
+            update: [G.run(["compute", "ssl-policies", "update", .literal(names.sslPolicy), "--global"] + tls)])
+        let proxy: [Word] = [
+            .literal(names.httpsProxy), "--global", "--url-map", .literal(names.urlMap), "--ssl-certificates",
+            .literal(certificate), "--ssl-policy", .literal(names.sslPolicy),
+        ]
         statements += G.ensure(
             "HTTPS proxy \(names.httpsProxy)",
             probe: ["compute", "target-https-proxies", "describe", .literal(names.httpsProxy), "--global"],
-            create: [
-                G.run(
-                    "compute", "target-https-proxies", "create", .literal(names.httpsProxy), "--global", "--url-map",
-                    .literal(names.urlMap), "--ssl-certificates", .literal(certificate))
-            ],
-            update: [
-                G.run(
-                    "compute", "target-https-proxies", "update", .literal(names.httpsProxy), "--global", "--url-map",
-                    .literal(names.urlMap), "--ssl-certificates", .literal(certificate))
-            ])
+            create: [G.run(["compute", "target-https-proxies", "create"] + proxy)],
+            update: [G.run(["compute", "target-https-proxies", "update"] + proxy)])
         statements += G.ensure(
             "Global address \(names.address)",
             probe: ["compute", "addresses", "describe", .literal(names.address), "--global"],
@@ -106,6 +111,18 @@ struct LoadBalancerSteps {
                     "--description",
                     .literal("Cloud Armor policy of the \(topology.name) load balancer"))
             ])
+        let admin: [Word] = [
+            "--security-policy", .literal(policy), "--expression", .literal(AdminPaths.expression(lb)), "--action",
+            "deny-403", "--description", .literal(AdminPaths.description),
+        ]
+        let adminRule = Word.literal(String(AdminPaths.priority))
+        statements += G.ensure(
+            "Cloud Armor: admin paths refused (rule \(AdminPaths.priority))",
+            probe: [
+                "compute", "security-policies", "rules", "describe", adminRule, "--security-policy", .literal(policy),
+            ],
+            create: [G.run(["compute", "security-policies", "rules", "create", adminRule] + admin)],
+            update: [G.run(["compute", "security-policies", "rules", "update", adminRule] + admin)])
         guard let limit = lb.rateLimit else { return statements }
         var rule: [Word] = [
             "--security-policy", .literal(policy), "--src-ip-ranges", "*",
@@ -252,7 +269,13 @@ enum LoadBalancerNames {
     /// The name of the managed certificate for `domains`: it changes with them, so a new set of domains is a new
     /// certificate beside the old one, never the old one changed.
     static func certificate(_ domains: [String], _ names: ResourceNames) -> String {
-        "\(names.certificate)-\(stableHash(domains.joined(separator: ",")))"
+        "\(names.certificate)-\(domainsHash(domains))"
+    }
+
+    /// The hash certificates are named and addressed by: of the domain set, so that listing the same domains in
+    /// another order or case is the same certificate, not a new one that takes HTTPS down while it provisions.
+    static func domainsHash(_ domains: [String]) -> String {
+        stableHash(Set(domains.map { $0.lowercased() }).sorted().joined(separator: ","))
     }
 }
 

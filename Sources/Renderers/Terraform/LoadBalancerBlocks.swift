@@ -55,10 +55,19 @@ enum LoadBalancerBlocks {
                     "to",
                     TF.address("google_compute_managed_ssl_certificate", certificateLabel(lb.certificateDomains[0])))
             })
+        // Without an SSL policy the proxy accepts TLS 1.0 and the COMPATIBLE ciphers (`TLSPolicy`).
+        blocks.append(
+            TF.resource("google_compute_ssl_policy", "tls") {
+                Attribute("name", .string(context.names.sslPolicy))
+                Attribute("profile", .string(lb.tls.profile.api))
+                Attribute("min_tls_version", .string(lb.tls.minVersion.api))
+                TF.dependsOn([context.api("compute")])
+            })
         blocks.append(
             TF.resource("google_compute_target_https_proxy", "https") {
                 Attribute("name", .string(context.names.httpsProxy))
                 Attribute("url_map", TF.ref("google_compute_url_map", "https", "id"))
+                Attribute("ssl_policy", TF.ref("google_compute_ssl_policy", "tls", "id"))
                 Attribute(
                     "ssl_certificates",
                     .list(
@@ -104,7 +113,7 @@ enum LoadBalancerBlocks {
 
     /// `cert_<hash of the domains>`: the address follows the domains, as the name does.
     static func certificateLabel(_ domains: [String]) -> String {
-        "cert_" + stableHash(domains.joined(separator: ","))
+        "cert_" + LoadBalancerNames.domainsHash(domains)
     }
 
     private static func backendService(_ service: RealtimeService, _ lb: LoadBalancer, _ context: TerraformContext)

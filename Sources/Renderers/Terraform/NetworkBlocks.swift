@@ -12,8 +12,21 @@ enum NetworkBlocks {
                 Attribute("auto_create_subnetworks", false)
                 Attribute("routing_mode", "GLOBAL")
                 TF.dependsOn([context.api("compute")])
-            }
+            },
+            // Nothing in the topology takes connections from inside the VPC (Cloud Run's egress and Memorystore's
+            // answers are replies, which firewalls let through): say so explicitly, logged, above the implied rules
+            // rather than relying on them.
+            TF.resource("google_compute_firewall", "deny_all_ingress") {
+                Attribute("name", .string(context.names.denyIngressFirewall))
+                Attribute("network", TF.ref("google_compute_network", vpc, "id"))
+                Attribute("direction", "INGRESS")
+                Attribute("priority", .int(NetworkFacts.denyIngressPriority))
+                Attribute("source_ranges", TF.strings(["0.0.0.0/0"]))
+                Block("deny") { Attribute("protocol", "all") }
+                Block("log_config") { Attribute("metadata", "INCLUDE_ALL_METADATA") }
+            },
         ]
+        let sampling = context.topology.network.flowLogSampling
         for (region, range) in context.subnets {
             guard let range else { continue }
             blocks.append(
@@ -23,6 +36,13 @@ enum NetworkBlocks {
                     Attribute("network", TF.ref("google_compute_network", vpc, "id"))
                     Attribute("ip_cidr_range", .string(range.description))
                     Attribute("private_ip_google_access", true)
+                    if sampling > 0 {
+                        Block("log_config") {
+                            Attribute("aggregation_interval", "INTERVAL_5_SEC")
+                            Attribute("flow_sampling", .double(sampling))
+                            Attribute("metadata", "INCLUDE_ALL_METADATA")
+                        }
+                    }
                 })
         }
         guard context.topology.memorystore != nil, let psa = context.topology.network.serviceAccessRangeResolved

@@ -44,6 +44,16 @@ enum Security {
             Attribute("name", .string(context.names.securityPolicy))
             Attribute("description", .string("Cloud Armor policy of the \(context.topology.name) load balancer"))
             Attribute("type", "CLOUD_ARMOR")
+            Block("rule") {
+                Attribute("action", "deny(403)")
+                Attribute("priority", .int(AdminPaths.priority))
+                Attribute("description", .string(AdminPaths.description))
+                Block("match") {
+                    Block("expr") {
+                        Attribute("expression", .string(AdminPaths.expression(lb)))
+                    }
+                }
+            }
             if let limit = lb.rateLimit {
                 Block("rule") {
                     Attribute("action", limit.banSeconds == nil ? "throttle" : "rate_based_ban")

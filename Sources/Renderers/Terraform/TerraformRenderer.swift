@@ -43,7 +43,8 @@ public struct TerraformRenderer: Sendable {
     private static let keptData: Set<String> = [
         "google_redis_instance", "google_secret_manager_secret", "google_secret_manager_secret_version",
         "google_secret_manager_secret_iam_member", "google_artifact_registry_repository", "google_compute_network",
-        "google_compute_subnetwork", "google_service_networking_connection", "google_service_account",
+        "google_compute_subnetwork", "google_compute_firewall", "google_service_networking_connection",
+        "google_service_account",
         "google_project_iam_member", "google_artifact_registry_repository_iam_member", "google_storage_bucket",
         "google_storage_bucket_iam_member",
     ]
@@ -195,6 +196,7 @@ public enum APIs {
         "google_artifact_registry_repository": "artifactregistry",
         "google_artifact_registry_repository_iam_member": "artifactregistry",
         "google_storage_bucket": "storage",
+        "google_compute_ssl_policy": "compute",
         "google_storage_bucket_iam_member": "storage",
         "google_cloud_run_v2_service": "run",
         "google_compute_backend_service": "compute",
@@ -202,6 +204,7 @@ public enum APIs {
         "google_compute_global_forwarding_rule": "compute",
         "google_compute_managed_ssl_certificate": "compute",
         "google_compute_network": "compute",
+        "google_compute_firewall": "compute",
         "google_compute_region_network_endpoint_group": "compute",
         "google_compute_security_policy": "compute",
         "google_compute_subnetwork": "compute",

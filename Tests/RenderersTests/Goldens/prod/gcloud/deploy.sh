@@ -125,23 +125,29 @@ if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; th
 else
   run gcloud compute networks create realtime-vpc --subnet-mode custom --bgp-routing-mode global --project "$PROJECT" --quiet
 fi
-log 'Subnet realtime-us-central1 10.20.0.0/20'
-if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+log 'Firewall realtime-deny-all-ingress'
+if exists gcloud compute firewall-rules describe realtime-deny-all-ingress --project "$PROJECT"; then
   log '  exists, unchanged'
 else
-  run gcloud compute networks subnets create realtime-us-central1 --network realtime-vpc --region us-central1 --range 10.20.0.0/20 --enable-private-ip-google-access --project "$PROJECT" --quiet
+  run gcloud compute firewall-rules create realtime-deny-all-ingress --network realtime-vpc --direction INGRESS --action DENY --rules all --source-ranges 0.0.0.0/0 --priority 65534 --enable-logging --logging-metadata include-all --project "$PROJECT" --quiet
+fi
+log 'Subnet realtime-us-central1 10.20.0.0/20'
+if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+  run gcloud compute networks subnets update realtime-us-central1 --region us-central1 --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
+else
+  run gcloud compute networks subnets create realtime-us-central1 --region us-central1 --network realtime-vpc --range 10.20.0.0/20 --enable-private-ip-google-access --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
 fi
 log 'Subnet realtime-europe-west1 10.20.16.0/20'
 if exists gcloud compute networks subnets describe realtime-europe-west1 --region europe-west1 --project "$PROJECT"; then
-  log '  exists, unchanged'
+  run gcloud compute networks subnets update realtime-europe-west1 --region europe-west1 --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
 else
-  run gcloud compute networks subnets create realtime-europe-west1 --network realtime-vpc --region europe-west1 --range 10.20.16.0/20 --enable-private-ip-google-access --project "$PROJECT" --quiet
+  run gcloud compute networks subnets create realtime-europe-west1 --region europe-west1 --network realtime-vpc --range 10.20.16.0/20 --enable-private-ip-google-access --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
 fi
 log 'Subnet realtime-asia-southeast1 10.20.32.0/20'
 if exists gcloud compute networks subnets describe realtime-asia-southeast1 --region asia-southeast1 --project "$PROJECT"; then
-  log '  exists, unchanged'
+  run gcloud compute networks subnets update realtime-asia-southeast1 --region asia-southeast1 --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
 else
-  run gcloud compute networks subnets create realtime-asia-southeast1 --network realtime-vpc --region asia-southeast1 --range 10.20.32.0/20 --enable-private-ip-google-access --project "$PROJECT" --quiet
+  run gcloud compute networks subnets create realtime-asia-southeast1 --region asia-southeast1 --network realtime-vpc --range 10.20.32.0/20 --enable-private-ip-google-access --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
 fi
 log 'Private service access range realtime-psa 10.20.240.0/20'
 if exists gcloud compute addresses describe realtime-psa --global --project "$PROJECT"; then
@@ -346,21 +352,21 @@ log "  realtime-redis-url-europe-west1: ${version_realtime_redis_url_europe_west
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=e09412b8 run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_EUROPE_WEST1=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_URL_ASIA_SOUTHEAST1=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1},REDIS_RELAY_URL_EUROPE_WEST1=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
+fingerprint_realtime_us_central1="$(fingerprint "env=e09412b8 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_EUROPE_WEST1=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_URL_ASIA_SOUTHEAST1=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1},REDIS_RELAY_URL_EUROPE_WEST1=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
   run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_EUROPE_WEST1=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_URL_ASIA_SOUTHEAST1=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1},REDIS_RELAY_URL_EUROPE_WEST1=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1}" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
 fi
 log 'Cloud Run service realtime (europe-west1)'
-fingerprint_realtime_europe_west1="$(fingerprint "env=5517ea3c run deploy realtime --region europe-west1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-europe-west1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-europe-west1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_US_CENTRAL1=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_URL_ASIA_SOUTHEAST1=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1},REDIS_RELAY_URL_US_CENTRAL1=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},REDIS_URL=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1} --no-invoker-iam-check")"
+fingerprint_realtime_europe_west1="$(fingerprint "env=5517ea3c labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region europe-west1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-europe-west1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-europe-west1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_US_CENTRAL1=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_URL_ASIA_SOUTHEAST1=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1},REDIS_RELAY_URL_US_CENTRAL1=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},REDIS_URL=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1} --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime europe-west1)" = "$fingerprint_realtime_europe_west1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
   run gcloud run deploy realtime --region europe-west1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-europe-west1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-europe-west1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_US_CENTRAL1=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_URL_ASIA_SOUTHEAST1=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1},REDIS_RELAY_URL_US_CENTRAL1=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},REDIS_URL=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1}" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_europe_west1}" --project "$PROJECT" --quiet
 fi
 log 'Cloud Run service realtime (asia-southeast1)'
-fingerprint_realtime_asia_southeast1="$(fingerprint "env=1a7010e5 run deploy realtime --region asia-southeast1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-asia-southeast1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-asia-southeast1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_EUROPE_WEST1=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_CA_CERT_US_CENTRAL1=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_URL_EUROPE_WEST1=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1},REDIS_RELAY_URL_US_CENTRAL1=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},REDIS_URL=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1} --no-invoker-iam-check")"
+fingerprint_realtime_asia_southeast1="$(fingerprint "env=1a7010e5 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region asia-southeast1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 2 --max-instances 100 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-asia-southeast1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-asia-southeast1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-asia-southeast1:${version_realtime_redis_ca_asia_southeast1},REDIS_RELAY_CA_CERT_EUROPE_WEST1=realtime-redis-ca-europe-west1:${version_realtime_redis_ca_europe_west1},REDIS_RELAY_CA_CERT_US_CENTRAL1=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_RELAY_URL_EUROPE_WEST1=realtime-redis-url-europe-west1:${version_realtime_redis_url_europe_west1},REDIS_RELAY_URL_US_CENTRAL1=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},REDIS_URL=realtime-redis-url-asia-southeast1:${version_realtime_redis_url_asia_southeast1} --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime asia-southeast1)" = "$fingerprint_realtime_asia_southeast1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
@@ -372,6 +378,12 @@ if exists gcloud compute security-policies describe realtime-armor --project "$P
   log '  exists, unchanged'
 else
   run gcloud compute security-policies create realtime-armor --type CLOUD_ARMOR --description 'Cloud Armor policy of the realtime load balancer' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: admin paths refused (rule 900)'
+if exists gcloud compute security-policies rules describe 900 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
 fi
 log 'Cloud Armor rate limit (rule 1000)'
 if exists gcloud compute security-policies rules describe 1000 --security-policy realtime-armor --project "$PROJECT"; then
@@ -414,11 +426,17 @@ if exists gcloud compute ssl-certificates describe realtime-cert-da0e5c87 --glob
 else
   run gcloud compute ssl-certificates create realtime-cert-da0e5c87 --global --domains realtime.tenderflow.example.com --project "$PROJECT" --quiet
 fi
+log 'SSL policy realtime-tls (MODERN, TLS 1.2+)'
+if exists gcloud compute ssl-policies describe realtime-tls --global --project "$PROJECT"; then
+  run gcloud compute ssl-policies update realtime-tls --global --profile MODERN --min-tls-version 1.2 --project "$PROJECT" --quiet
+else
+  run gcloud compute ssl-policies create realtime-tls --global --profile MODERN --min-tls-version 1.2 --project "$PROJECT" --quiet
+fi
 log 'HTTPS proxy realtime-https'
 if exists gcloud compute target-https-proxies describe realtime-https --global --project "$PROJECT"; then
-  run gcloud compute target-https-proxies update realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-da0e5c87 --project "$PROJECT" --quiet
+  run gcloud compute target-https-proxies update realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-da0e5c87 --ssl-policy realtime-tls --project "$PROJECT" --quiet
 else
-  run gcloud compute target-https-proxies create realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-da0e5c87 --project "$PROJECT" --quiet
+  run gcloud compute target-https-proxies create realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-da0e5c87 --ssl-policy realtime-tls --project "$PROJECT" --quiet
 fi
 log 'Global address realtime-ip'
 if exists gcloud compute addresses describe realtime-ip --global --project "$PROJECT"; then
@@ -472,8 +490,10 @@ else
         succeeded=1
         break
       fi
-      log "  addFirebase has not finished; trying again in 10 s, attempt ${attempt} of 30"
-      sleep 10
+      if [ "$attempt" != 30 ]; then
+        log "  addFirebase has not finished; trying again in 10 s, attempt ${attempt} of 30"
+        sleep 10
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up waiting for addFirebase: see the project in the Firebase console, then run deploy.sh again.'
@@ -483,15 +503,23 @@ else
     log '  exists, unchanged'
   fi
   log 'Realtime Database tenderflow-prod-realtime (us-central1)'
+  create_database() {
+    if curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-prod-realtime"; then
+      return 0
+    fi
+    curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-prod-realtime"
+  }
   if ! curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-prod-realtime"; then
     succeeded=0
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
-      if curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-prod-realtime"; then
+      if create_database; then
         succeeded=1
         break
       fi
-      log "  refused (user databases need the Blaze plan, and billing takes minutes to reach Firebase); trying again in 1 minute(s), attempt ${attempt} of 10"
-      sleep 60
+      if [ "$attempt" != 10 ]; then
+        log "  refused (user databases need the Blaze plan, and billing takes minutes to reach Firebase); trying again in 1 minute(s), attempt ${attempt} of 10"
+        sleep 60
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up creating tenderflow-prod-realtime: check that billing is enabled on the project (the Blaze plan), then run deploy.sh again.'
@@ -509,8 +537,10 @@ else
       succeeded=1
       break
     fi
-    log "  the database does not take the rules yet; trying again in 10 s, attempt ${attempt} of 5"
-    sleep 10
+    if [ "$attempt" != 5 ]; then
+      log "  the database does not take the rules yet; trying again in 10 s, attempt ${attempt} of 5"
+      sleep 10
+    fi
   done
   if [ "$succeeded" != 1 ]; then
     log 'Gave up uploading the rules: Application Default Credentials need the Realtime Database scopes (README: Firebase prerequisites); run deploy.sh again.'

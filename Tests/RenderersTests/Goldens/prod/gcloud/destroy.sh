@@ -95,6 +95,10 @@ if exists gcloud compute target-https-proxies describe realtime-https --global -
   log 'Deleting HTTPS proxy realtime-https'
   run gcloud compute target-https-proxies delete realtime-https --global --project "$PROJECT" --quiet
 fi
+if exists gcloud compute ssl-policies describe realtime-tls --global --project "$PROJECT"; then
+  log 'Deleting SSL policy realtime-tls'
+  run gcloud compute ssl-policies delete realtime-tls --global --project "$PROJECT" --quiet
+fi
 if exists gcloud compute ssl-certificates describe realtime-cert-da0e5c87 --global --project "$PROJECT"; then
   log 'Deleting certificate'
   run gcloud compute ssl-certificates delete realtime-cert-da0e5c87 --global --project "$PROJECT" --quiet
@@ -233,8 +237,10 @@ if [ "$DELETE_DATA" = 1 ]; then
         succeeded=1
         break
       fi
-      log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
-      sleep 600
+      if [ "$attempt" != 16 ]; then
+        log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
+        sleep 600
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up on subnet realtime-us-central1: run destroy.sh --delete-data again later.'
@@ -249,8 +255,10 @@ if [ "$DELETE_DATA" = 1 ]; then
         succeeded=1
         break
       fi
-      log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
-      sleep 600
+      if [ "$attempt" != 16 ]; then
+        log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
+        sleep 600
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up on subnet realtime-europe-west1: run destroy.sh --delete-data again later.'
@@ -265,13 +273,19 @@ if [ "$DELETE_DATA" = 1 ]; then
         succeeded=1
         break
       fi
-      log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
-      sleep 600
+      if [ "$attempt" != 16 ]; then
+        log "  still in use (Cloud Run releases Direct VPC egress addresses 1-2 hours after its services are gone); trying again in 10 minute(s), attempt ${attempt} of 16"
+        sleep 600
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up on subnet realtime-asia-southeast1: run destroy.sh --delete-data again later.'
       exit 1
     fi
+  fi
+  if exists gcloud compute firewall-rules describe realtime-deny-all-ingress --project "$PROJECT"; then
+    log 'Deleting firewall realtime-deny-all-ingress'
+    run gcloud compute firewall-rules delete realtime-deny-all-ingress --project "$PROJECT" --quiet
   fi
   if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then
     log 'Deleting VPC realtime-vpc'

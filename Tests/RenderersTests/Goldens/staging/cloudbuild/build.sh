@@ -13,7 +13,8 @@ usage() {
   echo 'usage: build.sh [--dry-run]'
   echo 'Builds the bundled server of '\''realtime'\'' with Cloud Build; prints REPOSITORY@sha256:... on standard output.'
   echo '  --dry-run  print the commands instead of running them (every resource counts as absent)'
-  echo 'SOURCE=DIRECTORY  where Templates/Dockerfile is (default: where tfctl render ran, three levels up)'
+  echo 'SOURCE=DIRECTORY  where Templates/Dockerfile is (default: three levels up, where tfctl render ran)'
+  echo 'SOURCE_TAG=TAG  also tag the image so (tfctl apply: src-<hash of the source>; default: manual)'
 }
 for arg in "$@"; do
   case "$arg" in
@@ -57,6 +58,13 @@ exists() {
 if [ -z "${SOURCE:-}" ]; then
   SOURCE="${HERE}/../../.."
 fi
+if [ -z "${SOURCE_TAG:-}" ]; then
+  SOURCE_TAG=manual
+fi
+if ! [ -f "${SOURCE}/Templates/Dockerfile" ]; then
+  log "No Templates/Dockerfile in ${SOURCE}: set SOURCE to the tfctl checkout."
+  exit 64
+fi
 log APIs
 run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com iam.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
 log 'Artifact Registry repository realtime'
@@ -90,7 +98,7 @@ else
     log '  waiting 2 minutes for the new build account'\''s roles to take effect'
     sleep 120
   fi
-  digest="$(gcloud builds submit "$SOURCE" --config "${HERE}/bundled-image.yaml" --gcs-source-staging-dir gs://tenderflow-staging-realtime-build-source/source --format 'value(results.images[0].digest)' --quiet --project "$PROJECT")"
+  digest="$(gcloud builds submit "$SOURCE" --config "${HERE}/bundled-image.yaml" --gcs-source-staging-dir gs://tenderflow-staging-realtime-build-source/source --suppress-logs --substitutions "_SOURCE_TAG=${SOURCE_TAG}" --format 'value(results.images[0].digest)' --quiet --project "$PROJECT")"
   if [ -z "$digest" ]; then
     log 'The build reported no image: see its log in the Cloud Build console.'
     exit 1

@@ -125,11 +125,17 @@ if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; th
 else
   run gcloud compute networks create realtime-vpc --subnet-mode custom --bgp-routing-mode global --project "$PROJECT" --quiet
 fi
-log 'Subnet realtime-us-central1 10.20.0.0/20'
-if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+log 'Firewall realtime-deny-all-ingress'
+if exists gcloud compute firewall-rules describe realtime-deny-all-ingress --project "$PROJECT"; then
   log '  exists, unchanged'
 else
-  run gcloud compute networks subnets create realtime-us-central1 --network realtime-vpc --region us-central1 --range 10.20.0.0/20 --enable-private-ip-google-access --project "$PROJECT" --quiet
+  run gcloud compute firewall-rules create realtime-deny-all-ingress --network realtime-vpc --direction INGRESS --action DENY --rules all --source-ranges 0.0.0.0/0 --priority 65534 --enable-logging --logging-metadata include-all --project "$PROJECT" --quiet
+fi
+log 'Subnet realtime-us-central1 10.20.0.0/20'
+if exists gcloud compute networks subnets describe realtime-us-central1 --region us-central1 --project "$PROJECT"; then
+  run gcloud compute networks subnets update realtime-us-central1 --region us-central1 --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
+else
+  run gcloud compute networks subnets create realtime-us-central1 --region us-central1 --network realtime-vpc --range 10.20.0.0/20 --enable-private-ip-google-access --enable-flow-logs --logging-flow-sampling 0.5 --logging-aggregation-interval interval-5-sec --logging-metadata include-all --project "$PROJECT" --quiet
 fi
 log 'Private service access range realtime-psa 10.20.240.0/20'
 if exists gcloud compute addresses describe realtime-psa --global --project "$PROJECT"; then
@@ -244,7 +250,7 @@ log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=f62e4995 run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
+fingerprint_realtime_us_central1="$(fingerprint "env=f62e4995 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
@@ -256,6 +262,12 @@ if exists gcloud compute security-policies describe realtime-armor --project "$P
   log '  exists, unchanged'
 else
   run gcloud compute security-policies create realtime-armor --type CLOUD_ARMOR --description 'Cloud Armor policy of the realtime load balancer' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: admin paths refused (rule 900)'
+if exists gcloud compute security-policies rules describe 900 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
 fi
 log 'Cloud Armor rate limit (rule 1000)'
 if exists gcloud compute security-policies rules describe 1000 --security-policy realtime-armor --project "$PROJECT"; then
@@ -286,11 +298,17 @@ if exists gcloud compute ssl-certificates describe realtime-cert-618533a8 --glob
 else
   run gcloud compute ssl-certificates create realtime-cert-618533a8 --global --domains realtime.staging.example.com --project "$PROJECT" --quiet
 fi
+log 'SSL policy realtime-tls (MODERN, TLS 1.2+)'
+if exists gcloud compute ssl-policies describe realtime-tls --global --project "$PROJECT"; then
+  run gcloud compute ssl-policies update realtime-tls --global --profile MODERN --min-tls-version 1.2 --project "$PROJECT" --quiet
+else
+  run gcloud compute ssl-policies create realtime-tls --global --profile MODERN --min-tls-version 1.2 --project "$PROJECT" --quiet
+fi
 log 'HTTPS proxy realtime-https'
 if exists gcloud compute target-https-proxies describe realtime-https --global --project "$PROJECT"; then
-  run gcloud compute target-https-proxies update realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-618533a8 --project "$PROJECT" --quiet
+  run gcloud compute target-https-proxies update realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-618533a8 --ssl-policy realtime-tls --project "$PROJECT" --quiet
 else
-  run gcloud compute target-https-proxies create realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-618533a8 --project "$PROJECT" --quiet
+  run gcloud compute target-https-proxies create realtime-https --global --url-map realtime-https --ssl-certificates realtime-cert-618533a8 --ssl-policy realtime-tls --project "$PROJECT" --quiet
 fi
 log 'Global address realtime-ip'
 if exists gcloud compute addresses describe realtime-ip --global --project "$PROJECT"; then
@@ -343,8 +361,10 @@ else
         succeeded=1
         break
       fi
-      log "  addFirebase has not finished; trying again in 10 s, attempt ${attempt} of 30"
-      sleep 10
+      if [ "$attempt" != 30 ]; then
+        log "  addFirebase has not finished; trying again in 10 s, attempt ${attempt} of 30"
+        sleep 10
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up waiting for addFirebase: see the project in the Firebase console, then run deploy.sh again.'
@@ -354,15 +374,23 @@ else
     log '  exists, unchanged'
   fi
   log 'Realtime Database tenderflow-staging-realtime (us-central1)'
+  create_database() {
+    if curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-staging-realtime"; then
+      return 0
+    fi
+    curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-staging-realtime"
+  }
   if ! curl --fail --silent --show-error --header "@${headers}" --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances/tenderflow-staging-realtime"; then
     succeeded=0
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
-      if curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{"type":"USER_DATABASE"}' --output /dev/null "https://firebasedatabase.googleapis.com/v1beta/projects/${PROJECT}/locations/us-central1/instances?databaseId=tenderflow-staging-realtime"; then
+      if create_database; then
         succeeded=1
         break
       fi
-      log "  refused (user databases need the Blaze plan, and billing takes minutes to reach Firebase); trying again in 1 minute(s), attempt ${attempt} of 10"
-      sleep 60
+      if [ "$attempt" != 10 ]; then
+        log "  refused (user databases need the Blaze plan, and billing takes minutes to reach Firebase); trying again in 1 minute(s), attempt ${attempt} of 10"
+        sleep 60
+      fi
     done
     if [ "$succeeded" != 1 ]; then
       log 'Gave up creating tenderflow-staging-realtime: check that billing is enabled on the project (the Blaze plan), then run deploy.sh again.'
@@ -380,8 +408,10 @@ else
       succeeded=1
       break
     fi
-    log "  the database does not take the rules yet; trying again in 10 s, attempt ${attempt} of 5"
-    sleep 10
+    if [ "$attempt" != 5 ]; then
+      log "  the database does not take the rules yet; trying again in 10 s, attempt ${attempt} of 5"
+      sleep 10
+    fi
   done
   if [ "$succeeded" != 1 ]; then
     log 'Gave up uploading the rules: Application Default Credentials need the Realtime Database scopes (README: Firebase prerequisites); run deploy.sh again.'

@@ -45,9 +45,18 @@ moved {
   to   = google_compute_managed_ssl_certificate.cert_618533a8
 }
 
+resource "google_compute_ssl_policy" "tls" {
+  name            = "realtime-tls"
+  profile         = "MODERN"
+  min_tls_version = "TLS_1_2"
+
+  depends_on = [google_project_service.compute]
+}
+
 resource "google_compute_target_https_proxy" "https" {
   name             = "realtime-https"
   url_map          = google_compute_url_map.https.id
+  ssl_policy       = google_compute_ssl_policy.tls.id
   ssl_certificates = [google_compute_managed_ssl_certificate.cert_618533a8.id]
 }
 

@@ -8,12 +8,31 @@ resource "google_compute_network" "vpc" {
   depends_on = [google_project_service.compute]
 }
 
+resource "google_compute_firewall" "deny_all_ingress" {
+  name          = "realtime-deny-all-ingress"
+  network       = google_compute_network.vpc.id
+  direction     = "INGRESS"
+  priority      = 65534
+  source_ranges = ["0.0.0.0/0"]
+  deny {
+    protocol = "all"
+  }
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
 resource "google_compute_subnetwork" "us_central1" {
   name                     = "realtime-us-central1"
   region                   = "us-central1"
   network                  = google_compute_network.vpc.id
   ip_cidr_range            = "10.20.0.0/20"
   private_ip_google_access = true
+  log_config {
+    aggregation_interval = "INTERVAL_5_SEC"
+    flow_sampling        = 0.5
+    metadata             = "INCLUDE_ALL_METADATA"
+  }
 }
 
 resource "google_compute_global_address" "private_service_access" {

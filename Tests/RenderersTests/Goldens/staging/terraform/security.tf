@@ -35,6 +35,16 @@ resource "google_compute_security_policy" "armor" {
   description = "Cloud Armor policy of the realtime load balancer"
   type        = "CLOUD_ARMOR"
   rule {
+    action      = "deny(403)"
+    priority    = 900
+    description = "The server's admin and metrics paths are not served through the load balancer"
+    match {
+      expr {
+        expression = "request.path.urlDecodeUni().lower().matches('^/+(metrics|v1)(/|$)')"
+      }
+    }
+  }
+  rule {
     action      = "rate_based_ban"
     priority    = 1000
     description = "At most 600 requests per 60s per client IP"
