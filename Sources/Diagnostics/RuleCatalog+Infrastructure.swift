@@ -139,6 +139,15 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/armor/docs/rules-language-reference"),
         Rule(
+            "TFC0512", family: "load-balancer", severity: .warning, title: "rate-based ban keyed on IP",
+            explanation: """
+                A rate-based ban shuts a key out for `ban_seconds` once it exceeds the limit. Keyed on the client \
+                IP, one key is a whole office behind a NAT, and a deploy that makes every client reconnect at once \
+                (about four requests each over Socket.IO's polling handshake) bans all of them. A throttle only \
+                refuses the excess; a header or cookie key counts per tenant or session.
+                """,
+            source: "https://cloud.google.com/armor/docs/rate-limiting-overview"),
+        Rule(
             "TFC0506", family: "load-balancer", title: "invalid rate limit",
             explanation: """
                 Cloud Armor rate limits count requests over one of the intervals 10, 30, 60, 120, 180, 240, 300, \

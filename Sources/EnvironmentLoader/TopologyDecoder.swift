@@ -152,13 +152,14 @@ struct LoadBalancerDecoder {
             reader.missing("domains", help: "list the domains of the managed certificate: [realtime.example.com]")
         }
         var rateLimit: RateLimit?
-        if let limit = reader.object("rate_limit", keys: ["requests", "interval_seconds", "ban_seconds"]) {
+        if let limit = reader.object("rate_limit", keys: ["requests", "interval_seconds", "ban_seconds", "key"]) {
             let requests = limit.required("requests", .int)
             let interval = limit.required("interval_seconds", .int)
+            let key = limit.decode("key", .rateLimitKey) ?? .ip
             if let requests, let interval {
                 rateLimit = RateLimit(
                     requests: requests, intervalSeconds: interval,
-                    banSeconds: limit.decode("ban_seconds", .int))
+                    banSeconds: limit.decode("ban_seconds", .int), key: key)
             }
         }
         var tls = TLSPolicy()

@@ -52,3 +52,10 @@ extension ScalarDecoder where T == IPv4Network {
         IPv4Network(parsing: $0)
     }
 }
+
+extension ScalarDecoder where T == RateLimit.Key {
+    static let rateLimitKey = formatted(
+        "rate limit key", rule: "TFC0506",
+        help: "ip, xff-ip (the first X-Forwarded-For address), header:NAME or cookie:NAME"
+    ) { RateLimit.Key($0) }
+}

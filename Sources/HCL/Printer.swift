@@ -26,6 +26,10 @@ public struct Printer: Sendable {
     /// Appends to one buffer throughout: building nested strings and concatenating them costs quadratic time in
     /// the nesting depth.
     private func write(_ block: Block, indent: Int, into out: inout String) {
+        for comment in block.comments {
+            appendPad(indent, to: &out)
+            out += comment.isEmpty ? "#\n" : "# \(comment)\n"
+        }
         appendPad(indent, to: &out)
         out += block.type
         for label in block.labels { out += " " + quoted(label) }

@@ -16,6 +16,15 @@ public struct Block: Sendable, Hashable {
     public var type: String
     public var labels: [String]
     public var body: [BodyItem]
+    /// `# ...` lines printed just above the block: why it is there.
+    public var comments: [String] = []
+
+    /// The block with `comments` above it.
+    public func commented(_ lines: String...) -> Block {
+        var block = self
+        block.comments += lines
+        return block
+    }
 
     public init(_ type: String, _ labels: String..., body: [BodyItem]) {
         self.init(type: type, labels: labels, body: body)

@@ -95,18 +95,70 @@ public struct TLSPolicy: Sendable, Hashable {
     }
 }
 
-/// A Cloud Armor rate limit keyed on the client IP.
+/// A Cloud Armor rate limit, counted per key.
 public struct RateLimit: Sendable, Hashable {
+    /// What Cloud Armor counts requests by.
+    public enum Key: Sendable, Hashable {
+        /// The client IP the load balancer sees: everyone behind one NAT (an office) shares it.
+        case ip
+        /// The first address of `X-Forwarded-For`, for clients behind a proxy of the team's own.
+        case forwardedIP
+        /// A request header's value (a tenant or API key header).
+        case header(String)
+        /// A cookie's value (a session).
+        case cookie(String)
+
+        /// `ip`, `xff-ip`, `header:NAME` or `cookie:NAME`, as the environment file spells it.
+        public init?(_ text: String) {
+            switch text {
+            case "ip": self = .ip
+            case "xff-ip": self = .forwardedIP
+            default:
+                let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy({ !$0.isWhitespace }) else {
+                    return nil
+                }
+                switch parts[0] {
+                case "header": self = .header(parts[1])
+                case "cookie": self = .cookie(parts[1])
+                default: return nil
+                }
+            }
+        }
+
+        /// The API's `enforceOnKey` and, for a header or cookie, its name.
+        public var api: (key: String, name: String?) {
+            switch self {
+            case .ip: ("IP", nil)
+            case .forwardedIP: ("XFF_IP", nil)
+            case .header(let name): ("HTTP_HEADER", name)
+            case .cookie(let name): ("HTTP_COOKIE", name)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .ip: "client IP"
+            case .forwardedIP: "forwarded client IP"
+            case .header(let name): "\(name) header"
+            case .cookie(let name): "\(name) cookie"
+            }
+        }
+    }
+
     /// Requests allowed per interval.
     public var requests: Int
     public var intervalSeconds: Int
-    /// Ban clients that exceed the limit for this long; `nil` only throttles the excess.
+    /// Ban clients that exceed the limit for this long; `nil` (the default) only throttles the excess: a ban keyed
+    /// on the IP shuts out a whole office behind one NAT when a deploy makes everyone reconnect at once.
     public var banSeconds: Int?
+    public var key: Key
 
-    public init(requests: Int, intervalSeconds: Int, banSeconds: Int? = nil) {
+    public init(requests: Int, intervalSeconds: Int, banSeconds: Int? = nil, key: Key = .ip) {
         self.requests = requests
         self.intervalSeconds = intervalSeconds
         self.banSeconds = banSeconds
+        self.key = key
     }
 }
 

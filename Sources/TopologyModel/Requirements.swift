@@ -24,10 +24,27 @@ extension Topology {
 
     /// Project roles of the runtime service account: telemetry, and RTDB writes when the fallback is on. Secret
     /// access is granted per secret, not here.
-    public var runtimeRoles: [String] {
-        var roles = ["roles/cloudtrace.agent", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
-        if firebaseEnabled { roles.append("roles/firebasedatabase.admin") }
-        return roles.sorted()
+    public var runtimeRoles: [String] { runtimeRoleReasons.map(\.role) }
+
+    /// Each project role of the runtime service account with the feature that needs it; nothing else is granted
+    /// (no trace agent: the server sends no traces; no metric writer: it serves Prometheus text on `/metrics`
+    /// and pushes nothing to Cloud Monitoring, whose Cloud Run metrics need no role of the service's).
+    public var runtimeRoleReasons: [(role: String, reason: String)] {
+        var roles = [
+            (
+                "roles/logging.logWriter",
+                "The server's JSON log lines (JSONLogHandler) become structured Cloud Logging entries."
+            )
+        ]
+        if firebaseEnabled {
+            roles.append(
+                (
+                    "roles/firebasedatabase.admin",
+                    "The Firebase fallback writes to the Realtime Database with this account (FIREBASE_DATABASE_URL); "
+                        + "IAM has no narrower role for writes, nor one on a single database."
+                ))
+        }
+        return roles.sorted { $0.0 < $1.0 }
     }
 
     /// Ids of the Secret Manager secrets the services name in `secrets`, each once, sorted.

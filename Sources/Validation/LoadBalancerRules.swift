@@ -50,6 +50,18 @@ enum LoadBalancerRules {
                     help: "list the domains of the certificate being replaced, or remove previous_domains")
             }
         }
+        if let limit = lb.rateLimit, let ban = limit.banSeconds, ban > 0, limit.requests > 0, limit.key == .ip {
+            report.warning(
+                "TFC0512", "load_balancer.rate_limit.ban_seconds",
+                "clients over \(limit.requests) requests per \(limit.intervalSeconds)s are banned for \(ban)s by IP: "
+                    + "everyone behind one NAT shares it",
+                notes: [
+                    "a Socket.IO client that reconnects makes about 4 requests (polling handshake, connect, poll, "
+                        + "upgrade): after a deploy, \(limit.requests / 4) clients behind one office address use the "
+                        + "whole limit at once"
+                ],
+                help: "throttle instead (remove ban_seconds), or count per header or cookie (key: header:NAME)")
+        }
         if let limit = lb.rateLimit {
             if !GCPFacts.armorIntervals.contains(limit.intervalSeconds) {
                 let nearest = GCPFacts.armorIntervals.min {

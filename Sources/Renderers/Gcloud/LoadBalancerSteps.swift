@@ -129,9 +129,12 @@ struct LoadBalancerSteps {
             "--action", limit.banSeconds == nil ? "throttle" : "rate-based-ban",
             "--rate-limit-threshold-count", .literal(String(limit.requests)),
             "--rate-limit-threshold-interval-sec", .literal(String(limit.intervalSeconds)),
-            "--conform-action", "allow", "--exceed-action", "deny-429", "--enforce-on-key", "IP",
-            "--description", .literal("At most \(limit.requests) requests per \(limit.intervalSeconds)s per client IP"),
+            "--conform-action", "allow", "--exceed-action", "deny-429",
+            // gcloud spells the API's XFF_IP / HTTP_HEADER with hyphens.
+            "--enforce-on-key", .literal(limit.key.api.key.replacingOccurrences(of: "_", with: "-")),
         ]
+        if let name = limit.key.api.name { rule += ["--enforce-on-key-name", .literal(name)] }
+        rule += ["--description", .literal(LoadBalancerNames.rateLimitDescription(limit))]
         if let ban = limit.banSeconds { rule += ["--ban-duration-sec", .literal(String(ban))] }
         statements += G.ensure(
             "Cloud Armor rate limit (rule 1000)",
@@ -265,7 +268,11 @@ enum LoadBalancerNames {
         "\(names.backendService)-\(service.name)"
     }
 
-    /// Managed certificates cannot change domains in place: the name carries a hash of the domains.
+    /// "At most 600 requests per 60s per client IP", in both outputs.
+    static func rateLimitDescription(_ limit: RateLimit) -> String {
+        "At most \(limit.requests) requests per \(limit.intervalSeconds)s per \(limit.key.description)"
+    }
+
     /// The name of the managed certificate for `domains`: it changes with them, so a new set of domains is a new
     /// certificate beside the old one, never the old one changed.
     static func certificate(_ domains: [String], _ names: ResourceNames) -> String {

@@ -33,13 +33,13 @@ enum BuildBlocks {
                 Attribute("project", TF.variable("project_id"))
                 Attribute("role", "roles/logging.logWriter")
                 Attribute("member", member)
-            },
+            }.commented("The build's log goes to Cloud Logging as this account (options.logging: CLOUD_LOGGING_ONLY)."),
             TF.resource("google_artifact_registry_repository_iam_member", "build_writer") {
                 Attribute("location", TF.ref("google_artifact_registry_repository", repository, "location"))
                 Attribute("repository", TF.ref("google_artifact_registry_repository", repository, "name"))
                 Attribute("role", "roles/artifactregistry.writer")
                 Attribute("member", member)
-            },
+            }.commented("Pushes the built image, to this repository only."),
             TF.resource("google_storage_bucket", bucket) {
                 Attribute("name", .string(names.buildSourceBucket))
                 Attribute("location", .string((context.regions.first ?? "us-central1").uppercased()))
@@ -57,7 +57,7 @@ enum BuildBlocks {
                 Attribute("bucket", TF.ref("google_storage_bucket", bucket, "name"))
                 Attribute("role", "roles/storage.objectViewer")
                 Attribute("member", member)
-            },
+            }.commented("Reads the source gcloud staged, in this bucket only."),
         ]
     }
 

@@ -58,14 +58,13 @@ enum Security {
                 Block("rule") {
                     Attribute("action", limit.banSeconds == nil ? "throttle" : "rate_based_ban")
                     Attribute("priority", 1000)
-                    Attribute(
-                        "description",
-                        .string("At most \(limit.requests) requests per \(limit.intervalSeconds)s per client IP"))
+                    Attribute("description", .string(LoadBalancerNames.rateLimitDescription(limit)))
                     matchAll()
                     Block("rate_limit_options") {
                         Attribute("conform_action", "allow")
                         Attribute("exceed_action", "deny(429)")
-                        Attribute("enforce_on_key", "IP")
+                        Attribute("enforce_on_key", .string(limit.key.api.key))
+                        if let name = limit.key.api.name { Attribute("enforce_on_key_name", .string(name)) }
                         if let ban = limit.banSeconds { Attribute("ban_duration_sec", .int(ban)) }
                         Block("rate_limit_threshold") {
                             Attribute("count", .int(limit.requests))
@@ -97,13 +96,13 @@ enum IAM {
                 TF.dependsOn([context.api("iam")])
             }
         ]
-        for role in context.topology.runtimeRoles {
+        for (role, reason) in context.topology.runtimeRoleReasons {
             blocks.append(
                 TF.resource("google_project_iam_member", TF.label("runtime", String(role.dropFirst("roles/".count)))) {
                     Attribute("project", TF.variable("project_id"))
                     Attribute("role", .string(role))
                     Attribute("member", TF.ref("google_service_account", runtime, "member"))
-                })
+                }.commented(reason))
         }
         return blocks
     }

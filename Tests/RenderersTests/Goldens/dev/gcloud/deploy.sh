@@ -114,10 +114,8 @@ if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gser
 else
   run gcloud iam service-accounts create realtime-run --display-name 'realtime real-time services' --project "$PROJECT" --quiet
 fi
-run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/cloudtrace.agent --condition None --project "$PROJECT" --quiet
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --project "$PROJECT" --quiet
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet
-run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --project "$PROJECT" --quiet
 
 log 'VPC realtime-vpc'
 if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then

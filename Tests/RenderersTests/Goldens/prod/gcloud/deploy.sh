@@ -114,10 +114,8 @@ if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gser
 else
   run gcloud iam service-accounts create realtime-run --display-name 'realtime real-time services' --project "$PROJECT" --quiet
 fi
-run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/cloudtrace.agent --condition None --project "$PROJECT" --quiet
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --project "$PROJECT" --quiet
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet
-run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --project "$PROJECT" --quiet
 
 log 'VPC realtime-vpc'
 if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then
@@ -387,9 +385,9 @@ else
 fi
 log 'Cloud Armor rate limit (rule 1000)'
 if exists gcloud compute security-policies rules describe 1000 --security-policy realtime-armor --project "$PROJECT"; then
-  run gcloud compute security-policies rules update 1000 --security-policy realtime-armor --src-ip-ranges '*' --action rate-based-ban --rate-limit-threshold-count 600 --rate-limit-threshold-interval-sec 60 --conform-action allow --exceed-action deny-429 --enforce-on-key IP --description 'At most 600 requests per 60s per client IP' --ban-duration-sec 600 --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules update 1000 --security-policy realtime-armor --src-ip-ranges '*' --action throttle --rate-limit-threshold-count 600 --rate-limit-threshold-interval-sec 60 --conform-action allow --exceed-action deny-429 --enforce-on-key IP --description 'At most 600 requests per 60s per client IP' --project "$PROJECT" --quiet
 else
-  run gcloud compute security-policies rules create 1000 --security-policy realtime-armor --src-ip-ranges '*' --action rate-based-ban --rate-limit-threshold-count 600 --rate-limit-threshold-interval-sec 60 --conform-action allow --exceed-action deny-429 --enforce-on-key IP --description 'At most 600 requests per 60s per client IP' --ban-duration-sec 600 --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules create 1000 --security-policy realtime-armor --src-ip-ranges '*' --action throttle --rate-limit-threshold-count 600 --rate-limit-threshold-interval-sec 60 --conform-action allow --exceed-action deny-429 --enforce-on-key IP --description 'At most 600 requests per 60s per client IP' --project "$PROJECT" --quiet
 fi
 log 'Serverless NEG realtime-realtime-us-central1'
 if exists gcloud compute network-endpoint-groups describe realtime-realtime-us-central1 --region us-central1 --project "$PROJECT"; then

@@ -7,26 +7,16 @@ resource "google_service_account" "runtime" {
   depends_on = [google_project_service.iam]
 }
 
-resource "google_project_iam_member" "runtime_cloudtrace_agent" {
-  project = var.project_id
-  role    = "roles/cloudtrace.agent"
-  member  = google_service_account.runtime.member
-}
-
+# The Firebase fallback writes to the Realtime Database with this account (FIREBASE_DATABASE_URL); IAM has no narrower role for writes, nor one on a single database.
 resource "google_project_iam_member" "runtime_firebasedatabase_admin" {
   project = var.project_id
   role    = "roles/firebasedatabase.admin"
   member  = google_service_account.runtime.member
 }
 
+# The server's JSON log lines (JSONLogHandler) become structured Cloud Logging entries.
 resource "google_project_iam_member" "runtime_logging_logWriter" {
   project = var.project_id
   role    = "roles/logging.logWriter"
-  member  = google_service_account.runtime.member
-}
-
-resource "google_project_iam_member" "runtime_monitoring_metricWriter" {
-  project = var.project_id
-  role    = "roles/monitoring.metricWriter"
   member  = google_service_account.runtime.member
 }

@@ -45,7 +45,7 @@ resource "google_compute_security_policy" "armor" {
     }
   }
   rule {
-    action      = "rate_based_ban"
+    action      = "throttle"
     priority    = 1000
     description = "At most 600 requests per 60s per client IP"
     match {
@@ -55,10 +55,9 @@ resource "google_compute_security_policy" "armor" {
       }
     }
     rate_limit_options {
-      conform_action   = "allow"
-      exceed_action    = "deny(429)"
-      enforce_on_key   = "IP"
-      ban_duration_sec = 600
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
       rate_limit_threshold {
         count = 600
 

@@ -210,20 +210,12 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting VPC realtime-vpc'
     run gcloud compute networks delete realtime-vpc --project "$PROJECT" --quiet
   fi
-  log 'Removing roles/cloudtrace.agent from the service account'
-  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/cloudtrace.agent --condition None --project "$PROJECT" --quiet; then
-    log '  not bound'
-  fi
   log 'Removing roles/firebasedatabase.admin from the service account'
   if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   log 'Removing roles/logging.logWriter from the service account'
   if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet; then
-    log '  not bound'
-  fi
-  log 'Removing roles/monitoring.metricWriter from the service account'
-  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then

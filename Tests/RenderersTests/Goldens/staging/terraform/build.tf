@@ -16,12 +16,14 @@ resource "google_service_account" "build" {
   depends_on = [google_project_service.iam, google_project_service.cloudbuild]
 }
 
+# The build's log goes to Cloud Logging as this account (options.logging: CLOUD_LOGGING_ONLY).
 resource "google_project_iam_member" "build_logging_logWriter" {
   project = var.project_id
   role    = "roles/logging.logWriter"
   member  = google_service_account.build.member
 }
 
+# Pushes the built image, to this repository only.
 resource "google_artifact_registry_repository_iam_member" "build_writer" {
   location   = google_artifact_registry_repository.images.location
   repository = google_artifact_registry_repository.images.name
@@ -47,6 +49,7 @@ resource "google_storage_bucket" "build_source" {
   depends_on = [google_project_service.storage]
 }
 
+# Reads the source gcloud staged, in this bucket only.
 resource "google_storage_bucket_iam_member" "build_source_reader" {
   bucket = google_storage_bucket.build_source.name
   role   = "roles/storage.objectViewer"
