@@ -72,6 +72,15 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/run/docs/configuring/vpc-direct-vpc"),
         Rule(
+            "TFC0318", family: "cloud-run", severity: .warning, title: "token signing secret in a service",
+            explanation: """
+                With HS256 the key that verifies a token also signs one: a realtime service holding \
+                `JWT_HS256_SECRET` can mint tokens for any user if it is compromised. With RS256 it holds only the \
+                issuer's public key (`JWT_RS256_PUBLIC_KEY`), which verifies and cannot sign. HS256 remains for \
+                setups where the issuer can only share a secret; the shipped environments use RS256.
+                """,
+            source: "https://www.rfc-editor.org/rfc/rfc7518#section-3"),
+        Rule(
             "TFC0317", family: "cloud-run", title: "invalid CORS origin",
             explanation: """
                 `cors_origins` lists the origins whose pages may poll the service cross-origin, as a browser sends \

@@ -3,6 +3,9 @@ import TopologyModel
 
 /// TFC03xx: what Cloud Run accepts for a service.
 enum CloudRunRules {
+    /// The variable that carries an HS256 signing secret to the bundled server (TFC0318).
+    static let signingSecret = "JWT_HS256_SECRET"
+
     static func check(_ topology: Topology, _ report: inout Report) {
         for service in topology.sortedServices {
             let path = "services.\(service.name)"
@@ -173,6 +176,18 @@ enum CloudRunRules {
             report.error(
                 "TFC0315", "\(path).env.LOG_LEVEL", "LOG_LEVEL '\(level)' is not a level the bundled server accepts",
                 help: "use one of \(RealtimeService.bundledServerLogLevels.joined(separator: ", "))")
+        }
+        for key in ["env", "secrets"]
+        where
+            (key == "env"
+            ? service.env.keys.contains(Self.signingSecret)
+            : service.secrets.keys.contains(Self.signingSecret))
+        {
+            report.warning(
+                "TFC0318", "\(path).\(key).\(Self.signingSecret)",
+                "the service holds the HS256 secret tokens are signed with: if it is compromised, it can mint tokens "
+                    + "for any user",
+                help: "verify with the issuer's public key instead: JWT_RS256_PUBLIC_KEY (RS256)")
         }
         for (name, secret) in service.sortedSecrets {
             let valid =

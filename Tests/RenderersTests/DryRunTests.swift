@@ -135,10 +135,11 @@ import Testing
         #expect(first.count == 3, "one per region")
         let digest = "sha256:" + String(repeating: "b", count: 64)
         #expect(first.allSatisfy { $0.contains("realtime-server@\(digest) ") }, "by digest, never :latest")
-        #expect(first.allSatisfy { $0.contains("JWT_HS256_SECRET=realtime-jwt:3,") }, "pinned, never latest")
+        #expect(
+            first.allSatisfy { $0.contains("JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:3,") }, "pinned, never latest")
         #expect(try deploys(version: "3").isEmpty, "a second run made new revisions")
         let rotated = try deploys(version: "4")
-        #expect(rotated.count == 3 && rotated.allSatisfy { $0.contains("realtime-jwt:4,") })
+        #expect(rotated.count == 3 && rotated.allSatisfy { $0.contains("realtime-jwt-public-key:4,") })
         #expect(try deploys(version: "4").isEmpty)
         let built =
             "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server@sha256:"
@@ -155,7 +156,10 @@ import Testing
         // Everything exists, but no secret has a version (every list answers nothing).
         let run = try deploy([], stubStatus: 0)
         #expect(run.status == 1)
-        #expect(run.calls.contains { $0.hasPrefix("gcloud secrets versions list realtime-jwt --filter state:ENABLED") })
+        #expect(
+            run.calls.contains {
+                $0.hasPrefix("gcloud secrets versions list realtime-jwt-public-key --filter state:ENABLED")
+            })
         #expect(!run.calls.contains { $0.hasPrefix("gcloud run deploy") }, "a Cloud Run step ran")
         let dry = try deploy(["--dry-run"])
         #expect(dry.status == 0 && dry.output.contains("gcloud run deploy realtime"), "a dry run goes on")

@@ -153,10 +153,12 @@ import Yams
         let services = try #require(files["terraform/cloud_run.tf"])
         #expect(!services.contains("version = \"latest\""))
         #expect(services.contains("version = google_secret_manager_secret_version.redis_url_"))
-        #expect(services.contains("version = var.secret_version_realtime_jwt"))
+        #expect(services.contains("version = var.secret_version_realtime_jwt_public_key"))
         let variables = try #require(files["terraform/variables.tf"])
-        #expect(variables.contains("variable \"secret_version_realtime_jwt\" {"))
-        #expect(variables.contains("condition     = can(regex(\"^[1-9][0-9]*$\", var.secret_version_realtime_jwt))"))
+        #expect(variables.contains("variable \"secret_version_realtime_jwt_public_key\" {"))
+        #expect(
+            variables.contains(
+                "condition     = can(regex(\"^[1-9][0-9]*$\", var.secret_version_realtime_jwt_public_key))"))
         // A version Terraform replaces is disabled after the new one exists, never destroyed under a revision.
         let memorystore = try #require(files["terraform/memorystore.tf"])
         #expect(memorystore.contains("deletion_policy = \"DISABLE\""))

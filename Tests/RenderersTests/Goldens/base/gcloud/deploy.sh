@@ -149,16 +149,16 @@ else
 fi
 
 missing_secrets=''
-log 'Secret realtime-jwt'
-if exists gcloud secrets describe realtime-jwt --project "$PROJECT"; then
+log 'Secret realtime-jwt-public-key'
+if exists gcloud secrets describe realtime-jwt-public-key --project "$PROJECT"; then
   log '  exists, unchanged'
 else
-  run gcloud secrets create realtime-jwt --replication-policy automatic --project "$PROJECT" --quiet
+  run gcloud secrets create realtime-jwt-public-key --replication-policy automatic --project "$PROJECT" --quiet
 fi
-run gcloud secrets add-iam-policy-binding realtime-jwt --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-if [ -z "$(gcloud secrets versions list realtime-jwt --filter state:ENABLED --limit 1 --format 'value(name)' --project "$PROJECT")" ]; then
-  log "  secret realtime-jwt has no enabled version; add one with: gcloud secrets versions add realtime-jwt --data-file=FILE --project ${PROJECT}"
-  missing_secrets="${missing_secrets} realtime-jwt"
+run gcloud secrets add-iam-policy-binding realtime-jwt-public-key --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+if [ -z "$(gcloud secrets versions list realtime-jwt-public-key --filter state:ENABLED --limit 1 --format 'value(name)' --project "$PROJECT")" ]; then
+  log "  secret realtime-jwt-public-key has no enabled version; add one with: gcloud secrets versions add realtime-jwt-public-key --data-file=FILE --project ${PROJECT}"
+  missing_secrets="${missing_secrets} realtime-jwt-public-key"
 fi
 log 'Secret realtime-publish-token'
 if exists gcloud secrets describe realtime-publish-token --project "$PROJECT"; then
@@ -239,8 +239,8 @@ else
 fi
 log "  ${bundled_image}"
 log 'Secret versions to pin'
-version_realtime_jwt="$(secret_version realtime-jwt)"
-log "  realtime-jwt: ${version_realtime_jwt}"
+version_realtime_jwt_public_key="$(secret_version realtime-jwt-public-key)"
+log "  realtime-jwt-public-key: ${version_realtime_jwt_public_key}"
 version_realtime_publish_token="$(secret_version realtime-publish-token)"
 log "  realtime-publish-token: ${version_realtime_publish_token}"
 version_realtime_redis_ca_us_central1="$(secret_version realtime-redis-ca-us-central1)"
@@ -248,11 +248,11 @@ log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=6e003336 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 10 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
+fingerprint_realtime_us_central1="$(fingerprint "env=6e003336 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 10 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
-  run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 10 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_HS256_SECRET=realtime-jwt:${version_realtime_jwt},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1}" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
+  run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 10 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1}" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
 fi
 
 log 'Cloud Armor policy realtime-armor'

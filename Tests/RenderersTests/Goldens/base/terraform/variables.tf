@@ -17,12 +17,12 @@ variable "image_realtime" {
   type        = string
 }
 
-variable "secret_version_realtime_jwt" {
-  description = "Version of secret 'realtime-jwt' the services read, by number: tfctl apply passes the newest enabled one, so a new value shows in the plan as a new revision."
+variable "secret_version_realtime_jwt_public_key" {
+  description = "Version of secret 'realtime-jwt-public-key' the services read, by number: tfctl apply passes the newest enabled one, so a new value shows in the plan as a new revision."
   type        = string
   validation {
-    condition     = can(regex("^[1-9][0-9]*$", var.secret_version_realtime_jwt))
-    error_message = "A version number, not an alias such as latest (Cloud Run reads the value only when an instance starts): gcloud secrets versions list realtime-jwt --filter state:ENABLED."
+    condition     = can(regex("^[1-9][0-9]*$", var.secret_version_realtime_jwt_public_key))
+    error_message = "A version number, not an alias such as latest (Cloud Run reads the value only when an instance starts): gcloud secrets versions list realtime-jwt-public-key --filter state:ENABLED."
   }
 }
 

@@ -173,9 +173,9 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting Memorystore realtime-redis-asia-southeast1'
     run gcloud redis instances delete realtime-redis-asia-southeast1 --region asia-southeast1 --project "$PROJECT" --quiet
   fi
-  if exists gcloud secrets describe realtime-jwt --project "$PROJECT"; then
-    log 'Deleting secret realtime-jwt'
-    run gcloud secrets delete realtime-jwt --project "$PROJECT" --quiet
+  if exists gcloud secrets describe realtime-jwt-public-key --project "$PROJECT"; then
+    log 'Deleting secret realtime-jwt-public-key'
+    run gcloud secrets delete realtime-jwt-public-key --project "$PROJECT" --quiet
   fi
   if exists gcloud secrets describe realtime-publish-token --project "$PROJECT"; then
     log 'Deleting secret realtime-publish-token'

@@ -50,17 +50,17 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         value = "tenderflow-realtime"
       }
       env {
-        name = "JWT_HS256_SECRET"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.secret_realtime_jwt.secret_id
-            version = var.secret_version_realtime_jwt
-          }
-        }
-      }
-      env {
         name  = "JWT_ISSUER"
         value = "https://auth.tenderflow.example"
+      }
+      env {
+        name = "JWT_RS256_PUBLIC_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.secret_realtime_jwt_public_key.secret_id
+            version = var.secret_version_realtime_jwt_public_key
+          }
+        }
       }
       env {
         name  = "LOG_LEVEL"
@@ -166,7 +166,7 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
 
   depends_on = [
     google_project_service.run,
-    google_secret_manager_secret_iam_member.secret_realtime_jwt,
+    google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
     google_secret_manager_secret_version.redis_ca_us_central1,
@@ -233,17 +233,17 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         value = "tenderflow-realtime"
       }
       env {
-        name = "JWT_HS256_SECRET"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.secret_realtime_jwt.secret_id
-            version = var.secret_version_realtime_jwt
-          }
-        }
-      }
-      env {
         name  = "JWT_ISSUER"
         value = "https://auth.tenderflow.example"
+      }
+      env {
+        name = "JWT_RS256_PUBLIC_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.secret_realtime_jwt_public_key.secret_id
+            version = var.secret_version_realtime_jwt_public_key
+          }
+        }
       }
       env {
         name  = "LOG_LEVEL"
@@ -349,7 +349,7 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
 
   depends_on = [
     google_project_service.run,
-    google_secret_manager_secret_iam_member.secret_realtime_jwt,
+    google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_europe_west1,
     google_secret_manager_secret_version.redis_ca_europe_west1,
@@ -416,17 +416,17 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         value = "tenderflow-realtime"
       }
       env {
-        name = "JWT_HS256_SECRET"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.secret_realtime_jwt.secret_id
-            version = var.secret_version_realtime_jwt
-          }
-        }
-      }
-      env {
         name  = "JWT_ISSUER"
         value = "https://auth.tenderflow.example"
+      }
+      env {
+        name = "JWT_RS256_PUBLIC_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.secret_realtime_jwt_public_key.secret_id
+            version = var.secret_version_realtime_jwt_public_key
+          }
+        }
       }
       env {
         name  = "LOG_LEVEL"
@@ -532,7 +532,7 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
 
   depends_on = [
     google_project_service.run,
-    google_secret_manager_secret_iam_member.secret_realtime_jwt,
+    google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
     google_secret_manager_secret_version.redis_ca_asia_southeast1,
