@@ -43,8 +43,10 @@ import Testing
         defer { for task in [asker.run, helpful.run, slow.run] { task.cancel() } }
         let deadline = ContinuousClock.now + .seconds(30)
         while try listeners(redis) < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(try listeners(redis) == 3, "the three instances never all subscribed")
 
-        let (answers, missing) = await asker.server.serverSideEmit("greet", ["ann"], timeout: .milliseconds(500))
+        // 2 s: enough for b under a loaded test run, well short of c's 5 s.
+        let (answers, missing) = await asker.server.serverSideEmit("greet", ["ann"], timeout: .seconds(2))
         #expect(answers == [.string("hello ann from b")])
         #expect(missing == 1)
         // An event nobody handles is acknowledged with null, so the asker does not wait for it.
