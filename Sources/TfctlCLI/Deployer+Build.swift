@@ -11,9 +11,8 @@ extension Deployer {
     /// What `Templates/Dockerfile` copies into the build, relative to the source directory.
     static let buildInputs = ["Package.swift", "Templates/Dockerfile", "Sources", "Tests"]
 
-    /// How long a build waits after its account was created: IAM changes "typically propagate in 2 minutes"
-    /// (IAM, access change propagation), and a build started at once may not read its source or push yet.
-    static let newAccountSeconds = 120
+    /// How long a build waits after its account was created (`GcloudCalls.iamPropagationSeconds`).
+    static let newAccountSeconds = GcloudCalls.iamPropagationSeconds
 
     /// The image of the source in `sourceDirectory`, by digest: the existing one, or a new build, with
     /// `cloudbuild/build.sh` (`withScript`, the gcloud path, which also makes sure of what the build needs) or

@@ -1,17 +1,14 @@
 import Foundation
+import Renderers
 import TopologyModel
 
 /// The Realtime Database's security rules on the Terraform path: the google provider has no resource for them,
 /// so `apply` uploads `firebase/database.rules.json` after Terraform created the database (deploy.sh does the
 /// same with curl).
 extension Deployer {
-    /// Attempts, and seconds between them: a database just created can take a moment to answer on its host.
-    static let rulesAttempts = 5
-    static let rulesRetrySeconds = 10
-
     func uploadDatabaseRules() throws {
         guard topology.firebaseEnabled else { return }
-        let token = try runner.capture("gcloud", databaseTokenCall)
+        let token = try runner.capture("gcloud", DatabaseRules.tokenCall)
         try runner.require(token.status, "gcloud auth application-default print-access-token")
         // The token goes to curl in a file only this user can read, never on a command line others can list: in a
         // directory made 0700 before anything is written into it.
@@ -31,7 +28,7 @@ extension Deployer {
                 attributes: [.posixPermissions: 0o600])
         else { throw Refused(reason: "could not write a temporary file for the Realtime Database token") }
         let url = topology.names.firebaseDatabaseURL + "/.settings/rules.json"
-        for attempt in 1...Self.rulesAttempts {
+        for attempt in 1...DatabaseRules.attempts {
             let status = try runner.run(
                 "curl",
                 [
@@ -42,12 +39,12 @@ extension Deployer {
                 log("Uploaded the Realtime Database rules to \(url).")
                 return
             }
-            guard attempt < Self.rulesAttempts else { break }
-            log("Realtime Database rules: curl exit status \(status); trying again in \(Self.rulesRetrySeconds) s")
-            pause(Self.rulesRetrySeconds)
+            guard attempt < DatabaseRules.attempts else { break }
+            log("Realtime Database rules: curl exit status \(status); trying again in \(DatabaseRules.retrySeconds) s")
+            pause(DatabaseRules.retrySeconds)
         }
         throw Refused(
-            reason: "could not upload the Realtime Database rules to \(url) after \(Self.rulesAttempts) attempts; "
+            reason: "could not upload the Realtime Database rules to \(url) after \(DatabaseRules.attempts) attempts; "
                 + "Terraform's changes are applied: run tfctl apply again")
     }
 }

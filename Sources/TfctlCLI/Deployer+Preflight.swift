@@ -15,12 +15,6 @@ extension Deployer {
     /// Cloud Resource Manager serves the project's IAM policy (`APIs.byResourceType` leaves both out).
     static let preexistingAPIs = ["cloudresourcemanager.googleapis.com", "serviceusage.googleapis.com"]
 
-    /// The scopes a Realtime Database REST call needs ("Authenticate REST Requests": `userinfo.email` and
-    /// `firebase.database`); gcloud's own access token has neither.
-    static let databaseScopes = [
-        "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/firebase.database",
-    ]
-
     /// Runs every check; logs each finding; throws when any blocks.
     func preflight() throws {
         let findings = try preflightFindings()
@@ -113,23 +107,18 @@ extension Deployer {
         }
     }
 
-    /// The rules upload calls the Realtime Database's REST API, which wants a token with `databaseScopes`: from
+    /// The rules upload calls the Realtime Database's REST API, which wants a token with `DatabaseRules.scopes`: from
     /// Application Default Credentials, which a person must have granted them.
     private func databaseCredentials() throws -> [Finding] {
-        let token = try runner.capture("gcloud", databaseTokenCall)
+        let token = try runner.capture("gcloud", DatabaseRules.tokenCall)
         guard token.status != 0 else { return [] }
         return [
             Finding(
                 blocking: true,
                 message: "no Application Default Credentials with the Realtime Database scopes (the rules upload "
                     + "needs them): gcloud auth application-default login --scopes=openid,"
-                    + "https://www.googleapis.com/auth/cloud-platform,\(Self.databaseScopes.joined(separator: ","))")
+                    + "https://www.googleapis.com/auth/cloud-platform,\(DatabaseRules.scopes.joined(separator: ","))")
         ]
-    }
-
-    /// `gcloud auth application-default print-access-token` with `databaseScopes`.
-    var databaseTokenCall: [String] {
-        ["auth", "application-default", "print-access-token", "--scopes=" + Self.databaseScopes.joined(separator: ",")]
     }
 
     /// The project's global Compute Engine quotas against what the load balancer creates. Only a note: resources

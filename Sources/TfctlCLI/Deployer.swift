@@ -80,8 +80,6 @@ struct Deployer {
                 runner.run(
                     "terraform", ["apply", "-input=false", "-auto-approve"] + targets + placeholders(),
                     in: terraformDirectory))
-        }
-        if !topology.userSecretIDs.isEmpty {
             // Pinned: a new version is a new revision in the plan below, not a value instances pick up at random.
             for (id, version) in try resolveSecretVersions().sorted(by: { $0.key < $1.key })
             where topology.userSecretIDsPinnedAtDeploy.contains(id) {

@@ -15,12 +15,15 @@ extension Topology {
     public func isPublic(_ service: RealtimeService) -> Bool { loadBalancer != nil || service.ingress == .all }
 
     public var requiredAPIs: [String] {
-        var apis = ["compute", "iam", "monitoring", "run", "secretmanager"]
-        if memorystore != nil { apis += ["redis", "servicenetworking"] }
-        if usesBundledImage { apis += ["artifactregistry", "cloudbuild", "storage"] }
-        if firebaseEnabled { apis += ["firebase", "firebasedatabase"] }
+        var apis: Set = ["compute", "iam", "monitoring", "run", "secretmanager"]
+        if memorystore != nil { apis.formUnion(["redis", "servicenetworking"]) }
+        if usesBundledImage { apis.formUnion(Self.imageBuildAPIs) }
+        if firebaseEnabled { apis.formUnion(["firebase", "firebasedatabase"]) }
         return apis.sorted()
     }
+
+    /// What building the bundled image needs: its repository, Cloud Build, the build's account, the staged source.
+    public static let imageBuildAPIs = ["artifactregistry", "cloudbuild", "iam", "storage"]
 
     /// Project roles of the runtime service account: telemetry, and RTDB writes when the fallback is on. Secret
     /// access is granted per secret, not here.

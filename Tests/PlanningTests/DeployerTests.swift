@@ -2,6 +2,7 @@ import EnvironmentLoader
 import Foundation
 import Planning
 import RenderPipeline
+import Renderers
 import TestSupport
 import Testing
 
@@ -292,9 +293,9 @@ import Testing
         #expect {
             try h.deployer.applyTerraform(.autoApproved, report: try report(h))
         } throws: { error in
-            "\(error)".contains("after \(Deployer.rulesAttempts) attempts")
+            "\(error)".contains("after \(DatabaseRules.attempts) attempts")
         }
-        #expect(h.calls().filter { $0.hasPrefix("curl ") }.count == Deployer.rulesAttempts)
+        #expect(h.calls().filter { $0.hasPrefix("curl ") }.count == DatabaseRules.attempts)
         let scratch = try FileManager.default.contentsOfDirectory(atPath: h.deployer.scratchDirectory.path)
         #expect(scratch.isEmpty, "the token's file is removed: \(scratch)")
     }

@@ -52,7 +52,7 @@ struct BuildScript {
             body: body)
     }
 
-    static let apis = ["artifactregistry", "cloudbuild", "iam", "storage"]
+    static var apis: [String] { Topology.imageBuildAPIs }
 
     private var member: Word {
         .literal("serviceAccount:" + names.buildServiceAccountEmail)
@@ -136,7 +136,7 @@ struct BuildScript {
                         Command.test(.variable("new_account"), .syntax(.equal), "1"),
                         then: [
                             G.log("  waiting 2 minutes for the new build account's roles to take effect"),
-                            .command(Command("sleep", "120")),
+                            .command(Command("sleep", .literal(String(GcloudCalls.iamPropagationSeconds)))),
                         ]),
                     .assign(
                         "digest",

@@ -161,7 +161,7 @@ struct DeployScript {
                     .if(
                         Command.test(
                             .syntax(.isEmpty),
-                            .substitution(G.gcloud(GcloudCalls.enabledSecretVersion(id).map(Word.literal)))),
+                            .substitution(G.gcloud(GcloudCalls.newestEnabledSecretVersion(id).map(Word.literal)))),
                         then: [
                             G.log(
                                 .concat([

@@ -20,8 +20,6 @@ struct FirebaseSteps {
     static let addPollSeconds = 10
     static let createAttempts = 10
     static let createRetrySeconds = 60
-    static let rulesAttempts = 5
-    static let rulesRetrySeconds = 10
 
     func statements() -> [Statement] {
         guard let firebase = topology.firebase, firebase.enabled else { return [] }
@@ -105,9 +103,7 @@ struct FirebaseSteps {
             ]
             + writeHeaders(
                 "database_headers",
-                token: Command(
-                    "gcloud", "auth", "application-default", "print-access-token",
-                    .literal("--scopes=" + Self.databaseScopes.joined(separator: ","))))
+                token: Command(["gcloud"] + DatabaseRules.tokenCall.map(Word.literal)))
             + G.retrying(
                 curl(
                     [
@@ -115,7 +111,7 @@ struct FirebaseSteps {
                         .concat(["@", .variable("HERE"), "/../firebase/database.rules.json"]),
                         .literal("\(names.firebaseDatabaseURL)/.settings/rules.json"),
                     ], headers: "database_headers"),
-                attempts: Self.rulesAttempts, pauseSeconds: Self.rulesRetrySeconds,
+                attempts: DatabaseRules.attempts, pauseSeconds: DatabaseRules.retrySeconds,
                 waiting: "the database does not take the rules yet",
                 gaveUp: "Gave up uploading the rules: Application Default Credentials need the Realtime Database "
                     + "scopes (README: Firebase prerequisites); run deploy.sh again.")
@@ -129,11 +125,6 @@ struct FirebaseSteps {
                 ], else: work)
         ]
     }
-
-    /// What a Realtime Database REST call needs ("Authenticate REST Requests").
-    static let databaseScopes = [
-        "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/firebase.database",
-    ]
 }
 
 /// `firebase/database.rules.json`: clients read only what they subscribe to, once signed in; only the servers

@@ -1,14 +1,13 @@
 /// gcloud calls that the rendered scripts and `tfctl apply` / `destroy` both make, spelled once (without
 /// `--project`, which each adds its own way).
 public enum GcloudCalls {
-    /// One enabled version of secret `id`, by name; nothing when it has none (what Cloud Run needs to start an
-    /// instance that reads the secret).
-    public static func enabledSecretVersion(_ id: String) -> [String] {
-        ["secrets", "versions", "list", id, "--filter", "state:ENABLED", "--limit", "1", "--format", "value(name)"]
-    }
+    /// IAM changes "typically propagate in 2 minutes" (IAM, access change propagation): how long a build waits
+    /// after creating its account, which it could otherwise not yet use to read its source or push.
+    public static let iamPropagationSeconds = 120
 
     /// The newest enabled version of secret `id`, by number: what a deployment pins (`--sort-by ~createTime`:
-    /// the list's own order is not documented).
+    /// the list's own order is not documented); nothing when it has none, which is also what the secret checks
+    /// look for (Cloud Run does not start an instance whose secret it cannot read).
     public static func newestEnabledSecretVersion(_ id: String) -> [String] {
         newestEnabledSecretVersion(id, word: { $0 })
     }
@@ -55,4 +54,22 @@ public enum GcloudCalls {
     public static func deleteServiceNetworkingPeering(network: String) -> [String] {
         ["compute", "networks", "peerings", "delete", serviceNetworkingPeering, "--network", network]
     }
+}
+
+/// The Realtime Database's own REST API, which deploy.sh and `tfctl apply` both call to upload the rules.
+public enum DatabaseRules {
+    /// What a Realtime Database REST call needs ("Authenticate REST Requests": `userinfo.email` and
+    /// `firebase.database`); gcloud's own access token has neither.
+    public static let scopes = [
+        "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/firebase.database",
+    ]
+
+    /// A token for `scopes` from Application Default Credentials.
+    public static let tokenCall = [
+        "auth", "application-default", "print-access-token", "--scopes=" + scopes.joined(separator: ","),
+    ]
+
+    /// Upload attempts, and seconds between them: a database just created can take a moment to answer on its host.
+    public static let attempts = 5
+    public static let retrySeconds = 10
 }

@@ -63,7 +63,7 @@ enum BuildBlocks {
 
     /// The addresses `tfctl apply` creates before it builds (with the APIs they need).
     static func addresses(_ context: TerraformContext) -> [String] {
-        ["artifactregistry", "cloudbuild", "iam", "storage"].map { "google_project_service.\($0)" }
+        Topology.imageBuildAPIs.map { "google_project_service.\($0)" }
             + blocks(context).map { "\($0.labels[0]).\($0.labels[1])" }
     }
 }

@@ -168,7 +168,7 @@ else
   run gcloud secrets create realtime-jwt-public-key --replication-policy automatic --project "$PROJECT" --quiet
 fi
 run gcloud secrets add-iam-policy-binding realtime-jwt-public-key --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-if [ -z "$(gcloud secrets versions list realtime-jwt-public-key --filter state:ENABLED --limit 1 --format 'value(name)' --project "$PROJECT")" ]; then
+if [ -z "$(gcloud secrets versions list realtime-jwt-public-key --filter state:ENABLED --sort-by '~createTime' --limit 1 --format 'value(name.basename())' --project "$PROJECT")" ]; then
   log "  secret realtime-jwt-public-key has no enabled version; add one with: gcloud secrets versions add realtime-jwt-public-key --data-file=FILE --project ${PROJECT}"
   missing_secrets="${missing_secrets} realtime-jwt-public-key"
 fi
@@ -179,7 +179,7 @@ else
   run gcloud secrets create realtime-publish-token --replication-policy automatic --project "$PROJECT" --quiet
 fi
 run gcloud secrets add-iam-policy-binding realtime-publish-token --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
-if [ -z "$(gcloud secrets versions list realtime-publish-token --filter state:ENABLED --limit 1 --format 'value(name)' --project "$PROJECT")" ]; then
+if [ -z "$(gcloud secrets versions list realtime-publish-token --filter state:ENABLED --sort-by '~createTime' --limit 1 --format 'value(name.basename())' --project "$PROJECT")" ]; then
   log "  secret realtime-publish-token has no enabled version; add one with: gcloud secrets versions add realtime-publish-token --data-file=FILE --project ${PROJECT}"
   missing_secrets="${missing_secrets} realtime-publish-token"
 fi
