@@ -178,7 +178,7 @@ def main():
     parser.add_argument("--burst-connections", type=int, default=1000)
     parser.add_argument("--node-ws", default="/usr/share/nodejs/ws")
     args = parser.parse_args()
-    swift_env = {"HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": "tenderflow", "PUBLISH_TOKEN": TOKEN,
+    swift_env = {"HOST": "127.0.0.1", "PORT": "0", "METRICS_PORT": "0", "REALTIME_PROFILE": "tenderflow", "PUBLISH_TOKEN": TOKEN,
                  "LOG_LEVEL": "info", "MAX_CONNECTIONS_PER_USER": "100000", "PING_INTERVAL_MS": "25000"}
     node = ["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_baseline.js")]
     if shutil.which("node") is None or not os.path.isdir(args.node_ws):

@@ -7,14 +7,19 @@ import NIOCore
 import SocketIO
 
 /// Builds the real-time server: Engine.IO v4 under `/socket.io/` (HTTP long-polling, WebSocket, and the upgrade
-/// between them), Socket.IO v5 on top, the publish API and `/healthz` / `/readyz`; and the service that drains
-/// it on SIGTERM; with Redis configured, the service that connects the instance to the others. Run them in
+/// between them), Socket.IO v5 on top, the publish API and `/healthz` / `/readyz`; `/metrics` on a second
+/// listener bound to 127.0.0.1 (`METRICS_PORT`), which nothing outside the instance reaches; the service that
+/// drains the server on SIGTERM; with Redis configured, the service that connects the instance to the others. Run them in
 /// one `ServiceGroup`, cluster first and drain last (`main` does): they shut down in reverse order.
 /// Throws when a token key cannot be read.
 public func buildServer(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "realtime-server"),
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) async throws -> (application: some ApplicationProtocol, drain: DrainService, cluster: ClusterService?) {
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+    onMetricsRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> (
+    application: some ApplicationProtocol, metrics: some ApplicationProtocol, drain: DrainService,
+    cluster: ClusterService?
+) {
     var authenticator: Authenticator?
     if let tokens = configuration.tokens { authenticator = try await Authenticator(tokens) }
     let presence = Presence()
@@ -38,11 +43,6 @@ public func buildServer(
 
     let router = Router()
     router.get("/healthz") { _, _ in "ok" }
-    router.get("/metrics") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(byteBuffer: ByteBuffer(string: engine.metrics.exposition())))
-    }
     router.get("/readyz") { _, _ in
         if engine.isDraining {
             return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining")))
@@ -80,6 +80,17 @@ public func buildServer(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: serverLogger)
+    let metricsRouter = Router()
+    metricsRouter.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: engine.metrics.exposition())))
+    }
+    let metricsApplication = Application(
+        router: metricsRouter,
+        configuration: .init(address: .hostname(ServerConfiguration.metricsHost, port: configuration.metricsPort)),
+        onServerRunning: { channel in await onMetricsRunning(channel.localAddress?.port ?? configuration.metricsPort) },
+        logger: serverLogger)
     // What other instances send: broadcasts to the rooms, questions to the Socket.IO server, forwarded polls to
     // the Engine.IO server; and every heartbeat, TenderFlow's presence sweep.
     let clusterService = zip(cluster, sockets).map { cluster, sockets in
@@ -90,7 +101,7 @@ public func buildServer(
             heartbeat: heartbeat)
         return ClusterService(adapter: cluster, inbound: inbound, logger: logger)
     }
-    return (application, DrainService(engine: engine, logger: logger), clusterService)
+    return (application, metricsApplication, DrainService(engine: engine, logger: logger), clusterService)
 }
 
 private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {

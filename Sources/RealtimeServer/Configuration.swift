@@ -17,6 +17,12 @@ public struct ServerConfiguration: Sendable {
 
     public var host: String
     public var port: Int
+    /// The port of the second listener, on 127.0.0.1 only, that serves `/metrics` (`METRICS_PORT`, default 9464,
+    /// Prometheus's exporter port; 0 lets the OS choose). A metrics sidecar in the same instance shares the
+    /// loopback interface and can read it; nothing outside the instance can, whatever the load balancer routes.
+    public var metricsPort: Int = 9464
+    /// The metrics listener's address: loopback only, never configurable.
+    public static let metricsHost = "127.0.0.1"
     public var profile: Profile
     public var engine: EngineConfiguration
     /// Milliseconds a client has to send its Socket.IO CONNECT.
@@ -65,7 +71,7 @@ public struct ServerConfiguration: Sendable {
     public static let variables: [String] = [
         "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FIREBASE_DATABASE_URL", "HOST", "JWT_AUDIENCE",
         "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
-        "MAX_CONNECTIONS_PER_USER", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
+        "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
         "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
         "RECOVERY_MAX_EVENTS", "RECOVERY_WINDOW_MS", "REDIS_AUTH", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
         "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY", "UPGRADE_TIMEOUT_MS",
@@ -114,6 +120,7 @@ public struct ServerConfiguration: Sendable {
         }
         configuration.host = environment["HOST"] ?? configuration.host
         configuration.port = try integer("PORT", 0...65535) ?? configuration.port
+        configuration.metricsPort = try integer("METRICS_PORT", 0...65535) ?? configuration.metricsPort
         if let profile = environment["REALTIME_PROFILE"] {
             guard let value = Profile(rawValue: profile) else {
                 throw InvalidSetting(

@@ -13,7 +13,9 @@ do {
 // JSON lines on standard output, at LOG_LEVEL (default info).
 LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: configuration.logLevel) }
 let logger = Logger(label: "realtime-server")
-let (application, drain, cluster) = try await buildServer(configuration: configuration, logger: logger) { port in
+let (application, metrics, drain, cluster) = try await buildServer(
+    configuration: configuration, logger: logger
+) { port in
     // One line that tests and operators can wait for, written at any LOG_LEVEL: with PORT=0 it is the only way
     // to learn the port the OS chose.
     var announcer = logger
@@ -24,11 +26,18 @@ let (application, drain, cluster) = try await buildServer(configuration: configu
     if let topology = configuration.topology { metadata["topology"] = "\(topology)" }
     if let url = configuration.firebaseDatabaseURL { metadata["firebase_database_url"] = "\(url)" }
     announcer.info("listening", metadata: metadata)
+} onMetricsRunning: { port in
+    var announcer = logger
+    announcer.logLevel = .info
+    announcer.info(
+        "metrics listening",
+        metadata: ["event": "metrics_listening", "host": "\(ServerConfiguration.metricsHost)", "port": "\(port)"])
 }
 // Services shut down in reverse order: on SIGTERM the drain runs first, while the server still serves and the
 // cluster connection still delivers.
 let services = ServiceGroup(
     configuration: .init(
-        services: (cluster.map { [$0] } ?? []) + [application, drain], gracefulShutdownSignals: [.sigterm, .sigint],
+        services: (cluster.map { [$0] } ?? []) + [application, metrics, drain],
+        gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
 try await services.run()

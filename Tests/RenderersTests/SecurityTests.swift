@@ -128,9 +128,11 @@ import TopologyModel
         for path in ["/socket.io/", "/socket.io/?EIO=4&transport=polling", "/healthz", "/readyz", "/v10", "/metricsx"] {
             #expect(!refused(path), "\(path) is refused")
         }
-        // Every route the server registers with a literal path, other than the health checks.
+        // Every route the server registers with a literal path, other than the health checks; /metrics too, though
+        // only its loopback listener serves it.
         let source = try String(
-            contentsOf: Repository.url("Sources/RealtimeServer/Application.swift"), encoding: .utf8)
+            contentsOf: Repository.url("Sources/RealtimeServer/Application.swift"), encoding: .utf8
+        ).replacingOccurrences(of: "metricsRouter.", with: "router.")
         let routes = source.components(separatedBy: "router.").dropFirst().compactMap { call -> String? in
             guard let open = call.range(of: "(\""), let close = call[open.upperBound...].range(of: "\"") else {
                 return nil

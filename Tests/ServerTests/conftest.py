@@ -31,7 +31,7 @@ class Server:
     def __init__(self, profile, **settings):
         env = dict(os.environ)
         env.update({
-            "HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": profile,
+            "HOST": "127.0.0.1", "PORT": "0", "METRICS_PORT": "0", "REALTIME_PROFILE": profile,
             "PING_INTERVAL_MS": str(PING_INTERVAL), "PING_TIMEOUT_MS": str(PING_TIMEOUT),
             "CONNECT_TIMEOUT_MS": "1000", "LOG_LEVEL": "debug", "MAX_PAYLOAD_BYTES": "1000000", "CORS_ORIGINS": "*",
         })
@@ -39,23 +39,36 @@ class Server:
         self.process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         event = {}
+        self.log = []
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line and self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read()}")
             record = json.loads(line)  # every line of standard output is a JSON log record
             assert {"severity", "message", "time", "logger"} <= set(record), line
+            self.log.append(record)
             if record.get("event") == "listening":
                 event = record
                 break
         assert event, "the server never reported that it listens"
         self.port = int(event["port"])
         # Keep reading the log so a full pipe never blocks the server; every line must stay JSON.
-        self.log = []
         self.reader = threading.Thread(target=self._read_log, daemon=True)
         self.reader.start()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self):
+        """The loopback listener's /metrics, once the server said where (`metrics_listening`)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            event = next((record for record in self.log if record.get("event") == "metrics_listening"), None)
+            if event:
+                assert event["host"] == "127.0.0.1", event
+                return f"http://127.0.0.1:{event['port']}/metrics"
+            time.sleep(0.02)
+        raise AssertionError("the server never reported its metrics listener")
 
     def _read_log(self):
         for line in self.process.stdout:
@@ -96,7 +109,7 @@ def publish(server, body, token=PUBLISH_TOKEN):
 
 def metrics(server):
     """The server's /metrics as {"name{labels}": value}."""
-    response = requests.get(server.url + "/metrics", timeout=5)
+    response = requests.get(server.metrics_url, timeout=5)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     values = {}

@@ -54,8 +54,8 @@ def test_metrics_follow_connections_rooms_and_events():
 def test_a_closed_log_pipe_does_not_stop_the_server():
     """Cloud Run reads the log from standard output; if that pipe ever closes, log lines are lost, not the
     server (it used to trap on the first write after)."""
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": "0", "REALTIME_PROFILE": "socketio-test-suite",
-           "LOG_LEVEL": "debug"}
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": "0", "METRICS_PORT": "0",
+           "REALTIME_PROFILE": "socketio-test-suite", "LOG_LEVEL": "debug"}
     process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         port = next(json.loads(line)["port"] for line in process.stdout if '"listening"' in line)
@@ -71,3 +71,38 @@ def test_a_closed_log_pipe_does_not_stop_the_server():
     finally:
         process.kill()
         process.wait()
+
+
+def test_metrics_are_served_on_loopback_only():
+    """/metrics is on a second listener bound to 127.0.0.1 (METRICS_PORT), not on the port the load balancer and
+    the VPC reach: the main port answers 404, and the metrics port takes no connection on any other address."""
+    server = Server("tenderflow", HOST="0.0.0.0")
+    try:
+        assert requests.get(server.url + "/metrics", timeout=5).status_code == 404
+        url = server.metrics_url
+        assert "connections" in requests.get(url, timeout=5).text
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        assert listening_addresses(port) == {"127.0.0.1"}
+        assert listening_addresses(server.port) == {"0.0.0.0"}
+    finally:
+        server.stop()
+
+
+def listening_addresses(port):
+    """The IPv4 and IPv6 addresses a socket listens on at `port`, from the kernel's tables (/proc/net/tcp*)."""
+    addresses = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, local_port = local.split(":")
+            if state != "0A" or int(local_port, 16) != port:  # 0A: LISTEN
+                continue
+            if width == 8:
+                addresses.add(".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+            else:
+                addresses.add("::" if int(address, 16) == 0 else address)
+    return addresses
