@@ -6,24 +6,36 @@ PYTHON ?= python3
 VENV ?= .venv
 REQUIREMENTS := Tests/requirements.txt Tests/ServerTests/requirements.txt
 WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
+## The policy scanner (checkov) in a virtual environment of its own: its HCL parser's module would replace the
+## one the tests use (Tests/PolicyTests/requirements.txt).
+CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: build test venv goldens lint bench soak demo clean
+.PHONY: build test venv checkov goldens lint bench soak demo clean
 
 build:
 	$(SWIFT) build
 
 ## Runs every test: the Swift suites (with the oracles terraform fmt, tfschema-check and gcloud-check on every
 ## rendered environment), then the protocol conformance suites against the real realtime-server binary.
-test: venv
+test: venv checkov
 	$(SWIFT) build
 	$(WITH_VENV) $(SWIFT) test
-	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server python -m pytest -q -rs Tests/ServerTests
+	$(WITH_VENV) REALTIME_SERVER=$$($(SWIFT) build --show-bin-path)/realtime-server \
+		TFCTL=$$($(SWIFT) build --show-bin-path)/tfctl CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov \
+		python -m pytest -q -rs Tests/ServerTests Tests/PolicyTests
 
 venv: $(VENV)/installed
 
 $(VENV)/installed: $(REQUIREMENTS)
 	$(PYTHON) -m venv --clear $(VENV)
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/requirements.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/installed
+
+$(CHECKOV_VENV)/installed: Tests/PolicyTests/requirements.txt
+	$(PYTHON) -m venv --clear $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/PolicyTests/requirements.txt
 	touch $@
 
 ## Re-records golden files (rendered Terraform, expected diagnostics), then checks them; review with git diff.

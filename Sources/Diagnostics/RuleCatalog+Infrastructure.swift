@@ -148,6 +148,32 @@ extension RuleCatalog {
                 """,
             source: "https://cloud.google.com/armor/docs/rate-limiting-overview"),
         Rule(
+            "TFC0513", family: "load-balancer", title: "WAF sensitivity out of range",
+            explanation: """
+                Cloud Armor's preconfigured WAF rules take a sensitivity from 0 to 4, the OWASP Core Rule Set's \
+                paranoia levels: level N turns on the signatures of levels 1 to N. tfctl renders 1 by default, \
+                with the signatures that misfire on Socket.IO's JSON polling bodies at higher levels opted out; 0 \
+                renders no WAF rule.
+                """,
+            source: "https://cloud.google.com/armor/docs/waf-rules"),
+        Rule(
+            "TFC0514", family: "load-balancer", title: "WAF rule set listed twice",
+            explanation: """
+                Each preconfigured rule set in `load_balancer.waf.rule_sets` becomes one Cloud Armor rule; a set \
+                listed twice would be two rules evaluating the same signatures.
+                """,
+            source: "https://cloud.google.com/armor/docs/waf-rules"),
+        Rule(
+            "TFC0515", family: "load-balancer", severity: .warning, title: "rate limit below the declared traffic",
+            explanation: """
+                A Socket.IO client whose WebSocket is blocked stays on HTTP long-polling, where each packet is a \
+                request Cloud Armor counts: four to connect, a PONG and a poll per 25 s ping interval, and a poll \
+                per message received. `capacity` gives each connection its share of the peak message rate; when \
+                one such client needs more requests per interval than `rate_limit.requests`, every polling client \
+                is throttled at peak. The warning shows the arithmetic.
+                """,
+            source: "https://socket.io/docs/v4/how-it-works/"),
+        Rule(
             "TFC0506", family: "load-balancer", title: "invalid rate limit",
             explanation: """
                 Cloud Armor rate limits count requests over one of the intervals 10, 30, 60, 120, 180, 240, 300, \

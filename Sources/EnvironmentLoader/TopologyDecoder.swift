@@ -140,8 +140,8 @@ struct MemorystoreDecoder {
 
 struct LoadBalancerDecoder {
     static let keys = [
-        "domains", "previous_domains", "tls", "admin_source_ranges", "http_redirect", "rate_limit", "log_sample_rate",
-        "backend_timeout",
+        "domains", "previous_domains", "tls", "admin_source_ranges", "http_redirect", "rate_limit", "waf",
+        "adaptive_protection", "log_sample_rate", "backend_timeout",
         "session_affinity",
         "health_check",
     ]
@@ -167,6 +167,12 @@ struct LoadBalancerDecoder {
             tls.profile = policy.decode("profile", .choice("TLS profile")) ?? tls.profile
             tls.minVersion = policy.decode("min_version", .choice("TLS version", suggest: false)) ?? tls.minVersion
         }
+        var waf = WebApplicationFirewall()
+        if let rules = reader.object("waf", keys: ["sensitivity", "preview", "rule_sets"]) {
+            waf.sensitivity = rules.decode("sensitivity", .int) ?? waf.sensitivity
+            waf.preview = rules.decode("preview", .bool) ?? waf.preview
+            waf.ruleSets = rules.list("rule_sets", .choice("WAF rule set")) ?? waf.ruleSets
+        }
         guard let domains else { return nil }
         return LoadBalancer(
             domains: domains,
@@ -175,6 +181,8 @@ struct LoadBalancerDecoder {
             adminSourceRanges: reader.list("admin_source_ranges", .cidr) ?? [],
             httpRedirect: reader.decode("http_redirect", .bool) ?? true,
             rateLimit: rateLimit,
+            waf: waf,
+            adaptiveProtection: reader.decode("adaptive_protection", .bool) ?? false,
             logSampleRate: reader.decode("log_sample_rate", .number) ?? 1.0,
             backendTimeoutSeconds: reader.decode("backend_timeout", .duration),
             sessionAffinity: reader.decode("session_affinity", .string),

@@ -107,6 +107,7 @@ enum ReplacementRules {
         "google_firebase_database_instance": ["instance_id", "project", "region", "type"],
         "google_firebase_project": ["project"],
         "google_monitoring_notification_channel": ["type"],
+        "google_project_iam_audit_config": ["project", "service"],
         "google_project_iam_member": ["*"],
         "google_project_service": ["service"],
         "google_redis_instance": [

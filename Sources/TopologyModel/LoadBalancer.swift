@@ -21,6 +21,11 @@ public struct LoadBalancer: Sendable, Hashable {
     public var httpRedirect: Bool
     /// Cloud Armor rate limit per client IP; `nil` attaches a policy without one.
     public var rateLimit: RateLimit?
+    /// Cloud Armor's preconfigured WAF rules (on by default at sensitivity 1).
+    public var waf: WebApplicationFirewall
+    /// Cloud Armor Adaptive Protection: a model of the service's normal traffic that alerts on (and, with Cloud
+    /// Armor Enterprise, suggests a rule against) a layer-7 DDoS. Off by default: its full alerts need Enterprise.
+    public var adaptiveProtection: Bool
     /// Fraction of requests logged by the load balancer, 0...1.
     public var logSampleRate: Double
     /// Backend request timeout. Serverless NEG backends reject any value: kept only so validation can say so.
@@ -37,6 +42,8 @@ public struct LoadBalancer: Sendable, Hashable {
         adminSourceRanges: [IPv4Network] = [],
         httpRedirect: Bool = true,
         rateLimit: RateLimit? = nil,
+        waf: WebApplicationFirewall = WebApplicationFirewall(),
+        adaptiveProtection: Bool = false,
         logSampleRate: Double = 1.0,
         backendTimeoutSeconds: Int? = nil,
         sessionAffinity: String? = nil,
@@ -48,6 +55,8 @@ public struct LoadBalancer: Sendable, Hashable {
         self.adminSourceRanges = adminSourceRanges
         self.httpRedirect = httpRedirect
         self.rateLimit = rateLimit
+        self.waf = waf
+        self.adaptiveProtection = adaptiveProtection
         self.logSampleRate = logSampleRate
         self.backendTimeoutSeconds = backendTimeoutSeconds
         self.sessionAffinity = sessionAffinity

@@ -26,6 +26,7 @@ enum LoadBalancerRules {
                 help: "remove it; the service's `probes` check health")
         }
         checkDomains(lb.domains, "load_balancer.domains", &report)
+        EdgeSecurityRules.check(lb, topology, &report)
         if lb.adminSourceRanges.count > AdminPaths.maxSourceRanges {
             report.error(
                 "TFC0511", "load_balancer.admin_source_ranges",

@@ -111,21 +111,51 @@ struct LoadBalancerSteps {
                     "--description",
                     .literal("Cloud Armor policy of the \(topology.name) load balancer"))
             ])
-        let admin: [Word] = [
-            "--security-policy", .literal(policy), "--expression", .literal(AdminPaths.expression(lb)), "--action",
-            "deny-403", "--description", .literal(AdminPaths.description),
-        ]
-        let adminRule = Word.literal(String(AdminPaths.priority))
-        statements += G.ensure(
-            "Cloud Armor: admin paths refused (rule \(AdminPaths.priority))",
-            probe: [
-                "compute", "security-policies", "rules", "describe", adminRule, "--security-policy", .literal(policy),
-            ],
-            create: [G.run(["compute", "security-policies", "rules", "create", adminRule] + admin)],
-            update: [G.run(["compute", "security-policies", "rules", "update", adminRule] + admin)])
+        // Adaptive Protection on or off, as the model says: an update of the same value changes nothing.
+        statements.append(
+            G.run(
+                "compute", "security-policies", "update", .literal(policy),
+                lb.adaptiveProtection ? "--enable-layer7-ddos-defense" : "--no-enable-layer7-ddos-defense"))
+        statements += ensureRule(
+            AdminPaths.priority, "admin paths refused", policy: policy,
+            [
+                "--expression", .literal(AdminPaths.expression(lb)), "--action", "deny-403", "--description",
+                .literal(AdminPaths.description),
+            ])
+        for rule in lb.waf.rules {
+            // `--no-preview` on an update takes a rule out of preview when the model does.
+            statements += ensureRule(
+                rule.priority, rule.description, policy: policy,
+                [
+                    "--expression", .literal(rule.expression), "--action", "deny-403", "--description",
+                    .literal(rule.description),
+                ],
+                create: lb.waf.preview ? ["--preview"] : [], update: [lb.waf.preview ? "--preview" : "--no-preview"])
+        }
+        // A WAF rule the model no longer has (a set removed, sensitivity 0) goes, as Terraform would remove it.
+        let used = Set(lb.waf.rules.map(\.priority))
+        let wafPriorities = (0..<WebApplicationFirewall.RuleSet.allCases.count).map {
+            WebApplicationFirewall.firstPriority + $0
+        }
+        for priority in wafPriorities where !used.contains(priority) {
+            let number = Word.literal(String(priority))
+            statements.append(
+                .if(
+                    G.exists([
+                        "compute", "security-policies", "rules", "describe", number, "--security-policy",
+                        .literal(policy),
+                    ]),
+                    then: [
+                        G.log("Cloud Armor: WAF rule \(priority) removed"),
+                        G.run(
+                            "compute", "security-policies", "rules", "delete", number, "--security-policy",
+                            .literal(policy), "--quiet"),
+                    ],
+                    else: []))
+        }
         guard let limit = lb.rateLimit else { return statements }
         var rule: [Word] = [
-            "--security-policy", .literal(policy), "--src-ip-ranges", "*",
+            "--src-ip-ranges", "*",
             "--action", limit.banSeconds == nil ? "throttle" : "rate-based-ban",
             "--rate-limit-threshold-count", .literal(String(limit.requests)),
             "--rate-limit-threshold-interval-sec", .literal(String(limit.intervalSeconds)),
@@ -136,14 +166,24 @@ struct LoadBalancerSteps {
         if let name = limit.key.api.name { rule += ["--enforce-on-key-name", .literal(name)] }
         rule += ["--description", .literal(LoadBalancerNames.rateLimitDescription(limit))]
         if let ban = limit.banSeconds { rule += ["--ban-duration-sec", .literal(String(ban))] }
-        statements += G.ensure(
-            "Cloud Armor rate limit (rule 1000)",
-            probe: [
-                "compute", "security-policies", "rules", "describe", "1000", "--security-policy", .literal(policy),
-            ],
-            create: [G.run(["compute", "security-policies", "rules", "create", "1000"] + rule)],
-            update: [G.run(["compute", "security-policies", "rules", "update", "1000"] + rule)])
+        statements += ensureRule(1000, "rate limit", policy: policy, rule)
         return statements
+    }
+
+    /// One rule of the policy at `priority`: created with `words` (and `create`) when absent, else updated to them
+    /// (and `update`).
+    private func ensureRule(
+        _ priority: Int, _ what: String, policy: String, _ words: [Word], create: [Word] = [], update: [Word] = []
+    ) -> [Statement] {
+        let number = Word.literal(String(priority))
+        let words: [Word] = ["--security-policy", .literal(policy)] + words
+        return G.ensure(
+            "Cloud Armor: \(what) (rule \(priority))",
+            probe: [
+                "compute", "security-policies", "rules", "describe", number, "--security-policy", .literal(policy),
+            ],
+            create: [G.run(["compute", "security-policies", "rules", "create", number] + words + create)],
+            update: [G.run(["compute", "security-policies", "rules", "update", number] + words + update)])
     }
 
     /// The backend service as a whole, imported from `backend-services/<name>.yaml` (created if absent, else

@@ -15,7 +15,24 @@ enum Security {
         if let lb = context.topology.loadBalancer {
             blocks.append(securityPolicy(lb, context))
         }
+        blocks.append(secretAuditLogs(context))
         return blocks
+    }
+
+    /// Data-access audit logs of Secret Manager: who read which secret version (the Redis AUTH string, the
+    /// publish token) and when. Google writes admin-activity audit logs always; data-access logs, which
+    /// AccessSecretVersion is (DATA_READ), only when configured. This resource owns the secretmanager.googleapis.com
+    /// entry of the project's audit config. Query: `protoPayload.serviceName="secretmanager.googleapis.com"`.
+    static func secretAuditLogs(_ context: TerraformContext) -> Block {
+        TF.resource("google_project_iam_audit_config", "secretmanager") {
+            Attribute("project", TF.variable("project_id"))
+            Attribute("service", "secretmanager.googleapis.com")
+            for type in ["ADMIN_READ", "DATA_READ"] {
+                Block("audit_log_config") {
+                    Attribute("log_type", .string(type))
+                }
+            }
+        }
     }
 
     static func userSecretLabel(_ secret: String) -> String { TF.label("secret", secret) }
@@ -54,6 +71,19 @@ enum Security {
                     }
                 }
             }
+            for rule in lb.waf.rules {
+                Block("rule") {
+                    Attribute("action", "deny(403)")
+                    Attribute("priority", .int(rule.priority))
+                    Attribute("description", .string(rule.description))
+                    if lb.waf.preview { Attribute("preview", true) }
+                    Block("match") {
+                        Block("expr") {
+                            Attribute("expression", .string(rule.expression))
+                        }
+                    }
+                }
+            }
             if let limit = lb.rateLimit {
                 Block("rule") {
                     Attribute("action", limit.banSeconds == nil ? "throttle" : "rate_based_ban")
@@ -78,6 +108,13 @@ enum Security {
                 Attribute("priority", 2_147_483_647)
                 Attribute("description", "Default rule: allow")
                 matchAll()
+            }
+            if lb.adaptiveProtection {
+                Block("adaptive_protection_config") {
+                    Block("layer_7_ddos_defense_config") {
+                        Attribute("enable", true)
+                    }
+                }
             }
             TF.dependsOn([context.api("compute")])
         }

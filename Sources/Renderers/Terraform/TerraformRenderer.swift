@@ -215,6 +215,7 @@ public enum APIs {
         "google_firebase_project": "firebase",
         "google_monitoring_alert_policy": "monitoring",
         "google_monitoring_notification_channel": "monitoring",
+        "google_project_iam_audit_config": nil,
         "google_project_iam_member": nil,
         "google_project_service": nil,
         "google_redis_instance": "redis",

@@ -261,13 +261,86 @@ if exists gcloud compute security-policies describe realtime-armor --project "$P
 else
   run gcloud compute security-policies create realtime-armor --type CLOUD_ARMOR --description 'Cloud Armor policy of the realtime load balancer' --project "$PROJECT" --quiet
 fi
+run gcloud compute security-policies update realtime-armor --no-enable-layer7-ddos-defense --project "$PROJECT" --quiet
 log 'Cloud Armor: admin paths refused (rule 900)'
 if exists gcloud compute security-policies rules describe 900 --security-policy realtime-armor --project "$PROJECT"; then
   run gcloud compute security-policies rules update 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
 else
   run gcloud compute security-policies rules create 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
 fi
-log 'Cloud Armor rate limit (rule 1000)'
+log 'Cloud Armor: WAF: sqli-v33-stable at sensitivity 1 (rule 910)'
+if exists gcloud compute security-policies rules describe 910 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 910 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''sqli-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: sqli-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 910 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''sqli-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: sqli-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: xss-v33-stable at sensitivity 1 (rule 911)'
+if exists gcloud compute security-policies rules describe 911 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 911 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''xss-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: xss-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 911 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''xss-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: xss-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: lfi-v33-stable at sensitivity 1 (rule 912)'
+if exists gcloud compute security-policies rules describe 912 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 912 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''lfi-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: lfi-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 912 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''lfi-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: lfi-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: rfi-v33-stable at sensitivity 1 (rule 913)'
+if exists gcloud compute security-policies rules describe 913 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 913 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''rfi-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: rfi-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 913 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''rfi-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: rfi-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: rce-v33-stable at sensitivity 1 (rule 914)'
+if exists gcloud compute security-policies rules describe 914 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 914 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''rce-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: rce-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 914 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''rce-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: rce-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: methodenforcement-v33-stable at sensitivity 1 (rule 915)'
+if exists gcloud compute security-policies rules describe 915 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 915 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''methodenforcement-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: methodenforcement-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 915 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''methodenforcement-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: methodenforcement-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: scannerdetection-v33-stable at sensitivity 1 (rule 916)'
+if exists gcloud compute security-policies rules describe 916 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 916 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''scannerdetection-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: scannerdetection-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 916 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''scannerdetection-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: scannerdetection-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: protocolattack-v33-stable at sensitivity 1 (rule 917)'
+if exists gcloud compute security-policies rules describe 917 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 917 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''protocolattack-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: protocolattack-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 917 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''protocolattack-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: protocolattack-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: sessionfixation-v33-stable at sensitivity 1 (rule 918)'
+if exists gcloud compute security-policies rules describe 918 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 918 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''sessionfixation-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: sessionfixation-v33-stable at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 918 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''sessionfixation-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: sessionfixation-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: WAF: cve-canary at sensitivity 1 (rule 919)'
+if exists gcloud compute security-policies rules describe 919 --security-policy realtime-armor --project "$PROJECT"; then
+  run gcloud compute security-policies rules update 919 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''cve-canary'\'')' --action deny-403 --description 'WAF: cve-canary at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+else
+  run gcloud compute security-policies rules create 919 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''cve-canary'\'')' --action deny-403 --description 'WAF: cve-canary at sensitivity 1' --project "$PROJECT" --quiet
+fi
+if exists gcloud compute security-policies rules describe 920 --security-policy realtime-armor --project "$PROJECT"; then
+  log 'Cloud Armor: WAF rule 920 removed'
+  run gcloud compute security-policies rules delete 920 --security-policy realtime-armor --quiet --project "$PROJECT" --quiet
+fi
+if exists gcloud compute security-policies rules describe 921 --security-policy realtime-armor --project "$PROJECT"; then
+  log 'Cloud Armor: WAF rule 921 removed'
+  run gcloud compute security-policies rules delete 921 --security-policy realtime-armor --quiet --project "$PROJECT" --quiet
+fi
+if exists gcloud compute security-policies rules describe 922 --security-policy realtime-armor --project "$PROJECT"; then
+  log 'Cloud Armor: WAF rule 922 removed'
+  run gcloud compute security-policies rules delete 922 --security-policy realtime-armor --quiet --project "$PROJECT" --quiet
+fi
+log 'Cloud Armor: rate limit (rule 1000)'
 if exists gcloud compute security-policies rules describe 1000 --security-policy realtime-armor --project "$PROJECT"; then
   run gcloud compute security-policies rules update 1000 --security-policy realtime-armor --src-ip-ranges '*' --action throttle --rate-limit-threshold-count 600 --rate-limit-threshold-interval-sec 60 --conform-action allow --exceed-action deny-429 --enforce-on-key IP --description 'At most 600 requests per 60s per client IP' --project "$PROJECT" --quiet
 else

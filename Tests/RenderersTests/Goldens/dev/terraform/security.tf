@@ -45,6 +45,106 @@ resource "google_compute_security_policy" "armor" {
     }
   }
   rule {
+    action      = "deny(403)"
+    priority    = 910
+    description = "WAF: sqli-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 911
+    description = "WAF: xss-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('xss-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 912
+    description = "WAF: lfi-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('lfi-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 913
+    description = "WAF: rfi-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('rfi-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 914
+    description = "WAF: rce-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('rce-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 915
+    description = "WAF: methodenforcement-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('methodenforcement-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 916
+    description = "WAF: scannerdetection-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('scannerdetection-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 917
+    description = "WAF: protocolattack-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('protocolattack-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 918
+    description = "WAF: sessionfixation-v33-stable at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('sessionfixation-v33-stable', {'sensitivity': 1})"
+      }
+    }
+  }
+  rule {
+    action      = "deny(403)"
+    priority    = 919
+    description = "WAF: cve-canary at sensitivity 1"
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('cve-canary')"
+      }
+    }
+  }
+  rule {
     action      = "throttle"
     priority    = 1000
     description = "At most 1200 requests per 60s per client IP"
@@ -78,4 +178,15 @@ resource "google_compute_security_policy" "armor" {
   }
 
   depends_on = [google_project_service.compute]
+}
+
+resource "google_project_iam_audit_config" "secretmanager" {
+  project = var.project_id
+  service = "secretmanager.googleapis.com"
+  audit_log_config {
+    log_type = "ADMIN_READ"
+  }
+  audit_log_config {
+    log_type = "DATA_READ"
+  }
 }
