@@ -37,7 +37,8 @@ public func buildServer(
     if let cluster, configuration.profile == .tenderflow { await presence.share(cluster.presence) }
     let sockets = namespaces.map {
         SocketServer(
-            $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster)
+            $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster,
+            audit: ConnectionAudit(logger: logger, sampleRate: configuration.auditSampleRate))
     }
     let engine = EngineServer(configuration: configuration, sockets: sockets, logger: logger)
 

@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     /// Prometheus's exporter port; 0 lets the OS choose). A metrics sidecar in the same instance shares the
     /// loopback interface and can read it; nothing outside the instance can, whatever the load balancer routes.
     public var metricsPort: Int = 9464
+    /// Fraction of Socket.IO CONNECTs, accepted and refused, that get an audit line (`AUDIT_SAMPLE_RATE`, 0 to 1;
+    /// `ConnectionAudit`).
+    public var auditSampleRate: Double = 1
     /// The metrics listener's address: loopback only, never configurable.
     public static let metricsHost = "127.0.0.1"
     public var profile: Profile
@@ -69,7 +72,8 @@ public struct ServerConfiguration: Sendable {
     /// stops the server at once; the tests check that every variable the renderers set is here, and that README
     /// documents each.
     public static let variables: [String] = [
-        "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FIREBASE_DATABASE_URL", "HOST", "JWT_AUDIENCE",
+        "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FIREBASE_DATABASE_URL", "HOST",
+        "JWT_AUDIENCE",
         "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
         "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
         "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
@@ -121,6 +125,16 @@ public struct ServerConfiguration: Sendable {
         configuration.host = environment["HOST"] ?? configuration.host
         configuration.port = try integer("PORT", 0...65535) ?? configuration.port
         configuration.metricsPort = try integer("METRICS_PORT", 0...65535) ?? configuration.metricsPort
+        if configuration.metricsPort != 0, configuration.metricsPort == configuration.port {
+            throw InvalidSetting(
+                name: "METRICS_PORT", value: "\(configuration.metricsPort)", expected: "a port other than PORT's")
+        }
+        if let text = environment["AUDIT_SAMPLE_RATE"] {
+            guard let rate = Double(text), (0...1).contains(rate) else {
+                throw InvalidSetting(name: "AUDIT_SAMPLE_RATE", value: text, expected: "a number from 0 to 1")
+            }
+            configuration.auditSampleRate = rate
+        }
         if let profile = environment["REALTIME_PROFILE"] {
             guard let value = Profile(rawValue: profile) else {
                 throw InvalidSetting(

@@ -50,14 +50,15 @@ final class EngineServer: Sendable {
     private static let noop = reply(text: EngineCodec.encodePayload([EnginePacket(.noop)]))
 
     /// Creates a session and connects the layer above: Socket.IO, or the Engine.IO echo of the `engine-echo` profile.
-    func open(webSocket: FrameSink?) async -> EngineSession {
+    func open(webSocket: FrameSink?, clientAddress: String?) async -> EngineSession {
         let registry = self.registry
         let logger = self.logger
         let session = EngineSession(
             id: (sockets?.cluster?.sessionIDPrefix ?? "") + SessionRegistry.newID(),
             configuration: configuration.engine,
             queueLimit: configuration.outboundQueueLimit,
-            webSocket: webSocket, metrics: metrics, removeFromRegistry: { await registry.remove($0) })
+            webSocket: webSocket, metrics: metrics, clientAddress: clientAddress,
+            removeFromRegistry: { await registry.remove($0) })
         await registry.add(session)
         if let sockets {
             let connection = SocketConnection(session: session, server: sockets)
@@ -95,7 +96,7 @@ final class EngineServer: Sendable {
             guard query.transport == .polling else { throw EngineError(.badRequest) }
             guard let sid = query.sid else {
                 guard !isDraining else { return Response(status: .serviceUnavailable, headers: corsHeaders(request)) }
-                let session = await open(webSocket: nil)
+                let session = await open(webSocket: nil, clientAddress: Self.clientAddress(request.headers))
                 let open = configuration.engine.openPacket(sid: session.id, upgrades: ["websocket"])
                 return response(Self.reply(text: EngineCodec.encodePayload([open])), request)
             }
@@ -261,14 +262,23 @@ final class EngineServer: Sendable {
     /// seconds, whatever the clients do.
     static let closeHandshakeTimeout = Duration.seconds(2)
 
+    /// The client's address from a request's headers (`ConnectionAudit.clientAddress`).
+    static func clientAddress(_ headers: HTTPFields) -> String? {
+        let values = headers.filter { $0.name.canonicalName == "x-forwarded-for" }.map(\.value)
+        return ConnectionAudit.clientAddress(forwardedFor: values.isEmpty ? nil : values.joined(separator: ","))
+    }
+
     /// The handlers that carry a WebSocket accepted by `shouldUpgrade`: a new session, or the upgrade of the
     /// polling session the request names.
-    func webSocketHandlers(channel: any Channel, uri: String) -> (sink: FrameSink, reader: WebSocketReader) {
+    func webSocketHandlers(
+        channel: any Channel, uri: String, clientAddress: String?
+    ) -> (sink: FrameSink, reader: WebSocketReader) {
         let sink = FrameSink(
             channel: channel, limit: configuration.outboundQueueLimit, closeTimeout: Self.closeHandshakeTimeout,
             metrics: metrics)
         let transport = WebSocketTransport(
-            engine: self, sink: sink, channel: channel, upgradingSID: query(URI(uri))["sid"])
+            engine: self, sink: sink, channel: channel, upgradingSID: query(URI(uri))["sid"],
+            clientAddress: clientAddress)
         return (sink, WebSocketReader(sink: sink, transport: transport, maxPayload: configuration.engine.maxPayload))
     }
 }

@@ -56,12 +56,16 @@ actor EngineSession {
     private let removeFromRegistry: @Sendable (String) async -> Void
     private let metrics: ServerMetrics
 
+    /// The client's address, from the request that opened the session (`ConnectionAudit.clientAddress`).
+    nonisolated let clientAddress: String?
+
     init(
         id: String, configuration: EngineConfiguration, queueLimit: Int,
-        webSocket: FrameSink?, metrics: ServerMetrics,
+        webSocket: FrameSink?, metrics: ServerMetrics, clientAddress: String? = nil,
         removeFromRegistry: @escaping @Sendable (String) async -> Void
     ) {
         self.id = id
+        self.clientAddress = clientAddress
         self.configuration = configuration
         self.queueLimit = queueLimit
         self.sink = webSocket

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SocketIO
+import Synchronization
 
 /// One JSON object per line on standard output, in the shape Cloud Logging reads: `severity`, `message`,
 /// `time` (RFC 3339), `logger`, and the metadata as fields.
@@ -8,6 +9,8 @@ public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let label: String
+    /// Held while a line is written (`log(event:)`).
+    private static let output = Mutex(())
 
     public init(label: String, level: Logger.Level) {
         self.label = label
@@ -31,8 +34,10 @@ public struct JSONLogHandler: LogHandler {
             fields.append((key, .string("\(value)")))
         }
         let line = JSONValue.object(fields).serialized() + "\n"
-        // A log nobody reads any more (its pipe closed) is no reason to stop serving: the line is dropped.
-        try? FileHandle.standardOutput.write(contentsOf: Data(line.utf8))
+        // A log nobody reads any more (its pipe closed) is no reason to stop serving: the line is dropped. One
+        // line at a time: a pipe takes a write of more than PIPE_BUF (4 KiB) in pieces, which another thread's
+        // line could otherwise come between.
+        Self.output.withLock { _ in try? FileHandle.standardOutput.write(contentsOf: Data(line.utf8)) }
     }
 
     static func severity(_ level: Logger.Level) -> String {

@@ -133,8 +133,21 @@ actor SocketConnection {
         }
     }
 
+    /// Logs the CONNECT of `namespace` as accepted or refused (`ConnectionAudit`).
+    private func audit(
+        _ outcome: ConnectionAudit.Outcome, _ namespace: String, user: String?, socket: String? = nil,
+        reason: String? = nil
+    ) async {
+        guard let audit = server.audit else { return }
+        let transport = await session.state == .webSocket ? "websocket" : "polling"
+        audit.record(
+            outcome, user: user, namespace: namespace, client: session.clientAddress, transport: transport,
+            socket: socket, reason: reason)
+    }
+
     private func connect(_ packet: SocketPacket) async {
         guard let namespace = server.namespaces[packet.namespace] else {
+            await audit(.refused, packet.namespace, user: nil, reason: "invalid namespace")
             await send(
                 SocketPacket(
                     .connectError, namespace: packet.namespace, data: .object([("message", "Invalid namespace")])))
@@ -152,6 +165,7 @@ actor SocketConnection {
             } catch {
                 let reason = (error as? Authenticator.Refusal)?.reason ?? "unauthorized"
                 server.metrics.authFailures.increment()
+                await audit(.refused, packet.namespace, user: nil, reason: "unauthorized: \(reason)")
                 await send(
                     SocketPacket(
                         .connectError, namespace: packet.namespace,
@@ -162,6 +176,7 @@ actor SocketConnection {
             identity = Identity(user: auth["user"]?.stringValue ?? socketID, tenders: nil, isAdmin: false)
         }
         guard NameLimits.fits(identity.user) else {
+            await audit(.refused, packet.namespace, user: nil, reason: "user id too long")
             await send(
                 SocketPacket(
                     .connectError, namespace: packet.namespace,
@@ -169,6 +184,7 @@ actor SocketConnection {
             return
         }
         guard await server.users.open(identity.user, limit: server.limits.maxConnectionsPerUser) else {
+            await audit(.refused, packet.namespace, user: identity.user, reason: "too many connections")
             await send(
                 SocketPacket(
                     .connectError, namespace: packet.namespace,
@@ -201,6 +217,7 @@ actor SocketConnection {
         var reply: [(String, JSONValue)] = [("sid", .string(socket.id))]
         if let pid = socket.pid { reply.append(("pid", .string(pid))) }
         await send(SocketPacket(.connect, namespace: packet.namespace, data: .object(reply)))
+        await audit(.accepted, packet.namespace, user: identity.user, socket: socket.id)
         if let recovery { await rooms.endRecovery(socket, replay: recovery.replay) }
         await namespace.onConnection(socket)
     }

@@ -124,14 +124,17 @@ public struct SocketServer: Sendable {
     let authenticator: Authenticator?
     let metrics: ServerMetrics
     let cluster: ClusterAdapter?
+    /// Where accepted and refused connections are logged; nil logs none.
+    let audit: ConnectionAudit?
     /// Events other instances send with `serverSideEmit`, besides the built-in ones.
     let serverSideHandlers: [String: ServerSideHandler]
 
     init(
         _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
-        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil,
+        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil, audit: ConnectionAudit? = nil,
         serverSideHandlers: [String: ServerSideHandler] = [:]
     ) {
+        self.audit = audit
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.limits = limits
         self.authenticator = authenticator

@@ -23,5 +23,6 @@ public enum AdminPaths {
     /// At most this many admin ranges: five subexpressions per expression, one of them the path.
     public static let maxSourceRanges = 4
 
-    public static let description = "The server's admin and metrics paths are not served through the load balancer"
+    /// At most 64 characters, as every rule's description (`CloudArmor.maxDescription`).
+    public static let description = "Admin and metrics paths: not served through the load balancer"
 }

@@ -30,7 +30,7 @@ extension Topology {
     public var runtimeRoles: [String] { runtimeRoleReasons.map(\.role) }
 
     /// Each project role of the runtime service account with the feature that needs it; nothing else is granted
-    /// (no trace agent: the server sends no traces; no metric writer: it serves Prometheus text on `/metrics`
+    /// (no trace agent: the server sends no traces; no metric writer: it serves Prometheus text on `/metrics`, on loopback
     /// and pushes nothing to Cloud Monitoring, whose Cloud Run metrics need no role of the service's).
     public var runtimeRoleReasons: [(role: String, reason: String)] {
         var roles = [

@@ -49,10 +49,9 @@ enum EdgeSecurityRules {
                     + "\(formatted(heartbeats)) (a PONG and a poll per ping) + \(EngineIODefaults.connectionRequests) "
                     + "to connect = \(perClient)",
             ],
-            help: limit.key == .ip || limit.key == .forwardedIP
-                ? "raise rate_limit.requests to at least \(perClient) per client behind one address, or count per "
-                    + "session (key: cookie:NAME)"
-                : "raise rate_limit.requests to at least \(perClient)")
+            help: "raise rate_limit.requests to at least \(perClient)"
+                + (limit.key == .ip || limit.key == .forwardedIP
+                    ? " times the polling clients one address may hold (an office behind a NAT)" : ""))
     }
 }
 

@@ -37,7 +37,13 @@ let (application, metrics, drain, cluster) = try await buildServer(
 // cluster connection still delivers.
 let services = ServiceGroup(
     configuration: .init(
-        services: (cluster.map { [$0] } ?? []) + [application, metrics, drain],
+        services: (cluster.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
+            .init(service: application),
+            // A metrics port another process holds is no reason to stop serving: the failure is logged, the rest
+            // runs on without /metrics.
+            .init(service: metrics, failureTerminationBehavior: .ignore),
+            .init(service: drain),
+        ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
 try await services.run()

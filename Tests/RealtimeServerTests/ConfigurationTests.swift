@@ -24,6 +24,9 @@ import Testing
         #expect(configured.outboundQueueLimit == 64)
         #expect(defaults.logLevel == .info)
         #expect(try ServerConfiguration.fromEnvironment(["LOG_LEVEL": "warning"]).logLevel == .warning)
+        #expect(defaults.metricsPort == 9464 && defaults.auditSampleRate == 1)
+        let audited = try ServerConfiguration.fromEnvironment(["METRICS_PORT": "0", "AUDIT_SAMPLE_RATE": "0.05"])
+        #expect(audited.metricsPort == 0 && audited.auditSampleRate == 0.05)
     }
 
     @Test(
@@ -31,6 +34,8 @@ import Testing
         arguments: [
             ["PORT": "http"], ["PORT": "70000"], ["REALTIME_PROFILE": "chat"], ["PING_INTERVAL_MS": "0"],
             ["MAX_PAYLOAD_BYTES": "-1"], ["LOG_LEVEL": "verbose"], ["LOG_LEVEL": "WARNING"], ["LOG_LEVEL": ""],
+            ["METRICS_PORT": "-1"], ["METRICS_PORT": "8080"], ["AUDIT_SAMPLE_RATE": "1.5"],
+            ["AUDIT_SAMPLE_RATE": "all"],
         ])
     func invalid(_ environment: [String: String]) {
         #expect(throws: ServerConfiguration.InvalidSetting.self) {

@@ -57,6 +57,8 @@ import Testing
         let started = ContinuousClock.now
         let (after, missingAfter) = await asker.server.serverSideEmit("greet", ["bo"], timeout: .seconds(5))
         #expect(after == [.string("hello bo from b")] && missingAfter == 0)
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Not waited for: well inside the 5 s it would take to time out on c (a loaded parallel run has taken 1.8 s
+        // for b's answer alone, so no tighter bound).
+        #expect(ContinuousClock.now - started < .seconds(4))
     }
 }

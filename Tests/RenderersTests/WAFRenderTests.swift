@@ -32,7 +32,7 @@ import TopologyModel
         #expect(priorities == [900] + Array(910...919) + [1000, 2_147_483_647], "\(priorities)")
         #expect(security.contains("expression = \"evaluatePreconfiguredWaf('cve-canary')\""))
         #expect(security.contains("evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1})"))
-        #expect(!security.contains("preview"))
+        #expect(!security.contains("preview     = true") && security.contains("preview     = false"))
         for priority in 910...919 {
             #expect(deploy.contains("rules create \(priority) --security-policy realtime-armor --expression"))
         }
@@ -71,6 +71,24 @@ import TopologyModel
         // The sets no longer rendered are deleted on the gcloud path, as Terraform would remove them.
         #expect(deploy.contains("rules delete 911 --security-policy realtime-armor"))
         #expect(!deploy.contains("rules delete 910 "))
+    }
+
+    @Test("every rule's description fits Cloud Armor's 64 characters, a long header key's too")
+    func descriptions() throws {
+        var topology = try Self.prod()
+        topology.loadBalancer?.rateLimit?.key = .header("X-Tenderflow-Tenant-Identifier-For-Rate-Limits")
+        let (security, deploy) = try Self.outputs(topology)
+        let rules = security.components(separatedBy: "  rule {").dropFirst()
+        #expect(rules.count == 13)  // admin, 10 WAF sets, rate limit, default
+        for rule in rules {
+            let line = try #require(rule.components(separatedBy: "\n").first { $0.contains("description =") })
+            let text = try #require(line.components(separatedBy: "\"").dropFirst().first)
+            #expect(text.count <= WebApplicationFirewall.maxDescription, "\(text)")
+            // The default rule is the policy's own on the gcloud path.
+            guard text != "Default rule: allow" else { continue }
+            #expect(deploy.contains("--description '\(text.replacingOccurrences(of: "'", with: "'\\''"))'"))
+        }
+        #expect(security.contains("per header value"))
     }
 
     @Test("Secret Manager's data-access audit logs are on", arguments: RenderGoldenTests.environments)

@@ -49,6 +49,7 @@ class Server:
             self.log.append(record)
             if record.get("event") == "listening":
                 event = record
+            if event and any(seen.get("event") == "metrics_listening" for seen in self.log):
                 break
         assert event, "the server never reported that it listens"
         self.port = int(event["port"])

@@ -3,7 +3,9 @@ out, broadcast fan-out, publish requests; values follow what clients do."""
 import asyncio
 import json
 import os
+import socket
 import subprocess
+import time
 
 import requests
 import socketio
@@ -106,3 +108,20 @@ def listening_addresses(port):
             else:
                 addresses.add("::" if int(address, 16) == 0 else address)
     return addresses
+
+
+def test_a_taken_metrics_port_does_not_stop_the_server():
+    """A sidecar (or anything else) on the metrics port costs /metrics, not the service: the server logs the
+    failure and serves on."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": "0", "METRICS_PORT": str(taken.getsockname()[1]),
+               "REALTIME_PROFILE": "tenderflow", "LOG_LEVEL": "info"}
+        process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            port = next(json.loads(line)["port"] for line in process.stdout if '"listening"' in line)
+            time.sleep(0.5)
+            assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).text == "ok"
+            assert process.poll() is None
+        finally:
+            process.kill()
+            process.wait()

@@ -147,8 +147,12 @@ final class WebSocketTransport: @unchecked Sendable {
     private var upgradeDeadline: Scheduled<Void>?
     private var finished = false
 
-    init(engine: EngineServer, sink: FrameSink, channel: any Channel, upgradingSID: String?) {
+    /// The client's address, for a session this WebSocket opens.
+    private let clientAddress: String?
+
+    init(engine: EngineServer, sink: FrameSink, channel: any Channel, upgradingSID: String?, clientAddress: String?) {
         self.engine = engine
+        self.clientAddress = clientAddress
         self.sink = sink
         self.channel = channel
         self.upgradingSID = upgradingSID
@@ -196,7 +200,7 @@ final class WebSocketTransport: @unchecked Sendable {
                 let timeout = TimeAmount.milliseconds(Int64(engine.configuration.engine.upgradeTimeout))
                 upgradeDeadline = channel.eventLoop.scheduleTask(in: timeout) { [self] in post(.upgradeTimedOut) }
             } else {
-                let created = await engine.open(webSocket: sink)
+                let created = await engine.open(webSocket: sink, clientAddress: clientAddress)
                 sink.write(WireFrames(engine.configuration.engine.openPacket(sid: created.id, upgrades: [])))
                 session = created
             }

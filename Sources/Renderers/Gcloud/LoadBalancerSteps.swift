@@ -149,7 +149,7 @@ struct LoadBalancerSteps {
                         G.log("Cloud Armor: WAF rule \(priority) removed"),
                         G.run(
                             "compute", "security-policies", "rules", "delete", number, "--security-policy",
-                            .literal(policy), "--quiet"),
+                            .literal(policy)),
                     ],
                     else: []))
         }
@@ -309,8 +309,17 @@ enum LoadBalancerNames {
     }
 
     /// "At most 600 requests per 60s per client IP", in both outputs.
+    /// At most 64 characters (`WebApplicationFirewall.maxDescription`): a long header or cookie name is left out.
     static func rateLimitDescription(_ limit: RateLimit) -> String {
-        "At most \(limit.requests) requests per \(limit.intervalSeconds)s per \(limit.key.description)"
+        let full = "At most \(limit.requests) requests per \(limit.intervalSeconds)s per \(limit.key.description)"
+        guard full.count > WebApplicationFirewall.maxDescription else { return full }
+        let kind =
+            switch limit.key {
+            case .ip, .forwardedIP: "address"
+            case .header: "header value"
+            case .cookie: "cookie value"
+            }
+        return "At most \(limit.requests) requests per \(limit.intervalSeconds)s per \(kind)"
     }
 
     /// The name of the managed certificate for `domains`: it changes with them, so a new set of domains is a new

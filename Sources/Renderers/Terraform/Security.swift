@@ -76,7 +76,9 @@ enum Security {
                     Attribute("action", "deny(403)")
                     Attribute("priority", .int(rule.priority))
                     Attribute("description", .string(rule.description))
-                    if lb.waf.preview { Attribute("preview", true) }
+                    // Stated either way: the provider computes `preview` when it is left out, so dropping the line
+                    // would not take a rule out of preview.
+                    Attribute("preview", .bool(lb.waf.preview))
                     Block("match") {
                         Block("expr") {
                             Attribute("expression", .string(rule.expression))
@@ -109,11 +111,10 @@ enum Security {
                 Attribute("description", "Default rule: allow")
                 matchAll()
             }
-            if lb.adaptiveProtection {
-                Block("adaptive_protection_config") {
-                    Block("layer_7_ddos_defense_config") {
-                        Attribute("enable", true)
-                    }
+            // Stated either way, so that turning it off in the model turns it off in the policy.
+            Block("adaptive_protection_config") {
+                Block("layer_7_ddos_defense_config") {
+                    Attribute("enable", .bool(lb.adaptiveProtection))
                 }
             }
             TF.dependsOn([context.api("compute")])

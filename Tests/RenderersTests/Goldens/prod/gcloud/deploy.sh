@@ -380,9 +380,9 @@ fi
 run gcloud compute security-policies update realtime-armor --enable-layer7-ddos-defense --project "$PROJECT" --quiet
 log 'Cloud Armor: admin paths refused (rule 900)'
 if exists gcloud compute security-policies rules describe 900 --security-policy realtime-armor --project "$PROJECT"; then
-  run gcloud compute security-policies rules update 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules update 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'Admin and metrics paths: not served through the load balancer' --project "$PROJECT" --quiet
 else
-  run gcloud compute security-policies rules create 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'The server'\''s admin and metrics paths are not served through the load balancer' --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules create 900 --security-policy realtime-armor --expression 'request.path.urlDecodeUni().lower().matches('\''^/+(metrics|v1)(/|$)'\'')' --action deny-403 --description 'Admin and metrics paths: not served through the load balancer' --project "$PROJECT" --quiet
 fi
 log 'Cloud Armor: WAF: sqli-v33-stable at sensitivity 1 (rule 910)'
 if exists gcloud compute security-policies rules describe 910 --security-policy realtime-armor --project "$PROJECT"; then
@@ -438,23 +438,23 @@ if exists gcloud compute security-policies rules describe 918 --security-policy 
 else
   run gcloud compute security-policies rules create 918 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''sessionfixation-v33-stable'\'', {'\''sensitivity'\'': 1})' --action deny-403 --description 'WAF: sessionfixation-v33-stable at sensitivity 1' --project "$PROJECT" --quiet
 fi
-log 'Cloud Armor: WAF: cve-canary at sensitivity 1 (rule 919)'
+log 'Cloud Armor: WAF: cve-canary, every Log4j signature (rule 919)'
 if exists gcloud compute security-policies rules describe 919 --security-policy realtime-armor --project "$PROJECT"; then
-  run gcloud compute security-policies rules update 919 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''cve-canary'\'')' --action deny-403 --description 'WAF: cve-canary at sensitivity 1' --no-preview --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules update 919 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''cve-canary'\'')' --action deny-403 --description 'WAF: cve-canary, every Log4j signature' --no-preview --project "$PROJECT" --quiet
 else
-  run gcloud compute security-policies rules create 919 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''cve-canary'\'')' --action deny-403 --description 'WAF: cve-canary at sensitivity 1' --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules create 919 --security-policy realtime-armor --expression 'evaluatePreconfiguredWaf('\''cve-canary'\'')' --action deny-403 --description 'WAF: cve-canary, every Log4j signature' --project "$PROJECT" --quiet
 fi
 if exists gcloud compute security-policies rules describe 920 --security-policy realtime-armor --project "$PROJECT"; then
   log 'Cloud Armor: WAF rule 920 removed'
-  run gcloud compute security-policies rules delete 920 --security-policy realtime-armor --quiet --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules delete 920 --security-policy realtime-armor --project "$PROJECT" --quiet
 fi
 if exists gcloud compute security-policies rules describe 921 --security-policy realtime-armor --project "$PROJECT"; then
   log 'Cloud Armor: WAF rule 921 removed'
-  run gcloud compute security-policies rules delete 921 --security-policy realtime-armor --quiet --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules delete 921 --security-policy realtime-armor --project "$PROJECT" --quiet
 fi
 if exists gcloud compute security-policies rules describe 922 --security-policy realtime-armor --project "$PROJECT"; then
   log 'Cloud Armor: WAF rule 922 removed'
-  run gcloud compute security-policies rules delete 922 --security-policy realtime-armor --quiet --project "$PROJECT" --quiet
+  run gcloud compute security-policies rules delete 922 --security-policy realtime-armor --project "$PROJECT" --quiet
 fi
 log 'Cloud Armor: rate limit (rule 1000)'
 if exists gcloud compute security-policies rules describe 1000 --security-policy realtime-armor --project "$PROJECT"; then

@@ -37,7 +37,7 @@ resource "google_compute_security_policy" "armor" {
   rule {
     action      = "deny(403)"
     priority    = 900
-    description = "The server's admin and metrics paths are not served through the load balancer"
+    description = "Admin and metrics paths: not served through the load balancer"
     match {
       expr {
         expression = "request.path.urlDecodeUni().lower().matches('^/+(metrics|v1)(/|$)')"
@@ -48,6 +48,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 910
     description = "WAF: sqli-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1})"
@@ -58,6 +59,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 911
     description = "WAF: xss-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('xss-v33-stable', {'sensitivity': 1})"
@@ -68,6 +70,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 912
     description = "WAF: lfi-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('lfi-v33-stable', {'sensitivity': 1})"
@@ -78,6 +81,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 913
     description = "WAF: rfi-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('rfi-v33-stable', {'sensitivity': 1})"
@@ -88,6 +92,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 914
     description = "WAF: rce-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('rce-v33-stable', {'sensitivity': 1})"
@@ -98,6 +103,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 915
     description = "WAF: methodenforcement-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('methodenforcement-v33-stable', {'sensitivity': 1})"
@@ -108,6 +114,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 916
     description = "WAF: scannerdetection-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('scannerdetection-v33-stable', {'sensitivity': 1})"
@@ -118,6 +125,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 917
     description = "WAF: protocolattack-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('protocolattack-v33-stable', {'sensitivity': 1})"
@@ -128,6 +136,7 @@ resource "google_compute_security_policy" "armor" {
     action      = "deny(403)"
     priority    = 918
     description = "WAF: sessionfixation-v33-stable at sensitivity 1"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('sessionfixation-v33-stable', {'sensitivity': 1})"
@@ -137,7 +146,8 @@ resource "google_compute_security_policy" "armor" {
   rule {
     action      = "deny(403)"
     priority    = 919
-    description = "WAF: cve-canary at sensitivity 1"
+    description = "WAF: cve-canary, every Log4j signature"
+    preview     = false
     match {
       expr {
         expression = "evaluatePreconfiguredWaf('cve-canary')"
