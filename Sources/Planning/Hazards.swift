@@ -25,25 +25,60 @@ enum Hazards {
             return [
                 danger(
                     "Redis data and pub/sub state in \(region) are lost; every server instance there loses its adapter "
-                        + "(cross-instance broadcasts, presence, missed-event recovery) until the new instance is ready"
-                )
+                        + "(cross-instance broadcasts, presence, missed-event recovery) until the new instance is ready; "
+                        + "its endpoint's secret versions are replaced, so every service that reads them gets a new "
+                        + "revision, and instances of the old one keep the old endpoint until they are replaced")
             ]
-        case ("google_redis_instance", .update) where change.attributes.contains(where: { $0.path == "memory_size_gb" }):
-            if attributes["tier"] == "\"BASIC\"" {
-                return [
-                    danger("resizing a Basic tier instance flushes its data and makes it unavailable while it scales")
-                ]
+        case ("google_redis_instance", .update):
+            var hazards: [Hazard] = []
+            // Leaving the mode out keeps the instance's (the attribute is computed): Terraform shows nothing.
+            if let mode = change.attributes.first(where: { $0.path == "read_replicas_mode" }),
+                mode.before == "\"READ_REPLICAS_ENABLED\"", mode.after != "\"READ_REPLICAS_ENABLED\""
+            {
+                hazards.append(
+                    danger(
+                        "read replicas cannot be turned off on a Memorystore instance that has them: the apply fails "
+                            + "(only a new instance, and with it the data, goes back)"))
             }
-            return [
-                disruption(
-                    "resizing fails over to the replica: pub/sub connections in \(region) drop briefly and resubscribe")
-            ]
+            if let version = change.attributes.first(where: { $0.path == "redis_version" }),
+                ReplacementRules.redisVersion(version.before) == nil
+                    || ReplacementRules.redisVersion(version.after) == nil
+            {
+                hazards.append(
+                    disruption(
+                        "the provider plans this version change in place (it compares only REDIS_<major>_<minor> "
+                            + "versions): Memorystore upgrades with a failover, and refuses a downgrade when applied"))
+            }
+            if change.attributes.contains(where: { $0.path == "memory_size_gb" }) {
+                hazards.append(
+                    attributes["tier"] == "\"BASIC\""
+                        ? danger(
+                            "resizing a Basic tier instance flushes its data and makes it unavailable while it scales")
+                        : disruption(
+                            "resizing fails over to the replica: pub/sub connections in \(region) drop briefly and "
+                                + "resubscribe"))
+            }
+            return hazards
         case ("google_cloud_run_v2_service", .update):
-            return [
-                disruption(
-                    "new revision in \(region): WebSockets on the old revision stay until they close or its instances are "
-                        + "drained, then clients reconnect")
-            ]
+            var hazards: [Hazard] = []
+            // Only a change of the revision template makes a revision; ingress, deletion protection and the other
+            // service-level settings change the service alone.
+            if change.attributes.contains(where: { $0.path.hasPrefix("template.") }) {
+                hazards.append(
+                    disruption(
+                        "new revision in \(region): WebSockets on the old revision stay until they close or its "
+                            + "instances are drained, then clients reconnect"))
+            }
+            if let ingress = change.attributes.first(where: { $0.path == "ingress" }),
+                ingress.after == "\"INGRESS_TRAFFIC_INTERNAL_ONLY\"",
+                after.resources.values.contains(where: { $0.type == "google_compute_global_forwarding_rule" })
+            {
+                hazards.append(
+                    danger(
+                        "ingress internal-only shuts the external load balancer out of \(region): every client there "
+                            + "is refused"))
+            }
+            return hazards
         case ("google_cloud_run_v2_service", .delete):
             let regionGone = !after.resources.values.contains {
                 $0.type == "google_cloud_run_v2_service" && $0.attributes["location"] == attributes["location"]
@@ -61,6 +96,12 @@ enum Hazards {
             return [disruption("network change: services lose Direct VPC egress (and with it Redis) until it is back")]
         case ("google_service_networking_connection", _) where removesOrReplaces:
             return [danger("private service access is torn down: every Memorystore instance becomes unreachable")]
+        case ("google_compute_global_address", _) where removesOrReplaces && attributes["purpose"] == "\"VPC_PEERING\"":
+            return [
+                danger(
+                    "the private service access range is released: the peering that Memorystore is reached through "
+                        + "loses its range")
+            ]
         case ("google_compute_global_address", _) where removesOrReplaces:
             return [
                 danger(

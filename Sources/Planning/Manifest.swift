@@ -4,7 +4,9 @@ import HCL
 /// Every managed resource of a render with its attributes flattened to paths: what `tfctl plan` compares.
 /// `render` writes it as `manifest.json` beside the files, so a later plan can diff against it.
 public struct Manifest: Sendable, Hashable, Codable {
-    public static let schema = "tfctl.manifest/v1"
+    /// v2: variables with a default and the provider's project are resolved into the attributes (v1 kept
+    /// `var.image_realtime` as text, so a new image or project compared equal).
+    public static let schema = "tfctl.manifest/v2"
 
     public var schema: String
     /// The environment file it was rendered from.
@@ -24,14 +26,67 @@ public struct Manifest: Sendable, Hashable, Codable {
         self.resources = resources
     }
 
-    /// Flattens the `resource` blocks of a Terraform module.
+    /// Flattens the `resource` blocks of a Terraform module, with what Terraform would resolve before comparing:
+    /// each `var.NAME` that has a literal default is its value (a new image is a new default, hence a new
+    /// revision), and a resource that sets no `project` gets the google provider's, which is ForceNew on every
+    /// resource (a new `project:` replaces everything).
     public init(source: String, blocks: [Block]) {
         self.init(source: source)
+        var defaults: [String: String] = [:]
+        for block in blocks where block.type == "variable" && block.labels.count == 1 {
+            for case .attribute(let attribute) in block.body where attribute.name == "default" {
+                let text = Self.printer.expression(attribute.value)
+                if Self.isLiteral(text) { defaults[block.labels[0]] = text }
+            }
+        }
+        var providerProject: String?
+        for block in blocks where block.type == "provider" && block.labels == ["google"] {
+            for case .attribute(let attribute) in block.body where attribute.name == "project" {
+                providerProject = Self.resolve(Self.printer.expression(attribute.value), defaults)
+            }
+        }
         for block in blocks where block.type == "resource" && block.labels.count == 2 {
             var attributes: [String: String] = [:]
             Self.flatten(block.body, prefix: "", into: &attributes)
+            for (path, value) in attributes { attributes[path] = Self.resolve(value, defaults) }
+            if attributes["project"] == nil, !Self.withoutProject.contains(block.labels[0]), let providerProject {
+                attributes["project"] = providerProject
+            }
             resources["\(block.labels[0]).\(block.labels[1])"] = Resource(type: block.labels[0], attributes: attributes)
         }
+    }
+
+    /// Resource types of the render that take no `project` argument (google provider 6.50's schema): they follow
+    /// their parent (a secret, a network, a bucket), through the references `Propagation` follows.
+    static let withoutProject: Set = [
+        "google_secret_manager_secret_version", "google_service_networking_connection",
+        "google_storage_bucket_iam_member",
+    ]
+
+    /// A quoted string without interpolation, a number or a bool.
+    private static func isLiteral(_ text: String) -> Bool {
+        (text.hasPrefix("\"") && text.hasSuffix("\"") && !text.contains("${")) || Double(text) != nil
+            || text == "true" || text == "false"
+    }
+
+    /// `value` with every `var.NAME` of `defaults` replaced by its default.
+    static func resolve(_ value: String, _ defaults: [String: String]) -> String {
+        guard value.contains("var.") else { return value }
+        var result = ""
+        var rest = value[...]
+        while let range = rest.range(of: "var.") {
+            let name = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            let before = range.lowerBound == rest.startIndex ? result.last : rest[rest.index(before: range.lowerBound)]
+            let standsAlone = before.map { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") } ?? true
+            result += rest[..<range.lowerBound]
+            if standsAlone, let text = defaults[String(name)] {
+                result += text
+            } else {
+                result += "var." + name
+            }
+            rest = rest[range.upperBound...].dropFirst(name.count)
+        }
+        return result + rest
     }
 
     static let printer = Printer(lineWidth: .max)
@@ -95,7 +150,9 @@ public struct Manifest: Sendable, Hashable, Codable {
     public static func decode(_ data: Data) throws -> Manifest {
         let manifest = try JSONDecoder().decode(Manifest.self, from: data)
         guard manifest.schema == schema else {
-            throw ManifestError(message: "unsupported manifest schema '\(manifest.schema)'")
+            throw ManifestError(
+                message: "manifest schema '\(manifest.schema)' is not this tfctl's ('\(schema)'): render the base "
+                    + "again with this version")
         }
         return manifest
     }

@@ -10,7 +10,12 @@ import Testing
 /// Plans between pairs of environments, with their exact expected output (`Goldens/<case>.plan`).
 @Suite struct PlanGoldenTests {
     static let directory = Repository.url("Tests/PlanningTests")
-    static let cases = ["add-region", "change-concurrency", "change-tier", "remove-service", "resize-redis"]
+    static let cases = [
+        "add-region", "change-concurrency", "change-image", "change-project", "change-tier", "ingress-only", "redis-6x",
+        "remove-service", "rename", "replicas-on", "resize-redis",
+    ]
+    /// The environment a case is planned against, when it is not `base`.
+    static let befores = ["change-image": "reference-image"]
 
     static func manifest(_ file: String) throws -> Manifest {
         let pipeline = Pipeline(
@@ -20,8 +25,9 @@ import Testing
     }
 
     static func report(_ name: String) throws -> PlanReport {
-        PlanReport(
-            plan: Plan(before: try manifest("base"), after: try manifest(name)), against: "out/base/manifest.json",
+        let before = befores[name] ?? "base"
+        return PlanReport(
+            plan: Plan(before: try manifest(before), after: try manifest(name)), against: "out/\(before)/manifest.json",
             prices: .success(try PriceSheet.bundled(executable: Bundle.main.executableURL ?? Repository.root)))
     }
 
@@ -51,6 +57,14 @@ import Testing
             prices: .failure(ManifestError(message: "price sheet not found")))
         #expect(report.text().contains("No cost estimate: price sheet not found."))
         #expect(report.json().contains("\"cost_unavailable\" : \"price sheet not found\""))
+    }
+
+    @Test("a manifest of the earlier schema, which kept variables unresolved, is refused with what to do")
+    func olderManifest() throws {
+        var old = try Self.manifest("base")
+        old.schema = "tfctl.manifest/v1"
+        let error = #expect(throws: ManifestError.self) { try Manifest.decode(Data(old.json().utf8)) }
+        #expect(error?.message.contains("render the base again") == true)
     }
 
     @Test("the same environment plans no change")
@@ -120,16 +134,31 @@ import Testing
         #expect(script.contains("ssl-certificates create \(newName) --global --domains live.example.com "))
     }
 
-    @Test("enabling read replicas replaces the instance: the mode is fixed at creation")
+    @Test("read replicas go on in place (the provider updates read_replicas_mode), and never off")
     func readReplicas() throws {
-        var after = try Self.manifest("resize-redis")
-        after.resources["google_redis_instance.redis_us_central1"]?.attributes["read_replicas_mode"] =
-            "\"READ_REPLICAS_ENABLED\""
-        let change = try #require(
-            Plan(before: try Self.manifest("base"), after: after).changes.first {
+        let on = try #require(
+            Plan(before: try Self.manifest("base"), after: try Self.manifest("replicas-on")).changes.first {
                 $0.address == "google_redis_instance.redis_us_central1"
             })
-        #expect(change.action == .replace)
+        #expect(on.action == .update && on.hazards.isEmpty, "\(on)")
+        let off = try #require(
+            Plan(before: try Self.manifest("replicas-on"), after: try Self.manifest("base")).changes.first {
+                $0.address == "google_redis_instance.redis_us_central1"
+            })
+        #expect(off.hazards.contains { $0.severity == .danger && $0.message.contains("cannot be turned off") })
+    }
+
+    @Test("the provider replaces Redis only for a lower REDIS_<major>_<minor>; 6.x pairs are in place")
+    func redisVersions() {
+        func replaces(_ before: String, _ after: String) -> Bool {
+            ReplacementRules.forcesReplacement(
+                type: "google_redis_instance", path: "redis_version", before: "\"\(before)\"", after: "\"\(after)\"")
+        }
+        #expect(replaces("REDIS_7_2", "REDIS_7_0") && replaces("REDIS_7_0", "REDIS_5_0"))
+        #expect(!replaces("REDIS_7_0", "REDIS_7_2") && !replaces("REDIS_5_0", "REDIS_7_2"))
+        // A plain string comparison gets these wrong: "REDIS_6_X" > "REDIS_6_2"-like orderings mean nothing.
+        #expect(!replaces("REDIS_7_0", "REDIS_6_X") && !replaces("REDIS_6_X", "REDIS_5_0"))
+        #expect(!replaces("REDIS_6_X", "REDIS_7_2") && !replaces("REDIS_4_0", "REDIS_6_X"))
     }
 
     @Test("plan exits 2 with --detailed-exitcode when there are changes, 0 otherwise")

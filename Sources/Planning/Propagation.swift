@@ -1,0 +1,70 @@
+/// Changes that follow references: what Terraform does to a resource that refers to one being replaced.
+///
+/// A replaced resource's computed attributes (`id`, `host`, a secret version's `version`: whatever its configuration
+/// does not set) are unknown until apply. An attribute that refers to one has an unknown new value; the plugin SDK
+/// plans a ForceNew attribute whose new value is unknown as a replacement ("ForceNew ... the new value is
+/// computed": helper/schema's diff of SDK v2), and any other as an update known after apply. So a Memorystore tier
+/// change also replaces the secret versions that hold its endpoint, and those give every service that pins them a
+/// new revision; a renamed VPC replaces the private service access connection built on its id.
+enum Propagation {
+    static let unknown = "(known after apply)"
+
+    static func apply(to changes: inout [Plan.Change], before: Manifest, after: Manifest) {
+        var replaced = Set(changes.filter { $0.action == .replace }.map(\.address))
+        var frontier = replaced
+        while !frontier.isEmpty {
+            var next: Set<String> = []
+            for (address, resource) in after.resources.sorted(by: { $0.key < $1.key }) {
+                let index = changes.firstIndex { $0.address == address }
+                if let index, changes[index].action != .update { continue }  // created, deleted or already replaced
+                var followed: [Plan.AttributeChange] = []
+                for (path, value) in resource.attributes.sorted(by: { $0.key < $1.key })
+                where refersToChanged(value, of: frontier, before: before, after: after) {
+                    if let index, changes[index].attributes.contains(where: { $0.path == path }) { continue }
+                    followed.append(
+                        Plan.AttributeChange(
+                            path: path, before: value, after: unknown,
+                            forcesReplacement: ReplacementRules.forcesReplacement(
+                                type: resource.type, path: path, before: value, after: unknown)))
+                }
+                guard !followed.isEmpty else { continue }
+                if let index {
+                    changes[index].attributes = (changes[index].attributes + followed).sorted { $0.path < $1.path }
+                } else {
+                    changes.append(
+                        Plan.Change(
+                            address: address, type: resource.type, action: .update, attributes: followed, hazards: []))
+                }
+                let position = index ?? changes.count - 1
+                if changes[position].attributes.contains(where: \.forcesReplacement) {
+                    changes[position].action = .replace
+                    if replaced.insert(address).inserted { next.insert(address) }
+                }
+            }
+            frontier = next
+        }
+        changes.sort { $0.address < $1.address }
+    }
+
+    /// Whether `value` refers to an attribute of a resource in `replaced` that its configuration does not set
+    /// (unknown until apply), or sets to a new value (the new name of a renamed bucket).
+    static func refersToChanged(_ value: String, of replaced: Set<String>, before: Manifest, after: Manifest) -> Bool {
+        replaced.contains { address in
+            var rest = value[...]
+            while let range = rest.range(of: address + ".") {
+                let attribute = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                let preceding =
+                    range.lowerBound == value.startIndex ? nil : value[value.index(before: range.lowerBound)]
+                let standsAlone = preceding.map { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") } ?? true
+                let configured = after.resources[address]?.attributes[String(attribute)]
+                if standsAlone, !attribute.isEmpty,
+                    configured == nil || configured != before.resources[address]?.attributes[String(attribute)]
+                {
+                    return true
+                }
+                rest = rest[range.upperBound...]
+            }
+            return false
+        }
+    }
+}
