@@ -20,6 +20,21 @@ enum Hazards {
         func danger(_ message: String) -> Hazard { Hazard(severity: .danger, message: message) }
         let removesOrReplaces = change.action == .delete || change.action == .replace
 
+        // A replacement created before the old object goes needs a new name: these keep theirs, so the create
+        // fails (ALREADY_EXISTS) and the apply stops there, the old object untouched.
+        if change.action == .replace, change.createBeforeDestroy {
+            let identity = ["name", "secret_id", "account_id", "instance_id", "repository_id"].first {
+                attributes[$0] != nil
+            }
+            if let identity, !change.attributes.contains(where: { $0.path == identity }) {
+                return [
+                    danger(
+                        "the apply fails here: this is replaced create-before-destroy (forced by a resource with "
+                            + "create_before_destroy that depends on it), and the new one would take the old one's "
+                            + "\(identity), \(attributes[identity] ?? "")")
+                ]
+            }
+        }
         switch (change.type, change.action) {
         case ("google_redis_instance", .delete), ("google_redis_instance", .replace):
             return [
@@ -31,15 +46,6 @@ enum Hazards {
             ]
         case ("google_redis_instance", .update):
             var hazards: [Hazard] = []
-            // Leaving the mode out keeps the instance's (the attribute is computed): Terraform shows nothing.
-            if let mode = change.attributes.first(where: { $0.path == "read_replicas_mode" }),
-                mode.before == "\"READ_REPLICAS_ENABLED\"", mode.after != "\"READ_REPLICAS_ENABLED\""
-            {
-                hazards.append(
-                    danger(
-                        "read replicas cannot be turned off on a Memorystore instance that has them: the apply fails "
-                            + "(only a new instance, and with it the data, goes back)"))
-            }
             if let version = change.attributes.first(where: { $0.path == "redis_version" }),
                 ReplacementRules.redisVersion(version.before) == nil
                     || ReplacementRules.redisVersion(version.after) == nil
@@ -69,14 +75,19 @@ enum Hazards {
                         "new revision in \(region): WebSockets on the old revision stay until they close or its "
                             + "instances are drained, then clients reconnect"))
             }
-            if let ingress = change.attributes.first(where: { $0.path == "ingress" }),
-                ingress.after == "\"INGRESS_TRAFFIC_INTERNAL_ONLY\"",
-                after.resources.values.contains(where: { $0.type == "google_compute_global_forwarding_rule" })
-            {
-                hazards.append(
-                    danger(
-                        "ingress internal-only shuts the external load balancer out of \(region): every client there "
-                            + "is refused"))
+            let balanced = after.resources.values.contains { $0.type == "google_compute_global_forwarding_rule" }
+            if let ingress = change.attributes.first(where: { $0.path == "ingress" }), balanced {
+                if ingress.after == "\"INGRESS_TRAFFIC_INTERNAL_ONLY\"" {
+                    hazards.append(
+                        danger(
+                            "ingress internal-only shuts the external load balancer out of \(region): every client "
+                                + "there is refused"))
+                } else if ingress.after == "\"INGRESS_TRAFFIC_ALL\"" {
+                    hazards.append(
+                        danger(
+                            "ingress all: the service's own run.app URL in \(region) takes traffic from anywhere, past "
+                                + "Cloud Armor (WAF, rate limit, the admin-path rule)"))
+                }
             }
             return hazards
         case ("google_cloud_run_v2_service", .delete):

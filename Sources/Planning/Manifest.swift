@@ -18,6 +18,14 @@ public struct Manifest: Sendable, Hashable, Codable {
         public var type: String
         /// Attribute path (`template.scaling.max_instance_count`) to its value as HCL text (`100`, `"BASIC"`).
         public var attributes: [String: String]
+        /// `lifecycle { create_before_destroy = true }`; nil otherwise.
+        public var createBeforeDestroy: Bool?
+
+        public init(type: String, attributes: [String: String], createBeforeDestroy: Bool? = nil) {
+            self.type = type
+            self.attributes = attributes
+            self.createBeforeDestroy = createBeforeDestroy
+        }
     }
 
     public init(source: String, resources: [String: Resource] = [:]) {
@@ -52,15 +60,26 @@ public struct Manifest: Sendable, Hashable, Codable {
             if attributes["project"] == nil, !Self.withoutProject.contains(block.labels[0]), let providerProject {
                 attributes["project"] = providerProject
             }
-            resources["\(block.labels[0]).\(block.labels[1])"] = Resource(type: block.labels[0], attributes: attributes)
+            let createBeforeDestroy = block.body.contains { item in
+                guard case .block(let lifecycle) = item, lifecycle.type == "lifecycle" else { return false }
+                return lifecycle.body.contains {
+                    guard case .attribute(let attribute) = $0 else { return false }
+                    return attribute.name == "create_before_destroy"
+                        && Self.printer.expression(attribute.value) == "true"
+                }
+            }
+            resources["\(block.labels[0]).\(block.labels[1])"] = Resource(
+                type: block.labels[0], attributes: attributes, createBeforeDestroy: createBeforeDestroy ? true : nil)
         }
     }
 
     /// Resource types of the render that take no `project` argument (google provider 6.50's schema): they follow
     /// their parent (a secret, a network, a bucket), through the references `Propagation` follows.
+    /// IAM members too: theirs is Optional+Computed with no provider default, so an unset one never differs.
     static let withoutProject: Set = [
-        "google_secret_manager_secret_version", "google_service_networking_connection",
-        "google_storage_bucket_iam_member",
+        "google_artifact_registry_repository_iam_member", "google_cloud_run_v2_service_iam_member",
+        "google_secret_manager_secret_iam_member", "google_secret_manager_secret_version",
+        "google_service_networking_connection", "google_storage_bucket_iam_member",
     ]
 
     /// A quoted string without interpolation, a number or a bool.

@@ -52,6 +52,7 @@ public struct PlanReport: Sendable {
             switch change.action {
             case .create: ("  +", "create")
             case .update: ("  ~", "update in place")
+            case .replace where change.createBeforeDestroy: ("+/-", "replace, create before destroy")
             case .replace: ("-/+", "replace")
             case .delete: ("  -", "destroy")
             }
@@ -126,6 +127,7 @@ public struct PlanReport: Sendable {
             changes: plan.changes.map { change in
                 JSONPlan.Change(
                     address: change.address, type: change.type, action: change.action,
+                    createBeforeDestroy: change.createBeforeDestroy ? true : nil,
                     attributes: change.attributes.map {
                         JSONPlan.Attribute(
                             path: $0.path, before: $0.before, after: $0.after, forcesReplacement: $0.forcesReplacement)
@@ -170,6 +172,8 @@ private struct JSONPlan: Encodable {
         let address: String
         let type: String
         let action: Plan.Action
+        /// Only on a replacement that creates the new object first (absent otherwise).
+        let createBeforeDestroy: Bool?
         let attributes: [Attribute]
         let hazards: [Hazard]
     }

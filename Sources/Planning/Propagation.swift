@@ -21,11 +21,12 @@ enum Propagation {
                 for (path, value) in resource.attributes.sorted(by: { $0.key < $1.key })
                 where refersToChanged(value, of: frontier, before: before, after: after) {
                     if let index, changes[index].attributes.contains(where: { $0.path == path }) { continue }
+                    let new = knownValue(value, before: before, after: after) ?? unknown
                     followed.append(
                         Plan.AttributeChange(
-                            path: path, before: value, after: unknown,
+                            path: path, before: value, after: new,
                             forcesReplacement: ReplacementRules.forcesReplacement(
-                                type: resource.type, path: path, before: value, after: unknown)))
+                                type: resource.type, path: path, before: value, after: new)))
                 }
                 guard !followed.isEmpty else { continue }
                 if let index {
@@ -44,6 +45,58 @@ enum Propagation {
             frontier = next
         }
         changes.sort { $0.address < $1.address }
+    }
+
+    /// The new value of a value that is exactly one reference to a configured attribute (`x.y.name` → its new
+    /// text); nil when it is anything else or not configured (unknown until apply).
+    static func knownValue(_ value: String, before: Manifest, after: Manifest) -> String? {
+        let parts = value.split(separator: ".")
+        guard parts.count == 3, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+            return nil
+        }
+        let address = "\(parts[0]).\(parts[1])", attribute = String(parts[2])
+        guard let new = after.resources[address]?.attributes[attribute],
+            new != before.resources[address]?.attributes[attribute]
+        else { return nil }
+        return new
+    }
+
+    /// Terraform replaces create-before-destroy a resource that has `create_before_destroy`, and every resource such a
+    /// resource depends on, directly or not ("Forced Create Before Destroy": Terraform's docs/destroying.md): the
+    /// secret versions of a Memorystore endpoint create their replacement first, so the instance they refer to is
+    /// created anew before the old one goes, under the same name (`Hazards`: the apply fails).
+    static func forceCreateBeforeDestroy(_ changes: inout [Plan.Change], after: Manifest) {
+        var forced = Set(after.resources.filter { $0.value.createBeforeDestroy == true }.keys)
+        var frontier = forced
+        while !frontier.isEmpty {
+            var next: Set<String> = []
+            for address in frontier.sorted() {
+                for value in after.resources[address]?.attributes.values.sorted() ?? [] {
+                    for dependency in after.resources.keys where !forced.contains(dependency) {
+                        if references(value, dependency) {
+                            forced.insert(dependency)
+                            next.insert(dependency)
+                        }
+                    }
+                }
+            }
+            frontier = next
+        }
+        for index in changes.indices where changes[index].action == .replace && forced.contains(changes[index].address)
+        {
+            changes[index].createBeforeDestroy = true
+        }
+    }
+
+    /// Whether `value` refers to the resource at `address` (`address.attribute`, standing alone).
+    static func references(_ value: String, _ address: String) -> Bool {
+        var rest = value[...]
+        while let range = rest.range(of: address + ".") {
+            let preceding = range.lowerBound == value.startIndex ? nil : value[value.index(before: range.lowerBound)]
+            if preceding.map({ !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }) ?? true { return true }
+            rest = rest[range.upperBound...]
+        }
+        return false
     }
 
     /// Whether `value` refers to an attribute of a resource in `replaced` that its configuration does not set

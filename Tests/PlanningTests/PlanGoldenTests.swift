@@ -1,6 +1,7 @@
 import EnvironmentLoader
 import Foundation
 import RenderPipeline
+import Renderers
 import TestSupport
 import Testing
 
@@ -134,31 +135,34 @@ import Testing
         #expect(script.contains("ssl-certificates create \(newName) --global --domains live.example.com "))
     }
 
-    @Test("read replicas go on in place (the provider updates read_replicas_mode), and never off")
+    @Test("read replicas go on in place; left out, they stay on and Terraform shows nothing (the mode is computed)")
     func readReplicas() throws {
         let on = try #require(
             Plan(before: try Self.manifest("base"), after: try Self.manifest("replicas-on")).changes.first {
                 $0.address == "google_redis_instance.redis_us_central1"
             })
         #expect(on.action == .update && on.hazards.isEmpty, "\(on)")
-        let off = try #require(
-            Plan(before: try Self.manifest("replicas-on"), after: try Self.manifest("base")).changes.first {
-                $0.address == "google_redis_instance.redis_us_central1"
-            })
-        #expect(off.hazards.contains { $0.severity == .danger && $0.message.contains("cannot be turned off") })
+        let off = Plan(before: try Self.manifest("replicas-on"), after: try Self.manifest("base"))
+        #expect(!off.changes.contains { $0.address == "google_redis_instance.redis_us_central1" })
     }
 
-    @Test("the provider replaces Redis only for a lower REDIS_<major>_<minor>; 6.x pairs are in place")
-    func redisVersions() {
-        func replaces(_ before: String, _ after: String) -> Bool {
-            ReplacementRules.forcesReplacement(
-                type: "google_redis_instance", path: "redis_version", before: "\"\(before)\"", after: "\"\(after)\"")
+    @Test("a replacement forced create-before-destroy under the same name is the apply failing, not data lost")
+    func forcedCreateBeforeDestroy() throws {
+        // As the render was before: the endpoint's secret versions create_before_destroy, which Terraform forces
+        // onto the instance they depend on.
+        var after = try Self.manifest("change-tier")
+        for (address, resource) in after.resources where resource.type == "google_secret_manager_secret_version" {
+            after.resources[address]?.createBeforeDestroy = true
         }
-        #expect(replaces("REDIS_7_2", "REDIS_7_0") && replaces("REDIS_7_0", "REDIS_5_0"))
-        #expect(!replaces("REDIS_7_0", "REDIS_7_2") && !replaces("REDIS_5_0", "REDIS_7_2"))
-        // A plain string comparison gets these wrong: "REDIS_6_X" > "REDIS_6_2"-like orderings mean nothing.
-        #expect(!replaces("REDIS_7_0", "REDIS_6_X") && !replaces("REDIS_6_X", "REDIS_5_0"))
-        #expect(!replaces("REDIS_6_X", "REDIS_7_2") && !replaces("REDIS_4_0", "REDIS_6_X"))
+        let plan = Plan(before: try Self.manifest("base"), after: after)
+        let redis = try #require(plan.changes.first { $0.address == "google_redis_instance.redis_us_central1" })
+        #expect(redis.action == .replace && redis.createBeforeDestroy)
+        #expect(redis.hazards.map(\.message).allSatisfy { $0.hasPrefix("the apply fails here") }, "\(redis.hazards)")
+        // As rendered now: destroyed first, the data-loss danger.
+        let rendered = Plan(before: try Self.manifest("base"), after: try Self.manifest("change-tier"))
+        let replaced = try #require(
+            rendered.changes.first { $0.address == "google_redis_instance.redis_us_central1" })
+        #expect(!replaced.createBeforeDestroy && replaced.hazards.contains { $0.message.hasPrefix("Redis data") })
     }
 
     @Test("plan exits 2 with --detailed-exitcode when there are changes, 0 otherwise")
@@ -192,6 +196,39 @@ import Testing
 }
 
 @Suite struct PlanRuleTests {
+    @Test("the provider replaces Redis only for a lower REDIS_<major>_<minor>; 6.x pairs are in place")
+    func redisVersions() {
+        func replaces(_ before: String, _ after: String) -> Bool {
+            ReplacementRules.forcesReplacement(
+                type: "google_redis_instance", path: "redis_version", before: "\"\(before)\"", after: "\"\(after)\"")
+        }
+        #expect(replaces("REDIS_7_2", "REDIS_7_0") && replaces("REDIS_7_0", "REDIS_5_0"))
+        #expect(!replaces("REDIS_7_0", "REDIS_7_2") && !replaces("REDIS_5_0", "REDIS_7_2"))
+        // A plain string comparison gets these wrong: "REDIS_6_X" > "REDIS_6_2"-like orderings mean nothing.
+        #expect(!replaces("REDIS_7_0", "REDIS_6_X") && !replaces("REDIS_6_X", "REDIS_5_0"))
+        #expect(!replaces("REDIS_6_X", "REDIS_7_2") && !replaces("REDIS_4_0", "REDIS_6_X"))
+        // The provider compares "<major>.<minor>" as a float: 7.10 reads as 7.1, below 7.2.
+        #expect(replaces("REDIS_7_2", "REDIS_7_10"))
+    }
+
+    @Test("the table is read from the provider release the render pins, and has every type the renders use")
+    func pinned() throws {
+        let release = ReplacementRules.providerRelease.split(separator: ".")
+        #expect(TerraformRenderer.providerVersion == "~> \(release[0]).\(release[1])")
+        let loader = EnvironmentLoader(workingDirectory: Repository.root.path)
+        let environments = try FileManager.default.contentsOfDirectory(atPath: Repository.url("Environments").path)
+        #expect(environments.count >= 3)
+        for file in environments where file.hasSuffix(".yaml") {
+            let manifest = try #require(Pipeline(environment: "Environments/\(file)", loader: loader).manifest())
+            for resource in manifest.resources.values {
+                #expect(ReplacementRules.table[resource.type] != nil, "\(resource.type) of \(file) has no entry")
+            }
+        }
+        for entry in ReplacementRules.table.values {
+            #expect(entry.source.hasPrefix("google/") || entry.source.hasPrefix("google-beta/"), "\(entry.source)")
+        }
+    }
+
     @Test("a Redis version change replaces the instance only when it goes down")
     func redisVersion() {
         #expect(

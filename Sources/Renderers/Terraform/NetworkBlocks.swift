@@ -106,6 +106,9 @@ enum MemorystoreBlocks {
                     if redis.readReplicas > 0 {
                         Attribute("replica_count", .int(redis.readReplicas))
                         Attribute("read_replicas_mode", "READ_REPLICAS_ENABLED")
+                        // "Required when enabling read replicas on an existing instance" (the provider's docs);
+                        // `auto` picks a free range and is not a diff once one is assigned.
+                        Attribute("secondary_ip_range", "auto")
                     }
                     Attribute("display_name", .string("\(context.topology.name) pub/sub adapter (\(region))"))
                     Block("maintenance_policy") {
@@ -152,13 +155,14 @@ enum MemorystoreBlocks {
                 Attribute("secret", TF.ref("google_secret_manager_secret", label, "id"))
                 Attribute("secret_data", value)
                 // A new value replaces the version, and revisions pin versions by number (`CloudRun.pinnedVersion`):
-                // the new one first, and the old one disabled rather than destroyed, so instances of the running
-                // revision still start and it can be rolled back to ("changing secret_data ... deletes the existing
-                // version and creates a new one, which may cause potential outages": the provider's docs).
+                // the old one is disabled rather than destroyed ("changing secret_data ... deletes the existing
+                // version and creates a new one, which may cause potential outages": the provider's docs), so it can
+                // be enabled again to roll back. Not create_before_destroy: Terraform would force that onto the
+                // Memorystore instance the value comes from ("Forced Create Before Destroy"), whose replacement would
+                // then be created first under the name the old one holds, and fail. The cost is a short window in
+                // which instances of the running revision that start cannot read the disabled version; its value
+                // (the old endpoint, AUTH string or CA) is the one being replaced anyway.
                 Attribute("deletion_policy", "DISABLE")
-                Block("lifecycle") {
-                    Attribute("create_before_destroy", true)
-                }
             },
             IAM.secretAccessor(label: label),
         ]

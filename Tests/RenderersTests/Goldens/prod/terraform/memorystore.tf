@@ -13,6 +13,7 @@ resource "google_redis_instance" "redis_us_central1" {
   transit_encryption_mode = "SERVER_AUTHENTICATION"
   replica_count           = 1
   read_replicas_mode      = "READ_REPLICAS_ENABLED"
+  secondary_ip_range      = "auto"
   display_name            = "realtime pub/sub adapter (us-central1)"
   maintenance_policy {
     weekly_maintenance_window {
@@ -42,10 +43,6 @@ resource "google_secret_manager_secret_version" "redis_url_us_central1" {
   secret          = google_secret_manager_secret.redis_url_us_central1.id
   secret_data     = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_us_central1" {
@@ -67,10 +64,6 @@ resource "google_secret_manager_secret_version" "redis_ca_us_central1" {
   secret          = google_secret_manager_secret.redis_ca_us_central1.id
   secret_data     = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_us_central1" {
@@ -92,6 +85,7 @@ resource "google_redis_instance" "redis_europe_west1" {
   transit_encryption_mode = "SERVER_AUTHENTICATION"
   replica_count           = 1
   read_replicas_mode      = "READ_REPLICAS_ENABLED"
+  secondary_ip_range      = "auto"
   display_name            = "realtime pub/sub adapter (europe-west1)"
   maintenance_policy {
     weekly_maintenance_window {
@@ -121,10 +115,6 @@ resource "google_secret_manager_secret_version" "redis_url_europe_west1" {
   secret          = google_secret_manager_secret.redis_url_europe_west1.id
   secret_data     = "rediss://:${google_redis_instance.redis_europe_west1.auth_string}@${google_redis_instance.redis_europe_west1.host}:${google_redis_instance.redis_europe_west1.port}"
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_europe_west1" {
@@ -146,10 +136,6 @@ resource "google_secret_manager_secret_version" "redis_ca_europe_west1" {
   secret          = google_secret_manager_secret.redis_ca_europe_west1.id
   secret_data     = join("\n", google_redis_instance.redis_europe_west1.server_ca_certs[*].cert)
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_europe_west1" {
@@ -171,6 +157,7 @@ resource "google_redis_instance" "redis_asia_southeast1" {
   transit_encryption_mode = "SERVER_AUTHENTICATION"
   replica_count           = 1
   read_replicas_mode      = "READ_REPLICAS_ENABLED"
+  secondary_ip_range      = "auto"
   display_name            = "realtime pub/sub adapter (asia-southeast1)"
   maintenance_policy {
     weekly_maintenance_window {
@@ -200,10 +187,6 @@ resource "google_secret_manager_secret_version" "redis_url_asia_southeast1" {
   secret          = google_secret_manager_secret.redis_url_asia_southeast1.id
   secret_data     = "rediss://:${google_redis_instance.redis_asia_southeast1.auth_string}@${google_redis_instance.redis_asia_southeast1.host}:${google_redis_instance.redis_asia_southeast1.port}"
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_asia_southeast1" {
@@ -225,10 +208,6 @@ resource "google_secret_manager_secret_version" "redis_ca_asia_southeast1" {
   secret          = google_secret_manager_secret.redis_ca_asia_southeast1.id
   secret_data     = join("\n", google_redis_instance.redis_asia_southeast1.server_ca_certs[*].cert)
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_asia_southeast1" {

@@ -40,10 +40,6 @@ resource "google_secret_manager_secret_version" "redis_url_us_central1" {
   secret          = google_secret_manager_secret.redis_url_us_central1.id
   secret_data     = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_url_us_central1" {
@@ -65,10 +61,6 @@ resource "google_secret_manager_secret_version" "redis_ca_us_central1" {
   secret          = google_secret_manager_secret.redis_ca_us_central1.id
   secret_data     = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
   deletion_policy = "DISABLE"
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_secret_manager_secret_iam_member" "redis_ca_us_central1" {
