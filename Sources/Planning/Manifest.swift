@@ -48,9 +48,14 @@ public struct Manifest: Sendable, Hashable, Codable {
             }
         }
         var providerProject: String?
+        var defaultLabels: [String: String] = [:]
         for block in blocks where block.type == "provider" && block.labels == ["google"] {
-            for case .attribute(let attribute) in block.body where attribute.name == "project" {
-                providerProject = Self.resolve(Self.printer.expression(attribute.value), defaults)
+            var settings: [String: String] = [:]
+            Self.flatten(block.body, prefix: "", into: &settings)
+            guard settings["alias"] == nil else { continue }  // the default provider, not an aliased one
+            providerProject = settings["project"].map { Self.resolve($0, defaults) }
+            for (path, value) in settings where path.hasPrefix("default_labels.") {
+                defaultLabels[String(path.dropFirst("default_labels.".count))] = value
             }
         }
         for block in blocks where block.type == "resource" && block.labels.count == 2 {
@@ -59,6 +64,13 @@ public struct Manifest: Sendable, Hashable, Codable {
             for (path, value) in attributes { attributes[path] = Self.resolve(value, defaults) }
             if attributes["project"] == nil, !Self.withoutProject.contains(block.labels[0]), let providerProject {
                 attributes["project"] = providerProject
+            }
+            // The provider's default labels join a resource's own in `terraform_labels`, updated in place on every
+            // resource that takes labels when they change (the provider's SetLabelsDiff).
+            if Self.labeled.contains(block.labels[0]) {
+                for (key, value) in defaultLabels where attributes["labels.\(key)"] == nil {
+                    attributes["terraform_labels.\(key)"] = value
+                }
             }
             let createBeforeDestroy = block.body.contains { item in
                 guard case .block(let lifecycle) = item, lifecycle.type == "lifecycle" else { return false }
@@ -80,6 +92,13 @@ public struct Manifest: Sendable, Hashable, Codable {
         "google_artifact_registry_repository_iam_member", "google_cloud_run_v2_service_iam_member",
         "google_secret_manager_secret_iam_member", "google_secret_manager_secret_version",
         "google_service_networking_connection", "google_storage_bucket_iam_member",
+    ]
+
+    /// Resource types of the render that take labels (`terraform_labels` in google provider 6.50's schema).
+    static let labeled: Set = [
+        "google_artifact_registry_repository", "google_cloud_run_v2_service", "google_compute_global_address",
+        "google_compute_global_forwarding_rule", "google_redis_instance", "google_secret_manager_secret",
+        "google_storage_bucket",
     ]
 
     /// A quoted string without interpolation, a number or a bool.

@@ -96,8 +96,10 @@ enum ReplacementRules {
     ]
 
     static func forcesReplacement(type: String, path: String, before: String?, after: String?) -> Bool {
-        // Every google resource's project is ForceNew, whether set or the provider's (`Manifest`).
+        // Every google resource's project is ForceNew, whether set or the provider's (`Manifest`); labels never are
+        // (each labelled type updates them in place: setLabels, or its Update), even where all else is.
         if path == "project" { return true }
+        if path.hasPrefix("labels.") || path.hasPrefix("terraform_labels.") { return false }
         if type == "google_redis_instance", path == "redis_version" {
             // Replaced only when both versions match REDIS_<major>_<minor> and the new one is lower, compared as
             // the provider does: as the float "<major>.<minor>" (REDIS_6_X matches neither, so is in place).

@@ -12,7 +12,8 @@ import Testing
 @Suite struct PlanGoldenTests {
     static let directory = Repository.url("Tests/PlanningTests")
     static let cases = [
-        "add-region", "change-concurrency", "change-image", "change-project", "change-tier", "ingress-only", "redis-6x",
+        "add-region", "change-concurrency", "change-image", "change-labels", "change-project", "change-tier",
+        "ingress-only", "redis-6x",
         "remove-service", "rename", "replicas-on", "resize-redis",
     ]
     /// The environment a case is planned against, when it is not `base`.
