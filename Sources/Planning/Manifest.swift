@@ -113,9 +113,9 @@ public struct Manifest: Sendable, Hashable, Codable {
         var result = ""
         var rest = value[...]
         while let range = rest.range(of: "var.") {
-            let name = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            let name = rest[range.upperBound...].prefix(while: Propagation.isIdentifier)
             let before = range.lowerBound == rest.startIndex ? result.last : rest[rest.index(before: range.lowerBound)]
-            let standsAlone = before.map { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") } ?? true
+            let standsAlone = before.map { !Propagation.isIdentifier($0) && $0 != "." } ?? true
             result += rest[..<range.lowerBound]
             if standsAlone, let text = defaults[String(name)] {
                 result += text

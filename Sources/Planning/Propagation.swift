@@ -51,7 +51,7 @@ enum Propagation {
     /// text); nil when it is anything else or not configured (unknown until apply).
     static func knownValue(_ value: String, before: Manifest, after: Manifest) -> String? {
         let parts = value.split(separator: ".")
-        guard parts.count == 3, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+        guard parts.count == 3, value.allSatisfy({ isIdentifier($0) || $0 == "." }) else {
             return nil
         }
         let address = "\(parts[0]).\(parts[1])", attribute = String(parts[2])
@@ -88,36 +88,40 @@ enum Propagation {
         }
     }
 
-    /// Whether `value` refers to the resource at `address` (`address.attribute`, standing alone).
+    /// Whether `value` refers to the resource at `address`.
     static func references(_ value: String, _ address: String) -> Bool {
-        var rest = value[...]
-        while let range = rest.range(of: address + ".") {
-            let preceding = range.lowerBound == value.startIndex ? nil : value[value.index(before: range.lowerBound)]
-            if preceding.map({ !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }) ?? true { return true }
-            rest = rest[range.upperBound...]
-        }
-        return false
+        !referencedAttributes(in: value, of: address).isEmpty
     }
 
     /// Whether `value` refers to an attribute of a resource in `replaced` that its configuration does not set
     /// (unknown until apply), or sets to a new value (the new name of a renamed bucket).
     static func refersToChanged(_ value: String, of replaced: Set<String>, before: Manifest, after: Manifest) -> Bool {
         replaced.contains { address in
-            var rest = value[...]
-            while let range = rest.range(of: address + ".") {
-                let attribute = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-                let preceding =
-                    range.lowerBound == value.startIndex ? nil : value[value.index(before: range.lowerBound)]
-                let standsAlone = preceding.map { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") } ?? true
-                let configured = after.resources[address]?.attributes[String(attribute)]
-                if standsAlone, !attribute.isEmpty,
-                    configured == nil || configured != before.resources[address]?.attributes[String(attribute)]
-                {
-                    return true
-                }
-                rest = rest[range.upperBound...]
+            referencedAttributes(in: value, of: address).contains { attribute in
+                let configured = after.resources[address]?.attributes[attribute]
+                return configured == nil || configured != before.resources[address]?.attributes[attribute]
             }
-            return false
         }
+    }
+
+    /// The attributes of the resource at `address` that `value` refers to (`address.attribute`, the address not the
+    /// tail of a longer name).
+    static func referencedAttributes(in value: String, of address: String) -> [String] {
+        var attributes: [String] = []
+        var rest = value[...]
+        while let range = rest.range(of: address + ".") {
+            let attribute = rest[range.upperBound...].prefix(while: isIdentifier)
+            let preceding = range.lowerBound == value.startIndex ? nil : value[value.index(before: range.lowerBound)]
+            if !attribute.isEmpty, preceding.map({ !isIdentifier($0) && $0 != "." }) ?? true {
+                attributes.append(String(attribute))
+            }
+            rest = rest[range.upperBound...]
+        }
+        return attributes
+    }
+
+    /// A character of an HCL identifier (a resource type, label, attribute or variable name).
+    static func isIdentifier(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber || character == "_"
     }
 }

@@ -8,8 +8,16 @@ import Logging
 struct ConnectionAudit: Sendable {
     enum Outcome: String, Sendable { case accepted, refused }
 
+    /// At info whatever LOG_LEVEL says: an audit trail is not filtered by verbosity (`sampleRate` thins it).
     let logger: Logger
     let sampleRate: Double
+
+    init(logger: Logger, sampleRate: Double) {
+        var logger = logger
+        logger.logLevel = .info
+        self.logger = logger
+        self.sampleRate = sampleRate
+    }
 
     /// Writes the line for one CONNECT (when it is sampled).
     func record(
@@ -25,8 +33,6 @@ struct ConnectionAudit: Sendable {
         if let client { metadata["client_ip"] = "\(client)" }
         if let socket { metadata["socket"] = "\(socket)" }
         if let reason { metadata["reason"] = "\(reason)" }
-        var logger = logger
-        logger.logLevel = .info
         logger.info("connection \(outcome.rawValue)", metadata: metadata)
     }
 
@@ -42,11 +48,12 @@ struct ConnectionAudit: Sendable {
     /// ("Only the <immediate client IP> and <global forwarding rule external IP> entries are provided by the load
     /// balancer. All other entries in the list are passed along without verification": its documentation), so
     /// the address is the second entry from the end; with one entry (Cloud Run reached directly, from inside the
-    /// VPC), that entry. Nil without the header.
-    static func clientAddress(forwardedFor: String?) -> String? {
-        guard let forwardedFor else { return nil }
-        let entries = forwardedFor.split(separator: ",").map { $0.filter { $0 != " " && $0 != "\t" } }
-            .filter { !$0.isEmpty }
+    /// VPC), that entry. `forwardedFor` holds the header's values (a request may repeat it); nil without any.
+    static func clientAddress(forwardedFor: [String]) -> String? {
+        let entries = forwardedFor.joined(separator: ",").split(separator: ",").map {
+            $0.filter { $0 != " " && $0 != "\t" }
+        }
+        .filter { !$0.isEmpty }
         let address = entries.count >= 2 ? entries[entries.count - 2] : entries.first
         // Only what an address is made of: the header is the client's to write.
         guard let address, address.count <= 45,

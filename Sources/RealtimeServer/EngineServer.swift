@@ -264,8 +264,8 @@ final class EngineServer: Sendable {
 
     /// The client's address from a request's headers (`ConnectionAudit.clientAddress`).
     static func clientAddress(_ headers: HTTPFields) -> String? {
-        let values = headers.filter { $0.name.canonicalName == "x-forwarded-for" }.map(\.value)
-        return ConnectionAudit.clientAddress(forwardedFor: values.isEmpty ? nil : values.joined(separator: ","))
+        ConnectionAudit.clientAddress(
+            forwardedFor: headers.filter { $0.name.canonicalName == "x-forwarded-for" }.map(\.value))
     }
 
     /// The handlers that carry a WebSocket accepted by `shouldUpgrade`: a new session, or the upgrade of the

@@ -23,6 +23,6 @@ public enum AdminPaths {
     /// At most this many admin ranges: five subexpressions per expression, one of them the path.
     public static let maxSourceRanges = 4
 
-    /// At most 64 characters, as every rule's description (`CloudArmor.maxDescription`).
+    /// At most 64 characters, as every rule's description (`WebApplicationFirewall.maxDescription`).
     public static let description = "Admin and metrics paths: not served through the load balancer"
 }

@@ -13,13 +13,16 @@ do {
 // JSON lines on standard output, at LOG_LEVEL (default info).
 LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: configuration.logLevel) }
 let logger = Logger(label: "realtime-server")
+// The lines that tests and operators wait for, written at any LOG_LEVEL: with PORT=0 (or METRICS_PORT=0) they are
+// the only way to learn the port the OS chose.
+let announcer = {
+    var announcer = logger
+    announcer.logLevel = .info
+    return announcer
+}()
 let (application, metrics, drain, cluster) = try await buildServer(
     configuration: configuration, logger: logger
 ) { port in
-    // One line that tests and operators can wait for, written at any LOG_LEVEL: with PORT=0 it is the only way
-    // to learn the port the OS chose.
-    var announcer = logger
-    announcer.logLevel = .info
     var metadata: Logger.Metadata = [
         "event": "listening", "host": "\(configuration.host)", "port": "\(port)", "region": "\(configuration.region)",
     ]
@@ -27,8 +30,6 @@ let (application, metrics, drain, cluster) = try await buildServer(
     if let url = configuration.firebaseDatabaseURL { metadata["firebase_database_url"] = "\(url)" }
     announcer.info("listening", metadata: metadata)
 } onMetricsRunning: { port in
-    var announcer = logger
-    announcer.logLevel = .info
     announcer.info(
         "metrics listening",
         metadata: ["event": "metrics_listening", "host": "\(ServerConfiguration.metricsHost)", "port": "\(port)"])

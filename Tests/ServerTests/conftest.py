@@ -38,9 +38,10 @@ class Server:
         env.update({key: str(value) for key, value in settings.items()})
         self.process = subprocess.Popen([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        event = {}
+        listening = metrics = None
         self.log = []
-        while time.monotonic() < deadline:
+        # Both listeners announce themselves, in either order: the server's port and the loopback metrics port.
+        while time.monotonic() < deadline and not (listening and metrics):
             line = self.process.stdout.readline()
             if not line and self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read()}")
@@ -48,28 +49,20 @@ class Server:
             assert {"severity", "message", "time", "logger"} <= set(record), line
             self.log.append(record)
             if record.get("event") == "listening":
-                event = record
-            if event and any(seen.get("event") == "metrics_listening" for seen in self.log):
-                break
-        assert event, "the server never reported that it listens"
-        self.port = int(event["port"])
+                listening = record
+            if record.get("event") == "metrics_listening":
+                metrics = record
+        assert listening, "the server never reported that it listens"
+        assert metrics, "the server never reported its metrics listener"
+        assert metrics["host"] == "127.0.0.1", metrics
+        self.port = int(listening["port"])
+        # The loopback listener's /metrics.
+        self.metrics_url = f"http://127.0.0.1:{metrics['port']}/metrics"
         # Keep reading the log so a full pipe never blocks the server; every line must stay JSON.
         self.reader = threading.Thread(target=self._read_log, daemon=True)
         self.reader.start()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-
-    @property
-    def metrics_url(self):
-        """The loopback listener's /metrics, once the server said where (`metrics_listening`)."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            event = next((record for record in self.log if record.get("event") == "metrics_listening"), None)
-            if event:
-                assert event["host"] == "127.0.0.1", event
-                return f"http://127.0.0.1:{event['port']}/metrics"
-            time.sleep(0.02)
-        raise AssertionError("the server never reported its metrics listener")
 
     def _read_log(self):
         for line in self.process.stdout:

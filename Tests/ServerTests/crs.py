@@ -15,6 +15,7 @@ Cloud Armor differs from a ModSecurity deployment in ways this module reproduces
   932130 (Unix shell expression `${...}`) catches it.
 """
 import ctypes
+import glob
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -60,8 +61,8 @@ class Hit:
 
     @property
     def field(self):
-        """The request field Cloud Armor's exclusions name: (kind, name) with kind header, cookie, query or uri;
-        ("body", None) for the body, which no exclusion can name."""
+        """The request field the hit is in, as Cloud Armor's field exclusions would name it: (kind, name) with kind
+        header, cookie, query or uri; ("body", None) for the body, which no exclusion can name."""
         collection, _, name = self.variable.partition(":")
         if collection in ("ARGS", "ARGS_GET", "ARGS_NAMES", "ARGS_GET_NAMES") and name == BODY_ARGUMENT:
             return ("body", None)
@@ -120,7 +121,6 @@ class Engine:
             'SecAction "id:900990,phase:1,nolog,pass,t:none,setvar:tx.crs_setup_version=334"',
         ])
         self._add(lib.msc_rules_add, setup.encode())
-        import glob
         for path in sorted(glob.glob(f"{RULES_DIRECTORY}/REQUEST-9*.conf")):
             self._add(lib.msc_rules_add_file, path.encode())
 
@@ -165,28 +165,15 @@ class Engine:
 
 @dataclass
 class Policy:
-    """The preconfigured WAF rules of a rendered Cloud Armor policy: sensitivity, rule sets, opted-out rule ids
-    (CRS ids) per set, and field exclusions [(rule set, {CRS ids} or empty for all, (kind, operator, value))]."""
+    """The preconfigured WAF rules of a rendered Cloud Armor policy: sensitivity, rule sets, and the opted-out rule
+    ids (CRS ids) per set. (tfctl renders no field exclusions: a polling body, where Socket.IO's hits are, cannot be
+    excluded field by field.)"""
     sensitivity: int
     rule_sets: list
     opt_outs: dict = field(default_factory=dict)
-    exclusions: list = field(default_factory=list)
 
     def excludes(self, hit):
-        if hit.rule_set not in self.rule_sets or hit.rule_id in self.opt_outs.get(hit.rule_set, set()):
-            return True
-        kind, name = hit.field
-        for rule_set, ids, (excluded_kind, operator, value) in self.exclusions:
-            if rule_set != hit.rule_set or (ids and hit.rule_id not in ids) or excluded_kind != kind:
-                continue
-            if kind == "uri" or _matches(operator, value.lower() if kind == "header" else value, name):
-                return True
-        return False
+        return hit.rule_set not in self.rule_sets or hit.rule_id in self.opt_outs.get(hit.rule_set, set())
 
     def blocked(self, hits):
         return {hit for hit in hits if not self.excludes(hit)}
-
-
-def _matches(operator, value, name):
-    return {"EQUALS": name == value, "STARTS_WITH": name.startswith(value), "ENDS_WITH": name.endswith(value),
-            "CONTAINS": value in name, "EQUALS_ANY": True}[operator]

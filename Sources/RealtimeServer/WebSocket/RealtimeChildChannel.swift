@@ -148,10 +148,9 @@ struct EngineWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
         channel.eventLoop.makeCompletedFuture {
             let maxPayload = engine.configuration.engine.maxPayload
-            let forwarded = upgradeRequest.headers["X-Forwarded-For"].joined(separator: ",")
             let (sink, reader) = engine.webSocketHandlers(
                 channel: channel, uri: upgradeRequest.uri,
-                clientAddress: ConnectionAudit.clientAddress(forwardedFor: forwarded.isEmpty ? nil : forwarded))
+                clientAddress: ConnectionAudit.clientAddress(forwardedFor: upgradeRequest.headers["X-Forwarded-For"]))
             try channel.pipeline.syncOperations.addHandler(sink, position: .first)
             try channel.pipeline.syncOperations.addHandler(
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)))

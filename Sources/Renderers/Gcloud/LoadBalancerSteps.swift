@@ -138,18 +138,12 @@ struct LoadBalancerSteps {
             WebApplicationFirewall.firstPriority + $0
         }
         for priority in wafPriorities where !used.contains(priority) {
-            let number = Word.literal(String(priority))
             statements.append(
                 .if(
-                    G.exists([
-                        "compute", "security-policies", "rules", "describe", number, "--security-policy",
-                        .literal(policy),
-                    ]),
+                    G.exists(Self.rule("describe", priority, policy: policy)),
                     then: [
                         G.log("Cloud Armor: WAF rule \(priority) removed"),
-                        G.run(
-                            "compute", "security-policies", "rules", "delete", number, "--security-policy",
-                            .literal(policy)),
+                        G.run(Self.rule("delete", priority, policy: policy)),
                     ],
                     else: []))
         }
@@ -175,15 +169,19 @@ struct LoadBalancerSteps {
     private func ensureRule(
         _ priority: Int, _ what: String, policy: String, _ words: [Word], create: [Word] = [], update: [Word] = []
     ) -> [Statement] {
-        let number = Word.literal(String(priority))
-        let words: [Word] = ["--security-policy", .literal(policy)] + words
-        return G.ensure(
+        G.ensure(
             "Cloud Armor: \(what) (rule \(priority))",
-            probe: [
-                "compute", "security-policies", "rules", "describe", number, "--security-policy", .literal(policy),
-            ],
-            create: [G.run(["compute", "security-policies", "rules", "create", number] + words + create)],
-            update: [G.run(["compute", "security-policies", "rules", "update", number] + words + update)])
+            probe: Self.rule("describe", priority, policy: policy),
+            create: [G.run(Self.rule("create", priority, policy: policy) + words + create)],
+            update: [G.run(Self.rule("update", priority, policy: policy) + words + update)])
+    }
+
+    /// `compute security-policies rules VERB PRIORITY --security-policy POLICY`.
+    private static func rule(_ verb: Word, _ priority: Int, policy: String) -> [Word] {
+        [
+            "compute", "security-policies", "rules", verb, .literal(String(priority)), "--security-policy",
+            .literal(policy),
+        ]
     }
 
     /// The backend service as a whole, imported from `backend-services/<name>.yaml` (created if absent, else
