@@ -58,7 +58,9 @@ public struct PlanReport: Sendable {
             }
         var out = "\(symbol) \(change.address) (\(label))\n"
         for attribute in change.attributes {
-            out += "      \(attribute.path): \(attribute.before ?? "(none)") → \(attribute.after ?? "(none)")"
+            // A multi-line value (a `jsonencode({...})`) keeps its lines under the attribute, not at the margin.
+            let value = "\(attribute.before ?? "(none)") → \(attribute.after ?? "(none)")"
+            out += "      \(attribute.path): " + value.replacingOccurrences(of: "\n", with: "\n        ")
             out += attribute.forcesReplacement ? "  # forces replacement\n" : "\n"
         }
         for hazard in change.hazards {

@@ -30,8 +30,10 @@ public func buildServer(
             redis: $0, region: configuration.region, instanceID: SessionRegistry.newID(),
             presenceTTL: .milliseconds(configuration.presenceTTL),
             recoveryWindow: configuration.recoveryWindow > 0 ? .milliseconds(configuration.recoveryWindow) : nil,
-            recoveryMaxEvents: configuration.recoveryMaxEvents, relays: configuration.relays, metrics: metrics,
-            logger: logger)
+            recoveryMaxEvents: configuration.recoveryMaxEvents,
+            relayEndpointsFile: configuration.relayEndpointsFile,
+            relayRefresh: .milliseconds(configuration.relayRefresh),
+            metrics: metrics, logger: logger)
     }
     // Presence is shared through the cluster: the adapter's presence store is Presence's.
     if let cluster, configuration.profile == .tenderflow { await presence.share(cluster.presence) }

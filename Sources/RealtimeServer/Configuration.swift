@@ -48,8 +48,10 @@ public struct ServerConfiguration: Sendable {
     public var redis: RedisConfiguration?
     /// The region this instance runs in (`TFCTL_REGION`, which the renderers set).
     public var region = "local"
-    /// The Redis of every other region, by region, sorted: broadcasts are relayed to them (see README).
-    public var relays: [(region: String, redis: RedisConfiguration)] = []
+    /// The relay endpoints document (`RELAY_ENDPOINTS_FILE`): every region's Redis, read while the server runs.
+    public var relayEndpointsFile: String?
+    /// How often the relay endpoints file is read again, in milliseconds (`RELAY_REFRESH_MS`).
+    public var relayRefresh = 60_000
     /// Report not-ready while Redis is unreachable (off by default: an instance without Redis still serves
     /// its own clients, which beats refusing them).
     public var readyRequiresRedis = false
@@ -78,15 +80,12 @@ public struct ServerConfiguration: Sendable {
         "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
         "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
         "RECOVERY_MAX_EVENTS", "RECOVERY_WINDOW_MS", "REDIS_AUTH", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
-        "REDIS_URL", "TFCTL_REGION", "TFCTL_TOPOLOGY", "UPGRADE_TIMEOUT_MS",
+        "REDIS_URL", "RELAY_ENDPOINTS_FILE", "RELAY_REFRESH_MS", "TFCTL_REGION", "TFCTL_TOPOLOGY",
+        "UPGRADE_TIMEOUT_MS",
     ]
-    /// Families of variables, one per other region: `REDIS_RELAY_URL_EUROPE_WEST1`, ...
-    public static let variablePrefixes = ["REDIS_RELAY_CA_CERT_", "REDIS_RELAY_URL_"]
 
     /// Whether the server reads `name`.
-    public static func reads(_ name: String) -> Bool {
-        variables.contains(name) || variablePrefixes.contains { name.hasPrefix($0) && name.count > $0.count }
-    }
+    public static func reads(_ name: String) -> Bool { variables.contains(name) }
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, profile: Profile = .tenderflow,
@@ -169,7 +168,10 @@ public struct ServerConfiguration: Sendable {
         }
         configuration.tokens = try tokenSettings(environment, integer)
         configuration.redis = try redisSettings(environment)
-        configuration.relays = try relaySettings(environment)
+        if let file = environment["RELAY_ENDPOINTS_FILE"], !file.isEmpty {
+            configuration.relayEndpointsFile = file
+        }
+        configuration.relayRefresh = try integer("RELAY_REFRESH_MS", 1_000...3_600_000) ?? configuration.relayRefresh
         configuration.region = environment["TFCTL_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.region
         configuration.topology = environment["TFCTL_TOPOLOGY"].flatMap { $0.isEmpty ? nil : $0 }
         if let url = environment["FIREBASE_DATABASE_URL"], !url.isEmpty {
@@ -178,9 +180,10 @@ public struct ServerConfiguration: Sendable {
             }
             configuration.firebaseDatabaseURL = url
         }
-        if !configuration.relays.isEmpty, configuration.redis == nil {
+        if configuration.relayEndpointsFile != nil, configuration.redis == nil {
             throw InvalidSetting(
-                name: "REDIS_URL", value: "", expected: "this region's Redis, which the REDIS_RELAY_URL_* relays need")
+                name: "REDIS_URL", value: "",
+                expected: "this region's Redis, which the RELAY_ENDPOINTS_FILE relays need")
         }
         configuration.presenceTTL = try integer("PRESENCE_TTL_MS", 300...600_000) ?? configuration.presenceTTL
         configuration.recoveryWindow =
@@ -218,12 +221,6 @@ struct DeclaredEnvironment {
         precondition(ServerConfiguration.reads(name), "\(name) is read but not in ServerConfiguration.variables")
         return values[name]
     }
-
-    /// The set variables of a declared family, sorted.
-    func names(withPrefix prefix: String) -> [String] {
-        precondition(ServerConfiguration.variablePrefixes.contains(prefix), "\(prefix) is not a declared family")
-        return values.keys.filter { $0.hasPrefix(prefix) && $0.count > prefix.count }.sorted()
-    }
 }
 
 /// `REDIS_URL` (`redis://host:port` or `rediss://` for TLS), `REDIS_AUTH` (Memorystore's AUTH string) and
@@ -243,23 +240,6 @@ private func redisSettings(_ environment: DeclaredEnvironment) throws -> RedisCo
     } catch {
         // The URL may carry a password: the message names the problem, the value stays out of logs.
         throw ServerConfiguration.InvalidSetting(name: "REDIS_URL", value: "(hidden)", expected: "\(error)")
-    }
-}
-
-/// `REDIS_RELAY_URL_<REGION>` (the Redis of another region, AUTH string in the URL) with its optional
-/// `REDIS_RELAY_CA_CERT_<REGION>`, for every other region.
-private func relaySettings(_ environment: DeclaredEnvironment) throws -> [(region: String, redis: RedisConfiguration)] {
-    let prefix = "REDIS_RELAY_URL_"
-    return try environment.names(withPrefix: prefix).map { name in
-        let region = String(name.dropFirst(prefix.count))
-        do {
-            let redis = try RedisConfiguration(
-                url: environment[name]!,
-                caPEM: environment["REDIS_RELAY_CA_CERT_" + region].map { $0.replacingEscapedNewlines() })
-            return (region: region.lowercased().replacingUnderscores(), redis: redis)
-        } catch {
-            throw ServerConfiguration.InvalidSetting(name: name, value: "(hidden)", expected: "\(error)")
-        }
     }
 }
 
@@ -305,9 +285,6 @@ extension String {
         }
         return out
     }
-
-    /// `EUROPE_WEST1` spelled as the region it names, `europe-west1` (after lowercasing).
-    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 
     fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
         String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())

@@ -16,6 +16,12 @@ indirect enum YAMLValue: Sendable, Hashable {
         .mapping(entries.map { YAMLEntry(key: $0.0, value: $0.1) })
     }
 
+    /// A mapping with one more entry at its end; anything but a mapping is a programming error.
+    func appending(_ key: String, _ value: YAMLValue) -> YAMLValue {
+        guard case .mapping(let entries) = self else { preconditionFailure("appending to a non-mapping YAML value") }
+        return .mapping(entries + [YAMLEntry(key: key, value: value)])
+    }
+
     var node: Node {
         switch self {
         case .string(let text):

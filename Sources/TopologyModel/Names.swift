@@ -46,6 +46,8 @@ public struct ResourceNames: Sendable {
     public func redisURLSecret(_ region: String) -> String { "\(prefix)-redis-url-\(region)" }
     /// Secret holding a region's Memorystore server CA certificate.
     public func redisCASecret(_ region: String) -> String { "\(prefix)-redis-ca-\(region)" }
+    /// Secret holding every region's Redis endpoint for the relay (`RelayEndpoints`), mounted as a file.
+    public var relayEndpointsSecret: String { "\(prefix)-relay-endpoints" }
 
     /// The Firebase RTDB instance id.
     public var firebaseDatabase: String {

@@ -61,7 +61,8 @@ extension Topology {
         Set(services.flatMap { $0.secrets.values.filter { $0.version == "latest" }.map(\.secret) }).sorted()
     }
 
-    /// Every secret the services read: the user's and, per region, the Redis URL and CA that tfctl fills.
+    /// Every secret the services read: the user's and, per region, the Redis URL and CA that tfctl fills, and the
+    /// relay endpoints document.
     public var allSecretIDs: [String] {
         var ids = Set(userSecretIDs)
         if let redis = memorystore {
@@ -70,6 +71,7 @@ extension Topology {
                 if redis.transitEncryption { ids.insert(names.redisCASecret(region)) }
             }
         }
+        if let relay = relayEndpoints { ids.insert(relay.secretID) }
         return ids.sorted()
     }
 }

@@ -42,20 +42,9 @@ extension Topology {
                 variables.append(
                     RuntimeVariable("REDIS_CA_CERT", .secret(id: names.redisCASecret(region), version: "latest")))
             }
-            // The region-to-region relay: the services of each region publish to every other region's Redis too.
-            for other in regions where other != region {
-                let suffix = RealtimeService.relaySuffix(other)
-                variables.append(
-                    RuntimeVariable(
-                        RealtimeService.relayURLPrefix + suffix,
-                        .secret(id: names.redisURLSecret(other), version: "latest")))
-                if redis.transitEncryption {
-                    variables.append(
-                        RuntimeVariable(
-                            RealtimeService.relayCAPrefix + suffix,
-                            .secret(id: names.redisCASecret(other), version: "latest")))
-                }
-            }
+            // The region-to-region relay reads the other regions' endpoints from a mounted file, not from variables:
+            // a new region then changes no service's definition (`RelayEndpoints`).
+            variables.append(RuntimeVariable(RelayEndpoints.fileVariable, .plain(RelayEndpoints.filePath)))
         }
         if firebaseEnabled {
             variables.append(RuntimeVariable("FIREBASE_DATABASE_URL", .plain(names.firebaseDatabaseURL)))
@@ -74,7 +63,7 @@ extension RealtimeService {
     /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
     public static let topologyEnvironment = [
         "CORS_ORIGINS", "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY", "REDIS_URL",
-        "TFCTL_REGION", "TFCTL_TOPOLOGY",
+        RelayEndpoints.fileVariable, "TFCTL_REGION", "TFCTL_TOPOLOGY",
     ]
 
     /// The values the bundled server takes for `LOG_LEVEL` (swift-log's levels, spelled as they are). The server
@@ -82,17 +71,8 @@ extension RealtimeService {
     /// never becomes ready.
     public static let bundledServerLogLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
-    /// Prefixes of the relay variables, one per other region: `REDIS_RELAY_URL_EUROPE_WEST1`, ...
-    public static let relayURLPrefix = "REDIS_RELAY_URL_"
-    public static let relayCAPrefix = "REDIS_RELAY_CA_CERT_"
-
-    /// `europe-west1` → `EUROPE_WEST1`, as it ends a relay variable's name (the server reads it back).
-    public static func relaySuffix(_ region: String) -> String {
-        String(region.uppercased().map { $0 == "-" ? "_" : $0 })
-    }
-
     /// Whether tfctl sets `name` itself, so a user's variable of that name would clash.
     public static func isTopologyVariable(_ name: String) -> Bool {
-        topologyEnvironment.contains(name) || name.hasPrefix(relayURLPrefix) || name.hasPrefix(relayCAPrefix)
+        topologyEnvironment.contains(name)
     }
 }

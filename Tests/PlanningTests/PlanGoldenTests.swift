@@ -14,10 +14,10 @@ import Testing
     static let cases = [
         "add-region", "change-concurrency", "change-image", "change-labels", "change-project", "change-tier",
         "ingress-only", "redis-6x",
-        "remove-service", "rename", "replicas-on", "resize-redis",
+        "remove-region", "remove-service", "rename", "replicas-on", "resize-redis",
     ]
     /// The environment a case is planned against, when it is not `base`.
-    static let befores = ["change-image": "reference-image"]
+    static let befores = ["change-image": "reference-image", "remove-region": "add-region"]
 
     static func manifest(_ file: String) throws -> Manifest {
         let pipeline = Pipeline(
@@ -84,14 +84,35 @@ import Testing
         #expect(redis.allSatisfy { $0.action == .replace && $0.hazards.contains { $0.severity == .danger } })
     }
 
-    @Test("adding a region only adds, except the backend service that gains a NEG and the services that relay to it")
+    @Test("adding a region disrupts nothing that runs: it adds, gains backends, and writes a new relay document")
     func addRegion() throws {
         let plan = try Self.report("add-region").plan
-        #expect(plan.changes.filter { $0.action == .delete || $0.action == .replace }.isEmpty)
+        #expect(plan.changes.filter { $0.action == .delete }.isEmpty)
+        // The relay endpoints document is a new version of its secret, which the services mount at `latest`:
+        // no service changes, so no region gets a new revision and no WebSocket is dropped.
         #expect(
-            Set(plan.changes.filter { $0.action == .update }.map(\.type)) == [
-                "google_compute_backend_service", "google_cloud_run_v2_service",
+            plan.changes.filter { $0.action == .replace }.map(\.address) == [
+                "google_secret_manager_secret_version.relay_endpoints"
             ])
+        #expect(Set(plan.changes.filter { $0.action == .update }.map(\.type)) == ["google_compute_backend_service"])
+        #expect(plan.changes.flatMap(\.hazards).isEmpty, "\(plan.changes.flatMap(\.hazards))")
+    }
+
+    @Test("removing a region is the reverse: the other regions' services are untouched")
+    func removeRegion() throws {
+        let plan = try Self.report("remove-region").plan
+        let kept = plan.changes.filter { $0.action != .delete }
+        #expect(
+            kept.filter { $0.action == .replace }.map(\.address) == [
+                "google_secret_manager_secret_version.relay_endpoints"
+            ])
+        #expect(Set(kept.filter { $0.action == .update }.map(\.type)) == ["google_compute_backend_service"])
+        #expect(kept.flatMap(\.hazards).isEmpty, "\(kept.flatMap(\.hazards))")
+        #expect(plan.changes.filter { $0.action == .delete }.allSatisfy { $0.address.hasSuffix("asia_southeast1") })
+        #expect(
+            !plan.changes.contains {
+                $0.type == "google_cloud_run_v2_service" && !$0.address.hasSuffix("asia_southeast1")
+            })
     }
 
     @Test("a resize of a Standard instance is in place and flagged as a failover")

@@ -85,17 +85,16 @@ import Testing
         #expect(redis.host == "10.1.2.3" && redis.port == 6378 && redis.password == "auth-string" && redis.tls == nil)
         #expect(configured.readyRequiresRedis)
         let relayed = try ServerConfiguration.fromEnvironment([
-            "REDIS_URL": "redis://10.1.2.3:6378", "REDIS_RELAY_URL_US_CENTRAL1": "rediss://:a@10.3.0.3:6378",
-            "REDIS_RELAY_URL_EUROPE_WEST1": "redis://10.2.0.3:6379",
+            "REDIS_URL": "redis://10.1.2.3:6378", "RELAY_ENDPOINTS_FILE": "/etc/tfctl/relay/endpoints.json",
+            "RELAY_REFRESH_MS": "5000",
         ])
-        #expect(relayed.relays.map(\.region) == ["europe-west1", "us-central1"])
-        #expect(relayed.relays[1].redis.password == "a" && relayed.relays[1].redis.tls != nil)
+        #expect(relayed.relayEndpointsFile == "/etc/tfctl/relay/endpoints.json" && relayed.relayRefresh == 5000)
         for environment in [
             ["REDIS_URL": "http://10.1.2.3"], ["REDIS_AUTH": "auth-string"],
             ["REDIS_URL": "redis://h", "REDIS_CA_CERT": "-----BEGIN CERTIFICATE-----"],
             ["REDIS_URL": "redis://h", "REDIS_REQUIRED_FOR_READY": "yes"],
-            ["REDIS_RELAY_URL_EUROPE_WEST1": "redis://10.2.0.3:6379"],
-            ["REDIS_URL": "redis://h", "REDIS_RELAY_URL_EUROPE_WEST1": "http://10.2.0.3"],
+            ["RELAY_ENDPOINTS_FILE": "/etc/tfctl/relay/endpoints.json"],
+            ["REDIS_URL": "redis://h", "RELAY_REFRESH_MS": "10"],
         ] {
             #expect(throws: ServerConfiguration.InvalidSetting.self) {
                 try ServerConfiguration.fromEnvironment(environment)

@@ -181,20 +181,35 @@ import Yams
             let env =
                 (((template?["spec"] as? [String: Any])?["containers"] as? [[String: Any]])?.first?["env"]
                     as? [[String: Any]]) ?? []
-            let yamlSecrets = env.compactMap { variable -> String? in
+            var yamlSecrets = env.compactMap { variable -> String? in
                 guard let reference = (variable["valueFrom"] as? [String: Any])?["secretKeyRef"] as? [String: String]
                 else { return nil }
                 return "\(variable["name"] ?? ""):\(reference["name"] ?? ""):\(reference["key"] ?? "")"
-            }.sorted()
-            // deploy.sh pins a secret read at `latest` to the version it resolved (`${version_<secret>}`); the
-            // Knative file, which nothing resolves, names `latest`.
+            }
+            // Mounted secrets: `<mount directory>/<file>:<secret>:<version>`, as deploy.sh's `/path=secret:version`.
+            let spec = template?["spec"] as? [String: Any]
+            let mounts = ((spec?["containers"] as? [[String: Any]])?.first?["volumeMounts"] as? [[String: Any]]) ?? []
+            for volume in (spec?["volumes"] as? [[String: Any]]) ?? [] {
+                let secret = try #require(volume["secret"] as? [String: Any])
+                let mount = try #require(mounts.first { $0["name"] as? String == volume["name"] as? String })
+                for item in (secret["items"] as? [[String: String]]) ?? [] {
+                    yamlSecrets.append(
+                        "\(mount["mountPath"] ?? "")/\(item["path"] ?? ""):\(secret["secretName"] ?? ""):\(item["key"] ?? "")"
+                    )
+                }
+            }
+            yamlSecrets.sort()
+            // deploy.sh pins a secret variable read at `latest` to the version it resolved (`${version_<secret>}`);
+            // the Knative file, which nothing resolves, names `latest`. Only a mounted file (`/...`) stays at
+            // `latest` in deploy.sh: Cloud Run reads it again while instances run (`RelayEndpoints`).
             let pinned = scriptSecrets.map { secret -> String in
                 let parts = secret.replacingOccurrences(of: "=", with: ":").split(separator: ":").map(String.init)
                 let version = parts[2].hasPrefix("${version_") ? "latest" : parts[2]
-                #expect(parts[2] != "latest", "deploy.sh reads \(parts[1]) at latest")
+                #expect(parts[2] != "latest" || parts[0].hasPrefix("/"), "deploy.sh reads \(parts[1]) at latest")
                 return "\(parts[0]):\(parts[1]):\(version)"
             }
             #expect(pinned == yamlSecrets)
+            #expect(scriptSecrets.contains { $0.hasPrefix("/") } == !mounts.isEmpty)
         }
     }
 }

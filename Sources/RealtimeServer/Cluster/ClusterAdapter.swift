@@ -20,7 +20,7 @@ final class ClusterAdapter: Sendable {
     private let subscriber: RedisClient
     /// Publishers to the Redis of every other region: what is broadcast here is published there too, and
     /// that region's instances deliver it as if one of theirs had sent it.
-    private let relays: [(region: String, client: RedisClient)]
+    let relays: RegionRelays
     private let subscriptions: Mutex<Subscriptions>
     private let inbound: AsyncStream<ClusterMessage>
     private let inboundSink: AsyncStream<ClusterMessage>.Continuation
@@ -64,7 +64,7 @@ final class ClusterAdapter: Sendable {
     init(
         redis: RedisConfiguration, region: String = "local", instanceID: String, keys: RedisKeys = RedisKeys(),
         presenceTTL: Duration = .seconds(30), recoveryWindow: Duration? = .seconds(120),
-        recoveryMaxEvents: Int = 10_000, relays: [(region: String, redis: RedisConfiguration)] = [],
+        recoveryMaxEvents: Int = 10_000, relayEndpointsFile: String? = nil, relayRefresh: Duration = .seconds(60),
         metrics: ServerMetrics, logger: Logger
     ) {
         self.instanceID = instanceID
@@ -79,13 +79,8 @@ final class ClusterAdapter: Sendable {
         publisher = RedisClient(
             configuration: commands, logger: logger,
             onConnect: { _ in metrics.redisConnected.record(1) }, onDisconnect: { metrics.redisConnected.record(0) })
-        self.relays = relays.map { relay in
-            var configuration = relay.redis
-            configuration.clientName = "tfctl-rt-\(instanceID)-relay"
-            var relayLogger = logger
-            relayLogger[metadataKey: "relay"] = "\(relay.region)"
-            return (region: relay.region, client: RedisClient(configuration: configuration, logger: relayLogger))
-        }
+        relays = RegionRelays(
+            file: relayEndpointsFile, ownRegion: region, instanceID: instanceID, refresh: relayRefresh, logger: logger)
         var pubSub = redis
         pubSub.clientName = "tfctl-rt-\(instanceID)-sub"
         // The subscriber's callbacks reach the adapter through a box filled in below: the adapter owns the
@@ -96,7 +91,7 @@ final class ClusterAdapter: Sendable {
             onConnect: { client in callbacks.adapter?.resubscribe(client) },
             onDisconnect: { callbacks.adapter?.subscriptionsLost() })
         presence = ClusterPresence(
-            client: publisher, relays: self.relays.map(\.client), region: region, instanceID: instanceID,
+            client: publisher, relays: relays, region: region, instanceID: instanceID,
             keys: keys, ttl: presenceTTL)
         if let recoveryWindow {
             recovery = ClusterRecovery(
@@ -148,7 +143,8 @@ final class ClusterAdapter: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.publisher.run() }
             group.addTask { await self.subscriber.run() }
-            for relay in self.relays { group.addTask { await relay.client.run() } }
+            // Every task here runs until cancelled: the first to end ends the adapter.
+            if relays.isConfigured { group.addTask { await self.relays.run() } }
             group.addTask {
                 for await message in self.inbound { await inbound.deliver(message) }
             }
@@ -259,8 +255,10 @@ final class ClusterAdapter: Sendable {
                 ? $0.publishCommand(envelope: envelope, namespace: message.namespace, channel: channel) : nil
         }
         // Each region keeps its own stream: offsets are only good within the region that gave them.
-        for relay in relays where !relay.client.sendAndForget(recoverable ?? plain) {
+        for relay in relays.clients where !relay.sendAndForget(recoverable ?? plain) {
             metrics.clusterDroppedRelay.increment()
+            // The region's endpoint may have moved (a recreated instance): the document says where it is now.
+            relays.reread()
         }
         if let recoverable, subscriber.isConnected, publisher.sendAndForget(recoverable) {
             metrics.clusterPublished.increment()

@@ -11,7 +11,7 @@ import SocketIO
 struct ClusterPresence: Sendable {
     let client: RedisClient
     /// The other regions' Redis, which get every write too.
-    let relays: [RedisClient]
+    let relays: RegionRelays
     let region: String
     let instanceID: String
     let keys: RedisKeys
@@ -47,7 +47,7 @@ struct ClusterPresence: Sendable {
 
     /// Sends `commands` here and, without waiting, to every other region.
     private func replicate(_ commands: [RESPCommand]) async throws {
-        for relay in relays { for command in commands { relay.sendAndForget(command) } }
+        for relay in relays.clients { for command in commands { relay.sendAndForget(command) } }
         try await client.send(commands)
     }
 
@@ -113,7 +113,7 @@ struct ClusterPresence: Sendable {
         // ZREM tells which of the sweeping instances removed an entry: only that one announces it.
         let removals = members.compactMap(\.bytes).map { RESPCommand("ZREM", RESPArgument(key), RESPArgument($0)) }
         let removed = try await client.send(removals)
-        for relay in relays { for command in removals { relay.sendAndForget(command) } }
+        for relay in relays.clients { for command in removals { relay.sendAndForget(command) } }
         let gone = Set(
             zip(members, removed).compactMap { member, count in count == .integer(1) ? entry(member)?.user : nil })
         guard !gone.isEmpty else { return [] }

@@ -89,7 +89,33 @@ public struct KnativeRenderer: Sendable {
                     ("valueFrom", .map(("secretKeyRef", .map(("key", .string(version)), ("name", .string(id)))))))
             }
         }
-        let container = YAMLValue.map(
+        var mounts: [YAMLValue] = []
+        var volumes: [YAMLValue] = []
+        if let relay = topology.relayEndpoints {
+            // The relay endpoints document as a file at `latest`, read again while instances run (`RelayEndpoints`).
+            mounts.append(
+                .map(
+                    ("mountPath", .string(RelayEndpoints.mountDirectory)), ("name", .string(RelayEndpoints.volumeName)))
+            )
+            volumes.append(
+                .map(
+                    ("name", .string(RelayEndpoints.volumeName)),
+                    (
+                        "secret",
+                        .map(
+                            (
+                                "items",
+                                .sequence([
+                                    .map(
+                                        ("key", .string(RelayEndpoints.version)),
+                                        ("path", .string(RelayEndpoints.fileName)))
+                                ])
+                            ),
+                            ("secretName", .string(relay.secretID))
+                        )
+                    )))
+        }
+        var container = YAMLValue.map(
             ("image", .string(topology.names.image(service))),
             ("ports", .sequence([.map(("name", .string("http1")), ("containerPort", .int(service.port)))])),
             (
@@ -104,12 +130,16 @@ public struct KnativeRenderer: Sendable {
             ("startupProbe", probe(service.probes.startup, port: service.port)),
             ("livenessProbe", probe(service.probes.liveness, port: service.port))
         )
-        return .map(
+        var spec = YAMLValue.map(
             ("containerConcurrency", .int(service.concurrency)),
             ("timeoutSeconds", .int(service.timeoutSeconds)),
-            ("serviceAccountName", .string(topology.names.serviceAccountEmail)),
-            ("containers", .sequence([container]))
+            ("serviceAccountName", .string(topology.names.serviceAccountEmail))
         )
+        if !mounts.isEmpty {
+            container = container.appending("volumeMounts", .sequence(mounts))
+            spec = spec.appending("volumes", .sequence(volumes))
+        }
+        return spec.appending("containers", .sequence([container]))
     }
 
     private func probe(_ probe: Probe, port: Int) -> YAMLValue {

@@ -207,6 +207,11 @@ struct CloudRunSteps {
             // `latest` is pinned to the version this run resolved; a number the user chose stays.
             secrets.append(version == "latest" ? .variable(Self.versionVariable(id)) : .literal(version))
         }
+        if let relay = topology.relayEndpoints {
+            // A key starting with `/` mounts the secret as a file; at `latest` on purpose (`RelayEndpoints`).
+            if !secrets.isEmpty { secrets.append(",") }
+            secrets.append(.literal("\(RelayEndpoints.filePath)=\(relay.secretID):\(RelayEndpoints.version)"))
+        }
         if !secrets.isEmpty { words += ["--set-secrets", .concat(secrets)] }
         // Public without an `allUsers` binding (`Topology.isPublic`): the invoker check is off, or on.
         words.append(topology.isPublic(service) ? "--no-invoker-iam-check" : "--invoker-iam-check")

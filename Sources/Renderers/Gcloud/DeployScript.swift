@@ -25,7 +25,7 @@ struct DeployScript {
             flags: [("--dry-run", "DRY_RUN"), ("--skip-secret-check", "SKIP_SECRET_CHECK")])
         body.append(.blank)
         body += Preamble.helpers
-        if topology.memorystore != nil { body += [.blank, Self.currentSecretHelper] }
+        if topology.memorystore != nil { body += [.blank, Self.currentSecretHelper, .blank, Self.jsonLinesHelper] }
         if !topology.services.isEmpty { body += [.blank] + CloudRunSteps.helpers() }
         for section in sections() where !section.isEmpty {
             body.append(.blank)

@@ -35,7 +35,16 @@ enum CloudRun {
             return secret.valueFromTerraform
                 ? [access, TF.address("google_secret_manager_secret_version", secret.label)] : [access]
         }
-        let dependencies = [context.api("run")] + secretDependencies
+        var dependencies = [context.api("run")] + secretDependencies
+        if context.topology.relayEndpoints != nil {
+            // Cloud Run checks at deployment that the service account may read every secret the service uses,
+            // mounted ones too; the version is there before the first instance reads the file. An ordering only:
+            // a new version of the document (a region added) changes nothing in the service.
+            dependencies += [
+                TF.address("google_secret_manager_secret_iam_member", MemorystoreBlocks.relayLabel),
+                TF.address("google_secret_manager_secret_version", MemorystoreBlocks.relayLabel),
+            ]
+        }
         return TF.resource("google_cloud_run_v2_service", label(service, region)) {
             Attribute("name", .string(context.names.cloudRunService(service)))
             Attribute("location", .string(region))
@@ -64,6 +73,7 @@ enum CloudRun {
                     }
                 }
                 container(service, region, context)
+                if context.topology.relayEndpoints != nil { relayVolume() }
             }
             TF.dependsOn(dependencies)
         }
@@ -88,6 +98,12 @@ enum CloudRun {
                 Attribute("startup_cpu_boost", .bool(service.startupCPUBoost))
             }
             environment(service, region, context)
+            if context.topology.relayEndpoints != nil {
+                Block("volume_mounts") {
+                    Attribute("name", .string(RelayEndpoints.volumeName))
+                    Attribute("mount_path", .string(RelayEndpoints.mountDirectory))
+                }
+            }
             probe("startup_probe", service.probes.startup, port: service.port)
             probe("liveness_probe", service.probes.liveness, port: service.port)
         }
@@ -106,6 +122,22 @@ enum CloudRun {
                 let secret =
                     secrets[id].map { TF.ref("google_secret_manager_secret", $0.label, "secret_id") } ?? .string(id)
                 return fromSecret(variable.name, secret, version: pinnedVersion(id, version, context))
+            }
+        }
+    }
+
+    /// The relay endpoints document as a file, at `latest` on purpose: Cloud Run reads a mounted secret when the
+    /// file is read, so running instances see a new region without a new revision (`RelayEndpoints`).
+    private static func relayVolume() -> Block {
+        Block("volumes") {
+            Attribute("name", .string(RelayEndpoints.volumeName))
+            Block("secret") {
+                Attribute(
+                    "secret", TF.ref("google_secret_manager_secret", MemorystoreBlocks.relayLabel, "secret_id"))
+                Block("items") {
+                    Attribute("path", .string(RelayEndpoints.fileName))
+                    Attribute("version", .string(RelayEndpoints.version))
+                }
             }
         }
     }

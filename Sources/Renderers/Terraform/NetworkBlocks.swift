@@ -134,17 +134,49 @@ enum MemorystoreBlocks {
                 // Every CA, not the first: during a rotation an instance has several server CAs, and a client
                 // that trusts only one of them fails when the certificate changes (Memorystore, in-transit
                 // encryption: "Certificate authority rotation").
-                let certs = Expression.reference(
-                    Traversal(
-                        root: "google_redis_instance",
-                        steps: [.attribute(label), .attribute("server_ca_certs"), .splat, .attribute("cert")]))
-                let cert = Expression.call("join", [.string("\n"), certs])
                 blocks += secretWithValue(
-                    label: TF.label("redis_ca", region), id: context.names.redisCASecret(region), value: cert,
-                    context: context)
+                    label: TF.label("redis_ca", region), id: context.names.redisCASecret(region),
+                    value: serverCAs(label), context: context)
             }
         }
+        if let relay = context.topology.relayEndpoints {
+            blocks += secretWithValue(
+                label: relayLabel, id: relay.secretID, value: relayDocument(redis, context), context: context)
+        }
         return blocks
+    }
+
+    /// Every server CA of an instance, one PEM after another.
+    static func serverCAs(_ instance: String) -> Expression {
+        let certs = Expression.reference(
+            Traversal(
+                root: "google_redis_instance",
+                steps: [.attribute(instance), .attribute("server_ca_certs"), .splat, .attribute("cert")]))
+        return .call("join", [.string("\n"), certs])
+    }
+
+    /// The label of the relay endpoints secret, its version and its access binding.
+    static let relayLabel = "relay_endpoints"
+
+    /// `jsonencode({format = ..., regions = {"<region>" = {ca = ..., url = ...}}})`: the `RelayEndpointsDocument`
+    /// of every region's instance. A region added or removed replaces this secret version, and nothing that runs:
+    /// the services mount the secret at `latest` and reference only the secret.
+    static func relayDocument(_ redis: Memorystore, _ context: TerraformContext) -> Expression {
+        let regions = context.regions.sorted().map { region in
+            let label = instance(region)
+            var endpoint: [ObjectItem] = []
+            if redis.transitEncryption { endpoint.append(ObjectItem(RelayEndpointsDocument.caKey, serverCAs(label))) }
+            endpoint.append(ObjectItem(RelayEndpointsDocument.urlKey, redisURL(label, redis)))
+            return ObjectItem(region, .object(endpoint))
+        }
+        return .call(
+            "jsonencode",
+            [
+                .object([
+                    ObjectItem(RelayEndpointsDocument.formatKey, .string(RelayEndpointsDocument.format)),
+                    ObjectItem(RelayEndpointsDocument.regionsKey, .object(regions)),
+                ])
+            ])
     }
 
     /// A secret whose value Terraform knows (Memorystore outputs), readable by the runtime service account.

@@ -87,6 +87,9 @@ struct TerraformContext {
                 }
             }
         }
+        if let relay = topology.relayEndpoints {
+            secrets[relay.secretID] = SecretResource(label: MemorystoreBlocks.relayLabel, valueFromTerraform: true)
+        }
         return secrets
     }
 

@@ -98,12 +98,20 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
+        name  = "RELAY_ENDPOINTS_FILE"
+        value = "/etc/tfctl/relay/endpoints.json"
+      }
+      env {
         name  = "TFCTL_REGION"
         value = "us-central1"
       }
       env {
         name  = "TFCTL_TOPOLOGY"
         value = "realtime"
+      }
+      volume_mounts {
+        name       = "relay-endpoints"
+        mount_path = "/etc/tfctl/relay"
       }
       startup_probe {
         initial_delay_seconds = 0
@@ -126,6 +134,16 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
     }
+    volumes {
+      name = "relay-endpoints"
+      secret {
+        secret = google_secret_manager_secret.relay_endpoints.secret_id
+        items {
+          path    = "endpoints.json"
+          version = "latest"
+        }
+      }
+    }
   }
 
   depends_on = [
@@ -136,5 +154,7 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
     google_secret_manager_secret_version.redis_ca_us_central1,
     google_secret_manager_secret_iam_member.redis_url_us_central1,
     google_secret_manager_secret_version.redis_url_us_central1,
+    google_secret_manager_secret_iam_member.relay_endpoints,
+    google_secret_manager_secret_version.relay_endpoints,
   ]
 }

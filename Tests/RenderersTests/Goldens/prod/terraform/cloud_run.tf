@@ -85,42 +85,6 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
-        name = "REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_ca_asia_southeast1.secret_id
-            version = google_secret_manager_secret_version.redis_ca_asia_southeast1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_CA_CERT_EUROPE_WEST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_ca_europe_west1.secret_id
-            version = google_secret_manager_secret_version.redis_ca_europe_west1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_URL_ASIA_SOUTHEAST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_url_asia_southeast1.secret_id
-            version = google_secret_manager_secret_version.redis_url_asia_southeast1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_URL_EUROPE_WEST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_url_europe_west1.secret_id
-            version = google_secret_manager_secret_version.redis_url_europe_west1.version
-          }
-        }
-      }
-      env {
         name  = "REDIS_REQUIRED_FOR_READY"
         value = "true"
       }
@@ -134,12 +98,20 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
       env {
+        name  = "RELAY_ENDPOINTS_FILE"
+        value = "/etc/tfctl/relay/endpoints.json"
+      }
+      env {
         name  = "TFCTL_REGION"
         value = "us-central1"
       }
       env {
         name  = "TFCTL_TOPOLOGY"
         value = "realtime"
+      }
+      volume_mounts {
+        name       = "relay-endpoints"
+        mount_path = "/etc/tfctl/relay"
       }
       startup_probe {
         initial_delay_seconds = 0
@@ -162,6 +134,16 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
     }
+    volumes {
+      name = "relay-endpoints"
+      secret {
+        secret = google_secret_manager_secret.relay_endpoints.secret_id
+        items {
+          path    = "endpoints.json"
+          version = "latest"
+        }
+      }
+    }
   }
 
   depends_on = [
@@ -170,16 +152,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
     google_secret_manager_secret_version.redis_ca_us_central1,
-    google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
-    google_secret_manager_secret_version.redis_ca_asia_southeast1,
-    google_secret_manager_secret_iam_member.redis_ca_europe_west1,
-    google_secret_manager_secret_version.redis_ca_europe_west1,
-    google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
-    google_secret_manager_secret_version.redis_url_asia_southeast1,
-    google_secret_manager_secret_iam_member.redis_url_europe_west1,
-    google_secret_manager_secret_version.redis_url_europe_west1,
     google_secret_manager_secret_iam_member.redis_url_us_central1,
     google_secret_manager_secret_version.redis_url_us_central1,
+    google_secret_manager_secret_iam_member.relay_endpoints,
+    google_secret_manager_secret_version.relay_endpoints,
   ]
 }
 
@@ -268,42 +244,6 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         }
       }
       env {
-        name = "REDIS_RELAY_CA_CERT_ASIA_SOUTHEAST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_ca_asia_southeast1.secret_id
-            version = google_secret_manager_secret_version.redis_ca_asia_southeast1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_CA_CERT_US_CENTRAL1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_ca_us_central1.secret_id
-            version = google_secret_manager_secret_version.redis_ca_us_central1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_URL_ASIA_SOUTHEAST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_url_asia_southeast1.secret_id
-            version = google_secret_manager_secret_version.redis_url_asia_southeast1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_URL_US_CENTRAL1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_url_us_central1.secret_id
-            version = google_secret_manager_secret_version.redis_url_us_central1.version
-          }
-        }
-      }
-      env {
         name  = "REDIS_REQUIRED_FOR_READY"
         value = "true"
       }
@@ -317,12 +257,20 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         }
       }
       env {
+        name  = "RELAY_ENDPOINTS_FILE"
+        value = "/etc/tfctl/relay/endpoints.json"
+      }
+      env {
         name  = "TFCTL_REGION"
         value = "europe-west1"
       }
       env {
         name  = "TFCTL_TOPOLOGY"
         value = "realtime"
+      }
+      volume_mounts {
+        name       = "relay-endpoints"
+        mount_path = "/etc/tfctl/relay"
       }
       startup_probe {
         initial_delay_seconds = 0
@@ -345,6 +293,16 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         }
       }
     }
+    volumes {
+      name = "relay-endpoints"
+      secret {
+        secret = google_secret_manager_secret.relay_endpoints.secret_id
+        items {
+          path    = "endpoints.json"
+          version = "latest"
+        }
+      }
+    }
   }
 
   depends_on = [
@@ -353,16 +311,10 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_europe_west1,
     google_secret_manager_secret_version.redis_ca_europe_west1,
-    google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
-    google_secret_manager_secret_version.redis_ca_asia_southeast1,
-    google_secret_manager_secret_iam_member.redis_ca_us_central1,
-    google_secret_manager_secret_version.redis_ca_us_central1,
-    google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
-    google_secret_manager_secret_version.redis_url_asia_southeast1,
-    google_secret_manager_secret_iam_member.redis_url_us_central1,
-    google_secret_manager_secret_version.redis_url_us_central1,
     google_secret_manager_secret_iam_member.redis_url_europe_west1,
     google_secret_manager_secret_version.redis_url_europe_west1,
+    google_secret_manager_secret_iam_member.relay_endpoints,
+    google_secret_manager_secret_version.relay_endpoints,
   ]
 }
 
@@ -451,42 +403,6 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
       }
       env {
-        name = "REDIS_RELAY_CA_CERT_EUROPE_WEST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_ca_europe_west1.secret_id
-            version = google_secret_manager_secret_version.redis_ca_europe_west1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_CA_CERT_US_CENTRAL1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_ca_us_central1.secret_id
-            version = google_secret_manager_secret_version.redis_ca_us_central1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_URL_EUROPE_WEST1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_url_europe_west1.secret_id
-            version = google_secret_manager_secret_version.redis_url_europe_west1.version
-          }
-        }
-      }
-      env {
-        name = "REDIS_RELAY_URL_US_CENTRAL1"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.redis_url_us_central1.secret_id
-            version = google_secret_manager_secret_version.redis_url_us_central1.version
-          }
-        }
-      }
-      env {
         name  = "REDIS_REQUIRED_FOR_READY"
         value = "true"
       }
@@ -500,12 +416,20 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
       }
       env {
+        name  = "RELAY_ENDPOINTS_FILE"
+        value = "/etc/tfctl/relay/endpoints.json"
+      }
+      env {
         name  = "TFCTL_REGION"
         value = "asia-southeast1"
       }
       env {
         name  = "TFCTL_TOPOLOGY"
         value = "realtime"
+      }
+      volume_mounts {
+        name       = "relay-endpoints"
+        mount_path = "/etc/tfctl/relay"
       }
       startup_probe {
         initial_delay_seconds = 0
@@ -528,6 +452,16 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
       }
     }
+    volumes {
+      name = "relay-endpoints"
+      secret {
+        secret = google_secret_manager_secret.relay_endpoints.secret_id
+        items {
+          path    = "endpoints.json"
+          version = "latest"
+        }
+      }
+    }
   }
 
   depends_on = [
@@ -536,15 +470,9 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,
     google_secret_manager_secret_version.redis_ca_asia_southeast1,
-    google_secret_manager_secret_iam_member.redis_ca_europe_west1,
-    google_secret_manager_secret_version.redis_ca_europe_west1,
-    google_secret_manager_secret_iam_member.redis_ca_us_central1,
-    google_secret_manager_secret_version.redis_ca_us_central1,
-    google_secret_manager_secret_iam_member.redis_url_europe_west1,
-    google_secret_manager_secret_version.redis_url_europe_west1,
-    google_secret_manager_secret_iam_member.redis_url_us_central1,
-    google_secret_manager_secret_version.redis_url_us_central1,
     google_secret_manager_secret_iam_member.redis_url_asia_southeast1,
     google_secret_manager_secret_version.redis_url_asia_southeast1,
+    google_secret_manager_secret_iam_member.relay_endpoints,
+    google_secret_manager_secret_version.relay_endpoints,
   ]
 }

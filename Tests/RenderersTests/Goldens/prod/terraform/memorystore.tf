@@ -215,3 +215,40 @@ resource "google_secret_manager_secret_iam_member" "redis_ca_asia_southeast1" {
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.runtime.member
 }
+
+resource "google_secret_manager_secret" "relay_endpoints" {
+  secret_id = "realtime-relay-endpoints"
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.secretmanager]
+}
+
+resource "google_secret_manager_secret_version" "relay_endpoints" {
+  secret = google_secret_manager_secret.relay_endpoints.id
+  secret_data = jsonencode({
+    format = "tfctl.relay-endpoints/v1"
+    regions = {
+      asia-southeast1 = {
+        ca  = join("\n", google_redis_instance.redis_asia_southeast1.server_ca_certs[*].cert)
+        url = "rediss://:${google_redis_instance.redis_asia_southeast1.auth_string}@${google_redis_instance.redis_asia_southeast1.host}:${google_redis_instance.redis_asia_southeast1.port}"
+      }
+      europe-west1 = {
+        ca  = join("\n", google_redis_instance.redis_europe_west1.server_ca_certs[*].cert)
+        url = "rediss://:${google_redis_instance.redis_europe_west1.auth_string}@${google_redis_instance.redis_europe_west1.host}:${google_redis_instance.redis_europe_west1.port}"
+      }
+      us-central1 = {
+        ca  = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
+        url = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
+      }
+    }
+  })
+  deletion_policy = "DISABLE"
+}
+
+resource "google_secret_manager_secret_iam_member" "relay_endpoints" {
+  secret_id = google_secret_manager_secret.relay_endpoints.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.runtime.member
+}

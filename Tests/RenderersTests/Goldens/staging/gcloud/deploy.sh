@@ -67,6 +67,10 @@ current_secret() {
   fi
 }
 
+json_lines() {
+  printf %s "$1" | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'
+}
+
 # The newest enabled version of secret $1, by number ("latest" when there is none, or under
 # --dry-run). Cloud Run reads a secret variable once, when an instance starts: the services pin the
 # version found here, so a new value is a new revision that replaces every instance, not a fleet
@@ -218,12 +222,33 @@ else
   else
     log '  realtime-redis-url-us-central1 is up to date'
   fi
+  relay_url_us_central1="$redis_url"
   redis_ca="$(gcloud redis instances describe realtime-redis-us-central1 --region us-central1 --flatten serverCaCerts --format 'value(serverCaCerts.cert)' --project "$PROJECT")"
   if [ "$(current_secret realtime-redis-ca-us-central1)" != "$redis_ca" ]; then
     log '  storing a new version of realtime-redis-ca-us-central1'
     printf %s "$redis_ca" | gcloud secrets versions add realtime-redis-ca-us-central1 --data-file=- --project "$PROJECT"
   else
     log '  realtime-redis-ca-us-central1 is up to date'
+  fi
+  relay_ca_us_central1="$(json_lines "$redis_ca")"
+fi
+log 'Relay endpoints of every region'
+log 'Secret realtime-relay-endpoints'
+if exists gcloud secrets describe realtime-relay-endpoints --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud secrets create realtime-relay-endpoints --replication-policy automatic --project "$PROJECT" --quiet
+fi
+run gcloud secrets add-iam-policy-binding realtime-relay-endpoints --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+if [ "$DRY_RUN" = 1 ]; then
+  log '  would store the endpoints of every region in realtime-relay-endpoints'
+else
+  relay_document="{\"format\":\"tfctl.relay-endpoints/v1\",\"regions\":{\"us-central1\":{\"ca\":\"${relay_ca_us_central1}\",\"url\":\"${relay_url_us_central1}\"}}}"
+  if [ "$(current_secret realtime-relay-endpoints)" != "$relay_document" ]; then
+    log '  storing a new version of realtime-relay-endpoints'
+    printf %s "$relay_document" | gcloud secrets versions add realtime-relay-endpoints --data-file=- --project "$PROJECT"
+  else
+    log '  realtime-relay-endpoints is up to date'
   fi
 fi
 
@@ -248,11 +273,11 @@ log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=f62e4995 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1} --no-invoker-iam-check")"
+fingerprint_realtime_us_central1="$(fingerprint "env=8779f712 labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest --no-invoker-iam-check")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
-  run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1}" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
+  run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 20 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
 fi
 
 log 'Cloud Armor policy realtime-armor'

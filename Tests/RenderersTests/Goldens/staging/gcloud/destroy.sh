@@ -160,6 +160,10 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting secret realtime-redis-url-us-central1'
     run gcloud secrets delete realtime-redis-url-us-central1 --project "$PROJECT" --quiet
   fi
+  if exists gcloud secrets describe realtime-relay-endpoints --project "$PROJECT"; then
+    log 'Deleting secret realtime-relay-endpoints'
+    run gcloud secrets delete realtime-relay-endpoints --project "$PROJECT" --quiet
+  fi
   if exists gcloud artifacts repositories describe realtime --location us-central1 --project "$PROJECT"; then
     log 'Deleting Artifact Registry repository'
     run gcloud artifacts repositories delete realtime --location us-central1 --project "$PROJECT" --quiet

@@ -68,3 +68,32 @@ resource "google_secret_manager_secret_iam_member" "redis_ca_us_central1" {
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.runtime.member
 }
+
+resource "google_secret_manager_secret" "relay_endpoints" {
+  secret_id = "realtime-relay-endpoints"
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.secretmanager]
+}
+
+resource "google_secret_manager_secret_version" "relay_endpoints" {
+  secret = google_secret_manager_secret.relay_endpoints.id
+  secret_data = jsonencode({
+    format = "tfctl.relay-endpoints/v1"
+    regions = {
+      us-central1 = {
+        ca  = join("\n", google_redis_instance.redis_us_central1.server_ca_certs[*].cert)
+        url = "rediss://:${google_redis_instance.redis_us_central1.auth_string}@${google_redis_instance.redis_us_central1.host}:${google_redis_instance.redis_us_central1.port}"
+      }
+    }
+  })
+  deletion_policy = "DISABLE"
+}
+
+resource "google_secret_manager_secret_iam_member" "relay_endpoints" {
+  secret_id = google_secret_manager_secret.relay_endpoints.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.runtime.member
+}
