@@ -38,11 +38,13 @@ let package = Package(
         .target(name: "HCL"),
         .target(name: "Shell"),
         .target(name: "EngineIO"),
-        .target(name: "SocketIO"),
-        .target(name: "Planning", dependencies: ["HCL"], resources: [.copy("Resources/prices.json")]),
+        // One JSON tree and printer: Socket.IO payloads, the manifest, the relay endpoints document.
+        .target(name: "JSON"),
+        .target(name: "SocketIO", dependencies: ["JSON"]),
+        .target(name: "Planning", dependencies: ["HCL", "JSON"], resources: [.copy("Resources/prices.json")]),
         .target(
             name: "Renderers",
-            dependencies: ["TopologyModel", "HCL", "Shell", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TopologyModel", "HCL", "Shell", "JSON", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "RenderPipeline",
@@ -61,7 +63,7 @@ let package = Package(
         .target(
             name: "RealtimeServer",
             dependencies: [
-                "EngineIO", "SocketIO", "Redis",
+                "EngineIO", "SocketIO", "JSON", "Redis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -91,11 +93,11 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO", "JSON"]),
         .testTarget(
             name: "RealtimeServerTests",
             dependencies: [
-                "RealtimeServer", "EngineIO", "SocketIO", "Redis", "TestSupport", "TopologyModel",
+                "RealtimeServer", "EngineIO", "SocketIO", "JSON", "Redis", "TestSupport", "TopologyModel",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Renders a generated 50-region topology with the release build of tfctl and reports wall time and peak RSS,
-with baselines measured in the same run on the same machine:
+"""Renders generated 10-, 50- and 100-region topologies with the release build of tfctl and reports, for each,
+the bytes written, wall time and peak RSS, with the ratios between them (the render must grow linearly in
+regions), and baselines measured in the same run on the same machine:
 
-  * terraform fmt -check over the Terraform files tfctl rendered (a native Go tool only parsing and printing them);
-  * python3 loading the same environment file with PyYAML (the floor of any Python IaC tool: start and read input).
+  * terraform fmt -check over the Terraform files tfctl rendered for 50 regions (a native Go tool only parsing
+    and printing them);
+  * python3 loading the same environment file with PyYAML (the floor of any Python IaC tool: start and read input);
+  * CDK for Terraform synthesising the same 50-region topology (Benchmarks/cdktf_baseline.py, with the prebuilt
+    google provider bindings from PyPI), the tool a team would otherwise pick.
 
-Usage: render_bench.py TFCTL_BINARY [--runs N] [--regions N]
+Usage: render_bench.py TFCTL_BINARY [--runs N] [--cdktf-runs N]
 """
 import argparse
 import os
@@ -42,7 +46,7 @@ def environment(regions: int) -> str:
         "load_balancer: { domains: [realtime.example.com], rate_limit: { requests: 600, interval_seconds: 60 } }",
         "firebase: { location: us-central1 }",
         "monitoring: { emails: [oncall@example.com] }",
-        "capacity: { peak_connections: 1000000, peak_messages_per_second: 100000 }",
+        f"capacity: {{ peak_connections: {regions * 20000}, peak_messages_per_second: 100000 }}",
         "",
     ])
 
@@ -66,44 +70,85 @@ def measure(argv, runs, cwd=None):
     return statistics.median(walls), peak
 
 
+def render_case(tfctl, work, regions, runs):
+    """Bytes, files, Terraform resources, median wall time and peak RSS of rendering `regions` regions."""
+    env = os.path.join(work, f"bench{regions}.yaml")
+    with open(env, "w") as handle:
+        handle.write(environment(regions))
+    out = os.path.join(work, f"out{regions}")
+    subprocess.run([tfctl, "render", "--env", env, "--out", out], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    files = [os.path.join(root, name) for root, _, names in os.walk(out) for name in names]
+    size = sum(os.path.getsize(f) for f in files)
+    resources = sum(open(f).read().count('\nresource "') for f in files if f.endswith(".tf"))
+    wall, rss = measure(
+        lambda run: [tfctl, "render", "--env", env, "--out", os.path.join(work, f"fresh{regions}-{run}")], runs,
+        cwd=work)
+    return {"env": env, "out": out, "bytes": size, "files": len(files), "resources": resources, "wall": wall,
+            "rss": rss}
+
+
+def cdktf_synth(work, regions, runs):
+    """Median wall time, peak RSS and resource count of cdktf_baseline.py, or None without cdktf."""
+    try:
+        import cdktf  # noqa: F401  (installed by make bench from Benchmarks/requirements.txt)
+    except ImportError:
+        return None
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cdktf_baseline.py")
+    out = os.path.join(work, "cdktf")
+    count = subprocess.run([sys.executable, script, str(regions), out], check=True, capture_output=True,
+                           text=True).stdout.split()[-1]
+    wall, rss = measure(lambda run: [sys.executable, script, str(regions), os.path.join(work, f"cdktf{run}")], runs)
+    return {"wall": wall, "rss": rss, "resources": int(count)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("tfctl")
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--cdktf-runs", type=int, default=3)
     args = parser.parse_args()
     tfctl = os.path.abspath(args.tfctl)
     work = tempfile.mkdtemp(prefix="tfctl-bench-")
     try:
-        env = os.path.join(work, "bench.yaml")
-        with open(env, "w") as handle:
-            handle.write(environment(args.regions))
-        out = os.path.join(work, "out")
-        render = [tfctl, "render", "--env", env, "--out", out]
-        subprocess.run(render, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        files = [os.path.join(root, name) for root, _, names in os.walk(out) for name in names]
-        size = sum(os.path.getsize(f) for f in files)
-        resources = sum(open(f).read().count('\nresource "') for f in files)
-
-        tf_wall, tf_rss = measure(render, args.runs, cwd=work)
-        fresh_wall, fresh_rss = measure(
-            lambda run: [tfctl, "render", "--env", env, "--out", os.path.join(work, f"fresh{run}")], args.runs, cwd=work)
-        validate_wall, validate_rss = measure([tfctl, "validate", "--env", env], args.runs, cwd=work)
-        fmt_wall, fmt_rss = measure(["terraform", "fmt", "-check", "-recursive", os.path.join(out, "terraform")], args.runs)
+        cases = {regions: render_case(tfctl, work, regions, args.runs) for regions in (10, 50, 100)}
+        fifty = cases[50]
+        validate_wall, validate_rss = measure([tfctl, "validate", "--env", fifty["env"]], args.runs, cwd=work)
+        rerender_wall, rerender_rss = measure(
+            [tfctl, "render", "--env", fifty["env"], "--out", fifty["out"]], args.runs, cwd=work)
+        fmt_wall, fmt_rss = measure(
+            ["terraform", "fmt", "-check", "-recursive", os.path.join(fifty["out"], "terraform")], args.runs)
         py_wall, py_rss = measure(
-            [sys.executable, "-c", "import sys, yaml; yaml.safe_load(open(sys.argv[1]))", env], args.runs)
+            [sys.executable, "-c", "import sys, yaml; yaml.safe_load(open(sys.argv[1]))", fifty["env"]], args.runs)
+        cdk = cdktf_synth(work, 50, args.cdktf_runs)
 
-        print(f"tfctl render, {args.regions} regions: {resources} Terraform resources, {len(files)} files, "
-              f"{size // 1024} KiB of output")
+        print("tfctl render (release), every output: Terraform, gcloud scripts, Knative YAML, manifest")
+        print("  regions  resources  files       bytes   wall ms   peak RSS MiB")
+        for regions, case in cases.items():
+            print(f"  {regions:7d}  {case['resources']:9d}  {case['files']:5d}  {case['bytes']:10d}  "
+                  f"{case['wall'] * 1000:8.1f}   {case['rss'] / 1024:8.1f}")
+        for small, large in ((10, 50), (50, 100)):
+            a, b = cases[small], cases[large]
+            print(f"  {large} / {small} regions ({large / small:.0f}x): bytes {b['bytes'] / a['bytes']:5.2f}x   "
+                  f"time {b['wall'] / a['wall']:5.2f}x   RSS {b['rss'] / a['rss']:5.2f}x")
+        print("50 regions:")
         print(f"  tfctl validate (release)        {validate_wall * 1000:8.1f} ms   peak RSS {validate_rss / 1024:6.1f} MiB")
-        print(f"  tfctl render, new directory     {fresh_wall * 1000:8.1f} ms   peak RSS {fresh_rss / 1024:6.1f} MiB")
-        print(f"  tfctl render, re-render         {tf_wall * 1000:8.1f} ms   peak RSS {tf_rss / 1024:6.1f} MiB")
+        print(f"  tfctl render, new directory     {fifty['wall'] * 1000:8.1f} ms   peak RSS {fifty['rss'] / 1024:6.1f} MiB")
+        print(f"  tfctl render, re-render         {rerender_wall * 1000:8.1f} ms   peak RSS {rerender_rss / 1024:6.1f} MiB")
         print(f"  baseline: terraform fmt -check  {fmt_wall * 1000:8.1f} ms   peak RSS {fmt_rss / 1024:6.1f} MiB")
         print(f"  baseline: python3 + PyYAML load {py_wall * 1000:8.1f} ms   peak RSS {py_rss / 1024:6.1f} MiB")
-        print(f"  ratio render / terraform fmt:    time {fresh_wall / fmt_wall:5.2f}x   RSS {fresh_rss / fmt_rss:5.2f}x")
-        print(f"  ratio render / python3 + PyYAML: time {fresh_wall / py_wall:5.2f}x   RSS {fresh_rss / py_rss:5.2f}x")
+        if cdk:
+            print(f"  baseline: cdktf synth           {cdk['wall'] * 1000:8.1f} ms   peak RSS {cdk['rss'] / 1024:6.1f} MiB"
+                  f"   ({cdk['resources']} resources, tfctl {fifty['resources']})")
+        else:
+            print("  baseline: cdktf synth           not installed (make bench installs it)")
+        print(f"  ratio render / terraform fmt:    time {fifty['wall'] / fmt_wall:5.2f}x   RSS {fifty['rss'] / fmt_rss:5.2f}x")
+        print(f"  ratio render / python3 + PyYAML: time {fifty['wall'] / py_wall:5.2f}x   RSS {fifty['rss'] / py_rss:5.2f}x")
+        if cdk:
+            print(f"  ratio cdktf synth / render:      time {cdk['wall'] / fifty['wall']:6.1f}x   "
+                  f"RSS {cdk['rss'] / fifty['rss']:5.2f}x")
         print(f"  ratio validate / python3 + PyYAML: time {validate_wall / py_wall:5.2f}x")
-        print(f"  (median of {args.runs} runs each; wall time includes process start)")
+        print(f"  (median of {args.runs} runs each, cdktf {args.cdktf_runs}; wall time includes process start)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

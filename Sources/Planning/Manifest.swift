@@ -1,5 +1,6 @@
 import Foundation
 import HCL
+import JSON
 
 /// Every managed resource of a render with its attributes flattened to paths: what `tfctl plan` compares.
 /// `render` writes it as `manifest.json` beside the files, so a later plan can diff against it.
@@ -176,12 +177,29 @@ public struct Manifest: Sendable, Hashable, Codable {
         return nil
     }
 
-    /// Sorted, pretty JSON: stable bytes for the same render.
+    /// Pretty JSON with every object's keys in order: stable bytes for the same render. Built as a JSON tree whose
+    /// keys are sorted where they are made (resources by address, attributes by path, each object's own keys
+    /// written in order), then printed once; no encoder sorts each object again.
     public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(self)) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        let resources = self.resources.sorted { $0.key < $1.key }.map { address, resource in
+            var members: [(key: String, value: JSONValue)] = [
+                (
+                    key: "attributes",
+                    value: .object(
+                        resource.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) })
+                )
+            ]
+            if let createBeforeDestroy = resource.createBeforeDestroy {
+                members.append((key: "createBeforeDestroy", value: .bool(createBeforeDestroy)))
+            }
+            members.append((key: "type", value: .string(resource.type)))
+            return (key: address, value: JSONValue.object(members))
+        }
+        return JSONValue.object([
+            (key: "resources", value: .object(resources)),
+            (key: "schema", value: .string(schema)),
+            (key: "source", value: .string(source)),
+        ]).pretty()
     }
 
     /// Reads a manifest; throws on malformed JSON or an unknown schema.

@@ -1,4 +1,5 @@
 import EngineIO
+import JSON
 import SocketIO
 
 /// Which sockets are in which rooms, and broadcasting to them. A broadcast is encoded once; every member's

@@ -1,4 +1,5 @@
 import EngineIO
+import JSON
 import NIOCore
 import SocketIO
 

@@ -1,4 +1,5 @@
 import EngineIO
+import JSON
 import SocketIO
 
 /// A connected Socket.IO socket: one namespace of one Engine.IO connection.

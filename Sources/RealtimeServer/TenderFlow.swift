@@ -1,3 +1,4 @@
+import JSON
 import SocketIO
 
 /// How a user is present on a tender. `editing` outranks `viewing`: a user who edits in one tab and views in

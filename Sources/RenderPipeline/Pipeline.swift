@@ -34,11 +34,15 @@ public struct Pipeline: Sendable {
     public func render() -> [RenderedFile] {
         guard let topology else { return [] }
         let source = loaded.displayPath
+        // The Terraform trees once, for the files and for the manifest.
+        let modules = TerraformRenderer().modules(topology)
+        let manifest = Manifest(source: source, blocks: modules.flatMap(\.blocks))
         let files =
-            TerraformRenderer().render(topology, source: source) + GcloudRenderer().render(topology, source: source)
+            TerraformRenderer().render(modules: modules, source: source)
+            + GcloudRenderer().render(topology, source: source)
             + KnativeRenderer().render(topology, source: source) + FirebaseRulesRenderer().render(topology)
             + CloudBuildRenderer().render(topology, source: source)
-            + [RenderedFile(path: "manifest.json", contents: manifest()?.json() ?? "")]
+            + [RenderedFile(path: "manifest.json", contents: manifest.json())]
         return files.sorted { $0.path < $1.path }
     }
 

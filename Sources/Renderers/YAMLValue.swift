@@ -76,10 +76,3 @@ struct YAMLEntry: Sendable, Hashable {
     var key: String
     var value: YAMLValue
 }
-
-/// Compact JSON with sorted keys, for values that APIs take as JSON strings (Cloud Run network interfaces).
-func compactJSON(_ object: Any) -> String {
-    let data =
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-    return String(decoding: data, as: UTF8.self)
-}

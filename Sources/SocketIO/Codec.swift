@@ -1,3 +1,5 @@
+import JSON
+
 /// Encodes Socket.IO v5 packets: `<type>[<#attachments>-][<nsp>,][<ackId>][JSON]`, with binary values replaced
 /// by `{"_placeholder":true,"num":N}` and sent as separate Engine.IO binary messages.
 public enum SocketCodec {

@@ -1,3 +1,5 @@
+import JSON
+
 /// Socket.IO v5 packet types.
 public enum SocketPacketType: Int, Sendable, Hashable {
     case connect = 0

@@ -1,3 +1,4 @@
+import JSON
 import SocketIO
 
 /// Handles an event another instance sent with `serverSideEmit`; what it returns is that instance's

@@ -1,3 +1,4 @@
+import JSON
 import TopologyModel
 
 /// Renders a Knative `serving.knative.dev/v1` Service per service and region, for `gcloud run services replace`:
@@ -64,7 +65,10 @@ public struct KnativeRenderer: Sendable {
 
     /// Revision settings Cloud Run reads from annotations, sorted by key.
     func revisionAnnotations(_ service: RealtimeService, _ region: String, _ names: ResourceNames) -> [YAMLEntry] {
-        let interfaces = compactJSON([["network": names.network, "subnetwork": names.subnet(region)]])
+        // Compact JSON: Cloud Run takes the network interfaces as a JSON string.
+        let interfaces = JSONValue.array([
+            .sortedObject(["network": .string(names.network), "subnetwork": .string(names.subnet(region))])
+        ]).serialized()
         let annotations: [(String, String)] = [
             ("autoscaling.knative.dev/maxScale", String(service.maxInstances)),
             ("autoscaling.knative.dev/minScale", String(service.minInstances)),

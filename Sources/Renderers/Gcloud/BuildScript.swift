@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Shell
 import TopologyModel
 
@@ -156,9 +157,10 @@ struct BuildScript {
     static let lifecyclePath = "source-lifecycle.json"
 
     static func lifecycle() -> String {
-        let rule: [String: Any] = ["rule": [["action": ["type": "Delete"], "condition": ["age": 7]]]]
-        let data =
-            (try? JSONSerialization.data(withJSONObject: rule, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        JSONValue.sortedObject([
+            "rule": .array([
+                .sortedObject(["action": .sortedObject(["type": "Delete"]), "condition": .sortedObject(["age": 7])])
+            ])
+        ]).pretty()
     }
 }

@@ -1,3 +1,4 @@
+import JSON
 import Shell
 import TopologyModel
 
@@ -59,31 +60,42 @@ extension DeployScript {
     /// new revision (`RelayEndpoints`).
     private func relayEndpoints(_ redis: Memorystore) -> [Statement] {
         guard let relay = topology.relayEndpoints else { return [] }
-        var document: [WordPart] = [
-            .literal(
-                "{\"\(RelayEndpointsDocument.formatKey)\":\"\(RelayEndpointsDocument.format)\","
-                    + "\"\(RelayEndpointsDocument.regionsKey)\":{")
-        ]
-        for (index, region) in topology.regions.sorted().enumerated() {
-            document.append(.literal("\(index == 0 ? "" : ",")\"\(region)\":{"))
-            if redis.transitEncryption {
-                document += [
-                    .literal("\"\(RelayEndpointsDocument.caKey)\":\""), .variable(Self.relayVariable(region, "ca")),
-                    .literal("\","),
-                ]
-            }
-            document += [
-                .literal("\"\(RelayEndpointsDocument.urlKey)\":\""), .variable(Self.relayVariable(region, "url")),
-                .literal("\"}"),
+        // The document's JSON comes from the JSON printer, with `${variable}` where a value is only known when the
+        // script runs; those become shell expansions of the variables holding them, already JSON-escaped.
+        var regions: [String: JSONValue] = [:]
+        for region in topology.regions {
+            var endpoint: [String: JSONValue] = [
+                RelayEndpointsDocument.urlKey: .string("${\(Self.relayVariable(region, "url"))}")
             ]
+            if redis.transitEncryption {
+                endpoint[RelayEndpointsDocument.caKey] = .string("${\(Self.relayVariable(region, "ca"))}")
+            }
+            regions[region] = .sortedObject(endpoint)
         }
-        document.append(.literal("}}"))
+        let text = JSONValue.sortedObject([
+            RelayEndpointsDocument.formatKey: .string(RelayEndpointsDocument.format),
+            RelayEndpointsDocument.regionsKey: .sortedObject(regions),
+        ]).serialized()
+        let document = Self.expandingVariables(text)
         return [G.log("Relay endpoints of every region")] + Self.secret(relay.secretID, names: names) + [
             .if(
                 G.isDryRun, then: [G.log("  would store the endpoints of every region in \(relay.secretID)")],
                 else: [.assign("relay_document", .concat(document))]
                     + Self.storeIfChanged(secret: relay.secretID, value: "relay_document"))
         ]
+    }
+
+    /// `text` as word parts: each `${name}` in it the variable `name`, the rest literal.
+    static func expandingVariables(_ text: String) -> [WordPart] {
+        var parts: [WordPart] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${"), let end = rest[start.upperBound...].firstIndex(of: "}") {
+            if start.lowerBound > rest.startIndex { parts.append(.literal(String(rest[..<start.lowerBound]))) }
+            parts.append(.variable(String(rest[start.upperBound..<end])))
+            rest = rest[rest.index(after: end)...]
+        }
+        if !rest.isEmpty { parts.append(.literal(String(rest))) }
+        return parts
     }
 
     /// The shell variable holding a region's `url` or `ca`, JSON-escaped, for the relay document.

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Shell
 import TopologyModel
 
@@ -134,22 +135,22 @@ public struct FirebaseRulesRenderer: Sendable {
 
     public func render(_ topology: Topology) -> [RenderedFile] {
         guard topology.firebaseEnabled else { return [] }
-        let signedIn = "auth != null"
-        let rules: [String: Any] = [
-            "rules": [
-                ".read": false,
-                ".write": false,
-                "tenders": ["$tenderId": [".read": signedIn, ".write": false]],
-                "presence": ["$tenderId": [".read": signedIn, ".write": false]],
-                "system": [".read": signedIn, ".write": false],
-                "users": ["$uid": [".read": "auth != null && auth.uid === $uid", ".write": false]],
-            ]
-        ]
-        let data =
-            (try? JSONSerialization.data(
-                withJSONObject: rules, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let signedIn = JSONValue.string("auth != null")
+        let closed = JSONValue.bool(false)
+        let rules = JSONValue.sortedObject([
+            "rules": .sortedObject([
+                ".read": closed,
+                ".write": closed,
+                "tenders": .sortedObject(["$tenderId": .sortedObject([".read": signedIn, ".write": closed])]),
+                "presence": .sortedObject(["$tenderId": .sortedObject([".read": signedIn, ".write": closed])]),
+                "system": .sortedObject([".read": signedIn, ".write": closed]),
+                "users": .sortedObject([
+                    "$uid": .sortedObject([".read": "auth != null && auth.uid === $uid", ".write": closed])
+                ]),
+            ])
+        ])
         return [
-            RenderedFile(path: "firebase/database.rules.json", contents: String(decoding: data, as: UTF8.self) + "\n")
+            RenderedFile(path: "firebase/database.rules.json", contents: rules.pretty())
         ]
     }
 }

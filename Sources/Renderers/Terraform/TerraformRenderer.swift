@@ -10,8 +10,13 @@ public struct TerraformRenderer: Sendable {
 
     /// `source` is the environment file as shown in the generated header.
     public func render(_ topology: Topology, source: String) -> [RenderedFile] {
+        render(modules: modules(topology), source: source)
+    }
+
+    /// The files of trees `modules` made: a caller that also reads the trees (`plan`'s manifest) builds them once.
+    public func render(modules: [(name: String, blocks: [Block])], source: String) -> [RenderedFile] {
         let printer = Printer()
-        return modules(topology).map { file in
+        return modules.map { file in
             RenderedFile(
                 path: "terraform/\(file.name).tf",
                 contents: printer.print(File(comments: [generatedHeader(source: source)], blocks: file.blocks)))

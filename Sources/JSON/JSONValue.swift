@@ -39,6 +39,11 @@ public indirect enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// An object whose members are in key order, sorted here once: for documents whose readers diff them.
+    public static func sortedObject(_ members: [String: JSONValue]) -> JSONValue {
+        .object(members.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) })
+    }
+
     /// The member `key` of an object.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
@@ -76,11 +81,28 @@ public indirect enum JSONValue: Sendable, Hashable {
     /// Compact JSON text. Binary values must have been replaced by placeholders before.
     public func serialized() -> String {
         var out = ""
-        write(into: &out)
+        write(into: &out, depth: nil)
         return out
     }
 
-    private func write(into out: inout String) {
+    /// JSON text for people and diffs: two spaces per level, `"key": value`, one member or element a line,
+    /// members in the order built (callers that want sorted keys build them sorted), ending with a newline.
+    public func pretty() -> String {
+        var out = ""
+        write(into: &out, depth: 0)
+        out += "\n"
+        return out
+    }
+
+    /// A line break and the indentation of `depth`, when pretty.
+    private static func breakLine(_ out: inout String, _ depth: Int?) {
+        guard let depth else { return }
+        out += "\n"
+        out += String(repeating: "  ", count: depth)
+    }
+
+    private func write(into out: inout String, depth: Int?) {
+        let inner = depth.map { $0 + 1 }
         switch self {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
@@ -97,17 +119,21 @@ public indirect enum JSONValue: Sendable, Hashable {
             out += "["
             for (index, item) in items.enumerated() {
                 if index > 0 { out += "," }
-                item.write(into: &out)
+                Self.breakLine(&out, inner)
+                item.write(into: &out, depth: inner)
             }
+            if !items.isEmpty { Self.breakLine(&out, depth) }
             out += "]"
         case .object(let members):
             out += "{"
             for (index, member) in members.enumerated() {
                 if index > 0 { out += "," }
+                Self.breakLine(&out, inner)
                 Self.writeString(member.key, into: &out)
-                out += ":"
-                member.value.write(into: &out)
+                out += depth == nil ? ":" : ": "
+                member.value.write(into: &out, depth: inner)
             }
+            if !members.isEmpty { Self.breakLine(&out, depth) }
             out += "}"
         case .binary:
             out += "null"
