@@ -88,24 +88,27 @@ public struct Printer: Sendable {
     private func writeAligned(_ assignments: [(name: String, value: String)], indent: Int, into out: inout String) {
         var start = 0
         while start < assignments.count {
-            if assignments[start].value.contains("\n") {
+            if assignments[start].value.utf8.contains(Self.newline) {
                 appendPad(indent, to: &out)
                 out += assignments[start].name + " = " + assignments[start].value + "\n"
                 start += 1
                 continue
             }
             var end = start
-            while end < assignments.count, !assignments[end].value.contains("\n") { end += 1 }
-            let width = assignments[start..<end].map(\.name.count).max() ?? 0
+            while end < assignments.count, !assignments[end].value.utf8.contains(Self.newline) { end += 1 }
+            // Argument names are ASCII identifiers: bytes are columns.
+            let width = assignments[start..<end].map(\.name.utf8.count).max() ?? 0
             for (name, value) in assignments[start..<end] {
                 appendPad(indent, to: &out)
                 out += name
-                for _ in 0..<(width - name.count) { out += " " }
+                for _ in 0..<(width - name.utf8.count) { out += " " }
                 out += " = " + value + "\n"
             }
             start = end
         }
     }
+
+    private static let newline = UInt8(ascii: "\n")
 
     private func appendPad(_ indent: Int, to out: inout String) {
         for _ in 0..<indent { out += "  " }
@@ -141,7 +144,9 @@ public struct Printer: Sendable {
         if elements.isEmpty { return "[]" }
         let inline = elements.map { expression($0, indent: indent) }
         let oneLine = "[" + inline.joined(separator: ", ") + "]"
-        if !oneLine.contains("\n"), oneLine.count + indent * 2 <= lineWidth, !elements.contains(where: \.isObject) {
+        if !oneLine.utf8.contains(Self.newline), oneLine.count + indent * 2 <= lineWidth,
+            !elements.contains(where: \.isObject)
+        {
             return oneLine
         }
         let pad = String(repeating: "  ", count: indent + 1)
@@ -183,6 +188,12 @@ public struct Printer: Sendable {
     /// The one escaping function for string literals: quotes, backslashes, control characters and the
     /// template introducers `${` and `%{`, which would otherwise start interpolation.
     public func escape(_ text: String) -> String {
+        // Most strings need nothing escaped: returned as they are, without a walk over their characters.
+        if !text.utf8.contains(where: {
+            $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "{")
+        }) {
+            return text
+        }
         var out = ""
         var previous: Character?
         for character in text {

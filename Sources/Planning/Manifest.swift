@@ -110,7 +110,8 @@ public struct Manifest: Sendable, Hashable, Codable {
 
     /// `value` with every `var.NAME` of `defaults` replaced by its default.
     static func resolve(_ value: String, _ defaults: [String: String]) -> String {
-        guard value.contains("var.") else { return value }
+        // Most values name no variable; checked on the bytes (Foundation's substring search is slow).
+        guard Self.mentionsVariable(value) else { return value }
         var result = ""
         var rest = value[...]
         while let range = rest.range(of: "var.") {
@@ -127,6 +128,19 @@ public struct Manifest: Sendable, Hashable, Codable {
         }
         return result + rest
     }
+
+    /// Whether `value` has `var.` anywhere: a plain scan of its bytes (the generic substring searches are much
+    /// slower, and this runs on every attribute of every resource).
+    private static func mentionsVariable(_ value: String) -> Bool {
+        var matched = 0
+        for byte in value.utf8 {
+            matched = byte == Self.variablePrefix[matched] ? matched + 1 : (byte == Self.variablePrefix[0] ? 1 : 0)
+            if matched == Self.variablePrefix.count { return true }
+        }
+        return false
+    }
+
+    private static let variablePrefix = Array("var.".utf8)
 
     static let printer = Printer(lineWidth: .max)
 

@@ -26,6 +26,10 @@ public final class ServerMetrics: Sendable {
     let clusterDroppedBacklog: Metrics.Counter
     let clusterDroppedRelay: Metrics.Counter
     let redisConnected: Metrics.Gauge
+    /// Regions this instance relays to, and whether the relay endpoints file was last read and accepted (1) or
+    /// refused or unreadable (0): an instance with no relays is visible, not only one whose relays fail.
+    let relayRegions: Metrics.Gauge
+    let relayDocumentAccepted: Metrics.Gauge
     /// Polling requests that reached the wrong instance and were forwarded to their session's owner.
     let pollingForwarded: Metrics.Counter
     /// Reconnecting clients that asked for their socket back, by outcome.
@@ -78,6 +82,8 @@ public final class ServerMetrics: Sendable {
             label: "realtime_cluster_messages_dropped_total", dimensions: [("reason", "relay_unavailable")],
             factory: factory)
         redisConnected = Metrics.Gauge(label: "realtime_redis_connected", factory: factory)
+        relayRegions = Metrics.Gauge(label: "realtime_relay_regions", factory: factory)
+        relayDocumentAccepted = Metrics.Gauge(label: "realtime_relay_document_accepted", factory: factory)
         pollingForwarded = Metrics.Counter(label: "realtime_polling_forwarded_total", factory: factory)
         recovered = Metrics.Counter(
             label: "realtime_recoveries_total", dimensions: [("outcome", "recovered")], factory: factory)

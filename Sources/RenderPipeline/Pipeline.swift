@@ -1,7 +1,9 @@
 import Diagnostics
+import Dispatch
 import EnvironmentLoader
 import Planning
 import Renderers
+import Synchronization
 import TopologyModel
 import Validation
 
@@ -36,14 +38,26 @@ public struct Pipeline: Sendable {
         let source = loaded.displayPath
         // The Terraform trees once, for the files and for the manifest.
         let modules = TerraformRenderer().modules(topology)
-        let manifest = Manifest(source: source, blocks: modules.flatMap(\.blocks))
-        let files =
-            TerraformRenderer().render(modules: modules, source: source)
-            + GcloudRenderer().render(topology, source: source)
-            + KnativeRenderer().render(topology, source: source) + FirebaseRulesRenderer().render(topology)
-            + CloudBuildRenderer().render(topology, source: source)
-            + [RenderedFile(path: "manifest.json", contents: manifest.json())]
-        return files.sorted { $0.path < $1.path }
+        // Independent renderers of one immutable model, run side by side (the largest first); each result goes
+        // to its own slot and the files are sorted by path after, so the output is the same bytes in any order.
+        let jobs: [@Sendable () -> [RenderedFile]] = [
+            { GcloudRenderer().render(topology, source: source) },
+            {
+                let manifest = Manifest(source: source, blocks: modules.flatMap(\.blocks))
+                return [RenderedFile(path: "manifest.json", contents: manifest.json())]
+            },
+            { KnativeRenderer().render(topology, source: source) },
+            { TerraformRenderer().render(modules: modules, source: source) },
+            {
+                FirebaseRulesRenderer().render(topology) + CloudBuildRenderer().render(topology, source: source)
+            },
+        ]
+        let results = Mutex([[RenderedFile]](repeating: [], count: jobs.count))
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            let files = jobs[index]()
+            results.withLock { $0[index] = files }
+        }
+        return results.withLock { $0 }.flatMap { $0 }.sorted { $0.path < $1.path }
     }
 
     /// The resources of the Terraform render, flattened, for `plan`.

@@ -83,9 +83,10 @@ public struct ScriptPrinter: Sendable {
     public func quote(_ word: Word) -> String {
         switch word {
         case .literal(let text):
-            if !text.isEmpty, text.unicodeScalars.allSatisfy(Self.isSafe), !text.hasPrefix("~"), !text.hasPrefix("#") {
+            if !text.isEmpty, text.utf8.allSatisfy(Self.isSafe), !text.hasPrefix("~"), !text.hasPrefix("#") {
                 return text
             }
+            guard text.utf8.contains(UInt8(ascii: "'")) else { return "'" + text + "'" }
             return "'" + text.replacingAll("'", with: "'\\''") + "'"
         case .variable(let name):
             return "\"\(reference(name, braced: false))\""
@@ -115,6 +116,13 @@ public struct ScriptPrinter: Sendable {
     }
 
     private func escapeInDoubleQuotes(_ text: String, extra: Character? = nil) -> String {
+        // Most text has nothing to escape: returned as it is, without a walk over its characters.
+        let special: Set<UInt8> = [UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "`")]
+        if extra?.asciiValue.map({ !text.utf8.contains($0) }) ?? (extra == nil),
+            !text.utf8.contains(where: special.contains)
+        {
+            return text
+        }
         var out = ""
         for character in text {
             if character == "\\" || character == "\"" || character == "$" || character == "`" || character == extra {
@@ -125,10 +133,15 @@ public struct ScriptPrinter: Sendable {
         return out
     }
 
-    private static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9": return true
-        case "_", "-", ".", "/", ":", "=", "@", "%", "+", ",": return true
+    /// Bytes a word may hold unquoted (ASCII only: every byte of a multi-byte character is 0x80 or above).
+    private static func isSafe(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ":"),
+            UInt8(ascii: "="), UInt8(ascii: "@"), UInt8(ascii: "%"), UInt8(ascii: "+"), UInt8(ascii: ","):
+            return true
         default: return false
         }
     }

@@ -110,10 +110,13 @@ def test_a_region_added_to_the_relay_endpoints_is_reached_without_a_restart_and_
                 await reaches(a, cy, 0)
                 await reaches(b, cy, 1)
                 await reaches(c, ann, 2)
+                assert metrics(a)["realtime_relay_regions"] == 2 and metrics(a)["realtime_relay_document_accepted"] == 1
                 # A broken document (a bad write, a disabled version) is refused whole: the relays stay.
                 with open(endpoints, "w") as handle:
                     handle.write('{"format": "tfctl.relay-endpoints/v1", "regions": {"c": {}}}')
                 await asyncio.sleep(2.5)
+                assert metrics(a)["realtime_relay_document_accepted"] == 0
+                assert metrics(a)["realtime_relay_regions"] == 2  # b and c, as before the broken write
                 await drained(cy, ann)
                 await asyncio.to_thread(send_updates, a, [100], "51")
                 assert await drained(cy) == [100]
@@ -124,6 +127,7 @@ def test_a_region_added_to_the_relay_endpoints_is_reached_without_a_restart_and_
                 write_relay_endpoints(endpoints, {"a": redis["a"], "b": redis["b"]})
                 await asyncio.sleep(2.5)
                 await drained(cy)
+                assert metrics(a)["realtime_relay_regions"] == 1
                 await asyncio.to_thread(send_updates, a, [102], "51")
                 await cy.nothing_more("tender:update", seconds=1)
 

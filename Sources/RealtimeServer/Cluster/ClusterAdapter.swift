@@ -80,7 +80,8 @@ final class ClusterAdapter: Sendable {
             configuration: commands, logger: logger,
             onConnect: { _ in metrics.redisConnected.record(1) }, onDisconnect: { metrics.redisConnected.record(0) })
         relays = RegionRelays(
-            file: relayEndpointsFile, ownRegion: region, instanceID: instanceID, refresh: relayRefresh, logger: logger)
+            file: relayEndpointsFile, ownRegion: region, instanceID: instanceID, refresh: relayRefresh,
+            metrics: metrics, logger: logger)
         var pubSub = redis
         pubSub.clientName = "tfctl-rt-\(instanceID)-sub"
         // The subscriber's callbacks reach the adapter through a box filled in below: the adapter owns the

@@ -1,8 +1,8 @@
 import Foundation
 import JSON
 import Logging
+import NIOPosix
 import Redis
-import SocketIO
 import Synchronization
 
 /// Publishers to the Redis of every other region, kept in step with the relay endpoints document
@@ -13,10 +13,18 @@ import Synchronization
 /// is reconnected. Cloud Run reads a mounted secret from Secret Manager whenever the file is read, so a new
 /// region reaches running instances without a new revision. A file that cannot be read or is not a valid
 /// document changes nothing: the relays this instance has stay, and the problem is logged once until it changes.
+/// Until a first document is accepted (an instance that started before the secret had a readable version), the
+/// file is read again every `minimumRereadInterval`, not every `refresh`.
 final class RegionRelays: Sendable {
+    /// A region's entry in the document, and the client configuration made from it.
     struct Endpoint: Sendable, Equatable {
         var url: String
         var caPEM: String?
+    }
+
+    struct Target: Sendable {
+        var endpoint: Endpoint
+        var configuration: RedisConfiguration
     }
 
     private struct Relay {
@@ -31,6 +39,8 @@ final class RegionRelays: Sendable {
         var clients: [RedisClient] = []
         /// The last problem logged, so a file broken for an hour is one line, not one a minute.
         var lastProblem: String?
+        /// Whether a document was ever accepted.
+        var loaded = false
         var stopped = false
     }
 
@@ -38,6 +48,7 @@ final class RegionRelays: Sendable {
     private let ownRegion: String
     private let instanceID: String
     private let refresh: Duration
+    private let metrics: ServerMetrics
     private let logger: Logger
     private let state = Mutex(State())
     private let requests: AsyncStream<Reason>
@@ -49,17 +60,25 @@ final class RegionRelays: Sendable {
         case failure
     }
 
-    /// The least time between two reads asked for by failing relays: a region that is down fails every publish.
+    /// The least time between two reads asked for by failing relays (a region that is down fails every publish),
+    /// and the retry interval until a first document is accepted.
     static let minimumRereadInterval = Duration.seconds(5)
 
-    init(file: String?, ownRegion: String, instanceID: String, refresh: Duration, logger: Logger) {
+    init(
+        file: String?, ownRegion: String, instanceID: String, refresh: Duration, metrics: ServerMetrics,
+        logger: Logger
+    ) {
         self.file = file
         self.ownRegion = ownRegion
         self.instanceID = instanceID
         self.refresh = refresh
+        self.metrics = metrics
         self.logger = logger
         (requests, requestSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// Whether there is a relay endpoints file to follow (none: a single region, or no relay).
+    var isConfigured: Bool { file != nil }
 
     /// The publisher of every other region, by region name.
     var clients: [RedisClient] { state.withLock { $0.clients } }
@@ -67,30 +86,36 @@ final class RegionRelays: Sendable {
     /// The regions relayed to now, sorted.
     var regions: [String] { state.withLock { $0.relays.keys.sorted() } }
 
-    /// Whether there is a relay endpoints file to follow (none: a single region, or no relay).
-    var isConfigured: Bool { file != nil }
-
     /// Asks for the file to be read again soon (a relay could not take a message).
     func reread() { requestSink.yield(.failure) }
 
     /// Reads the file now, then again every `refresh` and when asked, until cancelled; then closes every relay.
     func run() async {
-        load()
+        await load()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: self.refresh)
+                    let loaded = self.state.withLock { $0.loaded }
+                    try? await Task.sleep(for: loaded ? self.refresh : Self.minimumRereadInterval)
                     self.requestSink.yield(.schedule)
                 }
             }
             group.addTask {
                 var last = ContinuousClock.now
+                // Reads asked for by failures back off while they find nothing new (a region that is down, not
+                // moved), doubling up to `refresh`: each read is a Secret Manager access.
+                var failureInterval = Self.minimumRereadInterval
                 for await reason in self.requests {
-                    let wait = last + Self.minimumRereadInterval - .now
-                    if reason == .failure, wait > .zero { try? await Task.sleep(for: wait) }
+                    if reason == .failure {
+                        let wait = last + failureInterval - .now
+                        if wait > .zero { try? await Task.sleep(for: wait) }
+                    }
                     guard !Task.isCancelled else { break }
-                    self.load()
+                    let changed = await self.load()
                     last = .now
+                    if reason == .failure {
+                        failureInterval = changed ? Self.minimumRereadInterval : min(failureInterval * 2, self.refresh)
+                    }
                 }
             }
             await withTaskCancellationHandler {
@@ -108,18 +133,27 @@ final class RegionRelays: Sendable {
             }
             return state.relays.values.map(\.task)
         }
+        await Self.stop(tasks)
+    }
+
+    private static func stop(_ tasks: [Task<Void, Never>]) async {
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
     }
 
-    /// Reads the file and brings the relays in line with it.
-    func load() {
-        guard let file else { return }
-        let endpoints: [String: Endpoint]
+    /// Reads the file (on the blocking-I/O pool: on Cloud Run a read is a Secret Manager access) and brings the
+    /// relays in line with it; returns whether any relay changed.
+    @discardableResult
+    func load() async -> Bool {
+        guard let file else { return false }
+        let endpoints: [String: Target]
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: file))
-            endpoints = try Self.parse(data, ownRegion: ownRegion)
+            let data = try await NIOThreadPool.singleton.runIfActive {
+                try Data(contentsOf: URL(fileURLWithPath: file))
+            }
+            endpoints = try Self.parse(data, ownRegion: ownRegion, instanceID: instanceID)
         } catch {
+            metrics.relayDocumentAccepted.record(0)
             let problem = "\(error)"
             let first = state.withLock { state in
                 defer { state.lastProblem = problem }
@@ -130,65 +164,59 @@ final class RegionRelays: Sendable {
                     "kept the relays: the relay endpoints file could not be used",
                     metadata: ["file": "\(file)", "error": "\(problem)", "relays": "\(regions.joined(separator: ","))"])
             }
-            return
+            return false
         }
-        apply(endpoints)
+        metrics.relayDocumentAccepted.record(1)
+        return await apply(endpoints)
     }
 
-    /// Starts a publisher for each new or changed region and stops those of regions no longer listed.
-    func apply(_ endpoints: [String: Endpoint]) {
-        var configurations: [String: RedisConfiguration] = [:]
-        for (region, endpoint) in endpoints {
-            do {
-                var configuration = try RedisConfiguration(url: endpoint.url, caPEM: endpoint.caPEM)
-                configuration.clientName = "tfctl-rt-\(instanceID)-relay"
-                configurations[region] = configuration
-            } catch {
-                // The URL may carry the AUTH string: the region is named, the value is not.
-                logger.warning(
-                    "skipped a region of the relay endpoints file",
-                    metadata: ["region": "\(region)", "error": "the url is not a Redis URL"])
-            }
-        }
-        let (started, stopped) = state.withLock { state -> ([String], [Task<Void, Never>]) in
+    /// Starts a publisher for each new or changed region and stops those of regions no longer listed; returns
+    /// whether any relay changed.
+    private func apply(_ targets: [String: Target]) async -> Bool {
+        let (started, stopped, count) = state.withLock { state -> ([String], [Task<Void, Never>], Int) in
             state.lastProblem = nil
-            guard !state.stopped else { return ([], []) }
+            state.loaded = true
+            guard !state.stopped else { return ([], [], 0) }
             var stopped: [Task<Void, Never>] = []
             for (region, relay) in state.relays
-            where configurations[region] == nil || relay.endpoint != endpoints[region] {
+            where targets[region]?.endpoint != relay.endpoint {
                 stopped.append(relay.task)
                 state.relays[region] = nil
             }
             var started: [String] = []
-            for (region, configuration) in configurations.sorted(by: { $0.key < $1.key })
-            where state.relays[region] == nil {
+            for (region, target) in targets.sorted(by: { $0.key < $1.key }) where state.relays[region] == nil {
                 var relayLogger = logger
                 relayLogger[metadataKey: "relay"] = "\(region)"
-                let client = RedisClient(configuration: configuration, logger: relayLogger)
+                let client = RedisClient(configuration: target.configuration, logger: relayLogger)
                 state.relays[region] = Relay(
-                    endpoint: endpoints[region]!, client: client, task: Task { await client.run() })
+                    endpoint: target.endpoint, client: client, task: Task { await client.run() })
                 started.append(region)
             }
             state.clients = state.relays.keys.sorted().compactMap { state.relays[$0]?.client }
-            return (started, stopped)
+            return (started, stopped, state.relays.count)
         }
-        for task in stopped { task.cancel() }
-        if !started.isEmpty || !stopped.isEmpty {
-            logger.info(
-                "relays updated",
-                metadata: [
-                    "relays": "\(regions.joined(separator: ","))", "added": "\(started.joined(separator: ","))",
-                    "removed_or_changed": "\(stopped.count)",
-                ])
-        }
+        metrics.relayRegions.record(count)
+        // Closed before returning, so none outlives the adapter.
+        await Self.stop(stopped)
+        guard !started.isEmpty || !stopped.isEmpty else { return false }
+        logger.info(
+            "relays updated",
+            metadata: [
+                "relays": "\(regions.joined(separator: ","))", "added": "\(started.joined(separator: ","))",
+                "removed_or_changed": "\(stopped.count)",
+            ])
+        return true
     }
 
     struct InvalidDocument: Error, CustomStringConvertible {
         let description: String
     }
 
-    /// The endpoints of every region but `ownRegion` in a `tfctl.relay-endpoints/v1` document.
-    static func parse(_ data: Data, ownRegion: String) throws -> [String: Endpoint] {
+    /// The Redis of every region but `ownRegion` in a `tfctl.relay-endpoints/v1` document. A document broken
+    /// anywhere is refused whole: not JSON, another format, a region without a usable URL or with a CA that is
+    /// not a string, or one that does not list `ownRegion` (tfctl lists every region; a document without this
+    /// one is another topology's, or cut short). The error never quotes a URL, which holds the AUTH string.
+    static func parse(_ data: Data, ownRegion: String, instanceID: String) throws -> [String: Target] {
         guard let text = String(data: data, encoding: .utf8), let document = JSONValue.parse(Substring(text)) else {
             throw InvalidDocument(description: "not JSON")
         }
@@ -198,8 +226,10 @@ final class RegionRelays: Sendable {
         guard case .object(let regions)? = document["regions"] else {
             throw InvalidDocument(description: "regions is not an object")
         }
-        var endpoints: [String: Endpoint] = [:]
-        // Every entry is checked, the reader's own too: a document broken anywhere is refused whole.
+        guard regions.contains(where: { $0.key == ownRegion }) else {
+            throw InvalidDocument(description: "this instance's region \(ownRegion) is not listed")
+        }
+        var endpoints: [String: Target] = [:]
         for (region, entry) in regions {
             guard let url = entry["url"]?.stringValue else {
                 throw InvalidDocument(description: "region \(region) has no url")
@@ -208,7 +238,14 @@ final class RegionRelays: Sendable {
             guard ca == nil || ca?.stringValue != nil else {
                 throw InvalidDocument(description: "region \(region): ca is not a string")
             }
-            endpoints[region] = Endpoint(url: url, caPEM: ca?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
+            let endpoint = Endpoint(url: url, caPEM: ca?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
+            do {
+                var configuration = try RedisConfiguration(url: endpoint.url, caPEM: endpoint.caPEM)
+                configuration.clientName = "tfctl-rt-\(instanceID)-relay"
+                endpoints[region] = Target(endpoint: endpoint, configuration: configuration)
+            } catch {
+                throw InvalidDocument(description: "region \(region): the url or ca is not usable")
+            }
         }
         endpoints[ownRegion] = nil
         return endpoints

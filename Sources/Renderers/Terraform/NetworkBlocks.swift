@@ -140,8 +140,15 @@ enum MemorystoreBlocks {
             }
         }
         if let relay = context.topology.relayEndpoints {
+            // Abandoned, not disabled, when replaced: Terraform destroys the old version first and creates the new
+            // one only once what it reads exists, which for a region added is a new Memorystore instance, minutes
+            // later. Disabled, the old version would be `latest` all that time ("an alias to the most recently
+            // created SecretVersion", Secret Manager), and every read of the file would fail; abandoned, it stays
+            // enabled and readable until the new version is `latest`. Old versions stay enabled (a few cents a
+            // month each); `gcloud secrets versions disable` or a destroy-ttl prunes them.
             blocks += secretWithValue(
-                label: relayLabel, id: relay.secretID, value: relayDocument(redis, context), context: context)
+                label: relayLabel, id: relay.secretID, value: relayDocument(redis, context), context: context,
+                deletionPolicy: "ABANDON")
         }
         return blocks
     }
@@ -180,7 +187,9 @@ enum MemorystoreBlocks {
     }
 
     /// A secret whose value Terraform knows (Memorystore outputs), readable by the runtime service account.
-    static func secretWithValue(label: String, id: String, value: Expression, context: TerraformContext) -> [Block] {
+    static func secretWithValue(
+        label: String, id: String, value: Expression, context: TerraformContext, deletionPolicy: String = "DISABLE"
+    ) -> [Block] {
         [
             Security.secret(label: label, id: id, context: context),
             TF.resource("google_secret_manager_secret_version", label) {
@@ -194,7 +203,7 @@ enum MemorystoreBlocks {
                 // then be created first under the name the old one holds, and fail. The cost is a short window in
                 // which instances of the running revision that start cannot read the disabled version; its value
                 // (the old endpoint, AUTH string or CA) is the one being replaced anyway.
-                Attribute("deletion_policy", "DISABLE")
+                Attribute("deletion_policy", .string(deletionPolicy))
             },
             IAM.secretAccessor(label: label),
         ]

@@ -89,7 +89,7 @@ resource "google_secret_manager_secret_version" "relay_endpoints" {
       }
     }
   })
-  deletion_policy = "DISABLE"
+  deletion_policy = "ABANDON"
 }
 
 resource "google_secret_manager_secret_iam_member" "relay_endpoints" {
