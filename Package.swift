@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Planning", dependencies: ["HCL", "JSON"], resources: [.copy("Resources/prices.json")]),
         .target(
             name: "Renderers",
-            dependencies: ["TopologyModel", "HCL", "Shell", "JSON", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TopologyModel", "HCL", "Shell", "JSON"]
         ),
         .target(
             name: "RenderPipeline",

@@ -1,7 +1,7 @@
 import Foundation
-import Yams
+import JSON
 
-/// A YAML document as a typed tree, emitted through Yams in the order it was built.
+/// A YAML document as a typed tree, printed in the order it was built by the one YAML printer (`document`).
 indirect enum YAMLValue: Sendable, Hashable {
     case string(String)
     case int(Int)
@@ -22,24 +22,6 @@ indirect enum YAMLValue: Sendable, Hashable {
         return .mapping(entries + [YAMLEntry(key: key, value: value)])
     }
 
-    var node: Node {
-        switch self {
-        case .string(let text):
-            return .scalar(Node.Scalar(text, Tags.string, Self.mightReadAsNonString(text) ? .singleQuoted : .any))
-        case .int(let value):
-            return .scalar(Node.Scalar(String(value), Tags.int))
-        case .double(let value):
-            return .scalar(Node.Scalar(String(value), Tags.float))
-        case .bool(let value):
-            return .scalar(Node.Scalar(value ? "true" : "false", Tags.bool))
-        case .sequence(let items):
-            return .sequence(Node.Sequence(items.map(\.node), Tags.sequence, .block))
-        case .mapping(let entries):
-            let pairs = entries.map { (Node.scalar(Node.Scalar($0.key, Tags.string)), $0.value.node) }
-            return .mapping(Node.Mapping(pairs, Tags.mapping, .block))
-        }
-    }
-
     /// Whether a plain scalar might be read back as something other than a string (a number, a boolean, null,
     /// a timestamp) by some YAML reader, 1.1 or 1.2. Conservative: a plain string that is quoted needlessly is
     /// still the same string, so anything starting like a number or spelling a YAML 1.1 keyword is quoted.
@@ -54,22 +36,110 @@ indirect enum YAMLValue: Sendable, Hashable {
         return text.count <= 5 && keywords.contains(text.lowercased())
     }
 
-    /// The document as text, after the comment lines of `header`.
+    /// The document as text, after the comment lines of `header`: block style, two spaces per level, a
+    /// sequence inside a mapping at its key's indentation (as libyaml writes it), each string plain where a
+    /// YAML reader reads it back as that string and quoted otherwise (`scalar`).
     func document(header: [String]) -> String {
-        // Emitting a tree of plain scalars and block collections cannot fail.
-        let body = (try? Yams.serialize(node: node, indent: 2, width: -1, allowUnicode: true)) ?? ""
-        return header.map { "# \($0)\n" }.joined() + body
+        var out = header.map { "# \($0)\n" }.joined()
+        switch self {
+        case .mapping(let entries) where !entries.isEmpty: Self.write(entries, indent: 0, into: &out)
+        case .sequence(let items) where !items.isEmpty: Self.write(items, indent: 0, into: &out)
+        default: out += Self.inline(self) + "\n"
+        }
+        return out
     }
-}
 
-/// Yams builds a default resolver and constructor for every new `Tag`: made once here.
-private enum Tags {
-    nonisolated(unsafe) static let string = Tag(.str)
-    nonisolated(unsafe) static let int = Tag(.int)
-    nonisolated(unsafe) static let float = Tag(.float)
-    nonisolated(unsafe) static let bool = Tag(.bool)
-    nonisolated(unsafe) static let sequence = Tag(.seq)
-    nonisolated(unsafe) static let mapping = Tag(.map)
+    /// A value that fits after `key: ` or `- `: a scalar, or an empty collection.
+    private static func inline(_ value: YAMLValue) -> String {
+        switch value {
+        case .string(let text): scalar(text)
+        case .int(let number): String(number)
+        case .double(let number): String(number)
+        case .bool(let flag): flag ? "true" : "false"
+        case .sequence: "[]"
+        case .mapping: "{}"
+        }
+    }
+
+    private static func isBlock(_ value: YAMLValue) -> Bool {
+        switch value {
+        case .sequence(let items): !items.isEmpty
+        case .mapping(let entries): !entries.isEmpty
+        default: false
+        }
+    }
+
+    private static func pad(_ indent: Int, _ out: inout String) {
+        for _ in 0..<indent { out += "  " }
+    }
+
+    private static func write(_ entries: [YAMLEntry], indent: Int, into out: inout String) {
+        for entry in entries {
+            pad(indent, &out)
+            out += scalar(entry.key)
+            switch entry.value {
+            case .mapping(let nested) where !nested.isEmpty:
+                out += ":\n"
+                write(nested, indent: indent + 1, into: &out)
+            case .sequence(let items) where !items.isEmpty:
+                out += ":\n"
+                write(items, indent: indent, into: &out)
+            default:
+                out += ": " + inline(entry.value) + "\n"
+            }
+        }
+    }
+
+    /// `- item` lines at `indent`; a mapping item continues on the dash's line and then one level deeper.
+    private static func write(_ items: [YAMLValue], indent: Int, into out: inout String) {
+        for item in items {
+            pad(indent, &out)
+            out += "-"
+            switch item {
+            case .mapping(let entries) where !entries.isEmpty:
+                var nested = ""
+                write(entries, indent: indent + 1, into: &nested)
+                // The first entry moves up onto the dash's line: "- key: value".
+                out += " " + nested.dropFirst((indent + 1) * 2)
+            case .sequence(let nested) where !nested.isEmpty:
+                out += "\n"
+                write(nested, indent: indent + 1, into: &out)
+            default:
+                out += " " + inline(item) + "\n"
+            }
+        }
+    }
+
+    /// A string as a scalar: plain when libyaml would write it plain and a reader reads it back as a string;
+    /// single-quoted (quotes doubled) otherwise; double-quoted with escapes if it holds a control character.
+    static func scalar(_ text: String) -> String {
+        if !mightReadAsNonString(text), canBePlain(text) { return text }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return JSONValue.string(text).serialized()  // a JSON string is a YAML double-quoted scalar
+        }
+        return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// Whether `text` can be a plain scalar in block context (libyaml's analysis): not starting with an
+    /// indicator or a space, not ending with a space or `:`, no `: ` or ` #` inside, printable throughout.
+    static func canBePlain(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        if Self.leadingIndicators.contains(first) || first == Self.space || last == Self.space
+            || last == UInt8(ascii: ":")
+        {
+            return false
+        }
+        for (index, byte) in bytes.enumerated() {
+            if byte < 0x20 || byte == 0x7F { return false }
+            if byte == UInt8(ascii: ":"), index + 1 < bytes.count, bytes[index + 1] == Self.space { return false }
+            if byte == UInt8(ascii: "#"), index > 0, bytes[index - 1] == Self.space { return false }
+        }
+        return true
+    }
+
+    private static let space = UInt8(ascii: " ")
+    private static let leadingIndicators = Set("-?:,[]{}#&*!|>'\"%@`".utf8)
 }
 
 struct YAMLEntry: Sendable, Hashable {

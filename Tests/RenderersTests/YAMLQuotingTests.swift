@@ -10,6 +10,8 @@ import Yams
         "null",
         "Null", "NULL", "true", "True", "FALSE", "yes", "No", "on", "OFF", "y", "n", "2026-11-27", "", "512Mi", "gen2",
         "https://x", "private-ranges-only", "tfctl", "a b", "1000m", "3600s", "latest", "info", "[1]", "{}", "@x", "#x",
+        "a: b", "a #b", "a#b", "x:", " lead", "trail ", "line\nbreak", "tab\there", "it's", "?x", ":x", "!x", "*x",
+        "&x", "|x", ">x", "%x", "`x", "\"x\"", "élan", "a,b", "a[0]",
     ]
 
     @Test("every string a YAML resolver would not read back as a string is quoted", arguments: samples)
