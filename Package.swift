@@ -29,7 +29,7 @@ let package = Package(
     targets: [
         // parse -> model -> validate -> translate -> print -> write; each module knows only the ones below it.
         .target(name: "TopologyModel"),
-        .target(name: "Diagnostics"),
+        .target(name: "Diagnostics", dependencies: ["JSON"]),
         .target(
             name: "EnvironmentLoader",
             dependencies: ["TopologyModel", "Diagnostics", .product(name: "Yams", package: "Yams")]

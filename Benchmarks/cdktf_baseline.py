@@ -2,12 +2,14 @@
 """The render benchmark's baseline: the same multi-region topology written with CDK for Terraform (Python, the
 prebuilt google provider bindings from PyPI) and synthesised to Terraform JSON, as a team without tfctl would.
 
-It declares what grows with the regions in tfctl's render, with the same attributes: per region a subnetwork, a
+It declares what grows with the regions in tfctl's render, with their main attributes: per region a subnetwork, a
 Memorystore instance, its URL and CA secrets with their versions and access bindings, and per service a Cloud
 Run service (environment, probes, the relay endpoints volume) and a serverless NEG; once, the network, private
 service access, the relay endpoints secret, a backend service per service listing every region's NEG and the
 HTTPS load balancer in front. It leaves out tfctl's fixed few dozen (APIs, monitoring, build, Firebase, IAM),
-so the comparison favours cdktf slightly. Prints the number of resources it synthesised.
+and some attributes tfctl sets (Redis maintenance window and display name, a few environment variables, the
+backend services' logging, outlier detection and security policy, the URL map's path rules), so the comparison
+favours cdktf slightly. Prints the number of resources it synthesised.
 
 Usage: cdktf_baseline.py REGIONS OUTDIR
 """

@@ -52,9 +52,34 @@ def environment(regions: int) -> str:
     ])
 
 
-def measure(argv, runs, cwd=None):
+def tree_rss_kib(root):
+    """Resident KiB of `root` and every process descended from it, now (Linux /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except (OSError, IndexError):
+                continue
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        pending += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                total += next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+    return total
+
+
+def measure(argv, runs, cwd=None, cleanup=None, tree=False):
     """Median wall seconds and the largest peak RSS (KiB) over `runs` runs of argv (a list, or a function of the
-    run number returning one)."""
+    run number returning one). The peak is the process's own (`ru_maxrss`), or with `tree` the largest sum over
+    the process and its children sampled every 20 ms (cdktf runs its work in a Node.js child). `cleanup(run)`
+    runs after each run, outside the timing (a fresh output directory removed)."""
     walls, peak = [], 0
     for run in range(runs):
         if callable(argv):
@@ -63,11 +88,21 @@ def measure(argv, runs, cwd=None):
             argv_now = argv
         start = time.perf_counter()
         process = subprocess.Popen(argv_now, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
+        sampled = 0
+        if tree:
+            while process.poll() is None:
+                sampled = max(sampled, tree_rss_kib(process.pid))
+                time.sleep(0.02)
+            status, usage = process.returncode, None
+        else:
+            _, status, usage = os.wait4(process.pid, 0)
+            status = os.waitstatus_to_exitcode(status)
         walls.append(time.perf_counter() - start)
-        if os.waitstatus_to_exitcode(status) not in (0,):
-            sys.exit(f"benchmark command failed: {' '.join(argv_now)}")
-        peak = max(peak, usage.ru_maxrss)
+        if status != 0:
+            raise RuntimeError(f"benchmark command failed: {' '.join(argv_now)}")
+        peak = max(peak, sampled if tree else usage.ru_maxrss)
+        if cleanup:
+            cleanup(run)
     return statistics.median(walls), peak
 
 
@@ -82,9 +117,9 @@ def render_case(tfctl, work, regions, runs):
     files = [os.path.join(root, name) for root, _, names in os.walk(out) for name in names]
     size = sum(os.path.getsize(f) for f in files)
     resources = sum(open(f).read().count('\nresource "') for f in files if f.endswith(".tf"))
-    wall, rss = measure(
-        lambda run: [tfctl, "render", "--env", env, "--out", os.path.join(work, f"fresh{regions}-{run}")], runs,
-        cwd=work)
+    fresh = lambda run: os.path.join(work, f"fresh{regions}-{run}")  # noqa: E731
+    wall, rss = measure(lambda run: [tfctl, "render", "--env", env, "--out", fresh(run)], runs, cwd=work,
+                        cleanup=lambda run: shutil.rmtree(fresh(run), ignore_errors=True))
     return {"env": env, "out": out, "bytes": size, "files": len(files), "resources": resources, "wall": wall,
             "rss": rss}
 
@@ -95,10 +130,14 @@ def cdktf_synth(work, regions, runs):
     if runs < 1 or importlib.util.find_spec("cdktf") is None:
         return None
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cdktf_baseline.py")
-    out = os.path.join(work, "cdktf")
-    count = subprocess.run([sys.executable, script, str(regions), out], check=True, capture_output=True,
-                           text=True).stdout.split()[-1]
-    wall, rss = measure(lambda run: [sys.executable, script, str(regions), os.path.join(work, f"cdktf{run}")], runs)
+    out = lambda run: os.path.join(work, f"cdktf{run}")  # noqa: E731
+    try:
+        count = subprocess.run([sys.executable, script, str(regions), out("count")], check=True,
+                               capture_output=True, text=True).stdout.split()[-1]
+        wall, rss = measure(lambda run: [sys.executable, script, str(regions), out(run)], runs, tree=True,
+                            cleanup=lambda run: shutil.rmtree(out(run), ignore_errors=True))
+    except (subprocess.CalledProcessError, RuntimeError) as error:
+        return {"error": str(error)}
     return {"wall": wall, "rss": rss, "resources": int(count)}
 
 
@@ -108,6 +147,8 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--cdktf-runs", type=int, default=3)
     args = parser.parse_args()
+    if args.runs < 1 or args.cdktf_runs < 0:
+        parser.error("--runs must be at least 1 and --cdktf-runs at least 0")
     tfctl = os.path.abspath(args.tfctl)
     work = tempfile.mkdtemp(prefix="tfctl-bench-")
     try:
@@ -116,8 +157,11 @@ def main():
         validate_wall, validate_rss = measure([tfctl, "validate", "--env", fifty["env"]], args.runs, cwd=work)
         rerender_wall, rerender_rss = measure(
             [tfctl, "render", "--env", fifty["env"], "--out", fifty["out"]], args.runs, cwd=work)
-        fmt_wall, fmt_rss = measure(
-            ["terraform", "fmt", "-check", "-recursive", os.path.join(fifty["out"], "terraform")], args.runs)
+        if shutil.which("terraform"):
+            fmt_wall, fmt_rss = measure(
+                ["terraform", "fmt", "-check", "-recursive", os.path.join(fifty["out"], "terraform")], args.runs)
+        else:
+            fmt_wall = fmt_rss = None
         py_wall, py_rss = measure(
             [sys.executable, "-c", "import sys, yaml; yaml.safe_load(open(sys.argv[1]))", fifty["env"]], args.runs)
         cdk = cdktf_synth(work, 50, args.cdktf_runs)
@@ -135,14 +179,22 @@ def main():
         print(f"  tfctl validate (release)        {validate_wall * 1000:8.1f} ms   peak RSS {validate_rss / 1024:6.1f} MiB")
         print(f"  tfctl render, new directory     {fifty['wall'] * 1000:8.1f} ms   peak RSS {fifty['rss'] / 1024:6.1f} MiB")
         print(f"  tfctl render, re-render         {rerender_wall * 1000:8.1f} ms   peak RSS {rerender_rss / 1024:6.1f} MiB")
-        print(f"  baseline: terraform fmt -check  {fmt_wall * 1000:8.1f} ms   peak RSS {fmt_rss / 1024:6.1f} MiB")
+        if fmt_wall:
+            print(f"  baseline: terraform fmt -check  {fmt_wall * 1000:8.1f} ms   peak RSS {fmt_rss / 1024:6.1f} MiB")
+        else:
+            print("  baseline: terraform fmt -check  terraform is not installed")
         print(f"  baseline: python3 + PyYAML load {py_wall * 1000:8.1f} ms   peak RSS {py_rss / 1024:6.1f} MiB")
-        if cdk:
+        if cdk and "error" in cdk:
+            print(f"  baseline: cdktf synth           failed: {cdk['error']}")
+            cdk = None
+        elif cdk:
             print(f"  baseline: cdktf synth           {cdk['wall'] * 1000:8.1f} ms   peak RSS {cdk['rss'] / 1024:6.1f} MiB"
-                  f"   ({cdk['resources']} resources, tfctl {fifty['resources']})")
+                  f"   ({cdk['resources']} resources, tfctl {fifty['resources']}; RSS of Python and its Node.js child)")
         else:
             print("  baseline: cdktf synth           not installed (make bench installs it)")
-        print(f"  ratio render / terraform fmt:    time {fifty['wall'] / fmt_wall:5.2f}x   RSS {fifty['rss'] / fmt_rss:5.2f}x")
+        if fmt_wall:
+            print(f"  ratio render / terraform fmt:    time {fifty['wall'] / fmt_wall:5.2f}x   "
+                  f"RSS {fifty['rss'] / fmt_rss:5.2f}x")
         print(f"  ratio render / python3 + PyYAML: time {fifty['wall'] / py_wall:5.2f}x   RSS {fifty['rss'] / py_rss:5.2f}x")
         if cdk:
             print(f"  ratio cdktf synth / render:      time {cdk['wall'] / fifty['wall']:6.1f}x   "

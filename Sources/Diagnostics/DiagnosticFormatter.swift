@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Formats diagnostics for people (compiler style, with the source line and a caret) or machines (JSON).
 public struct DiagnosticFormatter: Sendable {
@@ -47,50 +48,28 @@ public struct DiagnosticFormatter: Sendable {
         return nil
     }
 
-    /// The versioned JSON document of `--format json` (schema `tfctl.diagnostics/v1`, documented in README).
+    /// The versioned JSON document of `--format json` (schema `tfctl.diagnostics/v1`, documented in README):
+    /// a JSON tree with each object's keys sorted where it is built, printed once. `file`, `line`, `column` and
+    /// `help` are absent when there are none.
     public func json(_ diagnostics: [Diagnostic]) -> String {
-        let document = JSONDocument(
-            schema: "tfctl.diagnostics/v1",
-            diagnostics: diagnostics.map(JSONDiagnostic.init),
-            errors: diagnostics.errorCount,
-            warnings: diagnostics.warningCount
-        )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings and integers cannot fail.
-        let data = (try? encoder.encode(document)) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-}
-
-private struct JSONDocument: Encodable {
-    let schema: String
-    let diagnostics: [JSONDiagnostic]
-    let errors: Int
-    let warnings: Int
-}
-
-private struct JSONDiagnostic: Encodable {
-    let severity: Severity
-    let rule: String
-    let message: String
-    let file: String?
-    let line: Int?
-    let column: Int?
-    let path: String
-    let notes: [String]
-    let help: String?
-
-    init(_ diagnostic: Diagnostic) {
-        severity = diagnostic.severity
-        rule = diagnostic.rule.rawValue
-        message = diagnostic.message
-        file = diagnostic.location?.file
-        line = diagnostic.location?.line
-        column = diagnostic.location?.column
-        path = diagnostic.path
-        notes = diagnostic.notes
-        help = diagnostic.help
+        let entries = diagnostics.map { diagnostic -> JSONValue in
+            var members: [String: JSONValue] = [
+                "severity": .string(diagnostic.severity.rawValue), "rule": .string(diagnostic.rule.rawValue),
+                "message": .string(diagnostic.message), "path": .string(diagnostic.path),
+                "notes": .array(diagnostic.notes.map(JSONValue.string)),
+            ]
+            if let location = diagnostic.location {
+                members["file"] = .string(location.file)
+                members["line"] = .number(Double(location.line))
+                members["column"] = .number(Double(location.column))
+            }
+            if let help = diagnostic.help { members["help"] = .string(help) }
+            return .sortedObject(members)
+        }
+        return JSONValue.sortedObject([
+            "schema": "tfctl.diagnostics/v1", "diagnostics": .array(entries),
+            "errors": .number(Double(diagnostics.errorCount)), "warnings": .number(Double(diagnostics.warningCount)),
+        ]).pretty()
     }
 }
 

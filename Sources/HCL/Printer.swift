@@ -96,12 +96,12 @@ public struct Printer: Sendable {
             }
             var end = start
             while end < assignments.count, !assignments[end].value.utf8.contains(Self.newline) { end += 1 }
-            // Argument names are ASCII identifiers: bytes are columns.
-            let width = assignments[start..<end].map(\.name.utf8.count).max() ?? 0
+            // Columns as terraform fmt counts them (characters); for the usual ASCII names, bytes.
+            let width = assignments[start..<end].map { Self.columns($0.name) }.max() ?? 0
             for (name, value) in assignments[start..<end] {
                 appendPad(indent, to: &out)
                 out += name
-                for _ in 0..<(width - name.utf8.count) { out += " " }
+                for _ in 0..<(width - Self.columns(name)) { out += " " }
                 out += " = " + value + "\n"
             }
             start = end
@@ -109,6 +109,10 @@ public struct Printer: Sendable {
     }
 
     private static let newline = UInt8(ascii: "\n")
+
+    private static func columns(_ name: String) -> Int {
+        name.utf8.allSatisfy { $0 < 0x80 } ? name.utf8.count : name.count
+    }
 
     private func appendPad(_ indent: Int, to out: inout String) {
         for _ in 0..<indent { out += "  " }
@@ -194,24 +198,27 @@ public struct Printer: Sendable {
         }) {
             return text
         }
-        var out = ""
-        var previous: Character?
-        for character in text {
-            switch character {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
+        // By Unicode scalar, not by Character: a quote followed by a combining mark is one Character that is not
+        // `"`, and "\r\n" is one Character that is neither `\r` nor `\n`.
+        var out = String.UnicodeScalarView()
+        var previous: Unicode.Scalar?
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out.append(contentsOf: #"\""#.unicodeScalars)
+            case "\\": out.append(contentsOf: #"\\"#.unicodeScalars)
+            case "\n": out.append(contentsOf: #"\n"#.unicodeScalars)
+            case "\r": out.append(contentsOf: #"\r"#.unicodeScalars)
+            case "\t": out.append(contentsOf: #"\t"#.unicodeScalars)
             case "{" where previous == "$" || previous == "%":
-                out.insert(previous!, at: out.index(before: out.endIndex))
-                out += "{"
+                // `$${` and `%%{` are the literal `${` and `%{`.
+                out.append(previous!)
+                out.append("{")
             default:
-                out.append(character)
+                out.append(scalar)
             }
-            previous = character
+            previous = scalar
         }
-        return out
+        return String(out)
     }
 
     private func isIdentifier(_ text: String) -> Bool {

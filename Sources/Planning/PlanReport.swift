@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A plan with the capacity and cost of both sides: what `tfctl plan` prints.
 public struct PlanReport: Sendable {
@@ -121,110 +122,65 @@ public struct PlanReport: Sendable {
 
     // MARK: JSON
 
-    /// The versioned JSON document of `tfctl plan --format json` (schema `tfctl.plan/v1`, see README).
+    /// The versioned JSON document of `tfctl plan --format json` (schema `tfctl.plan/v1`, see README): a JSON tree
+    /// whose objects are sorted where they are built, printed once. Absent values are `null` (`against` with
+    /// nothing rendered before, an attribute's `before` or `after`); `create_before_destroy` is only on a
+    /// replacement that creates first, `cost` and `cost_unavailable` only one of them.
     public func json() -> String {
         let summary = plan.summary
-        let document = JSONPlan(
-            schema: "tfctl.plan/v1", environment: plan.after.source, against: against,
-            changes: plan.changes.map { change in
-                JSONPlan.Change(
-                    address: change.address, type: change.type, action: change.action,
-                    createBeforeDestroy: change.createBeforeDestroy ? true : nil,
-                    attributes: change.attributes.map {
-                        JSONPlan.Attribute(
-                            path: $0.path, before: $0.before, after: $0.after, forcesReplacement: $0.forcesReplacement)
-                    },
-                    hazards: change.hazards.map { JSONPlan.Hazard(severity: $0.severity, message: $0.message) })
-            },
-            summary: JSONPlan.Summary(add: summary.add, change: summary.change, destroy: summary.destroy),
-            capacity: JSONPlan.Capacity(before: capacityBefore, after: capacityAfter),
-            cost: cost.map { prices, costBefore, costAfter in
-                JSONPlan.Cost(
-                    currency: prices.currency, pricesDate: prices.date, estimate: true,
-                    before: JSONPlan.Range(costBefore), after: JSONPlan.Range(costAfter),
-                    lines: zip(costBefore.lines, costAfter.lines).map {
-                        JSONPlan.Line(
-                            item: $1.item, before: JSONPlan.Range(baseline: $0.baseline, ceiling: $0.ceiling),
-                            after: JSONPlan.Range(baseline: $1.baseline, ceiling: $1.ceiling))
-                    },
-                    uncheckedSources: prices.uncheckedSources)
-            },
-            costUnavailable: costUnavailable)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self) + "\n"
-    }
-}
-
-private struct JSONPlan: Encodable {
-    struct Attribute: Encodable {
-        let path: String
-        let before: String?
-        let after: String?
-        let forcesReplacement: Bool
-    }
-
-    struct Hazard: Encodable {
-        let severity: Planning.Hazard.Severity
-        let message: String
-    }
-
-    struct Change: Encodable {
-        let address: String
-        let type: String
-        let action: Plan.Action
-        /// Only on a replacement that creates the new object first (absent otherwise).
-        let createBeforeDestroy: Bool?
-        let attributes: [Attribute]
-        let hazards: [Hazard]
-    }
-
-    struct Summary: Encodable {
-        let add: Int
-        let change: Int
-        let destroy: Int
-    }
-
-    struct Capacity: Encodable {
-        let before: Int
-        let after: Int
-    }
-
-    struct Range: Encodable {
-        let baseline: Double
-        let ceiling: Double
-
-        init(baseline: Double, ceiling: Double) {
-            self.baseline = (baseline * 100).rounded() / 100
-            self.ceiling = (ceiling * 100).rounded() / 100
+        func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        func range(_ baseline: Double, _ ceiling: Double) -> JSONValue {
+            .sortedObject([
+                "baseline": .number((baseline * 100).rounded() / 100),
+                "ceiling": .number((ceiling * 100).rounded() / 100),
+            ])
         }
-
-        init(_ estimate: CostEstimate) { self.init(baseline: estimate.baseline, ceiling: estimate.ceiling) }
+        let changes = plan.changes.map { change -> JSONValue in
+            var members: [String: JSONValue] = [
+                "address": .string(change.address), "type": .string(change.type),
+                "action": .string(change.action.rawValue),
+                "attributes": .array(
+                    change.attributes.map {
+                        .sortedObject([
+                            "path": .string($0.path), "before": optional($0.before), "after": optional($0.after),
+                            "forces_replacement": .bool($0.forcesReplacement),
+                        ])
+                    }),
+                "hazards": .array(
+                    change.hazards.map {
+                        .sortedObject(["severity": .string($0.severity.rawValue), "message": .string($0.message)])
+                    }),
+            ]
+            if change.createBeforeDestroy { members["create_before_destroy"] = .bool(true) }
+            return .sortedObject(members)
+        }
+        var document: [String: JSONValue] = [
+            "schema": "tfctl.plan/v1", "environment": .string(plan.after.source), "against": optional(against),
+            "changes": .array(changes),
+            "summary": .sortedObject([
+                "add": .number(Double(summary.add)), "change": .number(Double(summary.change)),
+                "destroy": .number(Double(summary.destroy)),
+            ]),
+            "capacity": .sortedObject([
+                "before": .number(Double(capacityBefore)), "after": .number(Double(capacityAfter)),
+            ]),
+        ]
+        if let (prices, costBefore, costAfter) = cost {
+            document["cost"] = .sortedObject([
+                "currency": .string(prices.currency), "prices_date": .string(prices.date), "estimate": true,
+                "before": range(costBefore.baseline, costBefore.ceiling),
+                "after": range(costAfter.baseline, costAfter.ceiling),
+                "lines": .array(
+                    zip(costBefore.lines, costAfter.lines).map {
+                        .sortedObject([
+                            "item": .string($1.item), "before": range($0.baseline, $0.ceiling),
+                            "after": range($1.baseline, $1.ceiling),
+                        ])
+                    }),
+                "unchecked_sources": .array(prices.uncheckedSources.map(JSONValue.string)),
+            ])
+        }
+        if let costUnavailable { document["cost_unavailable"] = .string(costUnavailable) }
+        return JSONValue.sortedObject(document).pretty()
     }
-
-    struct Line: Encodable {
-        let item: String
-        let before: Range
-        let after: Range
-    }
-
-    struct Cost: Encodable {
-        let currency: String
-        let pricesDate: String
-        let estimate: Bool
-        let before: Range
-        let after: Range
-        let lines: [Line]
-        let uncheckedSources: [String]
-    }
-
-    let schema: String
-    let environment: String
-    let against: String?
-    let changes: [Change]
-    let summary: Summary
-    let capacity: Capacity
-    let cost: Cost?
-    let costUnavailable: String?
 }

@@ -22,16 +22,16 @@ struct PublishAPI: Sendable {
     private func publish(_ request: Request, to sockets: SocketServer) async -> Response {
         var request = request
         guard let body = try? await request.collectBody(upTo: maxPayload) else {
-            return answer(.contentTooLarge, ["error": "body over \(maxPayload) bytes"])
+            return answer(.contentTooLarge, ["error": .string("body over \(maxPayload) bytes")])
         }
         switch Publication.parse(String(buffer: body), namespaces: Set(sockets.namespaces.keys)) {
         case .failure(let refusal):
-            return answer(.badRequest, ["error": refusal.message])
+            return answer(.badRequest, ["error": .string(refusal.message)])
         case .success(let publication):
             let delivered = await sockets.publish(
                 namespace: publication.namespace, room: publication.room, event: publication.event,
                 arguments: publication.arguments)
-            return answer(.accepted, ["delivered": delivered])
+            return answer(.accepted, ["delivered": .number(Double(delivered))])
         }
     }
 
@@ -46,7 +46,7 @@ struct PublishAPI: Sendable {
             else { return answer(.badRequest, ["error": "namespace (one of the server's) and room are required"]) }
             guard NameLimits.fits(room) else { return answer(.badRequest, Self.tooLong("room")) }
             let (count, missing) = await sockets.roomCount(namespace: namespace, room: room)
-            return answer(.ok, ["count": count, "missingInstances": missing])
+            return answer(.ok, ["count": .number(Double(count)), "missingInstances": .number(Double(missing))])
         }
     }
 
@@ -64,7 +64,7 @@ struct PublishAPI: Sendable {
         await authorized(request) { sockets in
             guard NameLimits.fits(user) else { return answer(.badRequest, Self.tooLong("user")) }
             let (count, missing) = await sockets.disconnectUser(user)
-            return answer(.ok, ["disconnected": count, "missingInstances": missing])
+            return answer(.ok, ["disconnected": .number(Double(count)), "missingInstances": .number(Double(missing))])
         }
     }
 
@@ -76,7 +76,9 @@ struct PublishAPI: Sendable {
         }
     }
 
-    private static func tooLong(_ field: String) -> [String: Any] { ["error": PublishRefusal.tooLong(field).message] }
+    private static func tooLong(_ field: String) -> [String: JSONValue] {
+        ["error": .string(PublishRefusal.tooLong(field).message)]
+    }
 
     /// `body`'s answer when the request carries the token; else the refusal.
     private func authorized(_ request: Request, _ body: (SocketServer) async -> Response) async -> Response {
@@ -89,11 +91,9 @@ struct PublishAPI: Sendable {
         return await body(sockets)
     }
 
-    private func answer(_ status: HTTPResponse.Status, _ body: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    /// A small JSON object, keys sorted, through the server's one JSON printer.
+    private func answer(_ status: HTTPResponse.Status, _ body: [String: JSONValue]) -> Response {
+        answer(status, JSONValue.sortedObject(body))
     }
 
     /// Answers with JSON the server built itself (the instances' answers), printed by its one JSON printer.

@@ -1,5 +1,4 @@
 import Foundation
-import JSON
 
 /// A YAML document as a typed tree, printed in the order it was built by the one YAML printer (`document`).
 indirect enum YAMLValue: Sendable, Hashable {
@@ -32,7 +31,8 @@ indirect enum YAMLValue: Sendable, Hashable {
         case "0"..."9", "+", "-", ".", "~": return true
         default: break
         }
-        let keywords: Set<String> = ["y", "n", "yes", "no", "true", "false", "on", "off", "null"]
+        // `<<` and `=` are the merge and value keys of YAML 1.1: PyYAML's safe loader refuses them plain.
+        let keywords: Set<String> = ["y", "n", "yes", "no", "true", "false", "on", "off", "null", "<<", "="]
         return text.count <= 5 && keywords.contains(text.lowercased())
     }
 
@@ -61,21 +61,17 @@ indirect enum YAMLValue: Sendable, Hashable {
         }
     }
 
-    private static func isBlock(_ value: YAMLValue) -> Bool {
-        switch value {
-        case .sequence(let items): !items.isEmpty
-        case .mapping(let entries): !entries.isEmpty
-        default: false
-        }
-    }
-
     private static func pad(_ indent: Int, _ out: inout String) {
         for _ in 0..<indent { out += "  " }
     }
 
-    private static func write(_ entries: [YAMLEntry], indent: Int, into out: inout String) {
-        for entry in entries {
-            pad(indent, &out)
+    /// `key: value` lines at `indent`; with `continuingLine`, the first one goes on the line already begun (after
+    /// a sequence's dash).
+    private static func write(
+        _ entries: [YAMLEntry], indent: Int, continuingLine: Bool = false, into out: inout String
+    ) {
+        for (index, entry) in entries.enumerated() {
+            if index > 0 || !continuingLine { pad(indent, &out) }
             out += scalar(entry.key)
             switch entry.value {
             case .mapping(let nested) where !nested.isEmpty:
@@ -97,10 +93,9 @@ indirect enum YAMLValue: Sendable, Hashable {
             out += "-"
             switch item {
             case .mapping(let entries) where !entries.isEmpty:
-                var nested = ""
-                write(entries, indent: indent + 1, into: &nested)
-                // The first entry moves up onto the dash's line: "- key: value".
-                out += " " + nested.dropFirst((indent + 1) * 2)
+                // The first entry on the dash's line: "- key: value", the others one level deeper.
+                out += " "
+                write(entries, indent: indent + 1, continuingLine: true, into: &out)
             case .sequence(let nested) where !nested.isEmpty:
                 out += "\n"
                 write(nested, indent: indent + 1, into: &out)
@@ -111,13 +106,38 @@ indirect enum YAMLValue: Sendable, Hashable {
     }
 
     /// A string as a scalar: plain when libyaml would write it plain and a reader reads it back as a string;
-    /// single-quoted (quotes doubled) otherwise; double-quoted with escapes if it holds a control character.
+    /// single-quoted (quotes doubled) otherwise; double-quoted with escapes if it holds a character YAML does not
+    /// allow as printable, or reads as a line break (`mustEscape`).
     static func scalar(_ text: String) -> String {
+        if text.unicodeScalars.contains(where: mustEscape) { return doubleQuoted(text) }
         if !mightReadAsNonString(text), canBePlain(text) { return text }
-        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            return JSONValue.string(text).serialized()  // a JSON string is a YAML double-quoted scalar
-        }
         return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// Characters a YAML document must not hold as they are (YAML 1.2, 5.1 "Character Set": C0 and C1 controls,
+    /// DEL, U+FFFE/U+FFFF), those libyaml reads as line breaks (U+0085, U+2028, U+2029: 5.4), and the byte order
+    /// mark, which readers drop.
+    static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF: true
+        default: false
+        }
+    }
+
+    /// `"..."` with `\\`, `\"` and `\uXXXX` escapes: valid in YAML 1.1 and 1.2.
+    private static func doubleQuoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case _ where mustEscape(scalar):
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// Whether `text` can be a plain scalar in block context (libyaml's analysis): not starting with an

@@ -87,11 +87,11 @@ public struct ScriptPrinter: Sendable {
                 return text
             }
             guard text.utf8.contains(UInt8(ascii: "'")) else { return "'" + text + "'" }
-            return "'" + text.replacingAll("'", with: "'\\''") + "'"
+            return "'" + text.replacingAll(UInt8(ascii: "'"), with: "'\\''") + "'"
         case .variable(let name):
             return "\"\(reference(name, braced: false))\""
         case .defaulted(let name, let fallback):
-            return "\"${\(name):-\(escapeInDoubleQuotes(fallback, extra: "}"))}\""
+            return "\"${\(name):-\(escapeInDoubleQuotes(fallback, extra: UInt8(ascii: "}")))}\""
         case .allArguments:
             return "\"$@\""
         case .substitution(let command):
@@ -115,22 +115,20 @@ public struct ScriptPrinter: Sendable {
         return braced && !special ? "${\(name)}" : (name.contains("[") ? "${\(name)}" : "$\(name)")
     }
 
-    private func escapeInDoubleQuotes(_ text: String, extra: Character? = nil) -> String {
-        // Most text has nothing to escape: returned as it is, without a walk over its characters.
+    /// By Unicode scalar, not by Character: a quote followed by a combining mark is one Character that is not
+    /// `"`, and would end the quoting unescaped. `extra` is ASCII (`}` in `${NAME:-...}`).
+    private func escapeInDoubleQuotes(_ text: String, extra: UInt8? = nil) -> String {
         let special: Set<UInt8> = [UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "`")]
-        if extra?.asciiValue.map({ !text.utf8.contains($0) }) ?? (extra == nil),
-            !text.utf8.contains(where: special.contains)
-        {
-            return text
+        func needsBackslash(_ byte: UInt8) -> Bool { special.contains(byte) || byte == extra }
+        // Most text has nothing to escape: returned as it is, without a walk over its characters.
+        if !text.utf8.contains(where: needsBackslash) { return text }
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count + 8)
+        for byte in text.utf8 {
+            if needsBackslash(byte) { out.append(UInt8(ascii: "\\")) }
+            out.append(byte)
         }
-        var out = ""
-        for character in text {
-            if character == "\\" || character == "\"" || character == "$" || character == "`" || character == extra {
-                out.append("\\")
-            }
-            out.append(character)
-        }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Bytes a word may hold unquoted (ASCII only: every byte of a multi-byte character is 0x80 or above).
@@ -148,9 +146,11 @@ public struct ScriptPrinter: Sendable {
 }
 
 extension String {
-    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for character in self { if character == target { out += replacement } else { out.append(character) } }
-        return out
+    /// Replaces an ASCII byte wherever it is, whatever follows it (by byte, not by Character: a quote followed by
+    /// a combining mark is one Character that is not `'`).
+    fileprivate func replacingAll(_ target: UInt8, with replacement: String) -> String {
+        var out = [UInt8]()
+        for byte in utf8 { if byte == target { out += replacement.utf8 } else { out.append(byte) } }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -64,6 +64,8 @@ import Testing
         #expect(
             printer.expression(.string("say \"hi\"\\ \n ${var.x} %{if} $x {y}"))
                 == #""say \"hi\"\\ \n $${var.x} %%{if} $x {y}""#)
+        // By Unicode scalar: a quote with a combining mark, and CRLF, which are one Character each.
+        #expect(printer.expression(.string("a\"\u{301}b\r\nc")) == "\"a\\\"\u{301}b\\r\\nc\"")
     }
 
     @Test("quotes object keys that are not identifiers and renders references, indexes and templates")

@@ -58,7 +58,7 @@ import Testing
             plan: Plan(before: nil, after: try Self.manifest("base")), against: nil,
             prices: .failure(ManifestError(message: "price sheet not found")))
         #expect(report.text().contains("No cost estimate: price sheet not found."))
-        #expect(report.json().contains("\"cost_unavailable\" : \"price sheet not found\""))
+        #expect(report.json().contains("\"cost_unavailable\": \"price sheet not found\""))
     }
 
     @Test("a manifest of the earlier schema, which kept variables unresolved, is refused with what to do")

@@ -11,7 +11,8 @@ import Yams
         "Null", "NULL", "true", "True", "FALSE", "yes", "No", "on", "OFF", "y", "n", "2026-11-27", "", "512Mi", "gen2",
         "https://x", "private-ranges-only", "tfctl", "a b", "1000m", "3600s", "latest", "info", "[1]", "{}", "@x", "#x",
         "a: b", "a #b", "a#b", "x:", " lead", "trail ", "line\nbreak", "tab\there", "it's", "?x", ":x", "!x", "*x",
-        "&x", "|x", ">x", "%x", "`x", "\"x\"", "élan", "a,b", "a[0]",
+        "&x", "|x", ">x", "%x", "`x", "\"x\"", "élan", "a,b", "a[0]", "<<", "=", "---", "...", "del\u{7F}",
+        "c1\u{85}next", "line\u{2028}sep", "para\u{2029}sep", "bell\u{07}", "q\"\u{301}", "back\\slash",
     ]
 
     @Test("every string a YAML resolver would not read back as a string is quoted", arguments: samples)

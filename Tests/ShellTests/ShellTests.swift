@@ -25,6 +25,9 @@ import Testing
         "plain", "two words", "it's", "\"double\"", "$HOME", "${PATH}", "$(id)", "`id`", "back\\slash", "*", "?",
         "[a]", "~", "#comment", "a;b", "a|b", "a&&b", "new\nline", "tab\tbed", "ünïcödé", "--flag=a b", "!", "{a,b}",
         "'", "''", "-", "", " leading", "trailing ", "%s", "a=b",
+        // A quote, a double quote or a backtick followed by a combining mark is one Swift Character that is none
+        // of them: escaping by Character would let the quote end the quoting.
+        "x'\u{301}; echo hijacked", "\"\u{301}$(id)", "`\u{301}id`", "crlf\r\nend",
     ]
 
     @Test("bash receives every hostile literal as one unchanged argument", Oracle.bash.trait)
