@@ -36,13 +36,20 @@ enum Hazards {
             }
         }
         switch (change.type, change.action) {
-        case ("google_redis_instance", .delete), ("google_redis_instance", .replace):
+        case ("google_redis_instance", .delete):
+            return [
+                danger(
+                    "Redis data and pub/sub state in \(region) are lost; the other regions stop relaying to it when "
+                        + "their instances next read the relay endpoints document")
+            ]
+        case ("google_redis_instance", .replace):
             return [
                 danger(
                     "Redis data and pub/sub state in \(region) are lost; every server instance there loses its adapter "
                         + "(cross-instance broadcasts, presence, missed-event recovery) until the new instance is ready; "
-                        + "its endpoint's secret versions are replaced, so every service that reads them gets a new "
-                        + "revision, and instances of the old one keep the old endpoint until they are replaced")
+                        + "its endpoint's secret versions are replaced, so every service there that reads them gets a "
+                        + "new revision, and instances of the old one keep the old endpoint until they are replaced; "
+                        + "the other regions follow the new endpoint through the relay endpoints document, without one")
             ]
         case ("google_redis_instance", .update):
             var hazards: [Hazard] = []
