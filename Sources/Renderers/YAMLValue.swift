@@ -141,8 +141,9 @@ indirect enum YAMLValue: Sendable, Hashable {
     }
 
     /// Whether `text` can be a plain scalar in block context (libyaml's analysis): not starting with an
-    /// indicator or a space, not ending with a space or `:`, no `: ` or ` #` inside, printable throughout.
-    static func canBePlain(_ text: String) -> Bool {
+    /// indicator or a space, not ending with a space or `:`, no `: ` or ` #` inside. Characters that are not
+    /// printable never get here: `scalar` double-quotes them first.
+    private static func canBePlain(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, let last = bytes.last else { return false }
         if Self.leadingIndicators.contains(first) || first == Self.space || last == Self.space
@@ -151,7 +152,6 @@ indirect enum YAMLValue: Sendable, Hashable {
             return false
         }
         for (index, byte) in bytes.enumerated() {
-            if byte < 0x20 || byte == 0x7F { return false }
             if byte == UInt8(ascii: ":"), index + 1 < bytes.count, bytes[index + 1] == Self.space { return false }
             if byte == UInt8(ascii: "#"), index > 0, bytes[index - 1] == Self.space { return false }
         }

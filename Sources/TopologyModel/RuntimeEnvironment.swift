@@ -42,6 +42,8 @@ extension Topology {
                 variables.append(
                     RuntimeVariable("REDIS_CA_CERT", .secret(id: names.redisCASecret(region), version: "latest")))
             }
+        }
+        if relayEndpoints != nil {
             // The region-to-region relay reads the other regions' endpoints from a mounted file, not from variables:
             // a new region then changes no service's definition (`RelayEndpoints`).
             variables.append(RuntimeVariable(RelayEndpoints.fileVariable, .plain(RelayEndpoints.filePath)))

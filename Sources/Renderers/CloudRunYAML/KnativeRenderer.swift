@@ -93,32 +93,6 @@ public struct KnativeRenderer: Sendable {
                     ("valueFrom", .map(("secretKeyRef", .map(("key", .string(version)), ("name", .string(id)))))))
             }
         }
-        var mounts: [YAMLValue] = []
-        var volumes: [YAMLValue] = []
-        if let relay = topology.relayEndpoints {
-            // The relay endpoints document as a file at `latest`, read again while instances run (`RelayEndpoints`).
-            mounts.append(
-                .map(
-                    ("mountPath", .string(RelayEndpoints.mountDirectory)), ("name", .string(RelayEndpoints.volumeName)))
-            )
-            volumes.append(
-                .map(
-                    ("name", .string(RelayEndpoints.volumeName)),
-                    (
-                        "secret",
-                        .map(
-                            (
-                                "items",
-                                .sequence([
-                                    .map(
-                                        ("key", .string(RelayEndpoints.version)),
-                                        ("path", .string(RelayEndpoints.fileName)))
-                                ])
-                            ),
-                            ("secretName", .string(relay.secretID))
-                        )
-                    )))
-        }
         var container = YAMLValue.map(
             ("image", .string(topology.names.image(service))),
             ("ports", .sequence([.map(("name", .string("http1")), ("containerPort", .int(service.port)))])),
@@ -139,9 +113,25 @@ public struct KnativeRenderer: Sendable {
             ("timeoutSeconds", .int(service.timeoutSeconds)),
             ("serviceAccountName", .string(topology.names.serviceAccountEmail))
         )
-        if !mounts.isEmpty {
-            container = container.appending("volumeMounts", .sequence(mounts))
-            spec = spec.appending("volumes", .sequence(volumes))
+        if let relay = topology.relayEndpoints {
+            // The relay endpoints document as a file at `latest`, read again while instances run (`RelayEndpoints`).
+            container = container.appending(
+                "volumeMounts",
+                .sequence([
+                    .map(
+                        ("mountPath", .string(RelayEndpoints.mountDirectory)),
+                        ("name", .string(RelayEndpoints.volumeName)))
+                ]))
+            let items = YAMLValue.sequence([
+                .map(("key", .string(RelayEndpoints.version)), ("path", .string(RelayEndpoints.fileName)))
+            ])
+            spec = spec.appending(
+                "volumes",
+                .sequence([
+                    .map(
+                        ("name", .string(RelayEndpoints.volumeName)),
+                        ("secret", .map(("items", items), ("secretName", .string(relay.secretID)))))
+                ]))
         }
         return spec.appending("containers", .sequence([container]))
     }

@@ -27,24 +27,22 @@ enum CloudRun {
     private static func cloudRunService(_ service: RealtimeService, _ region: String, _ context: TerraformContext)
         -> Block
     {
-        // The service starts only once it may read its secrets and the Terraform-written ones have a value.
+        // The service starts only once it may read its secrets and the Terraform-written ones have a value. Cloud
+        // Run checks at deployment that the service account may read every secret the service uses, the mounted
+        // relay endpoints too; for that one an ordering only: a new version of the document (a region added)
+        // changes nothing in the service.
         let secrets = context.secrets
-        let secretDependencies = context.topology.environment(for: service, in: region).flatMap { variable in
-            guard case .secret(let id, _) = variable.value, let secret = secrets[id] else { return [Expression]() }
+        func readsSecret(_ id: String) -> [Expression] {
+            guard let secret = secrets[id] else { return [] }
             let access = TF.address("google_secret_manager_secret_iam_member", secret.label)
             return secret.valueFromTerraform
                 ? [access, TF.address("google_secret_manager_secret_version", secret.label)] : [access]
         }
-        var dependencies = [context.api("run")] + secretDependencies
-        if context.topology.relayEndpoints != nil {
-            // Cloud Run checks at deployment that the service account may read every secret the service uses,
-            // mounted ones too; the version is there before the first instance reads the file. An ordering only:
-            // a new version of the document (a region added) changes nothing in the service.
-            dependencies += [
-                TF.address("google_secret_manager_secret_iam_member", MemorystoreBlocks.relayLabel),
-                TF.address("google_secret_manager_secret_version", MemorystoreBlocks.relayLabel),
-            ]
+        var dependencies = [context.api("run")]
+        for variable in context.topology.environment(for: service, in: region) {
+            if case .secret(let id, _) = variable.value { dependencies += readsSecret(id) }
         }
+        if let relay = context.topology.relayEndpoints { dependencies += readsSecret(relay.secretID) }
         return TF.resource("google_cloud_run_v2_service", label(service, region)) {
             Attribute("name", .string(context.names.cloudRunService(service)))
             Attribute("location", .string(region))
