@@ -44,11 +44,7 @@ import Testing
         within limit: Duration = .seconds(30), _ condition: () async throws -> Bool,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        if try await TestSupport.eventually(within: limit, every: .milliseconds(10), condition) { return }
         Issue.record("condition not met within \(limit)", sourceLocation: sourceLocation)
         throw CancellationError()
     }

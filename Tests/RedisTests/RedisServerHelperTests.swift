@@ -41,3 +41,24 @@ import Testing
         #expect(try server.cli("PING") == "PONG")
     }
 }
+
+/// The helpers' polling survives a machine that does not schedule them in time.
+@Suite struct EventuallyTests {
+    @Test("a condition met while the waiter was not scheduled is seen after the deadline, not reported as unmet")
+    func checkedAfterTheDeadline() async throws {
+        // The 200 ms pause stands for a waiter that a loaded two-core run resumed only after its deadline.
+        var checks = 0
+        let met = try await eventually(within: .milliseconds(10), every: .milliseconds(200)) {
+            checks += 1
+            return checks > 1
+        }
+        #expect(met && checks == 2)
+    }
+
+    @Test("a condition never met is answered false once the time is up")
+    func unmet() async throws {
+        let started = ContinuousClock.now
+        #expect(try await eventually(within: .milliseconds(100), every: .milliseconds(10)) { false } == false)
+        #expect(ContinuousClock.now - started >= .milliseconds(100))
+    }
+}

@@ -14,7 +14,7 @@ import Testing
     /// Runs the prod golden `gcloud/deploy.sh` with `arguments` and extra environment, recording tool calls.
     /// `stubStatus`: what every stubbed call exits with (1: nothing exists; 0: everything exists, every list
     /// is empty).
-    func deploy(_ arguments: [String], environment: [String: String] = [:], stubStatus: Int = 1) throws -> Run {
+    func deploy(_ arguments: [String], environment: [String: String] = [:], stubStatus: Int = 1) async throws -> Run {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bin = directory.appendingPathComponent("bin")
@@ -35,19 +35,23 @@ import Testing
         env["PATH"] = bin.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        let printed = directory.appendingPathComponent("stdout")
+        guard FileManager.default.createFile(atPath: printed.path, contents: nil) else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let stdout = try FileHandle(forWritingTo: printed)
+        defer { try? stdout.close() }
+        process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        try await process.runUntilExit()
+        let output = try String(contentsOf: printed, encoding: .utf8)
         let calls = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         return Run(status: process.terminationStatus, output: output, calls: calls)
     }
 
     @Test("--dry-run prints every change and makes only read-only calls")
-    func dryRun() throws {
-        let run = try deploy(["--dry-run"])
+    func dryRun() async throws {
+        let run = try await deploy(["--dry-run"])
         #expect(run.status == 0)
         let printed = run.output.split(separator: "\n").filter { $0.hasPrefix("gcloud ") }
         #expect(printed.contains { $0.hasPrefix("gcloud run deploy realtime --region us-central1 ") })
@@ -60,10 +64,11 @@ import Testing
     }
 
     @Test("the project and regions are the environment file's: PROJECT and REGIONS from the environment are ignored")
-    func noOverrides() throws {
+    func noOverrides() async throws {
         // Both were overrides once, and broke: the image path, the RTDB id and the relay secrets every region
         // reads all follow from the file's project and regions.
-        let run = try deploy(["--dry-run"], environment: ["REGIONS": "europe-west1", "PROJECT": "sandbox-project"])
+        let run = try await deploy(
+            ["--dry-run"], environment: ["REGIONS": "europe-west1", "PROJECT": "sandbox-project"])
         #expect(run.status == 0)
         let deploys = run.output.split(separator: "\n").filter { $0.hasPrefix("gcloud run deploy ") }
         #expect(deploys.count == 3)
@@ -72,7 +77,7 @@ import Testing
     }
 
     @Test("deploy.sh run again with nothing changed creates no revision; a new secret version or image does")
-    func secondRunChangesNothing() throws {
+    func secondRunChangesNothing() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bin = directory.appendingPathComponent("bin")
@@ -109,7 +114,7 @@ import Testing
             try Data(text.utf8).write(to: url)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
         }
-        func deploys(version: String, image: String? = nil, unready: String = "") throws -> [String] {
+        func deploys(version: String, image: String? = nil, unready: String = "") async throws -> [String] {
             try? FileManager.default.removeItem(at: log)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -124,49 +129,48 @@ import Testing
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
+            try await process.runUntilExit()
             #expect(process.terminationStatus == 0)
             return try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init).filter {
                 $0.hasPrefix("gcloud run deploy ")
             }
         }
-        let first = try deploys(version: "3")
+        let first = try await deploys(version: "3")
         #expect(first.count == 3, "one per region")
         let digest = "sha256:" + String(repeating: "b", count: 64)
         #expect(first.allSatisfy { $0.contains("realtime-server@\(digest) ") }, "by digest, never :latest")
         #expect(
             first.allSatisfy { $0.contains("JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:3,") }, "pinned, never latest")
-        #expect(try deploys(version: "3").isEmpty, "a second run made new revisions")
-        let rotated = try deploys(version: "4")
+        #expect(try await deploys(version: "3").isEmpty, "a second run made new revisions")
+        let rotated = try await deploys(version: "4")
         #expect(rotated.count == 3 && rotated.allSatisfy { $0.contains("realtime-jwt-public-key:4,") })
-        #expect(try deploys(version: "4").isEmpty)
+        #expect(try await deploys(version: "4").isEmpty)
         let built =
             "us-central1-docker.pkg.dev/tenderflow-prod/realtime/realtime-server@sha256:"
             + String(repeating: "c", count: 64)
-        let newImage = try deploys(version: "4", image: built)
+        let newImage = try await deploys(version: "4", image: built)
         #expect(newImage.count == 3 && newImage.allSatisfy { $0.contains(" --image \(built) ") })
         // A deployment whose revision never became ready is tried again, there only.
-        let retried = try deploys(version: "4", image: built, unready: "europe-west1")
+        let retried = try await deploys(version: "4", image: built, unready: "europe-west1")
         #expect(retried.count == 1 && retried.first?.contains("--region europe-west1 ") == true, "\(retried)")
     }
 
     @Test("a secret without an enabled version stops the script before any Cloud Run step, saying how to add one")
-    func secretWithoutVersion() throws {
+    func secretWithoutVersion() async throws {
         // Everything exists, but no secret has a version (every list answers nothing).
-        let run = try deploy([], stubStatus: 0)
+        let run = try await deploy([], stubStatus: 0)
         #expect(run.status == 1)
         #expect(
             run.calls.contains {
                 $0.hasPrefix("gcloud secrets versions list realtime-jwt-public-key --filter state:ENABLED")
             })
         #expect(!run.calls.contains { $0.hasPrefix("gcloud run deploy") }, "a Cloud Run step ran")
-        let dry = try deploy(["--dry-run"])
+        let dry = try await deploy(["--dry-run"])
         #expect(dry.status == 0 && dry.output.contains("gcloud run deploy realtime"), "a dry run goes on")
     }
 
     @Test("destroy.sh waits, bounded, for a subnet Cloud Run still holds, and goes on once it is released")
-    func subnetRetry() throws {
+    func subnetRetry() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bin = directory.appendingPathComponent("bin")
@@ -201,8 +205,7 @@ import Testing
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         #expect(process.terminationStatus == 0)
         let calls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
         #expect(calls.filter { $0.contains("subnets delete realtime-us-central1 ") }.count == 3)
@@ -211,7 +214,7 @@ import Testing
     }
 
     @Test("Firebase: addFirebase is polled until done, and the database's creation is retried while billing propagates")
-    func firebasePrerequisites() throws {
+    func firebasePrerequisites() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bin = directory.appendingPathComponent("bin")
@@ -263,8 +266,7 @@ import Testing
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         #expect(process.terminationStatus == 0)
         let calls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init)
         let firebase = calls.filter { $0.hasPrefix("curl ") }
@@ -280,8 +282,8 @@ import Testing
     }
 
     @Test("unknown arguments are refused before anything runs")
-    func unknownArgument() throws {
-        let run = try deploy(["--dryrun"])
+    func unknownArgument() async throws {
+        let run = try await deploy(["--dryrun"])
         #expect(run.status == 64)
         #expect(run.calls.isEmpty)
     }

@@ -96,21 +96,21 @@ public final class RedisServer: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if !process.isRunning {
-                process.waitUntilExit()
-                throw RedisServerFailure(
-                    message: "redis-server on port \(port) exited with status \(process.terminationStatus): "
-                        + logTail(),
-                    exited: true)
-            }
-            // Logged once every listener (TCP and TLS) is bound; a failed bind exits before it.
-            if log.contains("Ready to accept connections") {
-                self.process = process
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        var exited = false
+        // Logged once every listener (TCP and TLS) is bound; a failed bind exits before it.
+        let ready = try await eventually(within: .seconds(30)) {
+            exited = !process.isRunning
+            return exited || log.contains("Ready to accept connections")
+        }
+        if exited {
+            process.waitUntilExit()
+            throw RedisServerFailure(
+                message: "redis-server on port \(port) exited with status \(process.terminationStatus): " + logTail(),
+                exited: true)
+        }
+        if ready {
+            self.process = process
+            return
         }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
