@@ -50,11 +50,13 @@ let package = Package(
             name: "RenderPipeline",
             dependencies: ["Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning", "TopologyModel"]
         ),
+        // The local target: the topology's processes on this machine, supervised (apply --target local).
+        .target(name: "LocalRuntime", dependencies: ["TopologyModel", "JSON"]),
         .target(
             name: "TfctlCLI",
             dependencies: [
                 "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning",
-                "RenderPipeline",
+                "RenderPipeline", "LocalRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -91,6 +93,9 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(
+            name: "LocalRuntimeTests",
+            dependencies: ["LocalRuntime", "EnvironmentLoader", "TopologyModel", "JSON", "TestSupport"]),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO", "JSON"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalRuntime
 import Planning
 import RenderPipeline
 
@@ -50,9 +51,6 @@ extension DeploymentOptions {
         let pipeline = options.pipeline()
         pipeline.report(format: .text)
         if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
-        if target == .local {
-            throw CommandFailure("--target local needs the local runtime, which tfctl does not have yet")
-        }
         do {
             try body(deployer(pipeline, options), pipeline)
         } catch let error as Deployer.Refused {
@@ -72,8 +70,17 @@ struct Apply: ParsableCommand {
 
     @OptionGroup var options: EnvironmentOptions
     @OptionGroup var deployment: DeploymentOptions
+    @OptionGroup(title: "Local target") var local: LocalOptions
 
     func run() throws {
+        if deployment.target == .local {
+            // Nothing leaves the machine: no confirmation, as `docker compose up` asks none.
+            let pipeline = options.pipeline()
+            pipeline.report(format: .text)
+            if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
+            try LocalTarget.apply(pipeline, options, port: local.port, follow: local.follow)
+            return
+        }
         try deployment.perform(options) { deployer, pipeline in
             if deployment.target == .gcloud {
                 try deployer.applyGcloud(deployment.approval)
@@ -100,6 +107,20 @@ struct Destroy: ParsableCommand {
     var deleteData = false
 
     func run() throws {
+        if deployment.target == .local {
+            let pipeline = options.pipeline()
+            guard pipeline.topology != nil else {
+                pipeline.report(format: .text)
+                throw ExitCode(1)
+            }
+            let directory = LocalTarget.directory(pipeline, options)
+            if try LocalTarget.controller(directory).destroy() {
+                print("The local run of \(pipeline.loaded.name) is stopped.")
+            } else {
+                print("Nothing runs locally for \(pipeline.loaded.name).")
+            }
+            return
+        }
         try deployment.perform(options) { deployer, _ in
             if deployment.target == .gcloud {
                 try deployer.destroyGcloud(deployment.approval, deleteData: deleteData)

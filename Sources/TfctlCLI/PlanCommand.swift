@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalRuntime
 import Planning
 import RenderPipeline
 
@@ -23,12 +24,26 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .long, help: "Also write the render and run `terraform init` and `terraform plan` in it.")
     var terraform = false
 
+    @Option(name: .long, help: "local: what apply --target local would start, restart and stop.")
+    var target: Target?
+
+    @OptionGroup(title: "Local target") var local: LocalOptions
+
     func run() throws {
         let pipeline = options.pipeline()
         if options.format == .text || pipeline.failed(strict: options.strict) {
             pipeline.report(format: options.format)
         }
         if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
+        if target == .local {
+            let spec = try LocalTarget.spec(pipeline, options, port: local.port)
+            let changes = LocalTarget.controller(LocalTarget.directory(pipeline, options)).changes(to: spec)
+            print(
+                changes.isEmpty ? "No changes: the local run is up to date.\n" : LocalReport.changes(changes),
+                terminator: "")
+            if detailedExitcode, !changes.isEmpty { throw ExitCode(2) }
+            return
+        }
         let report = try Self.planReport(pipeline, options, against: against)
         print(options.format == .json ? report.json() : report.text(), terminator: "")
         if terraform {

@@ -12,7 +12,10 @@ public struct Tfctl: ParsableCommand {
             Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
             2 changes present (render --check, plan --detailed-exitcode).
             """,
-        subcommands: [Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Explain.self],
+        subcommands: [
+            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Up.self, Status.self, Explain.self,
+            LocalSupervisorCommand.self,
+        ],
         defaultSubcommand: Render.self
     )
 

@@ -71,6 +71,8 @@ public struct Oracle: Sendable {
     public static let terraform = Oracle(name: "terraform", executable: "terraform")
     public static let bash = Oracle(name: "bash", executable: "bash")
     public static let redisServer = Oracle(name: "redis-server", executable: "redis-server")
+    /// `haproxy -c`: the local front door's configuration as haproxy itself reads it (Debian puts it in /usr/sbin).
+    public static let haproxy = Oracle(name: "haproxy", executable: "haproxy")
     public static let gcloudCheck = Oracle(name: "gcloud-check", executable: "gcloud-check")
     public static let tfschemaCheck = Oracle(name: "tfschema-check", executable: "tfschema-check")
 
@@ -95,7 +97,7 @@ public struct Oracle: Sendable {
     /// The resolved executable, or nil when it is not installed.
     public var resolved: String? {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        for directory in path + Self.oracleDirectories {
+        for directory in path + Self.oracleDirectories + ["/usr/sbin"] {
             let candidate = "\(directory)/\(executable)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

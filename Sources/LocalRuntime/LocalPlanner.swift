@@ -1,0 +1,215 @@
+import Foundation
+import JSON
+import TopologyModel
+
+/// Turns a topology into the processes of its local run (`LocalSpec`): per region a redis-server and the
+/// service's instances, then the front door. Every server gets the runtime environment the three cloud renderers
+/// emit (`Topology.environment(for:in:)`), with the cloud's values swapped for local ones by variable: Redis
+/// endpoints for the local redis-servers, secrets for generated development values (`LocalSecrets`), the relay
+/// endpoints document for a local file. Nothing is started here; secrets, certificates and ports are made once
+/// and kept under the state directory.
+public struct LocalPlanner {
+    public struct Refused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Where the programs are.
+    public struct Tools: Sendable {
+        public var realtimeServer: String
+        public var redisServer: String
+        public var haproxy: String
+
+        public init(realtimeServer: String, redisServer: String, haproxy: String) {
+            self.realtimeServer = realtimeServer
+            self.redisServer = redisServer
+            self.haproxy = haproxy
+        }
+    }
+
+    /// Local servers per region: the service's `min_instances`, and at least two, so affinity, a crash and a
+    /// rolling restart can be seen.
+    public static let minimumInstances = 2
+    public static let defaultFrontPort = 8080
+
+    let topology: Topology
+    let environment: String
+    let directory: LocalStateDirectory
+    let tools: Tools
+
+    public init(topology: Topology, environment: String, directory: LocalStateDirectory, tools: Tools) {
+        self.topology = topology
+        self.environment = environment
+        self.directory = directory
+        self.tools = tools
+    }
+
+    /// Refusals before anything is made: what the local target cannot run.
+    public func check() throws {
+        let custom = topology.services.filter { $0.image != .bundled }.map(\.name)
+        if !custom.isEmpty {
+            throw Refused(
+                description: "service \(custom.joined(separator: ", ")) runs its own image, which the local target "
+                    + "cannot run (it starts the bundled server as a process, not containers); use image: bundled "
+                    + "in a local environment")
+        }
+    }
+
+    /// The spec, with its secrets, certificates and ports made where missing. `frontPort`: the front door's port
+    /// (else the one used before, else 8080). `held`: the ports the current run holds; any other port kept from
+    /// before that another program took meanwhile is swapped for a free one (the front door's is not: its URL is
+    /// the user's, and the controller says it is taken). The generation is the controller's to set.
+    public func plan(frontPort: Int?, held: Set<Int> = []) throws -> LocalSpec {
+        try check()
+        try directory.create()
+        var ports = directory.readPorts()
+        let front = frontPort ?? ports[LocalProcess.Kind.frontDoor.rawValue] ?? Self.defaultFrontPort
+        ports[LocalProcess.Kind.frontDoor.rawValue] = front
+        func port(_ key: String) throws -> Int {
+            if let known = ports[key], held.contains(known) || PortProbe.isFree(known) { return known }
+            let fresh = try PortProbe.freePort(avoiding: Set(ports.values))
+            ports[key] = fresh
+            return fresh
+        }
+        let secrets = LocalSecrets(directory: directory)
+        var processes: [LocalProcess] = []
+        var files: [String: String] = [:]
+        var relayRegions: [(key: String, value: JSONValue)] = []
+        var redisURLs: [String: String] = [:]
+        let caPEM: String? =
+            topology.memorystore?.transitEncryption == true ? try LocalTLS(directory: directory).prepare() : nil
+        if let redis = topology.memorystore {
+            let password = redis.auth ? try secrets.value(id: "redis-auth", variable: "REDIS_AUTH") : nil
+            for region in topology.regions {
+                let id = "redis/\(region)"
+                let redisPort = try port(id)
+                let data = directory.redisData(region)
+                try FileManager.default.createDirectory(
+                    at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let configName = "redis/\(region)/redis.conf"
+                files[configName] = redisConfig(port: redisPort, data: data, password: password)
+                let url =
+                    (caPEM == nil ? "redis://" : "rediss://") + (password.map { ":\($0)@" } ?? "")
+                    + "127.0.0.1:\(redisPort)"
+                redisURLs[region] = url
+                var entry: [(key: String, value: JSONValue)] = [
+                    (key: RelayEndpointsDocument.urlKey, value: .string(url))
+                ]
+                if let caPEM { entry.append((key: RelayEndpointsDocument.caKey, value: .string(caPEM))) }
+                relayRegions.append((key: region, value: .object(entry)))
+                processes.append(
+                    LocalProcess(
+                        id: id, kind: .redis, region: region, executable: tools.redisServer,
+                        arguments: [directory.root.appendingPathComponent(configName).path], environment: [:],
+                        port: redisPort, readiness: .tcp(port: redisPort),
+                        stamp: Self.stamp(executable: tools.redisServer, files[configName]!)))
+            }
+            files[Self.relayFile] =
+                JSONValue.object([
+                    (key: RelayEndpointsDocument.formatKey, value: .string(RelayEndpointsDocument.format)),
+                    (key: RelayEndpointsDocument.regionsKey, value: .object(relayRegions)),
+                ]).pretty()
+        }
+        var backends: [FrontDoor.Backend] = []
+        for service in topology.services.sorted(by: { $0.name < $1.name }) {
+            for region in topology.regions {
+                var servicePorts: [Int] = []
+                for instance in 1...max(Self.minimumInstances, service.minInstances) {
+                    let id = "\(service.name)/\(region)/\(instance)"
+                    let serverPort = try port(id)
+                    let metricsPort = try port(id + "/metrics")
+                    servicePorts.append(serverPort)
+                    var variables = try runtimeEnvironment(
+                        service, region, secrets: secrets, redisURL: redisURLs[region], caPEM: caPEM,
+                        frontPort: front)
+                    variables["HOST"] = "127.0.0.1"
+                    variables["PORT"] = "\(serverPort)"
+                    variables["METRICS_PORT"] = "\(metricsPort)"
+                    processes.append(
+                        LocalProcess(
+                            id: id, kind: .realtime, region: region, executable: tools.realtimeServer, arguments: [],
+                            environment: variables, port: serverPort, metricsPort: metricsPort,
+                            readiness: .http(port: serverPort, path: "/readyz"),
+                            stamp: Self.stamp(executable: tools.realtimeServer, "")))
+                }
+                backends.append(FrontDoor.Backend(service: service, region: region, ports: servicePorts))
+            }
+        }
+        let config = FrontDoor.config(topology, port: front, backends: backends)
+        files[Self.frontDoorFile] = config.printed(header: [
+            "The local front door of \(environment): generated by tfctl apply --target local. DO NOT EDIT."
+        ])
+        processes.append(
+            LocalProcess(
+                id: LocalProcess.Kind.frontDoor.rawValue, kind: .frontDoor, region: nil, executable: tools.haproxy,
+                arguments: ["-db", "-f", directory.root.appendingPathComponent(Self.frontDoorFile).path],
+                environment: [:], port: front, readiness: .tcp(port: front),
+                stamp: Self.stamp(executable: tools.haproxy, files[Self.frontDoorFile]!)))
+        try directory.writePorts(ports)
+        return LocalSpec(
+            environment: environment, generation: 0, url: "http://127.0.0.1:\(front)", processes: processes,
+            files: files)
+    }
+
+    static let relayFile = "relay-endpoints.json"
+    static let frontDoorFile = "front-door.cfg"
+
+    /// The service's variables as the cloud renderers emit them, with local values where the cloud's cannot
+    /// work here. The Firebase fallback is left out: the server would write to the real project's database.
+    func runtimeEnvironment(
+        _ service: RealtimeService, _ region: String, secrets: LocalSecrets, redisURL: String?, caPEM: String?,
+        frontPort: Int
+    ) throws -> [String: String] {
+        var variables: [String: String] = [:]
+        for variable in topology.environment(for: service, in: region) {
+            switch (variable.name, variable.value) {
+            case ("REDIS_URL", _): variables[variable.name] = redisURL
+            case ("REDIS_CA_CERT", _): variables[variable.name] = caPEM
+            case (RelayEndpoints.fileVariable, _):
+                variables[variable.name] = directory.root.appendingPathComponent(Self.relayFile).path
+            case ("FIREBASE_DATABASE_URL", _): continue
+            case ("CORS_ORIGINS", .plain(let origins)):
+                // A page served from the front door's own origin may poll too.
+                variables[variable.name] = origins + ",http://127.0.0.1:\(frontPort)"
+            case (_, .plain(let value)): variables[variable.name] = value
+            case (_, .secret(let id, _)): variables[variable.name] = try secrets.value(id: id, variable: variable.name)
+            }
+        }
+        return variables
+    }
+
+    /// redis-server's configuration: loopback only, no persistence (a local run starts empty, as a new
+    /// Memorystore instance does), TLS only when the model has in-transit encryption (Memorystore then takes no
+    /// plain connections), AUTH when it has AUTH. In a file, not on the command line, where `ps` would show the
+    /// password.
+    func redisConfig(port: Int, data: URL, password: String?) -> String {
+        var lines = [
+            "# Generated by tfctl apply --target local. DO NOT EDIT.", "bind 127.0.0.1", "protected-mode yes",
+            "save \"\"", "appendonly no", "daemonize no", "dir \(data.path)", "loglevel notice",
+        ]
+        if topology.memorystore?.transitEncryption == true {
+            let tls = directory.tls
+            lines += [
+                "port 0", "tls-port \(port)", "tls-cert-file \(tls.appendingPathComponent("server.crt").path)",
+                "tls-key-file \(tls.appendingPathComponent("server.key").path)",
+                "tls-ca-cert-file \(tls.appendingPathComponent("ca.crt").path)", "tls-auth-clients no",
+            ]
+        } else {
+            lines.append("port \(port)")
+        }
+        if let password { lines.append("requirepass \(password)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What makes a running process stale besides its command and environment: the executable's size and
+    /// modification time (a rebuilt server), and a digest of the configuration it reads.
+    static func stamp(executable: String, _ configuration: String) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: executable)
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in configuration.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return "\(size)-\(Int64(modified * 1000))-" + String(hash, radix: 16)
+    }
+}
