@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Latency percentiles of tfctl loadtest.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // parse -> model -> validate -> translate -> print -> write; each module knows only the ones below it.
@@ -50,13 +52,26 @@ let package = Package(
             name: "RenderPipeline",
             dependencies: ["Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning", "TopologyModel"]
         ),
+        // tfctl loadtest: Socket.IO clients and a publisher on SwiftNIO, latency in an HdrHistogram.
+        .target(
+            name: "LoadTest",
+            dependencies: [
+                "JSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // The local target: the topology's processes on this machine, supervised (apply --target local).
         .target(name: "LocalRuntime", dependencies: ["TopologyModel", "JSON"]),
         .target(
             name: "TfctlCLI",
             dependencies: [
                 "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning",
-                "RenderPipeline", "LocalRuntime",
+                "RenderPipeline", "LocalRuntime", "LoadTest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

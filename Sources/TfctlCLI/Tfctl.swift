@@ -13,7 +13,8 @@ public struct Tfctl: ParsableCommand {
             2 changes present (render --check, plan --detailed-exitcode).
             """,
         subcommands: [
-            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Up.self, Status.self, Explain.self,
+            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Up.self, Status.self,
+            LoadTestCommand.self, Explain.self,
             LocalSupervisorCommand.self,
         ],
         defaultSubcommand: Render.self

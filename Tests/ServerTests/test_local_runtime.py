@@ -275,3 +275,23 @@ def test_a_front_door_port_in_use_is_refused_with_a_way_out_and_starts_nothing(p
     assert "--port" in result.stderr
     assert not (state_directory(project) / "state.json").exists()
     assert status(project)["supervision"] == "none"
+
+
+def test_loadtest_measures_a_local_run_through_the_front_door_on_both_transports(project):
+    port = free_port()
+    tfctl(project, "apply", "--target", "local", "--port", str(port))
+    for transport in ("websocket", "polling"):
+        result = tfctl(project, "loadtest", "--connections", "40", "--rooms", "4", "--rate", "20", "--duration", "2",
+                       "--transport", transport, "--region", "europe-west1", "--format", "json")
+        report = json.loads(result.stdout)
+        assert report["format"] == "tfctl.loadtest/v1"
+        assert report["subscribed"] == 40, report
+        assert report["errors"] == {}, report
+        assert report["publishes"] >= 30, report
+        # Every accepted publish reached the ten subscribers of its room, each once.
+        assert report["deliveries"] == report["expected_deliveries"] == report["publishes"] * 10, report
+        assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p99"] <= report["latency_ms"]["max"], report
+        assert report["loadtest_cpu_us_per_delivery"] > 0, report
+    # Only this machine, unless told otherwise.
+    refused = tfctl(project, "loadtest", "--url", "http://192.0.2.1:80", check=False)
+    assert refused.returncode == 1 and "--allow-remote" in refused.stderr

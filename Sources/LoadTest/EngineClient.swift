@@ -1,0 +1,159 @@
+import JSON
+
+/// One load-test client's Socket.IO conversation on `/tenders`, whichever transport carries it: answer the open
+/// packet with CONNECT (and, when reconnecting, the private id and offset that recover the session), subscribe to
+/// its room once connected, answer pings, and time every `tender:update` from the moment it was meant to be
+/// published. Runs on one event loop; `received` answers what to send back.
+final class EngineClient: @unchecked Sendable {
+    enum Phase {
+        case opening, connecting, subscribing, subscribed, closed
+    }
+
+    static let namespace = "/tenders"
+
+    let index: Int
+    let tender: String
+    let auth: String
+    let stats: LoadTestStats
+    var phase = Phase.opening
+    /// Uptime nanoseconds when the current connection attempt began.
+    var attemptStarted: UInt64 = 0
+    /// From the CONNECT answer: the socket id and private id, for a recovery on reconnect.
+    var sid: String?
+    var pid: String?
+    /// The offset of the last event received, for a recovery.
+    var offset: String?
+    var reconnecting = false
+    /// The affinity cookie the front door set (`NAME=value`), sent back as a browser would.
+    var cookie: String?
+
+    init(index: Int, tender: String, auth: String, stats: LoadTestStats) {
+        self.index = index
+        self.tender = tender
+        self.auth = auth
+        self.stats = stats
+    }
+
+    /// The CONNECT packet: the auth object, with `pid` and `offset` once there is a session to recover.
+    var connectPacket: String {
+        var members =
+            (JSONValue.parse(Substring(auth)).flatMap { value -> [(key: String, value: JSONValue)]? in
+                if case .object(let members) = value { return members }
+                return nil
+            }) ?? []
+        if let pid, let offset {
+            members.append((key: "pid", value: .string(pid)))
+            members.append((key: "offset", value: .string(offset)))
+        }
+        return "40\(Self.namespace)," + JSONValue.object(members).serialized()
+    }
+
+    var subscribePacket: String {
+        "42\(Self.namespace),1"
+            + JSONValue.array([
+                .string("subscribe"), .object([(key: "tenderId", value: .string(tender))]),
+            ]).serialized()
+    }
+
+    /// Handles one Engine.IO packet (a WebSocket text frame, or one packet of a polling payload); answers the
+    /// packets to send back. `now`: uptime nanoseconds.
+    func received(_ packet: UnsafeRawBufferPointer, now: UInt64) -> [String] {
+        guard let kind = packet.first else { return [] }
+        switch kind {
+        case UInt8(ascii: "2"):
+            return ["3"]  // ping → pong
+        case UInt8(ascii: "0"):
+            phase = .connecting
+            return [connectPacket]
+        case UInt8(ascii: "4"):
+            return message(packet, now: now)
+        case UInt8(ascii: "1"):
+            stats.error("closed_by_server")
+            return []
+        default:
+            return []
+        }
+    }
+
+    private static let update = Array("42/tenders,[\"tender:update\"".utf8)
+    private static let sentKey = Array("\"sent\":".utf8)
+
+    private func message(_ packet: UnsafeRawBufferPointer, now: UInt64) -> [String] {
+        // The hot path first: an event, timed without parsing the whole payload.
+        if packet.starts(with: Self.update) {
+            stats.deliveries += 1
+            if let sent = Self.integer(after: Self.sentKey, in: packet), now > sent {
+                _ = stats.latency.record((now - sent) / 1000)
+            }
+            offset = Self.lastString(in: packet) ?? offset
+            return []
+        }
+        let text = String(decoding: packet, as: UTF8.self)
+        let connect = "40\(Self.namespace),"
+        if text.hasPrefix(connect) {
+            let answer = JSONValue.parse(text.dropFirst(connect.count))
+            let newSid = answer?["sid"]?.stringValue
+            // Recovered: the same socket, which the server has put back in its rooms with what it missed.
+            let recovered = reconnecting && newSid != nil && newSid == sid
+            if reconnecting {
+                stats.reconnects += 1
+                if recovered { stats.recoveries += 1 }
+            } else {
+                stats.connected += 1
+                _ = stats.connectTime.record((now &- attemptStarted) / 1000)
+            }
+            sid = newSid
+            pid = answer?["pid"]?.stringValue ?? pid
+            if recovered {
+                phase = .subscribed
+                return []
+            }
+            phase = .subscribing
+            return [subscribePacket]
+        }
+        if text.hasPrefix("43\(Self.namespace),1") {
+            if phase == .subscribing, !reconnecting { stats.subscribed += 1 }
+            phase = .subscribed
+            if !text.contains("\"ok\":true") { stats.error("subscribe_refused") }
+            return []
+        }
+        if text.hasPrefix("44\(Self.namespace),") {
+            stats.error("connect_refused")
+            phase = .closed
+        }
+        return []
+    }
+
+    /// The decimal integer after `key` in `bytes`.
+    static func integer(after key: [UInt8], in bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard bytes.count > key.count else { return nil }
+        var index = 0
+        outer: while index <= bytes.count - key.count {
+            for offset in 0..<key.count where bytes[index + offset] != key[offset] {
+                index += 1
+                continue outer
+            }
+            var value: UInt64 = 0
+            var position = index + key.count
+            var digits = 0
+            while position < bytes.count, bytes[position] >= 48, bytes[position] <= 57 {
+                value = value &* 10 &+ UInt64(bytes[position] - 48)
+                position += 1
+                digits += 1
+            }
+            return digits > 0 ? value : nil
+        }
+        return nil
+    }
+
+    /// The last JSON string of an event's argument list (`[..., "offset"]`): its recovery offset.
+    static func lastString(in bytes: UnsafeRawBufferPointer) -> String? {
+        guard bytes.count >= 3, bytes[bytes.count - 1] == UInt8(ascii: "]"),
+            bytes[bytes.count - 2] == UInt8(ascii: "\"")
+        else { return nil }
+        var start = bytes.count - 3
+        while start >= 0, bytes[start] != UInt8(ascii: "\"") { start -= 1 }
+        guard start >= 0 else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<(bytes.count - 2)]), as: UTF8.self)
+    }
+}

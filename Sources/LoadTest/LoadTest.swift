@@ -1,0 +1,207 @@
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `tfctl loadtest`: opens the connections over the ramp, waits until they are subscribed, publishes at the rate
+/// for the duration, and reports what the clients measured.
+public final class LoadTest: @unchecked Sendable {
+    let options: LoadTestOptions
+    let progress: ((String) -> Void)?
+
+    /// `progress`: called about once a second with a one-line summary (a live line at a terminal).
+    public init(options: LoadTestOptions, progress: ((String) -> Void)? = nil) {
+        self.options = options
+        self.progress = progress
+    }
+
+    /// The clients of one event loop; touched only on that loop.
+    final class LoopClients: @unchecked Sendable {
+        let loop: EventLoop
+        let stats = LoadTestStats()
+        var clients: [EngineClient] = []
+        var channels: [Int: Channel] = [:]
+        var stopping = false
+
+        init(loop: EventLoop) { self.loop = loop }
+    }
+
+    public func run() throws -> LoadTestReport {
+        try options.validate()
+        Self.raiseDescriptorLimit()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
+        defer { try? group.syncShutdownGracefully() }
+        let loops = (0..<options.threads).map { _ in LoopClients(loop: group.next()) }
+        let publisherLoop = loops[0].loop
+        let publisher = try publisherLoop.submit { Publisher(loop: publisherLoop, options: self.options) }.wait()
+        try publisherLoop.flatSubmit { publisher.connect() }.wait()
+        let cpuBefore = Self.cpuSeconds()
+
+        // Ramp: connection i starts at a random moment of its slot, so N clients do not arrive in lockstep.
+        let slot = options.ramp / Double(options.connections)
+        for index in 0..<options.connections {
+            let owner = loops[index % loops.count]
+            let delay = slot * (Double(index) + Double.random(in: 0..<1))
+            owner.loop.execute {
+                let client = EngineClient(
+                    index: index, tender: LoadTestOptions.room(index, of: self.options.rooms),
+                    auth: self.options.auth(index), stats: owner.stats)
+                owner.clients.append(client)
+                owner.loop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) { self.connect(client, owner) }
+            }
+        }
+        let setupStarted = Date()
+        let setupLimit = options.ramp + 30
+        var counts = try totals(loops)
+        while counts.subscribed + counts.refused < options.connections,
+            Date().timeIntervalSince(setupStarted) < setupLimit
+        {
+            progress?(
+                "connecting: \(counts.subscribed)/\(options.connections) subscribed, \(counts.errors) errors")
+            Thread.sleep(forTimeInterval: 0.25)
+            counts = try totals(loops)
+        }
+        let setupSeconds = Date().timeIntervalSince(setupStarted)
+        let deliveriesBefore = counts.deliveries
+        let cpuAtStart = Self.cpuSeconds()
+        try publisherLoop.submit { publisher.start() }.wait()
+        let started = Date()
+        var last = (time: started, deliveries: deliveriesBefore)
+        while Date().timeIntervalSince(started) < options.duration {
+            Thread.sleep(forTimeInterval: min(1, max(0.01, options.duration - Date().timeIntervalSince(started))))
+            counts = try totals(loops)
+            let now = Date()
+            let rate = Double(counts.deliveries - last.deliveries) / max(0.001, now.timeIntervalSince(last.time))
+            last = (now, counts.deliveries)
+            progress?(
+                String(
+                    format: "%.0fs: %.0f deliveries/s, %d connected, %d errors", now.timeIntervalSince(started), rate,
+                    counts.subscribed, counts.errors))
+        }
+        try publisherLoop.submit { publisher.stop() }.wait()
+        let publishSeconds = Date().timeIntervalSince(started)
+        // In-flight events still arrive: wait a little for them (they count, with their true latency).
+        Thread.sleep(forTimeInterval: 1)
+        let cpuAtEnd = Self.cpuSeconds()
+        let (accepted, failed, dropped) = try publisherLoop.submit {
+            (publisher.accepted, publisher.failed, publisher.dropped)
+        }.wait()
+        let stats = LoadTestStats()
+        for clients in loops {
+            let merged = try clients.loop.submit { () -> LoadTestStats in
+                clients.stopping = true
+                for channel in clients.channels.values { channel.close(promise: nil) }
+                return clients.stats
+            }.wait()
+            stats.merge(merged)
+        }
+        try publisherLoop.submit { publisher.close() }.wait()
+        _ = cpuBefore
+        // Subscribers per room, with every client subscribed: what each accepted publish should reach.
+        let perRoom = (0..<options.rooms).map { room in
+            options.connections / options.rooms + (room < options.connections % options.rooms ? 1 : 0)
+        }
+        let expected = zip(accepted, perRoom).reduce(0) { $0 + $1.0 * $1.1 }
+        var errors = stats.errors
+        for (kind, count) in failed { errors[kind, default: 0] += count }
+        if dropped > 0 { errors["publish_backlog_dropped"] = dropped }
+        return LoadTestReport(
+            options: options, setupSeconds: setupSeconds, publishSeconds: publishSeconds, stats: stats,
+            deliveries: stats.deliveries - deliveriesBefore, expected: expected, publishes: accepted.reduce(0, +),
+            errors: errors, cpuSeconds: cpuAtEnd - cpuAtStart)
+    }
+
+    private struct Totals {
+        var subscribed = 0, refused = 0, deliveries = 0, errors = 0
+    }
+
+    private func totals(_ loops: [LoopClients]) throws -> Totals {
+        var totals = Totals()
+        for clients in loops {
+            let part = try clients.loop.submit { () -> Totals in
+                Totals(
+                    subscribed: clients.stats.subscribed, refused: clients.stats.errors["connect_refused"] ?? 0,
+                    deliveries: clients.stats.deliveries, errors: clients.stats.errors.values.reduce(0, +))
+            }.wait()
+            totals.subscribed += part.subscribed
+            totals.refused += part.refused
+            totals.deliveries += part.deliveries
+            totals.errors += part.errors
+        }
+        return totals
+    }
+
+    /// Opens a connection for `client` on its loop; when it closes while the test runs, opens another after a
+    /// second or so (socket.io-client's default delay, randomised by half), presenting the session to recover.
+    func connect(_ client: EngineClient, _ owner: LoopClients) {
+        guard !owner.stopping else { return }
+        let url = options.urls[client.index % options.urls.count]
+        let host = url.host ?? "127.0.0.1"
+        let port = url.port ?? 80
+        client.attemptStarted = DispatchTime.now().uptimeNanoseconds
+        client.phase = .opening
+        let connection: EventLoopFuture<Channel>
+        switch options.transport {
+        case .websocket:
+            let path =
+                (url.path.isEmpty ? "" : url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path)
+                + "/socket.io/?EIO=4&transport=websocket"
+            connection = ClientBootstrap(group: owner.loop)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            WebSocketHandshake(
+                                host: "\(host):\(port)", path: path, headers: self.options.headers, client: client))
+                    }
+                }
+                .connect(host: host, port: port)
+        case .polling:
+            connection = PollingSession.open(
+                client: client, loop: owner.loop, host: host, port: port, basePath: url.path,
+                headers: options.headers)
+        }
+        connection.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                owner.channels[client.index] = channel
+                channel.closeFuture.whenComplete { _ in
+                    owner.channels[client.index] = nil
+                    self.reconnectLater(client, owner)
+                }
+            case .failure:
+                client.stats.error("tcp_connect_failed")
+                self.reconnectLater(client, owner)
+            }
+        }
+    }
+
+    private func reconnectLater(_ client: EngineClient, _ owner: LoopClients) {
+        guard !owner.stopping, client.phase != .closed else { return }
+        if client.sid != nil { client.reconnecting = true }
+        client.stats.error("disconnected")
+        let delay = Int64(Double.random(in: 0.5...1.5) * 1e9)
+        owner.loop.scheduleTask(in: .nanoseconds(delay)) { self.connect(client, owner) }
+    }
+
+    /// CPU seconds this process has used (user and system): the load generator's own cost.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// One descriptor per connection: the soft limit raised to the hard one.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Dispatch
+import NIOCore
+import NIOWebSocket
+
+/// The client side of the WebSocket handshake, written by hand: one request, then the `101` answer read up to
+/// its blank line. On success it hands the connection to the WebSocket frame codec and `EngineWebSocketHandler`,
+/// with whatever followed the answer's head (the server's open packet may come in the same read).
+final class WebSocketHandshake: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let host: String
+    let path: String
+    let headers: [(String, String)]
+    let client: EngineClient
+    private var received: ByteBuffer?
+
+    init(host: String, path: String, headers: [(String, String)], client: EngineClient) {
+        self.host = host
+        self.path = path
+        self.headers = headers
+        self.client = client
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var key = [UInt8](repeating: 0, count: 16)
+        for index in key.indices { key[index] = UInt8.random(in: 0...255) }
+        var request =
+            "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: \(Base64.encode(key))\r\nSec-WebSocket-Version: 13\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        if let cookie = client.cookie { request += "Cookie: \(cookie)\r\n" }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request + "\r\n")), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if received == nil { received = buffer } else { received!.writeBuffer(&buffer) }
+        guard var received, let end = received.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) else {
+            if (self.received?.readableBytes ?? 0) > 16384 { fail(context, "handshake_too_large") }
+            return
+        }
+        let headLength = end.upperBound - received.readableBytesView.startIndex
+        let head = received.readString(length: headLength) ?? ""
+        guard head.hasPrefix("HTTP/1.1 101") else {
+            fail(context, "upgrade_refused_" + (head.split(separator: " ").dropFirst().first.map(String.init) ?? "?"))
+            return
+        }
+        for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("set-cookie:") {
+            client.cookie = line.dropFirst("set-cookie:".count).split(separator: ";").first
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        do {
+            try context.pipeline.syncOperations.addHandlers(
+                [
+                    ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 20)), WebSocketFrameEncoder(),
+                    EngineWebSocketHandler(client: client),
+                ], position: .after(self))
+        } catch {
+            fail(context, "pipeline")
+            return
+        }
+        self.received = nil
+        if received.readableBytes > 0 { context.fireChannelRead(NIOAny(received)) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ kind: String) {
+        client.stats.error(kind)
+        context.close(promise: nil)
+    }
+}
+
+/// Engine.IO over the WebSocket: each text frame is one packet for the client, answered in kind.
+final class EngineWebSocketHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let client: EngineClient
+
+    init(client: EngineClient) { self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            let now = DispatchTime.now().uptimeNanoseconds
+            let replies = frame.unmaskedData.withUnsafeReadableBytes { client.received($0, now: now) }
+            for reply in replies { send(context, .text, context.channel.allocator.buffer(string: reply)) }
+            if client.phase == .closed { context.close(promise: nil) }
+        case .ping:
+            send(context, .pong, frame.unmaskedData)
+        case .connectionClose:
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    private func send(_ context: ChannelHandlerContext, _ opcode: WebSocketOpcode, _ data: ByteBuffer) {
+        let frame = WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(), data: data)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        client.stats.error("websocket_error")
+        context.close(promise: nil)
+    }
+}
+
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding (RFC 4648 §4), or base64url without it (§5).
+    static func encode(_ bytes: [UInt8], url: Bool = false) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let chunk = bytes[index..<min(index + 3, bytes.count)]
+            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
+            for position in 0..<4 {
+                if position <= chunk.count {
+                    var character = alphabet[Int(value >> (18 - 6 * position) & 63)]
+                    if url, character == UInt8(ascii: "+") { character = UInt8(ascii: "-") }
+                    if url, character == UInt8(ascii: "/") { character = UInt8(ascii: "_") }
+                    output.append(character)
+                } else if !url {
+                    output.append(UInt8(ascii: "="))
+                }
+            }
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
