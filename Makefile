@@ -51,12 +51,14 @@ lint:
 
 ## Release builds, then the render benchmark and the server's broadcast benchmark, each with its same-run
 ## baseline (terraform fmt and python3 for rendering; Node with Debian's node-ws for the server's clients and
-## its baseline).
+## its baseline), then the local topology under tfctl loadtest, through the front door and direct (redis-server
+## and haproxy).
 bench: $(VENV)/bench-installed
 	$(SWIFT) build -c release --product tfctl
 	$(SWIFT) build -c release --product realtime-server
 	$(VENV)/bin/python Benchmarks/render_bench.py $$($(SWIFT) build -c release --show-bin-path)/tfctl
 	$(VENV)/bin/python Benchmarks/server_bench.py $$($(SWIFT) build -c release --show-bin-path)/realtime-server
+	$(VENV)/bin/python Benchmarks/local_bench.py $$($(SWIFT) build -c release --show-bin-path)/tfctl
 
 $(VENV)/bench-installed: $(VENV)/installed Benchmarks/requirements.txt
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Benchmarks/requirements.txt

@@ -71,7 +71,10 @@ let package = Package(
             name: "TfctlCLI",
             dependencies: [
                 "TopologyModel", "Diagnostics", "EnvironmentLoader", "Validation", "Renderers", "Planning",
-                "RenderPipeline", "LocalRuntime", "LoadTest",
+                "RenderPipeline",
+                // The local target and the load generator drive processes through Linux's /proc and posix_spawn.
+                .target(name: "LocalRuntime", condition: .when(platforms: [.linux])),
+                .target(name: "LoadTest", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -12,11 +12,15 @@ import NIOPosix
 public final class LoadTest: @unchecked Sendable {
     let options: LoadTestOptions
     let progress: ((String) -> Void)?
+    let phase: ((String) -> Void)?
 
-    /// `progress`: called about once a second with a one-line summary (a live line at a terminal).
-    public init(options: LoadTestOptions, progress: ((String) -> Void)? = nil) {
+    /// `progress`: called about once a second with a one-line summary (a live line at a terminal). `phase`: called
+    /// with `publishing` when the publisher starts and `published` when it stops, for a benchmark that measures
+    /// the servers' CPU over exactly that span.
+    public init(options: LoadTestOptions, progress: ((String) -> Void)? = nil, phase: ((String) -> Void)? = nil) {
         self.options = options
         self.progress = progress
+        self.phase = phase
     }
 
     /// The clients of one event loop; touched only on that loop.
@@ -39,7 +43,6 @@ public final class LoadTest: @unchecked Sendable {
         let publisherLoop = loops[0].loop
         let publisher = try publisherLoop.submit { Publisher(loop: publisherLoop, options: self.options) }.wait()
         try publisherLoop.flatSubmit { publisher.connect() }.wait()
-        let cpuBefore = Self.cpuSeconds()
 
         // Ramp: connection i starts at a random moment of its slot, so N clients do not arrive in lockstep.
         let slot = options.ramp / Double(options.connections)
@@ -67,6 +70,7 @@ public final class LoadTest: @unchecked Sendable {
         }
         let setupSeconds = Date().timeIntervalSince(setupStarted)
         let deliveriesBefore = counts.deliveries
+        phase?("publishing")
         let cpuAtStart = Self.cpuSeconds()
         try publisherLoop.submit { publisher.start() }.wait()
         let started = Date()
@@ -87,6 +91,7 @@ public final class LoadTest: @unchecked Sendable {
         // In-flight events still arrive: wait a little for them (they count, with their true latency).
         Thread.sleep(forTimeInterval: 1)
         let cpuAtEnd = Self.cpuSeconds()
+        phase?("published")
         let (accepted, failed, dropped) = try publisherLoop.submit {
             (publisher.accepted, publisher.failed, publisher.dropped)
         }.wait()
@@ -100,7 +105,6 @@ public final class LoadTest: @unchecked Sendable {
             stats.merge(merged)
         }
         try publisherLoop.submit { publisher.close() }.wait()
-        _ = cpuBefore
         // Subscribers per room, with every client subscribed: what each accepted publish should reach.
         let perRoom = (0..<options.rooms).map { room in
             options.connections / options.rooms + (room < options.connections % options.rooms ? 1 : 0)

@@ -46,6 +46,13 @@ public enum FrontDoor {
         var cookies: [String] { ports.indices.map { "\(region)-i\($0 + 1)" } }
     }
 
+    /// The backend and server names of a server instance (`realtime/us-central1/2`: `realtime--us-central1`, `i2`).
+    public static func server(of process: LocalProcess) -> (backend: String, server: String)? {
+        let parts = process.id.split(separator: "/")
+        guard process.kind == .realtime, parts.count == 3 else { return nil }
+        return ("\(parts[0])--\(parts[1])", "i\(parts[2])")
+    }
+
     public static func config(_ topology: Topology, port: Int, backends: [Backend]) -> HAProxyConfig {
         typealias D = HAProxyConfig.Directive
         let services = topology.services.sorted { $0.name < $1.name }
@@ -55,7 +62,13 @@ public enum FrontDoor {
             "global", nil,
             [
                 D("maxconn", "\(connections + 1000)"),
+                D(
+                    "no", "strict-limits",
+                    comment: "Start even where the descriptor limit is below what maxconn needs (haproxy says so)."),
                 D("log", "stdout", "format", "raw", "local0", "info"),
+                D(
+                    "stats", "socket", "unix@" + FrontDoorStats.socket, "mode", "600", "level", "admin",
+                    comment: "The supervisor's way to take an instance out before it stops (FrontDoorStats)."),
             ])
         let defaults = HAProxyConfig.Section(
             "defaults", nil,
@@ -64,15 +77,19 @@ public enum FrontDoor {
                 D("log", "global"),
                 D("option", "httplog"),
                 D("option", "dontlog-normal", comment: "Only errors and refusals are logged."),
+                D("option", "dontlognull"),
                 D("option", "forwardfor", comment: "X-Forwarded-For, as the load balancer adds it."),
                 D(
                     "option", "redispatch", "1",
                     comment: "Affinity is best effort: a client whose instance is gone or full moves to another at\n"
                         + "once (on the first retry, without the second's wait for a server that may be restarting)."),
                 D("retries", "2"),
+                D(
+                    "option", "splice-auto",
+                    comment: "A WebSocket's frames pass through the kernel (splice), not through haproxy's buffers."),
                 D("timeout", "connect", "5s"),
                 D("timeout", "http-request", "10s"),
-                D("timeout", "queue", "5s"),
+                D("timeout", "queue", "1s"),
                 D("timeout", "client", timeout),
                 D("timeout", "server", timeout),
                 D("timeout", "tunnel", timeout),
@@ -98,19 +115,26 @@ public enum FrontDoor {
                 directives.append(D("http-request", "deny", "deny_status", "403", "if", "admin_path", "!admin_source"))
             }
             if let limit = lb.rateLimit {
-                let (type, fetch) = rateKey(limit.key)
                 let window = "\(limit.intervalSeconds)s"
-                directives += [
+                let (type, fetch, fallback) = rateKey(limit.key)
+                directives.append(
                     D(
-                        "stick-table", "type", type, "size", "1m", "expire", window, "store",
-                        "http_req_rate(\(window))",
+                        words: ["stick-table", "type"] + type + [
+                            "size", "1m", "expire", window, "store", "http_req_rate(\(window))",
+                        ],
                         comment: "Cloud Armor's rate limit: \(limit.requests) requests per \(window) per "
-                            + "\(limit.key.description), the excess refused with 429."),
-                    D("http-request", "track-sc0", fetch),
+                            + "\(limit.key.description), the excess refused with 429. Without the key, Cloud Armor\n"
+                            + "counts the client IP (xff-ip) or all such requests together (a header or cookie)."))
+                if let fallback {
+                    directives.append(D("http-request", "track-sc0", fetch, "if", "{", fetch, "-m", "found", "}"))
+                    directives.append(D("http-request", "track-sc0", fallback, "if", "!{", fetch, "-m", "found", "}"))
+                } else {
+                    directives.append(D("http-request", "track-sc0", fetch))
+                }
+                directives.append(
                     D(
                         "http-request", "deny", "deny_status", "429", "if", "{", "sc_http_req_rate(0)", "gt",
-                        "\(limit.requests)", "}"),
-                ]
+                        "\(limit.requests)", "}"))
             }
         }
         let primary = services.first
@@ -140,7 +164,9 @@ public enum FrontDoor {
             }
             for backend in own where service.sessionAffinity {
                 directives.append(
-                    D(words: ["use_backend", backend.name, "if"] + path + ["affinity_\(backend.name)"]))
+                    D(
+                        words: ["use_backend", backend.name, "if"] + path
+                            + ["affinity_\(backend.name)", "{", "nbsrv(\(backend.name))", "gt", "0", "}"]))
             }
             for backend in own {
                 directives.append(
@@ -162,8 +188,9 @@ public enum FrontDoor {
             D("balance", "leastconn"),
             D("option", "httpchk", "GET", "/readyz", comment: "A draining or Redis-less instance is taken out."),
             D("http-check", "expect", "status", "200"),
+            D("timeout", "check", "2s"),
             D(
-                "default-server", "check", "inter", "1s", "fall", "1", "rise", "1", "maxconn",
+                "default-server", "check", "inter", "1s", "fall", "3", "rise", "2", "maxconn",
                 "\(backend.service.concurrency)", "maxqueue", "1"),
         ]
         if backend.service.sessionAffinity {
@@ -180,13 +207,15 @@ public enum FrontDoor {
         return HAProxyConfig.Section("backend", backend.name, directives)
     }
 
-    /// The stick table's key type and the sample it tracks, for the model's rate-limit key.
-    private static func rateKey(_ key: RateLimit.Key) -> (type: String, fetch: String) {
+    /// The stick table's key type, the sample it tracks for the model's rate-limit key, and what it tracks when
+    /// the request lacks it (Cloud Armor: the client IP for `xff-ip`, the key `ALL` for a header or cookie).
+    /// Keys are IPv6 tables (which hold IPv4 too) and strings of up to 128 bytes, Cloud Armor's key length.
+    private static func rateKey(_ key: RateLimit.Key) -> (type: [String], fetch: String, fallback: String?) {
         switch key {
-        case .ip: ("ip", "src")
-        case .forwardedIP: ("ip", "req.hdr_ip(x-forwarded-for,1)")
-        case .header(let name): ("string", "req.hdr(\(name))")
-        case .cookie(let name): ("string", "req.cook(\(name))")
+        case .ip: (["ipv6"], "src", nil)
+        case .forwardedIP: (["ipv6"], "req.hdr_ip(x-forwarded-for,1)", "src")
+        case .header(let name): (["string", "len", "128"], "req.hdr(\(name))", "str(ALL)")
+        case .cookie(let name): (["string", "len", "128"], "req.cook(\(name))", "str(ALL)")
         }
     }
 }

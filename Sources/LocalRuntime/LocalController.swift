@@ -4,19 +4,19 @@ import Foundation
     import Glibc
 #endif
 
-/// What `apply`, `plan`, `status` and `destroy --target local` do with a local run: find the supervisor of an
-/// earlier apply (or the processes it left when it died), hand it a new spec, start one, or stop it all.
+/// What `apply`, `plan`, `status` and `destroy --target local` do with a local run: find its supervisor (or the
+/// processes a dead one left), hand it a new spec, start one, or stop it all.
 public struct LocalController {
     public enum Supervision: Equatable {
         case none
-        /// A live supervisor.
+        /// A live supervisor: it holds `supervisor.lock`.
         case running(pid_t)
         /// The supervisor is gone and these processes of its run are still alive (a crashed or killed tfctl).
         case stale([pid_t])
     }
 
     public let directory: LocalStateDirectory
-    /// The command that runs the supervisor: tfctl's own executable and its hidden subcommand.
+    /// The command that runs the supervisor: tfctl's own executable (its hidden subcommand is appended).
     let supervisorCommand: [String]
     let log: (String) -> Void
 
@@ -26,23 +26,40 @@ public struct LocalController {
         self.log = log
     }
 
-    public func supervision() -> Supervision {
-        guard let state = directory.readState() else { return .none }
-        let command = ProcessControl.commandLine(state.supervisor)
-        if ProcessControl.isAlive(state.supervisor), command.contains(Self.subcommand) {
-            return .running(state.supervisor)
-        }
-        // Only the pids that still run what the spec said: a pid reused by a stranger is left alone. redis-server
-        // rewrites its title ("/usr/bin/redis-server 127.0.0.1:6379"), so the executable starts the first word.
-        let executables = directory.readSpec()?.processes.map(\.executable) ?? []
-        let alive = state.processes.map(\.pid).filter { pid in
-            let first = ProcessControl.commandLine(pid).first ?? ""
-            return ProcessControl.isAlive(pid) && executables.contains { first == $0 || first.hasPrefix($0 + " ") }
-        }
-        return alive.isEmpty ? .none : .stale(alive)
+    public static let subcommand = "local-supervisor"
+
+    public struct Failed: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    public static let subcommand = "local-supervisor"
+    /// Runs `body` holding the run's command lock, so two tfctl never plan, apply or destroy one run at once; a
+    /// second waits, saying why.
+    public func exclusively<T>(_ body: () throws -> T) throws -> T {
+        try directory.create()
+        guard let lock = FileLock(directory.commandLock) else {
+            throw Failed(description: "cannot open \(directory.commandLock.path)")
+        }
+        if !lock.tryLock() {
+            log("another tfctl is changing this local run; waiting for it")
+            lock.lock()
+        }
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    public func supervision() -> Supervision {
+        guard let state = directory.readState() else { return .none }
+        // The kernel drops a dead holder's lock: one that cannot be taken has a live supervisor.
+        if FileManager.default.fileExists(atPath: directory.supervisorLock.path),
+            let lock = FileLock(directory.supervisorLock)
+        {
+            if !lock.tryLock() { return .running(state.supervisor) }
+            lock.unlock()
+        }
+        // Only what still is the process the state recorded (its pid and start time): a reused pid is left alone.
+        let alive = state.processes.filter { ProcessControl.isSame($0.pid, startTime: $0.startTime) }.map(\.pid)
+        return alive.isEmpty ? .none : .stale(alive)
+    }
 
     /// The ports the processes of the current run hold (they are not "in use by another program").
     public func heldPorts() -> Set<Int> {
@@ -56,25 +73,25 @@ public struct LocalController {
         return LocalChanges(from: directory.readSpec(), to: spec)
     }
 
-    public struct Failed: Error, CustomStringConvertible {
-        public let description: String
+    /// Stops what a dead supervisor left running, saying so; before anything is planned, so its ports count free.
+    public func stopStaleRun() {
+        guard case .stale(let pids) = supervision() else { return }
+        log(
+            "the supervisor of an earlier run is gone and its processes still run (pids "
+                + pids.map(String.init).joined(separator: ", ") + "): stopping them first")
+        stopStale(pids)
     }
 
     /// Brings the run to `spec` and answers the state once the supervisor has applied it.
     public func apply(_ proposed: LocalSpec) throws -> (state: LocalState, changes: LocalChanges) {
         var spec = proposed
+        stopStaleRun()
         let current = supervision()
-        if case .stale(let pids) = current {
-            log(
-                "the supervisor of an earlier run is gone and its processes still run (pids "
-                    + pids.map(String.init).joined(separator: ", ") + "): stopping them first")
-            stopStale(pids)
-        }
-        let previous = current == .none ? nil : directory.readSpec()
-        let changes = LocalChanges(
-            from: { if case .running = current { return previous } else { return nil } }(), to: spec)
+        let previous: LocalSpec? = { if case .running = current { return directory.readSpec() } else { return nil } }()
+        let changes = LocalChanges(from: previous, to: spec)
         let held = heldPorts()
-        for process in spec.processes where changes.start.contains(process.id) {
+        let before = Dictionary(uniqueKeysWithValues: (previous?.processes ?? []).map { ($0.id, $0.port) })
+        for process in spec.processes where before[process.id] != process.port {
             guard held.contains(process.port) || PortProbe.isFree(process.port) else {
                 let hint =
                     process.kind == .frontDoor
@@ -82,12 +99,17 @@ public struct LocalController {
                     : "remove \(directory.portsFile.lastPathComponent) in the state directory to get new ports"
                 throw Failed(
                     description:
-                        "port \(process.port) (\(process.id)) is in use by another program: stop it, or \(hint)")
+                        "port \(process.port) (\(process.id)) is in use by another program: stop it, or \(hint)"
+                )
             }
         }
-        spec.generation = (previous?.generation ?? 0) + (changes.isEmpty ? 0 : 1)
+        let lastState = directory.readState()
+        // A new generation whenever something changes or the last one did not come up: the supervisor then
+        // completes what runs against the spec, and this waits for that answer, not the old one.
+        let settled = lastState?.phase == .ready && lastState?.generation == previous?.generation
+        spec.generation = (previous?.generation ?? lastState?.generation ?? 0) + (changes.isEmpty && settled ? 0 : 1)
         if case .running(let pid) = current {
-            if changes.isEmpty, let state = directory.readState(), state.phase == .ready { return (state, changes) }
+            if changes.isEmpty, settled, let lastState { return (lastState, changes) }
             try LocalStateDirectory.write(spec.json.pretty(), to: directory.specFile)
             kill(pid, SIGHUP)
             return (try awaitApplied(spec.generation, supervisor: pid), changes)
@@ -135,14 +157,14 @@ public struct LocalController {
         case .stale(let pids):
             stopStale(pids)
         case .running(let pid):
-            let pids = directory.readState()?.processes.map(\.pid) ?? []
+            let recorded = directory.readState()?.processes ?? []
             kill(pid, SIGTERM)
             // The supervisor stops each stage within its grace period.
             let deadline = ContinuousClock.now + Supervisor.grace * 4
             while ProcessControl.isAlive(pid), ContinuousClock.now < deadline { usleep(50_000) }
             if ProcessControl.isAlive(pid) {
                 kill(pid, SIGKILL)
-                stopStale(pids)
+                stopStale(recorded.filter { ProcessControl.isSame($0.pid, startTime: $0.startTime) }.map(\.pid))
             }
         }
         try? FileManager.default.removeItem(at: directory.stateFile)

@@ -35,12 +35,18 @@ public struct LocalPlanner {
     let environment: String
     let directory: LocalStateDirectory
     let tools: Tools
+    /// Writes nothing (`plan --target local`): secrets, certificates and ports not made yet are shown as
+    /// placeholders, which only processes that are to start anyway carry.
+    let dryRun: Bool
 
-    public init(topology: Topology, environment: String, directory: LocalStateDirectory, tools: Tools) {
+    public init(
+        topology: Topology, environment: String, directory: LocalStateDirectory, tools: Tools, dryRun: Bool = false
+    ) {
         self.topology = topology
         self.environment = environment
         self.directory = directory
         self.tools = tools
+        self.dryRun = dryRun
     }
 
     /// Refusals before anything is made: what the local target cannot run.
@@ -60,7 +66,7 @@ public struct LocalPlanner {
     /// the user's, and the controller says it is taken). The generation is the controller's to set.
     public func plan(frontPort: Int?, held: Set<Int> = []) throws -> LocalSpec {
         try check()
-        try directory.create()
+        if !dryRun { try directory.create() }
         var ports = directory.readPorts()
         let front = frontPort ?? ports[LocalProcess.Kind.frontDoor.rawValue] ?? Self.defaultFrontPort
         ports[LocalProcess.Kind.frontDoor.rawValue] = front
@@ -70,21 +76,24 @@ public struct LocalPlanner {
             ports[key] = fresh
             return fresh
         }
-        let secrets = LocalSecrets(directory: directory)
+        let secrets = LocalSecrets(directory: directory, create: !dryRun)
         var processes: [LocalProcess] = []
         var files: [String: String] = [:]
         var relayRegions: [(key: String, value: JSONValue)] = []
         var redisURLs: [String: String] = [:]
         let caPEM: String? =
-            topology.memorystore?.transitEncryption == true ? try LocalTLS(directory: directory).prepare() : nil
+            topology.memorystore?.transitEncryption == true
+            ? try LocalTLS(directory: directory).prepare(create: !dryRun) : nil
         if let redis = topology.memorystore {
             let password = redis.auth ? try secrets.value(id: "redis-auth", variable: "REDIS_AUTH") : nil
             for region in topology.regions {
                 let id = "redis/\(region)"
                 let redisPort = try port(id)
                 let data = directory.redisData(region)
-                try FileManager.default.createDirectory(
-                    at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                if !dryRun {
+                    try FileManager.default.createDirectory(
+                        at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                }
                 let configName = "redis/\(region)/redis.conf"
                 files[configName] = redisConfig(port: redisPort, data: data, password: password)
                 let url =
@@ -100,7 +109,7 @@ public struct LocalPlanner {
                     LocalProcess(
                         id: id, kind: .redis, region: region, executable: tools.redisServer,
                         arguments: [directory.root.appendingPathComponent(configName).path], environment: [:],
-                        port: redisPort, readiness: .tcp(port: redisPort),
+                        port: redisPort, readiness: .logLine("Ready to accept connections"),
                         stamp: Self.stamp(executable: tools.redisServer, files[configName]!)))
             }
             files[Self.relayFile] =
@@ -141,10 +150,12 @@ public struct LocalPlanner {
         processes.append(
             LocalProcess(
                 id: LocalProcess.Kind.frontDoor.rawValue, kind: .frontDoor, region: nil, executable: tools.haproxy,
-                arguments: ["-db", "-f", directory.root.appendingPathComponent(Self.frontDoorFile).path],
+                // Master-worker (-W), in the foreground (-db): SIGUSR2 to the master reloads the configuration,
+                // and connections stay with the old worker until they end.
+                arguments: ["-W", "-db", "-f", directory.root.appendingPathComponent(Self.frontDoorFile).path],
                 environment: [:], port: front, readiness: .tcp(port: front),
                 stamp: Self.stamp(executable: tools.haproxy, files[Self.frontDoorFile]!)))
-        try directory.writePorts(ports)
+        if !dryRun { try directory.writePorts(ports) }
         return LocalSpec(
             environment: environment, generation: 0, url: "http://127.0.0.1:\(front)", processes: processes,
             files: files)
@@ -182,21 +193,25 @@ public struct LocalPlanner {
     /// plain connections), AUTH when it has AUTH. In a file, not on the command line, where `ps` would show the
     /// password.
     func redisConfig(port: Int, data: URL, password: String?) -> String {
+        /// A value as Redis's configuration reads it: double-quoted, with backslash escapes (paths may hold spaces).
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
         var lines = [
             "# Generated by tfctl apply --target local. DO NOT EDIT.", "bind 127.0.0.1", "protected-mode yes",
-            "save \"\"", "appendonly no", "daemonize no", "dir \(data.path)", "loglevel notice",
+            "save \"\"", "appendonly no", "daemonize no", "dir \(quoted(data.path))", "loglevel notice",
         ]
         if topology.memorystore?.transitEncryption == true {
             let tls = directory.tls
             lines += [
-                "port 0", "tls-port \(port)", "tls-cert-file \(tls.appendingPathComponent("server.crt").path)",
-                "tls-key-file \(tls.appendingPathComponent("server.key").path)",
-                "tls-ca-cert-file \(tls.appendingPathComponent("ca.crt").path)", "tls-auth-clients no",
+                "port 0", "tls-port \(port)", "tls-cert-file \(quoted(tls.appendingPathComponent("server.crt").path))",
+                "tls-key-file \(quoted(tls.appendingPathComponent("server.key").path))",
+                "tls-ca-cert-file \(quoted(tls.appendingPathComponent("ca.crt").path))", "tls-auth-clients no",
             ]
         } else {
             lines.append("port \(port)")
         }
-        if let password { lines.append("requirepass \(password)") }
+        if let password { lines.append("requirepass \(quoted(password))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -128,7 +128,14 @@ public enum LocalReport {
                 if !ProcessControl.isAlive(process.pid) {
                     health = "down"
                 } else if let definition {
-                    health = Supervisor.probe(definition.readiness) ? "ready" : "unhealthy"
+                    // Probed now; Redis by the supervisor's word (a probe of a TLS port logs a failed handshake).
+                    let ready: Bool
+                    switch definition.readiness {
+                    case .tcp(let port): ready = PortProbe.accepts(port)
+                    case .http(let port, let path): ready = PortProbe.get(port, path)?.status == 200
+                    case .logLine: ready = process.status == .ready
+                    }
+                    health = ready ? "ready" : process.status == .starting ? "starting" : "unhealthy"
                 }
             }
             var connections: Int?

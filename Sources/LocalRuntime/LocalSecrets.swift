@@ -8,8 +8,16 @@ import Foundation
 /// (the server asks at least 16 characters of `PUBLISH_TOKEN`).
 public struct LocalSecrets: Sendable {
     let directory: LocalStateDirectory
+    /// False for a plan: a secret not made yet is a placeholder.
+    let create: Bool
 
-    public init(directory: LocalStateDirectory) { self.directory = directory }
+    public init(directory: LocalStateDirectory, create: Bool = true) {
+        self.directory = directory
+        self.create = create
+    }
+
+    /// What a plan shows for a secret an apply would make.
+    public static let placeholder = "(generated on apply)"
 
     public func file(id: String) -> URL { directory.secrets.appendingPathComponent(id) }
     public func privateKeyFile(id: String) -> URL { directory.secrets.appendingPathComponent(id + ".private.pem") }
@@ -17,6 +25,7 @@ public struct LocalSecrets: Sendable {
     public func value(id: String, variable: String) throws -> String {
         let url = file(id: id)
         if let existing = try? String(contentsOf: url, encoding: .utf8), !existing.isEmpty { return existing }
+        guard create else { return Self.placeholder }
         let value: String
         if variable == "JWT_RS256_PUBLIC_KEY" {
             let key = privateKeyFile(id: id)
@@ -39,12 +48,15 @@ public struct LocalSecrets: Sendable {
 public struct LocalTLS: Sendable {
     let directory: LocalStateDirectory
 
-    /// Makes what is missing and answers the CA's PEM.
-    public func prepare() throws -> String {
+    /// Makes what is missing (unless `create` is false: a plan) and answers the CA's PEM.
+    public func prepare(create: Bool = true) throws -> String {
         let tls = directory.tls
         let ca = tls.appendingPathComponent("ca.crt")
         let server = tls.appendingPathComponent("server.crt")
-        if !FileManager.default.fileExists(atPath: ca.path) || !FileManager.default.fileExists(atPath: server.path) {
+        let missing =
+            !FileManager.default.fileExists(atPath: ca.path) || !FileManager.default.fileExists(atPath: server.path)
+        if missing, !create { return LocalSecrets.placeholder }
+        if missing {
             func path(_ name: String) -> String { tls.appendingPathComponent(name).path }
             try OpenSSL.run([
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.crt"),

@@ -50,6 +50,9 @@ public struct LocalProcess: Sendable, Hashable {
         case tcp(port: Int)
         /// `GET path` on the port answers 200.
         case http(port: Int, path: String)
+        /// The process logged this line since it started (Redis says it accepts connections: a probe connecting
+        /// to a TLS port would only make it log a failed handshake).
+        case logLine(String)
     }
 
     /// `redis/us-central1`, `realtime/us-central1/1`, `front-door`: the log prefix and the key of the state.
@@ -157,6 +160,8 @@ extension LocalProcess {
         switch readiness {
         case .tcp(let port):
             members.append((key: "ready_tcp", value: .number(Double(port))))
+        case .logLine(let line):
+            members.append((key: "ready_log", value: .string(line)))
         case .http(let port, let path):
             members.append(
                 (
@@ -176,6 +181,8 @@ extension LocalProcess {
         let readiness: Readiness
         if let tcp = json["ready_tcp"]?.numberValue {
             readiness = .tcp(port: Int(tcp))
+        } else if let line = json["ready_log"]?.stringValue {
+            readiness = .logLine(line)
         } else if let http = json["ready_http"], let port = http["port"]?.numberValue,
             let path = http["path"]?.stringValue
         {

@@ -24,6 +24,8 @@ public struct LocalState: Sendable, Hashable {
 
         public var id: String
         public var pid: Int32
+        /// The kernel's start time of the process: a pid later reused by another process has another.
+        public var startTime: UInt64
         public var port: Int
         /// Seconds since 1970 when the current run of the process started.
         public var startedAt: Double
@@ -31,9 +33,12 @@ public struct LocalState: Sendable, Hashable {
         public var restarts: Int
         public var status: Status
 
-        public init(id: String, pid: Int32, port: Int, startedAt: Double, restarts: Int, status: Status) {
+        public init(
+            id: String, pid: Int32, startTime: UInt64, port: Int, startedAt: Double, restarts: Int, status: Status
+        ) {
             self.id = id
             self.pid = pid
+            self.startTime = startTime
             self.port = port
             self.startedAt = startedAt
             self.restarts = restarts
@@ -71,6 +76,7 @@ public struct LocalState: Sendable, Hashable {
                     processes.map {
                         .object([
                             (key: "id", value: .string($0.id)), (key: "pid", value: .number(Double($0.pid))),
+                            (key: "start_time", value: .number(Double($0.startTime))),
                             (key: "port", value: .number(Double($0.port))),
                             (key: "started_at", value: .number($0.startedAt)),
                             (key: "restarts", value: .number(Double($0.restarts))),
@@ -96,7 +102,8 @@ public struct LocalState: Sendable, Hashable {
                     let status = item["status"]?.stringValue.flatMap(Process.Status.init(rawValue:))
                 else { return nil }
                 return Process(
-                    id: id, pid: Int32(pid), port: Int(port), startedAt: started, restarts: Int(restarts),
+                    id: id, pid: Int32(pid), startTime: UInt64(item["start_time"]?.numberValue ?? 0), port: Int(port),
+                    startedAt: started, restarts: Int(restarts),
                     status: status)
             })
     }

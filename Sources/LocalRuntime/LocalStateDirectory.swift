@@ -16,23 +16,36 @@ public struct LocalStateDirectory: Sendable {
     public var stateFile: URL { root.appendingPathComponent("state.json") }
     public var portsFile: URL { root.appendingPathComponent("ports.json") }
     public var supervisorLog: URL { root.appendingPathComponent("logs/supervisor.log") }
+    /// Held by the live supervisor for its whole life.
+    public var supervisorLock: URL { root.appendingPathComponent("supervisor.lock") }
+    /// Held by a tfctl that plans, applies or destroys, so two never do at once.
+    public var commandLock: URL { root.appendingPathComponent("command.lock") }
     public var logs: URL { root.appendingPathComponent("logs") }
     public var secrets: URL { root.appendingPathComponent("secrets") }
     public var tls: URL { root.appendingPathComponent("tls") }
     public func redisData(_ region: String) -> URL { root.appendingPathComponent("redis/\(region)") }
     public func log(_ process: LocalProcess) -> URL { logs.appendingPathComponent(process.logName) }
 
-    /// Creates the directory tree, private to the user.
+    /// Creates the directory tree, private to the user, with a `.gitignore` that keeps all of it (secrets and
+    /// keys among it) out of the user's repository.
     public func create() throws {
         for directory in [root, logs, secrets, tls] {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            chmod(directory.path, 0o700)
+        }
+        let state = root.deletingLastPathComponent().deletingLastPathComponent()
+        let ignore = state.appendingPathComponent(".gitignore")
+        if !FileManager.default.fileExists(atPath: ignore.path) {
+            try Self.write(
+                "# Local runs of tfctl (tfctl up): state, logs, generated secrets. Never committed.\n*\n", to: ignore)
         }
     }
 
     /// Writes `text` whole or not at all (a temporary file renamed over the old one), readable by the user only.
     public static func write(_ text: String, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         guard
             FileManager.default.createFile(
                 atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])

@@ -8,23 +8,18 @@ import Foundation
 /// GET) the supervisor and `status` use.
 public enum PortProbe {
     struct NoFreePort: Error, CustomStringConvertible {
-        var description: String { "the kernel handed out no free loopback port" }
+        var description: String { "no free loopback port in \(PortProbe.range)" }
     }
 
-    /// A port the kernel hands out for 127.0.0.1, not one of `avoiding`.
+    /// Ports handed out to the local run's processes: below Linux's ephemeral range (32768 and up by default),
+    /// where an outgoing connection's source port could otherwise take a kept port while its process restarts.
+    static let range = 20000..<32000
+
+    /// A free loopback port of `range`, not one of `avoiding`.
     public static func freePort(avoiding: Set<Int> = []) throws -> Int {
-        for _ in 0..<20 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = loopback(port: 0)
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-                }
-            }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if bound, !avoiding.contains(port) { return port }
+        for _ in 0..<200 {
+            let port = Int.random(in: range)
+            if !avoiding.contains(port), isFree(port) { return port }
         }
         throw NoFreePort()
     }
@@ -52,43 +47,82 @@ public enum PortProbe {
 
     /// `GET path` on 127.0.0.1:`port`: the status code and body, or nil when nothing answers in time.
     public static func get(_ port: Int, _ path: String, timeoutSeconds: Int = 2) -> (status: Int, body: String)? {
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        guard let response = exchange(port, request, timeoutSeconds: timeoutSeconds) else { return nil }
+        guard let end = response.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
+        let head = String(decoding: response[..<end.lowerBound], as: UTF8.self)
+        let words = head.split(separator: "\r\n").first?.split(separator: " ") ?? []
+        guard words.count >= 2, words[0].hasPrefix("HTTP/"), let status = Int(words[1]) else { return nil }
+        let body = Array(response[end.upperBound...])
+        let chunked = head.lowercased().contains("transfer-encoding: chunked")
+        return (status, String(decoding: chunked ? dechunk(body) : body, as: UTF8.self))
+    }
+
+    /// Sends `request` to 127.0.0.1:`port` and answers everything received until the peer closes (at most 16 MiB).
+    public static func exchange(_ port: Int, _ request: String, timeoutSeconds: Int = 2) -> [UInt8]? {
         guard let fd = connect(port, timeoutSeconds: timeoutSeconds) else { return nil }
         defer { close(fd) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count
+        let bytes = Array(request.utf8)
+        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count
         else { return nil }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
+        while response.count <= 16 << 20 {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count <= 0 { break }
             response += buffer[0..<count]
-            if response.count > 16 << 20 { break }
         }
-        let text = String(decoding: response, as: UTF8.self)
-        let parts = text.components(separatedBy: "\r\n\r\n")
-        let statusLine = parts.first?.split(separator: "\r\n").first ?? ""
-        let words = statusLine.split(separator: " ")
-        guard words.count >= 2, words[0].hasPrefix("HTTP/"), let status = Int(words[1]) else { return nil }
-        let body = parts.dropFirst().joined(separator: "\r\n\r\n")
-        let chunked = parts.first?.lowercased().contains("transfer-encoding: chunked") ?? false
-        return (status, chunked ? dechunk(body) : body)
+        return response
     }
 
-    /// A chunked body's data (RFC 9112 §7.1): each chunk's size in hex on its own line, then the chunk.
-    static func dechunk(_ body: String) -> String {
-        var bytes = Array(body.utf8)[...]
-        var data: [UInt8] = []
-        while let end = bytes.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
-            let sizeText = line.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) ?? ""
-            guard let size = Int(sizeText, radix: 16), size > 0 else { break }
-            let start = end + 1
-            guard start + size <= bytes.endIndex else { break }
-            data += bytes[start..<start + size]
-            bytes = bytes[min(bytes.endIndex, start + size + 2)...]
+    /// Sends `request` on the Unix socket at `path` and answers everything received until the peer closes.
+    public static func exchange(unixSocket path: String, _ request: String, timeoutSeconds: Int = 2) -> [UInt8]? {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
         }
-        return String(decoding: data, as: UTF8.self)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+        guard connected else { return nil }
+        let message = Array(request.utf8)
+        guard message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == message.count
+        else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while response.count <= 16 << 20 {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        return response
+    }
+
+    /// A chunked body's data (RFC 9112 §7.1): each chunk's size in hex on a line of its own (extensions after
+    /// `;`), then the chunk and CRLF, until a chunk of size 0.
+    static func dechunk(_ body: [UInt8]) -> [UInt8] {
+        var data: [UInt8] = []
+        var index = 0
+        while let newline = body[index...].firstIndex(of: UInt8(ascii: "\n")) {
+            let line = String(decoding: body[index..<newline], as: UTF8.self)
+            let sizeText = line.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            guard let sizeText, let size = Int(sizeText, radix: 16), size > 0, newline + 1 + size <= body.count
+            else { break }
+            data += body[(newline + 1)..<(newline + 1 + size)]
+            index = min(body.count, newline + 1 + size + 2)
+        }
+        return data
     }
 
     private static func connect(_ port: Int, timeoutSeconds: Int) -> Int32? {

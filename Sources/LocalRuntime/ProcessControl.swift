@@ -43,7 +43,9 @@ public enum ProcessControl {
             flags |= Int32(POSIX_SPAWN_SETPGROUP)
             posix_spawnattr_setpgroup(&attributes, 0)
         }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
+        // An unknown flag (POSIX_SPAWN_SETSID before glibc 2.26) would drop every flag: refuse instead.
+        let set = posix_spawnattr_setflags(&attributes, Int16(flags))
+        guard set == 0 else { throw SpawnFailed(executable: executable, code: set) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -69,6 +71,22 @@ public enum ProcessControl {
         // The state follows the command's closing parenthesis: "Z" is a zombie.
         guard let close = status.lastIndex(of: ")") else { return true }
         return !status[close...].dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    /// The kernel's start time of `pid` (clock ticks since boot, field 22 of `/proc/PID/stat`): with the pid, it
+    /// names one process, not whichever later reuses the number.
+    public static func startTime(_ pid: pid_t) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the command's closing parenthesis: state is field 3, start time field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// Whether `pid` is still the process that started at `startTime`.
+    public static func isSame(_ pid: pid_t, startTime: UInt64) -> Bool {
+        isAlive(pid) && ProcessControl.startTime(pid) == startTime
     }
 
     /// The command line `pid` runs, as /proc shows it: to tell a recorded pid from a stranger that reuses it.

@@ -4,16 +4,24 @@ import Foundation
     import Glibc
 #endif
 
-// Set by signal handlers, read by the supervisor's loop (a handler may only store to such a flag).
-nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
-nonisolated(unsafe) private var reloadRequested: sig_atomic_t = 0
+// Set by signal handlers, read by the supervisor's loop (a handler may only store to such a flag). Read once
+// before the handlers are installed: a global is initialised on first use, which a handler must not be.
+nonisolated(unsafe) var supervisorStopRequested: sig_atomic_t = 0
+nonisolated(unsafe) var supervisorReloadRequested: sig_atomic_t = 0
 
-/// The process that keeps a local run up, started detached by `apply --target local` (`tfctl local-supervisor`):
-/// it starts the spec's processes in order with readiness checks, restarts a crashed one as Cloud Run would (after
-/// 2 s, a pause that doubles per crash, up to 30 s), applies a new spec on SIGHUP (start, stop, and a rolling restart of
-/// what changed, one process at a time, each ready before the next goes), and stops everything on SIGTERM or
-/// SIGINT: the front door first, Redis last, each process group with SIGTERM, then SIGKILL after the grace
-/// period. It reports in `state.json` and logs its own steps to `logs/supervisor.log`.
+/// The process that keeps a local run up, started detached by `apply --target local` (`tfctl local-supervisor`).
+///
+/// It brings what runs to the spec, whatever ran before: a process of the spec that does not run is started, one
+/// whose definition changed is restarted, one no longer in the spec is stopped (so an apply that failed halfway is
+/// completed by the next one). Stages go in order (Redis, the servers, the front door), each process ready before
+/// the next stage. A changed server is restarted one at a time, and only once the others of its region are ready,
+/// and the next waits until the front door has taken the restarted one back: clients move to the others and
+/// recover. A changed front door configuration is reloaded (haproxy's master re-reads it, and old connections stay
+/// with the old worker). A crashed process is started again, as Cloud Run would, after 2 s, a pause that doubles
+/// per crash up to 30 s; this goes on during an apply too. SIGHUP applies a new spec; SIGTERM or SIGINT stops
+/// everything, the front door first and Redis last, each process group with SIGTERM, then SIGKILL after the grace
+/// period. It holds `supervisor.lock` while it lives (the controller's test of whether it runs), reports in
+/// `state.json`, and logs its own steps to `logs/supervisor.log`.
 public final class Supervisor {
     /// Cloud Run's: SIGTERM, then SIGKILL 10 s later.
     public static let grace: Duration = .seconds(10)
@@ -23,6 +31,8 @@ public final class Supervisor {
     struct Running {
         var process: LocalProcess
         var pid: pid_t
+        /// The kernel's start time of the process (`/proc/PID/stat`), which tells it from a later one with its pid.
+        var startTime: UInt64
         var startedAt: Date
         var restarts: Int
         var status: LocalState.Process.Status
@@ -30,6 +40,12 @@ public final class Supervisor {
         var restartAt: ContinuousClock.Instant?
         /// Crashes in a row without a minute of running in between: the pause before the next start doubles.
         var crashes: Int
+        /// The size of its log when it started: readiness by a log line looks only at what came after.
+        var logOffset: UInt64
+    }
+
+    struct StepFailed: Error, CustomStringConvertible {
+        let description: String
     }
 
     let directory: LocalStateDirectory
@@ -48,21 +64,32 @@ public final class Supervisor {
 
     /// Runs until told to stop; answers the exit status.
     public func run() -> Int32 {
-        signal(SIGTERM) { _ in stopRequested = 1 }
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGHUP) { _ in reloadRequested = 1 }
+        guard let lock = FileLock(directory.supervisorLock), lock.tryLock() else {
+            log("another supervisor holds \(directory.supervisorLock.path); this one stops")
+            return 1
+        }
+        defer { lock.unlock() }
+        // The state directory is the working directory of the supervisor and of what it starts: the front door's
+        // socket is named relative to it.
+        guard chdir(directory.root.path) == 0 else {
+            log("cannot enter \(directory.root.path)")
+            return 1
+        }
+        _ = supervisorStopRequested
+        _ = supervisorReloadRequested
+        signal(SIGTERM) { _ in supervisorStopRequested = 1 }
+        signal(SIGINT) { _ in supervisorStopRequested = 1 }
+        signal(SIGHUP) { _ in supervisorReloadRequested = 1 }
         signal(SIGPIPE, SIG_IGN)
         log("supervisor started (pid \(getpid())) for \(spec.environment)")
-        apply(LocalChanges(from: nil, to: spec))
-        while stopRequested == 0 {
-            if reloadRequested != 0 {
-                reloadRequested = 0
+        reconcile()
+        while supervisorStopRequested == 0 {
+            if supervisorReloadRequested != 0 {
+                supervisorReloadRequested = 0
                 if let next = directory.readSpec() {
-                    let changes = LocalChanges(from: spec, to: next)
-                    let previous = spec
                     spec = next
                     state.generation = next.generation
-                    apply(changes, previous: previous)
+                    reconcile()
                 } else {
                     log("SIGHUP: the spec at \(directory.specFile.path) is unreadable; nothing changed")
                 }
@@ -74,9 +101,10 @@ public final class Supervisor {
         return 0
     }
 
-    // MARK: - Applying
+    // MARK: - Reconciling
 
-    func apply(_ changes: LocalChanges, previous: LocalSpec? = nil) {
+    /// Brings what runs to the spec and reports the outcome.
+    func reconcile() {
         state.phase = .applying
         state.error = nil
         publish()
@@ -87,20 +115,19 @@ public final class Supervisor {
                     at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try LocalStateDirectory.write(text, to: url)
             }
-            for id in changes.stop.reversed() {
-                stop(id)
+            let wanted = Set(spec.processes.map(\.id))
+            let unwanted = running.values.filter { !wanted.contains($0.process.id) }
+            for entry in unwanted.sorted(by: { $0.process.kind.stage > $1.process.kind.stage }) {
+                stop(entry.process.id)
             }
             for stage in LocalProcess.Kind.allCases.map(\.stage).sorted() {
-                let starting = spec.processes.filter { $0.kind.stage == stage && changes.start.contains($0.id) }
-                for process in starting { try start(process) }
-                for process in starting { try awaitReady(process.id) }
-                // Changed processes one at a time, each ready before the next stops: clients move to the others.
-                for process in spec.processes where process.kind.stage == stage && changes.restart.contains(process.id)
-                {
-                    log("restarting \(process.id): its definition changed")
-                    stop(process.id)
-                    try start(process)
-                    try awaitReady(process.id)
+                let processes = spec.processes.filter { $0.kind.stage == stage }
+                let missing = processes.filter { running[$0.id] == nil }
+                for process in missing { try start(process) }
+                for process in missing { try awaitReady(process.id) }
+                for process in processes {
+                    guard let current = running[process.id], current.process != process else { continue }
+                    try replace(current, with: process)
                 }
             }
             state.phase = .ready
@@ -113,138 +140,70 @@ public final class Supervisor {
         publish()
     }
 
-    struct StepFailed: Error, CustomStringConvertible {
-        let description: String
+    /// A changed process: the front door reloads when only its configuration changed; anything else restarts,
+    /// once its region's other instances are ready, and counts as done once the front door routes to it again.
+    func replace(_ current: Running, with process: LocalProcess) throws {
+        let id = process.id
+        if process.kind == .frontDoor, current.status != .crashed, current.process.executable == process.executable,
+            current.process.arguments == process.arguments, current.process.port == process.port
+        {
+            log("reloading \(id): its configuration changed")
+            kill(current.pid, SIGUSR2)
+            running[id]?.process = process
+            try awaitReady(id)
+            return
+        }
+        log("restarting \(id): its definition changed")
+        let routed = process.kind == .realtime ? frontDoorServer(of: process) : nil
+        if process.kind == .realtime { awaitPeersReady(of: process) }
+        // Out of rotation first, as Cloud Run stops routing to an instance before its SIGTERM: its clients get
+        // the others, not a draining instance's refusal.
+        if let routed { FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: true) }
+        stop(id)
+        try start(process)
+        try awaitReady(id)
+        if let routed {
+            FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: false)
+            awaitFrontDoor(routingTo: routed, id)
+        }
     }
 
-    func start(_ process: LocalProcess, restarts: Int = 0, crashes: Int = 0) throws {
-        let logFile = directory.log(process)
-        let pid = try ProcessControl.spawn(
-            process.executable, process.arguments, environment: process.environment, log: logFile.path)
-        running[process.id] = Running(
-            process: process, pid: pid, startedAt: Date(), restarts: restarts, status: .starting, restartAt: nil,
-            crashes: crashes)
-        log("started \(process.id) (pid \(pid), port \(process.port))")
-        publish()
+    /// The front door's backend and server for a server instance, when a front door runs.
+    func frontDoorServer(of process: LocalProcess) -> (backend: String, server: String)? {
+        guard let frontDoor = running[LocalProcess.Kind.frontDoor.rawValue], frontDoor.status != .crashed else {
+            return nil
+        }
+        return FrontDoor.server(of: process)
     }
 
-    /// Waits until the process answers its readiness probe; a process that exits meanwhile fails the step with
-    /// its last log lines (a port in use, a bad setting).
-    func awaitReady(_ id: String) throws {
+    /// Waits (bounded) until the other instances of `process`'s service and region are ready, so stopping it does
+    /// not leave the region without one.
+    func awaitPeersReady(of process: LocalProcess) {
+        let service = process.id.split(separator: "/").first.map(String.init)
         let deadline = ContinuousClock.now + Self.readinessTimeout
-        while true {
-            if stopRequested != 0 { throw StepFailed(description: "stopped while \(id) was starting") }
-            guard let entry = running[id] else { throw StepFailed(description: "\(id) is gone") }
-            var status: Int32 = 0
-            if waitpid(entry.pid, &status, WNOHANG) == entry.pid {
-                running[id] = nil
-                throw StepFailed(
-                    description: "\(id) exited (\(Self.describe(status))) before it was ready: "
-                        + tail(entry.process))
+        func peersReady() -> Bool {
+            running.values.allSatisfy { entry in
+                entry.process.id == process.id || entry.process.kind != .realtime
+                    || entry.process.region != process.region
+                    || entry.process.id.split(separator: "/").first.map(String.init) != service
+                    || entry.status == .ready
             }
-            if Self.probe(entry.process.readiness) {
-                running[id]?.status = .ready
-                publish()
-                return
-            }
-            if ContinuousClock.now >= deadline {
-                throw StepFailed(
-                    description: "\(id) was not ready after \(Self.readinessTimeout): " + tail(entry.process))
-            }
-            usleep(50_000)
+        }
+        while !peersReady(), ContinuousClock.now < deadline, supervisorStopRequested == 0 {
+            reap()
+            tend()
+            usleep(100_000)
         }
     }
 
-    static func probe(_ readiness: LocalProcess.Readiness) -> Bool {
-        switch readiness {
-        case .tcp(let port): PortProbe.accepts(port)
-        case .http(let port, let path): PortProbe.get(port, path)?.status == 200
+    /// Waits (bounded) until the front door's health check has taken the server back.
+    func awaitFrontDoor(routingTo routed: (backend: String, server: String), _ id: String) {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline, supervisorStopRequested == 0 {
+            if FrontDoorStats.status(backend: routed.backend, server: routed.server)?.hasPrefix("UP") == true { return }
+            reap()
+            usleep(100_000)
         }
-    }
-
-    func stop(_ id: String) {
-        guard let entry = running.removeValue(forKey: id) else { return }
-        log("stopping \(id) (pid \(entry.pid))")
-        ProcessControl.stopGroup(entry.pid, grace: Self.grace, reap: true)
-        publish()
-    }
-
-    /// Stops everything, the front door first and Redis last; the servers of a stage together (each drains).
-    func stopAll() {
-        state.phase = .stopping
-        publish()
-        log("stopping every process")
-        for stage in LocalProcess.Kind.allCases.map(\.stage).sorted().reversed() {
-            let group = running.values.filter { $0.process.kind.stage == stage }
-            for entry in group { ProcessControl.signalGroup(entry.pid, SIGTERM) }
-            for entry in group {
-                ProcessControl.stopGroup(entry.pid, grace: Self.grace, reap: true)
-                running[entry.process.id] = nil
-            }
-        }
-        try? FileManager.default.removeItem(at: directory.stateFile)
-        log("stopped")
-    }
-
-    // MARK: - Tending
-
-    /// Reaps processes that exited, restarts them when their pause is over, and marks restarted ones ready.
-    func tend() {
-        var changed = false
-        for (id, entry) in running {
-            var status: Int32 = 0
-            if entry.status != .crashed, waitpid(entry.pid, &status, WNOHANG) == entry.pid {
-                let ranLong = Date().timeIntervalSince(entry.startedAt) > 60
-                let crashes = ranLong ? 1 : entry.crashes + 1
-                let pause = Duration.seconds(min(30, 2 << min(crashes - 1, 4)))
-                log("\(id) exited (\(Self.describe(status))); starting it again in \(pause): \(tail(entry.process))")
-                running[id]?.status = .crashed
-                running[id]?.crashes = crashes
-                running[id]?.restartAt = ContinuousClock.now + pause
-                changed = true
-            } else if entry.status == .crashed, let at = entry.restartAt, ContinuousClock.now >= at {
-                do {
-                    try start(entry.process, restarts: entry.restarts + 1, crashes: entry.crashes)
-                } catch {
-                    log("\(id) could not be started again: \(error)")
-                    running[id]?.restartAt = ContinuousClock.now + .seconds(30)
-                }
-                changed = true
-            } else if entry.status == .starting, Self.probe(entry.process.readiness) {
-                running[id]?.status = .ready
-                log("\(id) is ready again")
-                changed = true
-            }
-        }
-        if changed { publish() }
-    }
-
-    // MARK: - Reporting
-
-    func publish() {
-        state.processes = spec.processes.compactMap { process in
-            guard let entry = running[process.id] else { return nil }
-            return LocalState.Process(
-                id: process.id, pid: entry.pid, port: process.port, startedAt: entry.startedAt.timeIntervalSince1970,
-                restarts: entry.restarts, status: entry.status)
-        }
-        try? LocalStateDirectory.write(state.json.pretty(), to: directory.stateFile)
-    }
-
-    func log(_ message: String) {
-        let line = "\(ISO8601DateFormatter().string(from: Date())) \(message)\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
-    }
-
-    /// The last lines `process` logged, on one line.
-    func tail(_ process: LocalProcess) -> String {
-        let text = (try? String(contentsOf: directory.log(process), encoding: .utf8)) ?? ""
-        let lines = text.split(separator: "\n").suffix(3).map { $0.trimmingCharacters(in: .whitespaces) }
-        return lines.isEmpty ? "(it logged nothing)" : lines.joined(separator: " | ")
-    }
-
-    static func describe(_ status: Int32) -> String {
-        let signal = status & 0x7f
-        return signal == 0 ? "exit status \((status >> 8) & 0xff)" : "signal \(signal)"
+        log("the front door has not marked \(id) up after 15 s; going on")
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LocalRuntime
 import Planning
 import RenderPipeline
 
@@ -113,12 +112,7 @@ struct Destroy: ParsableCommand {
                 pipeline.report(format: .text)
                 throw ExitCode(1)
             }
-            let directory = LocalTarget.directory(pipeline, options)
-            if try LocalTarget.controller(directory).destroy() {
-                print("The local run of \(pipeline.loaded.name) is stopped.")
-            } else {
-                print("Nothing runs locally for \(pipeline.loaded.name).")
-            }
+            try LocalTarget.destroy(pipeline, options)
             return
         }
         try deployment.perform(options) { deployer, _ in

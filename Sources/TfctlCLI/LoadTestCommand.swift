@@ -1,134 +1,148 @@
-import ArgumentParser
-import Foundation
-import JSON
-import LoadTest
-import LocalRuntime
+#if canImport(LocalRuntime)
+    import ArgumentParser
+    import Foundation
+    import JSON
+    import LoadTest
+    import LocalRuntime
 
-/// `tfctl loadtest`: Socket.IO clients and a publisher against a running topology, local by default.
-struct LoadTestCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "loadtest",
-        abstract: "Open N Socket.IO connections in R tender rooms, publish at a fixed rate, and report deliveries, "
-            + "latency and errors.",
-        discussion: """
-            With --env, the local run of that environment (tfctl up) is the target: its front door (or, with \
-            --direct, its instances), its publish token, and tokens signed with its local key. Without it, give \
-            --url (and --publish-url, --publish-token, --token as the target needs). Only this machine is a target \
-            unless --allow-remote is given.
-            """)
+    /// `tfctl loadtest`: Socket.IO clients and a publisher against a running topology, local by default.
+    struct LoadTestCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "loadtest",
+            abstract: "Open N Socket.IO connections in R tender rooms, publish at a fixed rate, and report deliveries, "
+                + "latency and errors.",
+            discussion: """
+                With --env, the local run of that environment (tfctl up) is the target: its front door (or, with \
+                --direct, its instances), its publish token, and tokens signed with its local key. Without it, give \
+                --url (and --publish-url, --publish-token, --token as the target needs). Only this machine is a target \
+                unless --allow-remote is given.
+                """)
 
-    @Option(name: .long, help: "A local run's environment to load-test (tfctl up --env E).")
-    var env: String?
+        @Option(name: .long, help: "A local run's environment to load-test (tfctl up --env E).")
+        var env: String?
 
-    @Option(name: .long, help: "Where the clients connect (repeat to spread them); default: the local front door.")
-    var url: [String] = []
+        @Option(name: .long, help: "Where the clients connect (repeat to spread them); default: the local front door.")
+        var url: [String] = []
 
-    @Option(name: .long, help: "The publish endpoint (POST /v1/publish); default: an instance of the local run.")
-    var publishURL: String?
+        @Option(name: .long, help: "The publish endpoint (POST /v1/publish); default: an instance of the local run.")
+        var publishURL: String?
 
-    @Option(name: .long, help: "The publish token (Authorization: Bearer); default: the local run's.")
-    var publishToken: String?
+        @Option(name: .long, help: "The publish token (Authorization: Bearer); default: the local run's.")
+        var publishToken: String?
 
-    @Option(name: .long, help: "The token every client presents; default: tokens signed with the local run's key.")
-    var token: String?
+        @Option(name: .long, help: "The token every client presents; default: tokens signed with the local run's key.")
+        var token: String?
 
-    @Option(name: .long, help: "Connections.") var connections = 1000
-    @Option(name: .long, help: "Tender rooms the connections are spread over.") var rooms = 10
-    @Option(name: .long, help: "Publishes per second, over all rooms.") var rate = 100
-    @Option(name: .long, help: "Seconds of publishing, once every connection is subscribed.") var duration = 10.0
-    @Option(name: .long, help: "Seconds over which the connections are opened (default: 1 per 1000, at most 10).")
-    var ramp: Double?
-    @Option(name: .long, help: "websocket or polling.") var transport: Transport = .websocket
-    @Option(name: .long, help: "Pick this region at the local front door (X-Tfctl-Region).") var region: String?
-    @Flag(name: .long, help: "With --env: connect to the local instances directly, not through the front door.")
-    var direct = false
-    @Option(name: .long, help: "Event loop threads of the load generator.") var threads = 1
-    @Option(name: .long, help: "text or json.") var format: OutputFormat = .text
-    @Flag(name: .long, help: "Allow a target that is not this machine.") var allowRemote = false
-    @Option(name: .long, help: "Run as if tfctl was started in this directory.") var chdir: String?
+        @Option(name: .long, help: "Connections.") var connections = 1000
+        @Option(name: .long, help: "Tender rooms the connections are spread over.") var rooms = 10
+        @Option(name: .long, help: "Publishes per second, over all rooms.") var rate = 100
+        @Option(name: .long, help: "Seconds of publishing, once every connection is subscribed.") var duration = 10.0
+        @Option(name: .long, help: "Seconds over which the connections are opened (default: 1 per 1000, at most 10).")
+        var ramp: Double?
+        @Option(name: .long, help: "websocket or polling.") var transport: Transport = .websocket
+        @Option(name: .long, help: "Pick this region at the local front door (X-Tfctl-Region).") var region: String?
+        @Flag(name: .long, help: "With --env: connect to the local instances directly, not through the front door.")
+        var direct = false
+        @Option(name: .long, help: "Event loop threads of the load generator.") var threads = 1
+        @Option(name: .long, help: "text or json.") var format: OutputFormat = .text
+        @Flag(name: .long, help: "Allow a target that is not this machine.") var allowRemote = false
+        @Option(name: .long, help: "Run as if tfctl was started in this directory.") var chdir: String?
+        @Flag(name: .long, help: .hidden) var phaseEvents = false
 
-    enum Transport: String, ExpressibleByArgument, CaseIterable {
-        case websocket, polling
-    }
-
-    func run() throws {
-        let options = try loadTestOptions()
-        let terminal = isatty(STDERR_FILENO) != 0
-        let test = LoadTest(options: options) { line in
-            guard terminal else { return }
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        enum Transport: String, ExpressibleByArgument, CaseIterable {
+            case websocket, polling
         }
-        let report: LoadTestReport
-        do {
-            report = try test.run()
-        } catch let invalid as LoadTestOptions.Invalid {
-            throw CommandFailure(invalid.description)
-        }
-        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        print(format == .json ? report.json.pretty() : report.text, terminator: "")
-    }
 
-    func loadTestOptions() throws -> LoadTestOptions {
-        var urls = try url.map(parse)
-        var publish = try publishURL.map(parse)
-        var publishSecret = publishToken
-        var headers: [(String, String)] = region.map { [("X-Tfctl-Region", $0)] } ?? []
-        var tokens: [String] = token.map { [$0] } ?? []
-        if let env {
-            let working = chdir.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
-            let name = (env as NSString).lastPathComponent.replacingOccurrences(of: ".yaml", with: "")
-            let directory = LocalStateDirectory(
-                workingDirectory: working ?? FileManager.default.currentDirectoryPath, environment: name)
-            guard let spec = directory.readSpec(), directory.readState() != nil else {
-                throw CommandFailure("nothing runs locally for \(name): tfctl up --env \(name) first")
+        func run() throws {
+            let options = try loadTestOptions()
+            let terminal = isatty(STDERR_FILENO) != 0
+            let phaseEvents = phaseEvents
+            let test = LoadTest(
+                options: options,
+                progress: { line in
+                    guard terminal else { return }
+                    FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+                },
+                phase: { phase in
+                    // For make bench: the span to measure the servers' CPU over, as JSON lines on standard error.
+                    guard phaseEvents else { return }
+                    let line = JSONValue.object([(key: "phase", value: .string(phase))]).serialized() + "\n"
+                    FileHandle.standardError.write(Data(line.utf8))
+                })
+            let report: LoadTestReport
+            do {
+                report = try test.run()
+            } catch let invalid as LoadTestOptions.Invalid {
+                throw CommandFailure(invalid.description)
             }
-            let servers = spec.processes.filter { $0.kind == .realtime }
-            let chosen = servers.filter { region == nil || $0.region == region }
-            guard let first = chosen.first else { throw CommandFailure("the local run has no server in that region") }
-            if urls.isEmpty {
-                urls =
-                    direct
-                    ? chosen.map { URL(string: "http://127.0.0.1:\($0.port)")! } : [URL(string: spec.url)!]
-            }
-            if direct { headers = [] }
-            publish = publish ?? URL(string: "http://127.0.0.1:\(first.port)/v1/publish")
-            publishSecret = publishSecret ?? first.environment["PUBLISH_TOKEN"]
-            if tokens.isEmpty, let issuer = first.environment["JWT_ISSUER"],
-                let audience = first.environment["JWT_AUDIENCE"],
-                let key = try? FileManager.default.contentsOfDirectory(atPath: directory.secrets.path)
-                    .first(where: { $0.hasSuffix(".private.pem") })
-            {
-                let pem = try String(contentsOf: directory.secrets.appendingPathComponent(key), encoding: .utf8)
-                let minter = try TokenMinter(privateKeyPEM: pem, issuer: issuer, audience: audience)
-                let tenders = (0..<rooms).map { LoadTestOptions.room($0, of: rooms) }
-                // The server allows 20 connections per user: 16 per user leaves room for a reconnect.
-                tokens = try (0..<(connections + 15) / 16).map {
-                    try minter.token(user: "load-\($0)", tenders: tenders)
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            print(format == .json ? report.json.pretty() : report.text, terminator: "")
+        }
+
+        func loadTestOptions() throws -> LoadTestOptions {
+            var urls = try url.map(parse)
+            var publish = try publishURL.map(parse)
+            var publishSecret = publishToken
+            var headers: [(String, String)] = region.map { [("X-Tfctl-Region", $0)] } ?? []
+            var tokens: [String] = token.map { [$0] } ?? []
+            if let env {
+                let working = chdir.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+                let name = (env as NSString).lastPathComponent.replacingOccurrences(of: ".yaml", with: "")
+                let directory = LocalStateDirectory(
+                    workingDirectory: working ?? FileManager.default.currentDirectoryPath, environment: name)
+                guard let spec = directory.readSpec(), directory.readState() != nil else {
+                    throw CommandFailure("nothing runs locally for \(name): tfctl up --env \(name) first")
+                }
+                let servers = spec.processes.filter { $0.kind == .realtime }
+                let chosen = servers.filter { region == nil || $0.region == region }
+                guard let first = chosen.first else {
+                    throw CommandFailure("the local run has no server in that region")
+                }
+                if urls.isEmpty {
+                    urls =
+                        direct
+                        ? chosen.map { URL(string: "http://127.0.0.1:\($0.port)")! } : [URL(string: spec.url)!]
+                }
+                if direct { headers = [] }
+                publish = publish ?? URL(string: "http://127.0.0.1:\(first.port)/v1/publish")
+                publishSecret = publishSecret ?? first.environment["PUBLISH_TOKEN"]
+                if tokens.isEmpty, let issuer = first.environment["JWT_ISSUER"],
+                    let audience = first.environment["JWT_AUDIENCE"],
+                    let key = try? FileManager.default.contentsOfDirectory(atPath: directory.secrets.path)
+                        .first(where: { $0.hasSuffix(".private.pem") })
+                {
+                    let pem = try String(contentsOf: directory.secrets.appendingPathComponent(key), encoding: .utf8)
+                    let minter = try TokenMinter(privateKeyPEM: pem, issuer: issuer, audience: audience)
+                    let tenders = (0..<rooms).map { LoadTestOptions.room($0, of: rooms) }
+                    // The server allows 20 connections per user: 16 per user leaves room for a reconnect.
+                    tokens = try (0..<(connections + 15) / 16).map {
+                        try minter.token(user: "load-\($0)", tenders: tenders)
+                    }
                 }
             }
-        }
-        guard let publish = publish ?? urls.first.map({ $0.appendingPathComponent("v1/publish") }) else {
-            throw CommandFailure("give --url (and --publish-url), or --env for a local run")
-        }
-        let minted = tokens
-        let auth: @Sendable (Int) -> String
-        if minted.isEmpty {
-            auth = { index in JSONValue.object([(key: "user", value: .string("load-\(index / 16)"))]).serialized() }
-        } else {
-            auth = { index in
-                JSONValue.object([(key: "token", value: .string(minted[minted.count == 1 ? 0 : index / 16]))])
-                    .serialized()
+            guard let publish = publish ?? urls.first.map({ $0.appendingPathComponent("v1/publish") }) else {
+                throw CommandFailure("give --url (and --publish-url), or --env for a local run")
             }
+            let minted = tokens
+            let auth: @Sendable (Int) -> String
+            if minted.isEmpty {
+                auth = { index in JSONValue.object([(key: "user", value: .string("load-\(index / 16)"))]).serialized() }
+            } else {
+                auth = { index in
+                    JSONValue.object([(key: "token", value: .string(minted[minted.count == 1 ? 0 : index / 16]))])
+                        .serialized()
+                }
+            }
+            return LoadTestOptions(
+                urls: urls, publishURL: publish, publishToken: publishSecret, connections: connections, rooms: rooms,
+                rate: rate, duration: duration, ramp: ramp ?? min(10, Double(connections) / 1000),
+                transport: transport == .websocket ? .websocket : .polling, auth: auth, headers: headers,
+                threads: threads, allowRemote: allowRemote)
         }
-        return LoadTestOptions(
-            urls: urls, publishURL: publish, publishToken: publishSecret, connections: connections, rooms: rooms,
-            rate: rate, duration: duration, ramp: ramp ?? min(10, Double(connections) / 1000),
-            transport: transport == .websocket ? .websocket : .polling, auth: auth, headers: headers,
-            threads: threads, allowRemote: allowRemote)
-    }
 
-    private func parse(_ text: String) throws -> URL {
-        guard let url = URL(string: text), url.host != nil else { throw CommandFailure("\(text) is not a URL") }
-        return url
+        private func parse(_ text: String) throws -> URL {
+            guard let url = URL(string: text), url.host != nil else { throw CommandFailure("\(text) is not a URL") }
+            return url
+        }
     }
-}
+#endif

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LocalRuntime
 import Planning
 import RenderPipeline
 
@@ -36,12 +35,8 @@ struct PlanCommand: ParsableCommand {
         }
         if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
         if target == .local {
-            let spec = try LocalTarget.spec(pipeline, options, port: local.port)
-            let changes = LocalTarget.controller(LocalTarget.directory(pipeline, options)).changes(to: spec)
-            print(
-                changes.isEmpty ? "No changes: the local run is up to date.\n" : LocalReport.changes(changes),
-                terminator: "")
-            if detailedExitcode, !changes.isEmpty { throw ExitCode(2) }
+            let changed = try LocalTarget.plan(pipeline, options, port: local.port)
+            if detailedExitcode, changed { throw ExitCode(2) }
             return
         }
         let report = try Self.planReport(pipeline, options, against: against)

@@ -12,15 +12,22 @@ public struct Tfctl: ParsableCommand {
             Environments are YAML files under Environments/ (see README.md). Exit codes: 0 ok, 1 error, \
             2 changes present (render --check, plan --detailed-exitcode).
             """,
-        subcommands: [
-            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Up.self, Status.self,
-            LoadTestCommand.self, Explain.self,
-            LocalSupervisorCommand.self,
-        ],
+        subcommands: commands,
         defaultSubcommand: Render.self
     )
 
     public init() {}
+
+    #if canImport(LocalRuntime)
+        static let commands: [ParsableCommand.Type] = [
+            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Up.self, Status.self,
+            LoadTestCommand.self, Explain.self, LocalSupervisorCommand.self,
+        ]
+    #else
+        static let commands: [ParsableCommand.Type] = [
+            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Explain.self,
+        ]
+    #endif
 }
 
 /// Options every command that reads an environment shares.
