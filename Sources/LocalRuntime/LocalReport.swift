@@ -8,7 +8,11 @@ public enum LocalReport {
         var lines: [String] = []
         for (verb, ids) in [("start", changes.start), ("restart", changes.restart), ("stop", changes.stop)]
         where !ids.isEmpty {
-            lines += ids.map { "  \(verb == "start" ? "+" : verb == "stop" ? "-" : "~") \(verb) \($0)" }
+            lines += ids.map { id in
+                // The front door takes a new configuration without a restart (haproxy's master reloads it).
+                let shown = verb == "restart" && id == LocalProcess.Kind.frontDoor.rawValue ? "reload" : verb
+                return "  \(verb == "start" ? "+" : verb == "stop" ? "-" : "~") \(shown) \(id)"
+            }
         }
         let summary =
             "Local: \(changes.start.count) to start, \(changes.restart.count) to restart (one at a time), "
