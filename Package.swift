@@ -62,6 +62,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
@@ -114,6 +115,7 @@ let package = Package(
         .testTarget(
             name: "LocalRuntimeTests",
             dependencies: ["LocalRuntime", "EnvironmentLoader", "TopologyModel", "JSON", "TestSupport"]),
+        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest"]),
         .testTarget(name: "HCLTests", dependencies: ["HCL", "TestSupport"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "TestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["EngineIO", "SocketIO", "JSON"]),

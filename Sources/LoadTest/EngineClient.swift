@@ -12,9 +12,12 @@ final class EngineClient: @unchecked Sendable {
     static let namespace = "/tenders"
 
     let index: Int
+    let room: Int
     let tender: String
     let auth: String
     let stats: LoadTestStats
+    /// Uptime nanoseconds the publisher's `sent` fields count from (small numbers: JSON carries them exactly).
+    let origin: UInt64
     var phase = Phase.opening
     /// Uptime nanoseconds when the current connection attempt began.
     var attemptStarted: UInt64 = 0
@@ -24,14 +27,36 @@ final class EngineClient: @unchecked Sendable {
     /// The offset of the last event received, for a recovery.
     var offset: String?
     var reconnecting = false
+    /// Connection attempts that failed since the last success: the pause before the next grows with them.
+    var failedAttempts = 0
     /// The affinity cookie the front door set (`NAME=value`), sent back as a browser would.
     var cookie: String?
+    /// The Engine.IO session (polling keeps it across a new TCP connection, as a browser does).
+    var engineSid: String?
+    /// The transport is to close the connection: the server closed the session or the namespace.
+    var closeRequested = false
+    /// Subscribed once: later subscriptions (after a reconnect that was not recovered) are not counted again.
+    private var everSubscribed = false
 
-    init(index: Int, tender: String, auth: String, stats: LoadTestStats) {
+    init(index: Int, room: Int, tender: String, auth: String, stats: LoadTestStats, origin: UInt64 = 0) {
         self.index = index
+        self.room = room
         self.tender = tender
         self.auth = auth
         self.stats = stats
+        self.origin = origin
+    }
+
+    /// The connection closed: a subscribed client no longer counts as subscribed.
+    func connectionClosed() {
+        if phase == .subscribed { stats.subscribedByRoom[room, default: 0] -= 1 }
+        if phase != .closed { phase = .opening }
+        closeRequested = false
+    }
+
+    private func becomeSubscribed() {
+        if phase != .subscribed { stats.subscribedByRoom[room, default: 0] += 1 }
+        phase = .subscribed
     }
 
     /// The CONNECT packet: the auth object, with `pid` and `offset` once there is a session to recover.
@@ -64,11 +89,16 @@ final class EngineClient: @unchecked Sendable {
             return ["3"]  // ping → pong
         case UInt8(ascii: "0"):
             phase = .connecting
+            let open = JSONValue.parse(Substring(String(decoding: packet.dropFirst(), as: UTF8.self)))
+            engineSid = open?["sid"]?.stringValue
             return [connectPacket]
         case UInt8(ascii: "4"):
             return message(packet, now: now)
         case UInt8(ascii: "1"):
+            // The server closed the Engine.IO session: a new one, on a new connection.
             stats.error("closed_by_server")
+            engineSid = nil
+            closeRequested = true
             return []
         default:
             return []
@@ -82,8 +112,8 @@ final class EngineClient: @unchecked Sendable {
         // The hot path first: an event, timed without parsing the whole payload.
         if packet.starts(with: Self.update) {
             stats.deliveries += 1
-            if let sent = Self.integer(after: Self.sentKey, in: packet), now > sent {
-                _ = stats.latency.record((now - sent) / 1000)
+            if let sent = Self.integer(after: Self.sentKey, in: packet), now > origin &+ sent {
+                _ = stats.latency.record((now - origin - sent) / 1000)
             }
             offset = Self.lastString(in: packet) ?? offset
             return []
@@ -104,17 +134,31 @@ final class EngineClient: @unchecked Sendable {
             }
             sid = newSid
             pid = answer?["pid"]?.stringValue ?? pid
+            failedAttempts = 0
+            reconnecting = false
             if recovered {
-                phase = .subscribed
+                becomeSubscribed()
                 return []
             }
             phase = .subscribing
             return [subscribePacket]
         }
         if text.hasPrefix("43\(Self.namespace),1") {
-            if phase == .subscribing, !reconnecting { stats.subscribed += 1 }
-            phase = .subscribed
-            if !text.contains("\"ok\":true") { stats.error("subscribe_refused") }
+            guard text.contains("\"ok\":true") else {
+                stats.error("subscribe_refused")
+                return []
+            }
+            if !everSubscribed {
+                everSubscribed = true
+                stats.subscribed += 1
+            }
+            becomeSubscribed()
+            return []
+        }
+        if text.hasPrefix("41\(Self.namespace),") {
+            // The server disconnected the namespace: connect again, as socket.io-client does after a drop.
+            stats.error("namespace_disconnected")
+            closeRequested = true
             return []
         }
         if text.hasPrefix("44\(Self.namespace),") {

@@ -41,8 +41,12 @@ public final class LoadTest: @unchecked Sendable {
         defer { try? group.syncShutdownGracefully() }
         let loops = (0..<options.threads).map { _ in LoopClients(loop: group.next()) }
         let publisherLoop = loops[0].loop
-        let publisher = try publisherLoop.submit { Publisher(loop: publisherLoop, options: self.options) }.wait()
-        try publisherLoop.flatSubmit { publisher.connect() }.wait()
+        // The clock `sent` counts from: uptime nanoseconds would outgrow what JSON numbers hold exactly (2^53 ns
+        // is 104 days of uptime).
+        let origin = DispatchTime.now().uptimeNanoseconds
+        let publisher = try publisherLoop.submit {
+            Publisher(loop: publisherLoop, options: self.options, origin: origin)
+        }.wait()
 
         // Ramp: connection i starts at a random moment of its slot, so N clients do not arrive in lockstep.
         let slot = options.ramp / Double(options.connections)
@@ -51,8 +55,9 @@ public final class LoadTest: @unchecked Sendable {
             let delay = slot * (Double(index) + Double.random(in: 0..<1))
             owner.loop.execute {
                 let client = EngineClient(
-                    index: index, tender: LoadTestOptions.room(index, of: self.options.rooms),
-                    auth: self.options.auth(index), stats: owner.stats)
+                    index: index, room: index % self.options.rooms,
+                    tender: LoadTestOptions.room(index, of: self.options.rooms), auth: self.options.auth(index),
+                    stats: owner.stats, origin: origin)
                 owner.clients.append(client)
                 owner.loop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) { self.connect(client, owner) }
             }
@@ -70,6 +75,10 @@ public final class LoadTest: @unchecked Sendable {
         }
         let setupSeconds = Date().timeIntervalSince(setupStarted)
         let deliveriesBefore = counts.deliveries
+        // What each publish should reach: the clients subscribed to its room when publishing starts.
+        let subscribers = try subscribedByRoom(loops)
+        // Connected only now: a server closes keep-alive connections left idle through a long ramp.
+        try publisherLoop.flatSubmit { publisher.connect() }.wait()
         phase?("publishing")
         let cpuAtStart = Self.cpuSeconds()
         try publisherLoop.submit { publisher.start() }.wait()
@@ -83,12 +92,17 @@ public final class LoadTest: @unchecked Sendable {
             last = (now, counts.deliveries)
             progress?(
                 String(
-                    format: "%.0fs: %.0f deliveries/s, %d connected, %d errors", now.timeIntervalSince(started), rate,
-                    counts.subscribed, counts.errors))
+                    format: "%.0fs: %.0f deliveries/s, %d subscribed, %d errors", now.timeIntervalSince(started), rate,
+                    counts.subscribedNow, counts.errors))
         }
         try publisherLoop.submit { publisher.stop() }.wait()
         let publishSeconds = Date().timeIntervalSince(started)
-        // In-flight events still arrive: wait a little for them (they count, with their true latency).
+        // Publishes in flight are answered, then their events still arrive: a short wait for both (they count,
+        // with their true latency).
+        let answered = Date()
+        while try publisherLoop.submit({ publisher.inFlight }).wait() > 0, Date().timeIntervalSince(answered) < 5 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         Thread.sleep(forTimeInterval: 1)
         let cpuAtEnd = Self.cpuSeconds()
         phase?("published")
@@ -97,19 +111,16 @@ public final class LoadTest: @unchecked Sendable {
         }.wait()
         let stats = LoadTestStats()
         for clients in loops {
-            let merged = try clients.loop.submit { () -> LoadTestStats in
+            // Copied on the loop that writes them; the loop then closes its connections and stops reconnecting.
+            let copy = try clients.loop.submit { () -> LoadTestStats in
                 clients.stopping = true
                 for channel in clients.channels.values { channel.close(promise: nil) }
-                return clients.stats
+                return clients.stats.copy()
             }.wait()
-            stats.merge(merged)
+            stats.merge(copy)
         }
         try publisherLoop.submit { publisher.close() }.wait()
-        // Subscribers per room, with every client subscribed: what each accepted publish should reach.
-        let perRoom = (0..<options.rooms).map { room in
-            options.connections / options.rooms + (room < options.connections % options.rooms ? 1 : 0)
-        }
-        let expected = zip(accepted, perRoom).reduce(0) { $0 + $1.0 * $1.1 }
+        let expected = accepted.enumerated().reduce(0) { $0 + $1.element * (subscribers[$1.offset] ?? 0) }
         var errors = stats.errors
         for (kind, count) in failed { errors[kind, default: 0] += count }
         if dropped > 0 { errors["publish_backlog_dropped"] = dropped }
@@ -120,7 +131,17 @@ public final class LoadTest: @unchecked Sendable {
     }
 
     private struct Totals {
-        var subscribed = 0, refused = 0, deliveries = 0, errors = 0
+        var subscribed = 0, subscribedNow = 0, refused = 0, deliveries = 0, errors = 0
+    }
+
+    private func subscribedByRoom(_ loops: [LoopClients]) throws -> [Int: Int] {
+        var rooms: [Int: Int] = [:]
+        for clients in loops {
+            for (room, count) in try clients.loop.submit({ clients.stats.subscribedByRoom }).wait() {
+                rooms[room, default: 0] += count
+            }
+        }
+        return rooms
     }
 
     private func totals(_ loops: [LoopClients]) throws -> Totals {
@@ -128,10 +149,12 @@ public final class LoadTest: @unchecked Sendable {
         for clients in loops {
             let part = try clients.loop.submit { () -> Totals in
                 Totals(
-                    subscribed: clients.stats.subscribed, refused: clients.stats.errors["connect_refused"] ?? 0,
+                    subscribed: clients.stats.subscribed, subscribedNow: clients.stats.subscribedNow,
+                    refused: clients.stats.errors["connect_refused"] ?? 0,
                     deliveries: clients.stats.deliveries, errors: clients.stats.errors.values.reduce(0, +))
             }.wait()
             totals.subscribed += part.subscribed
+            totals.subscribedNow += part.subscribedNow
             totals.refused += part.refused
             totals.deliveries += part.deliveries
             totals.errors += part.errors
@@ -172,23 +195,31 @@ public final class LoadTest: @unchecked Sendable {
         connection.whenComplete { result in
             switch result {
             case .success(let channel):
+                guard !owner.stopping else {
+                    channel.close(promise: nil)
+                    return
+                }
                 owner.channels[client.index] = channel
                 channel.closeFuture.whenComplete { _ in
                     owner.channels[client.index] = nil
+                    client.connectionClosed()
+                    if !owner.stopping { client.stats.error("disconnected") }
                     self.reconnectLater(client, owner)
                 }
             case .failure:
-                client.stats.error("tcp_connect_failed")
+                if !owner.stopping { client.stats.error("tcp_connect_failed") }
                 self.reconnectLater(client, owner)
             }
         }
     }
 
+    /// socket.io-client's reconnection: 1 s, doubling per failed attempt up to 5 s, randomised by half.
     private func reconnectLater(_ client: EngineClient, _ owner: LoopClients) {
         guard !owner.stopping, client.phase != .closed else { return }
         if client.sid != nil { client.reconnecting = true }
-        client.stats.error("disconnected")
-        let delay = Int64(Double.random(in: 0.5...1.5) * 1e9)
+        let base = min(5.0, Double(1 << min(client.failedAttempts, 3)))
+        client.failedAttempts += 1
+        let delay = Int64(base * Double.random(in: 0.5...1.5) * 1e9)
         owner.loop.scheduleTask(in: .nanoseconds(delay)) { self.connect(client, owner) }
     }
 

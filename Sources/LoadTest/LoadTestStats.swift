@@ -7,7 +7,10 @@ final class LoadTestStats: @unchecked Sendable {
     /// Connection time: TCP connect to the namespace's CONNECT answer, in microseconds.
     var connectTime = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
     var connected = 0
+    /// Clients that subscribed at least once.
     var subscribed = 0
+    /// Clients subscribed now, by room index (a gauge: down when a subscribed client's connection closes).
+    var subscribedByRoom: [Int: Int] = [:]
     var deliveries = 0
     /// Errors by kind (`connect_refused`, `connect_error`, `closed`, ...).
     var errors: [String: Int] = [:]
@@ -17,11 +20,21 @@ final class LoadTestStats: @unchecked Sendable {
 
     func error(_ kind: String) { errors[kind, default: 0] += 1 }
 
+    var subscribedNow: Int { subscribedByRoom.values.reduce(0, +) }
+
+    /// A copy, taken on the stats' own event loop, for the thread that merges the loops' figures.
+    func copy() -> LoadTestStats {
+        let copy = LoadTestStats()
+        copy.merge(self)
+        return copy
+    }
+
     func merge(_ other: LoadTestStats) {
         latency.add(other.latency)
         connectTime.add(other.connectTime)
         connected += other.connected
         subscribed += other.subscribed
+        for (room, count) in other.subscribedByRoom { subscribedByRoom[room, default: 0] += count }
         deliveries += other.deliveries
         for (kind, count) in other.errors { errors[kind, default: 0] += count }
         reconnects += other.reconnects

@@ -51,7 +51,13 @@ final class PollingHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        request(context, .GET, uri: base, body: nil)
+        // A session that outlived its TCP connection is polled again, as a browser does; else a new handshake.
+        if let sid = client.engineSid {
+            self.sid = sid
+            request(context, .GET, uri: base + "&sid=" + sid, body: nil)
+        } else {
+            request(context, .GET, uri: base, body: nil)
+        }
         context.fireChannelActive()
     }
 
@@ -85,6 +91,8 @@ final class PollingHandler: ChannelInboundHandler {
         case .end:
             guard status == 200 else {
                 client.stats.error("polling_\(status)")
+                // 400: the server does not know the session (any more): the next connection starts a new one.
+                if status == 400 { client.engineSid = nil }
                 context.close(promise: nil)
                 return
             }
@@ -93,16 +101,12 @@ final class PollingHandler: ChannelInboundHandler {
                 body.withUnsafeReadableBytes { bytes in
                     for packet in bytes.split(separator: Self.separator, omittingEmptySubsequences: true) {
                         let raw = UnsafeRawBufferPointer(rebasing: packet)
-                        if sid == nil, raw.first == UInt8(ascii: "0") {
-                            sid =
-                                JSONValue.parse(Substring(String(decoding: raw.dropFirst(), as: UTF8.self)))?["sid"]?
-                                .stringValue
-                        }
                         outgoing += client.received(raw, now: now)
+                        if sid == nil { sid = client.engineSid }
                     }
                 }
             }
-            if client.phase == .closed {
+            if client.phase == .closed || client.closeRequested {
                 context.close(promise: nil)
                 return
             }

@@ -1,3 +1,4 @@
+import Crypto
 import Dispatch
 import NIOCore
 import NIOWebSocket
@@ -14,6 +15,8 @@ final class WebSocketHandshake: ChannelInboundHandler, RemovableChannelHandler {
     let headers: [(String, String)]
     let client: EngineClient
     private var received: ByteBuffer?
+    /// What the server's `Sec-WebSocket-Accept` must be: base64(SHA-1(key + the RFC 6455 GUID)).
+    private var expectedAccept = ""
 
     init(host: String, path: String, headers: [(String, String)], client: EngineClient) {
         self.host = host
@@ -25,9 +28,12 @@ final class WebSocketHandshake: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         var key = [UInt8](repeating: 0, count: 16)
         for index in key.indices { key[index] = UInt8.random(in: 0...255) }
+        let encodedKey = Base64.encode(key)
+        expectedAccept = Base64.encode(
+            Array(Insecure.SHA1.hash(data: Array((encodedKey + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))))
         var request =
             "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(Base64.encode(key))\r\nSec-WebSocket-Version: 13\r\n"
+            + "Sec-WebSocket-Key: \(encodedKey)\r\nSec-WebSocket-Version: 13\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if let cookie = client.cookie { request += "Cookie: \(cookie)\r\n" }
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request + "\r\n")), promise: nil)
@@ -47,9 +53,21 @@ final class WebSocketHandshake: ChannelInboundHandler, RemovableChannelHandler {
             fail(context, "upgrade_refused_" + (head.split(separator: " ").dropFirst().first.map(String.init) ?? "?"))
             return
         }
-        for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("set-cookie:") {
-            client.cookie = line.dropFirst("set-cookie:".count).split(separator: ";").first
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+        var accepted = false
+        for line in head.split(separator: "\r\n") {
+            let lower = line.lowercased()
+            if lower.hasPrefix("set-cookie:") {
+                client.cookie = line.dropFirst("set-cookie:".count).split(separator: ";").first
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+            } else if lower.hasPrefix("sec-websocket-accept:") {
+                accepted =
+                    line.dropFirst("sec-websocket-accept:".count).trimmingCharacters(in: .whitespaces)
+                    == expectedAccept
+            }
+        }
+        guard accepted else {
+            fail(context, "bad_websocket_accept")
+            return
         }
         do {
             try context.pipeline.syncOperations.addHandlers(
@@ -88,11 +106,17 @@ final class EngineWebSocketHandler: ChannelInboundHandler {
             let now = DispatchTime.now().uptimeNanoseconds
             let replies = frame.unmaskedData.withUnsafeReadableBytes { client.received($0, now: now) }
             for reply in replies { send(context, .text, context.channel.allocator.buffer(string: reply)) }
-            if client.phase == .closed { context.close(promise: nil) }
+            if client.phase == .closed || client.closeRequested { context.close(promise: nil) }
         case .ping:
             send(context, .pong, frame.unmaskedData)
         case .connectionClose:
-            context.close(promise: nil)
+            // The close handshake: the peer's close frame echoed, then the connection closed (RFC 6455 §5.5.1).
+            var data = frame.unmaskedData
+            let code =
+                data.readSlice(length: min(2, data.readableBytes)) ?? context.channel.allocator.buffer(capacity: 0)
+            let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         default:
             break
         }

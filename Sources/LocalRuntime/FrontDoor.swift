@@ -67,6 +67,10 @@ public enum FrontDoor {
                     comment: "Start even where the descriptor limit is below what maxconn needs (haproxy says so)."),
                 D("log", "stdout", "format", "raw", "local0", "info"),
                 D(
+                    "hard-stop-after", "60s",
+                    comment: "After a reload, the old worker's WebSockets are cut within a minute (clients reconnect\n"
+                        + "and recover) instead of old workers piling up for the request timeout."),
+                D(
                     "stats", "socket", "unix@" + FrontDoorStats.socket, "mode", "600", "level", "admin",
                     comment: "The supervisor's way to take an instance out before it stops (FrontDoorStats)."),
             ])

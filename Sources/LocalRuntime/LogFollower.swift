@@ -20,6 +20,7 @@ public struct LogFollower {
     static let colours = ["36", "32", "33", "35", "34", "91", "92", "93", "94", "95", "96"]
 
     public func follow(onInterrupt: () -> Void) {
+        _ = followInterrupted  // initialised here, not first in a signal handler
         signal(SIGINT) { _ in followInterrupted = 1 }
         signal(SIGTERM) { _ in followInterrupted = 1 }
         let coloured = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil

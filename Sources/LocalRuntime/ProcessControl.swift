@@ -106,6 +106,29 @@ public enum ProcessControl {
         group > 0 && (kill(-group, 0) == 0 || errno == EPERM)
     }
 
+    /// The pids whose parent is `pid`, from /proc.
+    public static func children(of pid: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let child = pid_t(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == pid ? child : nil
+        }
+    }
+
+    /// Several groups stopped together: SIGTERM to all, one shared grace period, then SIGKILL to what is left.
+    public static func stopGroups(_ groups: [pid_t], grace: Duration, reap: Bool) {
+        for group in groups { signalGroup(group, SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        for group in groups {
+            let left = max(.zero, deadline - ContinuousClock.now)
+            stopGroup(group, grace: left, reap: reap)
+        }
+    }
+
     /// SIGTERM to the group, up to `grace` for it to go, then SIGKILL. `reap`: waits for the leader too (a child
     /// of this process, which would otherwise stay a zombie and keep the group alive).
     public static func stopGroup(_ group: pid_t, grace: Duration, reap: Bool) {

@@ -66,15 +66,15 @@ extension Supervisor {
         publish()
     }
 
-    /// Stops everything, the front door first and Redis last; the servers of a stage together (each drains).
+    /// Stops everything, the front door first and Redis last; the servers of a stage together (each drains),
+    /// within one grace period per stage.
     func stopAll() {
         state.phase = .stopping
         publish()
         log("stopping every process")
         for stage in LocalProcess.Kind.allCases.map(\.stage).sorted().reversed() {
             let group = running.values.filter { $0.process.kind.stage == stage && $0.status != .crashed }
-            for entry in group { ProcessControl.signalGroup(entry.pid, SIGTERM) }
-            for entry in group { ProcessControl.stopGroup(entry.pid, grace: Self.grace, reap: true) }
+            ProcessControl.stopGroups(group.map(\.pid), grace: Self.grace, reap: true)
         }
         running.removeAll()
         try? FileManager.default.removeItem(at: directory.stateFile)
@@ -95,6 +95,8 @@ extension Supervisor {
             let crashes = ranLong ? 1 : entry.crashes + 1
             let pause = Duration.seconds(min(30, 2 << min(crashes - 1, 4)))
             log("\(id) exited (\(Self.describe(status))); starting it again in \(pause): \(tail(entry.process))")
+            // Whatever it started dies with it (a worker of haproxy's, say), so nothing keeps its port.
+            ProcessControl.signalGroup(pid, SIGKILL)
             running[id]?.status = .crashed
             running[id]?.crashes = crashes
             running[id]?.restartAt = ContinuousClock.now + pause

@@ -118,17 +118,26 @@ public final class Supervisor {
             let wanted = Set(spec.processes.map(\.id))
             let unwanted = running.values.filter { !wanted.contains($0.process.id) }
             for entry in unwanted.sorted(by: { $0.process.kind.stage > $1.process.kind.stage }) {
+                // A removed instance leaves the front door's rotation before it stops, as in a rolling restart.
+                let routed = entry.process.kind == .realtime ? frontDoorServer(of: entry.process) : nil
+                if let routed { FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: true) }
                 stop(entry.process.id)
             }
             for stage in LocalProcess.Kind.allCases.map(\.stage).sorted() {
                 let processes = spec.processes.filter { $0.kind.stage == stage }
-                let missing = processes.filter { running[$0.id] == nil }
-                for process in missing { try start(process) }
-                for process in missing { try awaitReady(process.id) }
+                // Missing, or crashed and waiting out its pause: started now.
+                let missing = processes.filter { running[$0.id] == nil || running[$0.id]?.status == .crashed }
+                for process in missing {
+                    let previous = running.removeValue(forKey: process.id)
+                    try start(process, restarts: previous.map { $0.restarts + 1 } ?? 0)
+                }
                 for process in processes {
                     guard let current = running[process.id], current.process != process else { continue }
                     try replace(current, with: process)
                 }
+                // Every process of the stage ready (those started now, and any a crash had restarted) before the
+                // next stage.
+                for process in processes { try awaitReady(process.id) }
             }
             state.phase = .ready
             log("generation \(spec.generation) applied: \(spec.processes.count) processes ready")
@@ -144,28 +153,61 @@ public final class Supervisor {
     /// once its region's other instances are ready, and counts as done once the front door routes to it again.
     func replace(_ current: Running, with process: LocalProcess) throws {
         let id = process.id
-        if process.kind == .frontDoor, current.status != .crashed, current.process.executable == process.executable,
+        if process.kind == .frontDoor, current.status == .ready, current.process.executable == process.executable,
             current.process.arguments == process.arguments, current.process.port == process.port
         {
-            log("reloading \(id): its configuration changed")
-            kill(current.pid, SIGUSR2)
-            running[id]?.process = process
-            try awaitReady(id)
+            try reloadFrontDoor(current, with: process)
             return
         }
         log("restarting \(id): its definition changed")
         let routed = process.kind == .realtime ? frontDoorServer(of: process) : nil
         if process.kind == .realtime { awaitPeersReady(of: process) }
         // Out of rotation first, as Cloud Run stops routing to an instance before its SIGTERM: its clients get
-        // the others, not a draining instance's refusal.
-        if let routed { FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: true) }
+        // the others, not a draining instance's refusal. Back in rotation whatever happens next: the front door's
+        // health check keeps an instance that is not ready out by itself.
+        if let routed { setMaintenance(routed, true) }
+        defer { if let routed { setMaintenance(routed, false) } }
         stop(id)
         try start(process)
         try awaitReady(id)
-        if let routed {
-            FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: false)
-            awaitFrontDoor(routingTo: routed, id)
+    }
+
+    func setMaintenance(_ routed: (backend: String, server: String), _ on: Bool) {
+        if !FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: on) {
+            log(
+                "the front door did not take \(routed.backend)/\(routed.server) \(on ? "out of" : "back into") rotation"
+            )
         }
+    }
+
+    /// A new front door configuration: checked by haproxy first (a configuration it cannot read would leave the
+    /// old one serving, reported as applied), then reloaded by its master (SIGUSR2), which replaces its worker;
+    /// done once a new worker runs.
+    func reloadFrontDoor(_ current: Running, with process: LocalProcess) throws {
+        let id = process.id
+        let check = try ProcessControl.spawn(
+            process.executable, ["-c", "-q", "-f", process.arguments.last ?? ""], environment: [:],
+            log: directory.log(process).path)
+        var status: Int32 = 0
+        waitpid(check, &status, 0)
+        guard status == 0 else {
+            throw StepFailed(description: "haproxy refuses the new front door configuration: " + tail(process))
+        }
+        let workers = Set(ProcessControl.children(of: current.pid))
+        log("reloading \(id): its configuration changed")
+        kill(current.pid, SIGUSR2)
+        running[id]?.process = process
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            reap()
+            if ProcessControl.children(of: current.pid).contains(where: { !workers.contains($0) }) {
+                try awaitReady(id)
+                return
+            }
+            usleep(50_000)
+        }
+        throw StepFailed(
+            description: "the front door did not start a worker with the new configuration: " + tail(process))
     }
 
     /// The front door's backend and server for a server instance, when a front door runs.
@@ -194,16 +236,5 @@ public final class Supervisor {
             tend()
             usleep(100_000)
         }
-    }
-
-    /// Waits (bounded) until the front door's health check has taken the server back.
-    func awaitFrontDoor(routingTo routed: (backend: String, server: String), _ id: String) {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline, supervisorStopRequested == 0 {
-            if FrontDoorStats.status(backend: routed.backend, server: routed.server)?.hasPrefix("UP") == true { return }
-            reap()
-            usleep(100_000)
-        }
-        log("the front door has not marked \(id) up after 15 s; going on")
     }
 }

@@ -1,5 +1,6 @@
 #if canImport(LocalRuntime)
     import ArgumentParser
+    import EnvironmentLoader
     import Foundation
     import JSON
     import LoadTest
@@ -30,7 +31,11 @@
         @Option(name: .long, help: "The publish token (Authorization: Bearer); default: the local run's.")
         var publishToken: String?
 
-        @Option(name: .long, help: "The token every client presents; default: tokens signed with the local run's key.")
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The token every client presents (one user: the server allows it 20 connections); default: "
+                    + "tokens signed with the local run's key, one user per 16 connections."))
         var token: String?
 
         @Option(name: .long, help: "Connections.") var connections = 1000
@@ -104,6 +109,7 @@
                         ? chosen.map { URL(string: "http://127.0.0.1:\($0.port)")! } : [URL(string: spec.url)!]
                 }
                 if direct { headers = [] }
+                warnAboutRateLimit(name, working: working ?? FileManager.default.currentDirectoryPath)
                 publish = publish ?? URL(string: "http://127.0.0.1:\(first.port)/v1/publish")
                 publishSecret = publishSecret ?? first.environment["PUBLISH_TOKEN"]
                 if tokens.isEmpty, let issuer = first.environment["JWT_ISSUER"],
@@ -113,10 +119,12 @@
                 {
                     let pem = try String(contentsOf: directory.secrets.appendingPathComponent(key), encoding: .utf8)
                     let minter = try TokenMinter(privateKeyPEM: pem, issuer: issuer, audience: audience)
-                    let tenders = (0..<rooms).map { LoadTestOptions.room($0, of: rooms) }
-                    // The server allows 20 connections per user: 16 per user leaves room for a reconnect.
-                    tokens = try (0..<(connections + 15) / 16).map {
-                        try minter.token(user: "load-\($0)", tenders: tenders)
+                    // The server allows 20 connections per user: 16 per user leaves room for a reconnect. Each token
+                    // names only the rooms of its user's connections, as a real user's names their tenders.
+                    tokens = try (0..<(connections + 15) / 16).map { user in
+                        let own = Set((user * 16..<min(connections, user * 16 + 16)).map { $0 % rooms })
+                        return try minter.token(
+                            user: "load-\(user)", tenders: own.sorted().map { LoadTestOptions.room($0, of: rooms) })
                     }
                 }
             }
@@ -138,6 +146,25 @@
                 rate: rate, duration: duration, ramp: ramp ?? min(10, Double(connections) / 1000),
                 transport: transport == .websocket ? .websocket : .polling, auth: auth, headers: headers,
                 threads: threads, allowRemote: allowRemote)
+        }
+
+        /// Every client of a local load test comes from 127.0.0.1, so through the front door they share one client
+        /// IP's rate limit, as Cloud Armor would apply it: a test that needs more requests than that is told so.
+        private func warnAboutRateLimit(_ name: String, working: String) {
+            guard !direct, url.isEmpty,
+                let topology = EnvironmentLoader(workingDirectory: working)
+                    .load(path: EnvironmentLoader.environmentPath(for: env ?? name)).topology,
+                let limit = topology.loadBalancer?.rateLimit
+            else { return }
+            // WebSocket: one request per connection (and per reconnect); polling: several per second each.
+            let requests = transport == .websocket ? connections : connections * Int(duration + 1) * 2
+            guard requests > limit.requests else { return }
+            FileHandle.standardError.write(
+                Data(
+                    ("tfctl: warning: this test makes about \(requests) requests through the front door, over the "
+                        + "environment's rate limit of \(limit.requests) per \(limit.intervalSeconds) s per "
+                        + "\(limit.key.description) (every client here is 127.0.0.1); the excess is refused with 429, as "
+                        + "Cloud Armor would: use --direct to measure the servers alone\n").utf8))
         }
 
         private func parse(_ text: String) throws -> URL {

@@ -93,6 +93,7 @@
                         + "shows what runs, tfctl destroy --env \(spec.environment) --target local stops it")
             }
             print(LocalReport.ready(spec, directory: directory), terminator: "")
+            fflush(nil)  // before the follower's own writes, which are not buffered
             if follow {
                 LogFollower(directory: directory, spec: spec).follow {
                     print("Stopping the local run of \(spec.environment)...")

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import pathlib
+import queue
 import shutil
 import signal
 import socket
@@ -316,3 +317,54 @@ def test_loadtest_measures_a_local_run_through_the_front_door_on_both_transports
     # Only this machine, unless told otherwise.
     refused = tfctl(project, "loadtest", "--url", "http://192.0.2.1:80", check=False)
     assert refused.returncode == 1 and "--allow-remote" in refused.stderr
+
+
+def test_follow_prefixes_every_process_and_ctrl_c_stops_the_whole_run(project):
+    command = [TFCTL, "up", "--follow", "--port", str(free_port()), "--env", "local", "--chdir", str(project)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+
+    def next_line_with(text, within=60):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if text in line:
+                return line
+        raise AssertionError(f"no line with {text!r} within {within} s")
+
+    try:
+        next_line_with("is ready")
+        started = pids(project)
+        # Something happens: the supervisor's own log line comes through, prefixed (no colour: not a terminal).
+        os.kill(started["realtime/us-central1/2"], signal.SIGKILL)
+        assert next_line_with("realtime/us-central1/2 exited").startswith("tfctl ")
+        next_line_with(" | ")
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(timeout=60) == 0
+        assert "Stopping the local run" in "".join(iter_remaining(lines))
+        wait_for(lambda: not any(alive(pid) for pid in started.values()), within=15, message="every process gone")
+        assert status(project)["supervision"] == "none"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def iter_remaining(lines):
+    while True:
+        try:
+            yield lines.get(timeout=1)
+        except queue.Empty:
+            return
+
+
+def test_a_missing_program_is_named_with_the_command_that_installs_it(project):
+    # Without /usr/bin on PATH there is no redis-server (haproxy is found in /usr/sbin all the same).
+    result = subprocess.run([TFCTL, "up", "--env", "local", "--chdir", str(project)], capture_output=True, text=True,
+                            env={"PATH": "/nonexistent", "HOME": os.environ.get("HOME", "/")}, timeout=60)
+    assert result.returncode == 1
+    assert "needs redis-server: sudo apt-get install redis-server" in result.stderr, result.stderr
+    assert not (state_directory(project) / "spec.json").exists()
