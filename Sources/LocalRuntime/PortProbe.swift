@@ -62,17 +62,7 @@ public enum PortProbe {
     public static func exchange(_ port: Int, _ request: String, timeoutSeconds: Int = 2) -> [UInt8]? {
         guard let fd = connect(port, timeoutSeconds: timeoutSeconds) else { return nil }
         defer { close(fd) }
-        let bytes = Array(request.utf8)
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count
-        else { return nil }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while response.count <= 16 << 20 {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        return response
+        return converse(fd, request)
     }
 
     /// Sends `request` on the Unix socket at `path` and answers everything received until the peer closes.
@@ -95,7 +85,11 @@ public enum PortProbe {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
             }
         }
-        guard connected else { return nil }
+        return connected ? converse(fd, request) : nil
+    }
+
+    /// Writes `request` on a connected socket and reads until the peer closes or 16 MiB have come.
+    private static func converse(_ fd: Int32, _ request: String) -> [UInt8]? {
         let message = Array(request.utf8)
         guard message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == message.count
         else { return nil }

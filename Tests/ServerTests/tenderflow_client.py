@@ -1,5 +1,6 @@
 """A python-socketio client of the TenderFlow namespaces, shared by the feature and the cluster tests."""
 import asyncio
+import json
 
 import socketio
 
@@ -41,3 +42,42 @@ class Client:
                 assert event != name, f"{self.user} unexpectedly got {name}"
         except asyncio.TimeoutError:
             pass
+
+
+class TendersOverWebSocket:
+    """Socket.IO on /tenders over a raw WebSocket (`self.ws`, websockets' sync client), as socket.io-client speaks
+    it: pings answered on the way, subscriptions acknowledged, and each event's recovery offset kept."""
+
+    def connect_namespace(self, auth, pid=None, offset=None):
+        """CONNECT to /tenders with `auth`, and the private id and offset of a session to recover when given."""
+        self.ws.send("40/tenders," + json.dumps({**auth, **({"pid": pid, "offset": offset} if pid else {})}))
+        reply = self.next()
+        assert reply.startswith("40/tenders,"), reply
+        connected = json.loads(reply[len("40/tenders,"):])
+        self.sid, self.pid, self.offset = connected["sid"], connected["pid"], offset
+
+    def next(self):
+        """The next frame, answering the server's pings on the way."""
+        while True:
+            frame = self.ws.recv(timeout=10)
+            if frame == "2":
+                self.ws.send("3")
+                continue
+            return frame
+
+    def subscribe(self, tender):
+        self.ws.send('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender)
+        while not (frame := self.next()).startswith("43/tenders,1"):
+            pass
+        assert json.loads(frame[len("43/tenders,1"):])[0]["ok"], frame
+
+    def sequences(self, count):
+        """The sequence numbers of the next `count` tender:update events; each carries its offset last."""
+        received = []
+        while len(received) < count:
+            frame = self.next()
+            if not frame.startswith('42/tenders,["tender:update"'):
+                continue
+            _, data, self.offset = json.loads(frame[len("42/tenders,"):])
+            received.append(data["sequence"])
+        return received

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from conftest import DRAIN_BUDGET, PUBLISH_TOKEN, Redis, Server, metrics, publish
 from protocol import SEPARATOR, get, open_polling, post, receive, websocket
-from tenderflow_client import Client
+from tenderflow_client import Client, TendersOverWebSocket
 
 
 @pytest.fixture
@@ -231,7 +231,7 @@ def test_a_killed_instances_users_expire_and_are_announced_once():
         redis.kill()
 
 
-class RecoveringClient:
+class RecoveringClient(TendersOverWebSocket):
     """Socket.IO on /tenders over a raw WebSocket, speaking connection state recovery as socket.io-client does
     (python-socketio does not): it keeps the private id and the offset of the last event, and presents both
     when it connects again."""
@@ -240,40 +240,7 @@ class RecoveringClient:
         self.server, self.user = server, user
         self.ws = websocket(server).__enter__()  # closed by `drop`, or with the test's servers
         assert receive(self.ws).startswith("0{")
-        auth = {"user": user, **({"pid": pid, "offset": offset} if pid else {})}
-        self.ws.send("40/tenders," + json.dumps(auth))
-        reply = self.next()
-        assert reply.startswith("40/tenders,"), reply
-        connected = json.loads(reply[len("40/tenders,"):])
-        self.sid, self.pid = connected["sid"], connected["pid"]
-        self.offset = offset
-
-    def next(self):
-        """The next frame, answering the server's pings on the way."""
-        while True:
-            frame = receive(self.ws, skip_pings=False)
-            if frame == "2":
-                self.ws.send("3")
-                continue
-            return frame
-
-    def subscribe(self, tender):
-        self.ws.send('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender)
-        while not (frame := self.next()).startswith("43/tenders,1"):
-            pass
-        assert json.loads(frame[len("43/tenders,1"):])[0]["ok"]
-
-    def sequences(self, count):
-        """The sequence numbers of the next `count` tender:update events; each carries its offset last."""
-        received = []
-        while len(received) < count:
-            frame = self.next()
-            if not frame.startswith('42/tenders,["tender:update"'):
-                continue
-            name, data, offset = json.loads(frame[len("42/tenders,"):])
-            received.append(data["sequence"])
-            self.offset = offset
-        return received
+        self.connect_namespace({"user": user}, pid, offset)
 
     def nothing_more(self, seconds=0.5):
         deadline = time.monotonic() + seconds

@@ -25,6 +25,7 @@ import socketio
 from websockets.sync.client import connect
 
 from conftest import REQUIRE_TOOLS, free_port
+from tenderflow_client import TendersOverWebSocket
 
 TFCTL = os.environ.get("TFCTL", str(pathlib.Path(__file__).parents[2] / ".build" / "debug" / "tfctl"))
 ISSUER, AUDIENCE = "https://auth.local.test", "tenderflow-local"
@@ -115,7 +116,7 @@ def publish_directly(project, instance, tender, sequence):
     assert response.status_code == 202, response.text
 
 
-class FrontDoorClient:
+class FrontDoorClient(TendersOverWebSocket):
     """Socket.IO on /tenders over a raw WebSocket through the front door, speaking connection state recovery as
     socket.io-client does, and keeping the affinity cookie the front door sets, as a browser does."""
 
@@ -126,35 +127,7 @@ class FrontDoorClient:
         set_cookie = self.ws.response.headers.get("set-cookie", "")
         self.cookie = set_cookie.split(";")[0] if set_cookie else cookie
         assert self.ws.recv(timeout=10).startswith("0{")
-        auth = {"token": bearer, **({"pid": pid, "offset": offset} if pid else {})}
-        self.ws.send("40/tenders," + json.dumps(auth))
-        reply = self.next()
-        assert reply.startswith("40/tenders,"), reply
-        connected = json.loads(reply[len("40/tenders,"):])
-        self.sid, self.pid, self.offset = connected["sid"], connected["pid"], offset
-
-    def next(self):
-        while True:
-            frame = self.ws.recv(timeout=10)
-            if frame == "2":
-                self.ws.send("3")
-                continue
-            return frame
-
-    def subscribe(self, tender):
-        self.ws.send('42/tenders,1["subscribe",{"tenderId":"%s"}]' % tender)
-        while not (frame := self.next()).startswith("43/tenders,1"):
-            pass
-        assert json.loads(frame[len("43/tenders,1"):])[0]["ok"], frame
-
-    def sequences(self, count):
-        received = []
-        while len(received) < count:
-            frame = self.next()
-            if frame.startswith('42/tenders,["tender:update"'):
-                _, data, self.offset = json.loads(frame[len("42/tenders,"):])
-                received.append(data["sequence"])
-        return received
+        self.connect_namespace({"token": bearer}, pid, offset)
 
 
 async def socketio_client(url, region, bearer, transport):
