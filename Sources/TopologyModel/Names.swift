@@ -66,7 +66,7 @@ public struct ResourceNames: Sendable {
     /// The image a service runs; the bundled server lives in the topology's Artifact Registry repository.
     /// Where the bundled server's image is pushed: `REGION-docker.pkg.dev/PROJECT/REPOSITORY/realtime-server`.
     public var imageRepository: String {
-        "\(topology.regions.first ?? "us-central1")-docker.pkg.dev/\(topology.project)/\(artifactRepository)/realtime-server"
+        "\(topology.primaryRegion)-docker.pkg.dev/\(topology.project)/\(artifactRepository)/realtime-server"
     }
 
     public func image(_ service: RealtimeService) -> String {

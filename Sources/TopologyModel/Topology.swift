@@ -77,3 +77,10 @@ public struct Topology: Sendable, Hashable {
     /// Whether Firebase Realtime Database is part of the topology.
     public var firebaseEnabled: Bool { firebase?.enabled ?? false }
 }
+
+extension Topology {
+    /// The first region: where what the topology has only one of lives (the image repository, its builds, the
+    /// Terraform provider's default region). Validation requires a region; a topology built in code without one
+    /// falls back to us-central1, so rendering it cannot crash.
+    public var primaryRegion: String { regions.first ?? "us-central1" }
+}

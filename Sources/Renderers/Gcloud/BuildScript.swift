@@ -11,7 +11,7 @@ import TopologyModel
 struct BuildScript {
     let topology: Topology
     var names: ResourceNames { topology.names }
-    var region: String { topology.regions.first ?? "us-central1" }
+    var region: String { topology.primaryRegion }
 
     func script(header: String) -> Script {
         var body = Preamble.settings(topology, readsFiles: true)

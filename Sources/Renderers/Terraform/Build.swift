@@ -18,7 +18,7 @@ enum BuildBlocks {
         let member = TF.ref("google_service_account", account, "member")
         return [
             TF.resource("google_artifact_registry_repository", repository) {
-                Attribute("location", .string(context.regions.first ?? "us-central1"))
+                Attribute("location", .string(context.topology.primaryRegion))
                 Attribute("repository_id", .string(names.artifactRepository))
                 Attribute("format", "DOCKER")
                 Attribute("description", .string("Container images of the \(context.topology.name) topology"))
@@ -42,7 +42,7 @@ enum BuildBlocks {
             }.commented("Pushes the built image, to this repository only."),
             TF.resource("google_storage_bucket", bucket) {
                 Attribute("name", .string(names.buildSourceBucket))
-                Attribute("location", .string((context.regions.first ?? "us-central1").uppercased()))
+                Attribute("location", .string(context.topology.primaryRegion.uppercased()))
                 Attribute("uniform_bucket_level_access", true)
                 Attribute("public_access_prevention", "enforced")
                 // Only staged source archives: nothing to keep when the topology goes.

@@ -133,7 +133,7 @@ enum Providers {
             Block("variable", "primary_region") {
                 Attribute("description", "Region of the provider default and of regionless resources.")
                 Attribute("type", .ref("string"))
-                Attribute("default", .string(context.regions.first ?? "us-central1"))
+                Attribute("default", .string(context.topology.primaryRegion))
             },
         ]
         for service in context.services {
