@@ -36,7 +36,8 @@ let package = Package(
             name: "EnvironmentLoader",
             dependencies: ["TopologyModel", "Diagnostics", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Validation", dependencies: ["TopologyModel", "Diagnostics"]),
+        // EngineIO (pure, no dependencies) for the protocol defaults the rules reckon with.
+        .target(name: "Validation", dependencies: ["TopologyModel", "Diagnostics", "EngineIO"]),
         .target(name: "HCL"),
         .target(name: "Shell"),
         .target(name: "EngineIO"),

@@ -9,8 +9,12 @@ public struct EngineConfiguration: Sendable, Hashable {
     /// Milliseconds a polling → WebSocket upgrade may take.
     public var upgradeTimeout: Int
 
+    /// Socket.IO's default ping interval, which the reference server keeps unless `PING_INTERVAL_MS` says
+    /// otherwise; validation reckons a polling client's requests with it.
+    public static let defaultPingInterval = 25_000
+
     public init(
-        pingInterval: Int = 25_000, pingTimeout: Int = 20_000, maxPayload: Int = 1_000_000,
+        pingInterval: Int = defaultPingInterval, pingTimeout: Int = 20_000, maxPayload: Int = 1_000_000,
         upgradeTimeout: Int = 10_000
     ) {
         self.pingInterval = pingInterval

@@ -1,4 +1,5 @@
 import Diagnostics
+import EngineIO
 import TopologyModel
 
 /// TFC0513-TFC0515: the Cloud Armor WAF rules, and the rate limit against the traffic `capacity` declares.
@@ -57,8 +58,8 @@ enum EdgeSecurityRules {
 
 /// The Engine.IO defaults the reference server and the Socket.IO clients use.
 enum EngineIODefaults {
-    /// pingInterval, in seconds (the server's PING_INTERVAL_MS defaults to 25 000).
-    static let pingIntervalSeconds = 25
+    /// pingInterval, in seconds: the server's own default (`PING_INTERVAL_MS` unset).
+    static let pingIntervalSeconds = EngineConfiguration.defaultPingInterval / 1000
     /// Requests of one (re)connection: the polling handshake, the CONNECT, the first poll, the upgrade.
     static let connectionRequests = 4
 }
