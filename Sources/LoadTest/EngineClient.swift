@@ -14,7 +14,8 @@ final class EngineClient: @unchecked Sendable {
     let index: Int
     let room: Int
     let tender: String
-    let auth: String
+    /// The members of the CONNECT's auth object.
+    let auth: [(key: String, value: JSONValue)]
     let stats: LoadTestStats
     /// Uptime nanoseconds the publisher's `sent` fields count from (small numbers: JSON carries them exactly).
     let origin: UInt64
@@ -38,11 +39,11 @@ final class EngineClient: @unchecked Sendable {
     /// Subscribed once: later subscriptions (after a reconnect that was not recovered) are not counted again.
     private var everSubscribed = false
 
-    init(index: Int, room: Int, tender: String, auth: String, stats: LoadTestStats, origin: UInt64 = 0) {
+    init(index: Int, room: Int, tender: String, auth: JSONValue, stats: LoadTestStats, origin: UInt64 = 0) {
         self.index = index
         self.room = room
         self.tender = tender
-        self.auth = auth
+        if case .object(let members) = auth { self.auth = members } else { self.auth = [] }
         self.stats = stats
         self.origin = origin
     }
@@ -61,11 +62,7 @@ final class EngineClient: @unchecked Sendable {
 
     /// The CONNECT packet: the auth object, with `pid` and `offset` once there is a session to recover.
     var connectPacket: String {
-        var members =
-            (JSONValue.parse(Substring(auth)).flatMap { value -> [(key: String, value: JSONValue)]? in
-                if case .object(let members) = value { return members }
-                return nil
-            }) ?? []
+        var members = auth
         if let pid, let offset {
             members.append((key: "pid", value: .string(pid)))
             members.append((key: "offset", value: .string(offset)))

@@ -177,16 +177,10 @@ public final class LoadTest: @unchecked Sendable {
             let path =
                 (url.path.isEmpty ? "" : url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path)
                 + "/socket.io/?EIO=4&transport=websocket"
-            connection = ClientBootstrap(group: owner.loop)
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            WebSocketHandshake(
-                                host: "\(host):\(port)", path: path, headers: self.options.headers, client: client))
-                    }
-                }
-                .connect(host: host, port: port)
+            let headers = options.headers
+            connection = LoadTestConnection.open(on: owner.loop, host: host, port: port, http: false) {
+                WebSocketHandshake(host: "\(host):\(port)", path: path, headers: headers, client: client)
+            }
         case .polling:
             connection = PollingSession.open(
                 client: client, loop: owner.loop, host: host, port: port, basePath: url.path,

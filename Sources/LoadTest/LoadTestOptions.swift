@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What `tfctl loadtest` runs: N Socket.IO clients on the TenderFlow `/tenders` namespace, spread over R tender
 /// rooms, and a publisher sending `tender:update` events through `POST /v1/publish` at a fixed rate.
@@ -23,7 +24,7 @@ public struct LoadTestOptions: Sendable {
     public var transport: Transport
     /// What each client presents in its CONNECT: `{"token": ...}` for connection `i`, or `{"user": ...}` when
     /// the server runs without authentication.
-    public var auth: @Sendable (Int) -> String
+    public var auth: @Sendable (Int) -> JSONValue
     /// Sent on every request: a region choice at the local front door, for instance.
     public var headers: [(String, String)]
     public var threads: Int
@@ -31,7 +32,7 @@ public struct LoadTestOptions: Sendable {
 
     public init(
         urls: [URL], publishURL: URL, publishToken: String?, connections: Int, rooms: Int, rate: Int,
-        duration: Double, ramp: Double, transport: Transport, auth: @escaping @Sendable (Int) -> String,
+        duration: Double, ramp: Double, transport: Transport, auth: @escaping @Sendable (Int) -> JSONValue,
         headers: [(String, String)] = [], threads: Int = 1, allowRemote: Bool = false
     ) {
         self.urls = urls

@@ -15,16 +15,9 @@ enum PollingSession {
     ) -> EventLoopFuture<Channel> {
         let base =
             (basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath) + "/socket.io/?EIO=4&transport=polling"
-        return ClientBootstrap(group: loop)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(
-                        PollingHandler(client: client, host: "\(host):\(port)", base: base, headers: headers))
-                }
-            }
-            .connect(host: host, port: port)
+        return LoadTestConnection.open(on: loop, host: host, port: port, http: true) {
+            PollingHandler(client: client, host: "\(host):\(port)", base: base, headers: headers)
+        }
     }
 }
 

@@ -47,22 +47,15 @@ final class Publisher: @unchecked Sendable {
     private func open() -> EventLoopFuture<Void> {
         let host = options.publishURL.host ?? "127.0.0.1"
         let port = options.publishURL.port ?? 80
-        return ClientBootstrap(group: loop)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(
-                        PublishConnection(publisher: self, host: "\(host):\(port)"))
-                }
-            }
-            .connect(host: host, port: port)
-            .flatMap { $0.pipeline.handler(type: PublishConnection.self) }
-            .map { connection in
-                self.connections.append(connection)
-                self.idle.append(connection)
-                self.drain()
-            }
+        return LoadTestConnection.open(on: loop, host: host, port: port, http: true) {
+            PublishConnection(publisher: self, host: "\(host):\(port)")
+        }
+        .flatMap { $0.pipeline.handler(type: PublishConnection.self) }
+        .map { connection in
+            self.connections.append(connection)
+            self.idle.append(connection)
+            self.drain()
+        }
     }
 
     /// Publishes at the rate until `stop()`.

@@ -64,7 +64,7 @@ public struct LocalController {
     /// The ports the processes of the current run hold (they are not "in use by another program").
     public func heldPorts() -> Set<Int> {
         guard case .running = supervision(), let spec = directory.readSpec() else { return [] }
-        return Set(spec.processes.flatMap { [$0.port] + ($0.metricsPort.map { [$0] } ?? []) })
+        return spec.ports
     }
 
     /// What applying `spec` would change: everything starts when nothing runs.
@@ -89,7 +89,7 @@ public struct LocalController {
         let current = supervision()
         let previous: LocalSpec? = { if case .running = current { return directory.readSpec() } else { return nil } }()
         let changes = LocalChanges(from: previous, to: spec)
-        let held = heldPorts()
+        let held = previous?.ports ?? []
         let before = Dictionary(uniqueKeysWithValues: (previous?.processes ?? []).map { ($0.id, $0.port) })
         for process in spec.processes where before[process.id] != process.port {
             guard held.contains(process.port) || PortProbe.isFree(process.port) else {

@@ -119,17 +119,19 @@ public struct LocalPlanner {
                 ]).pretty()
         }
         var backends: [FrontDoor.Backend] = []
+        let serverStamp = Self.stamp(executable: tools.realtimeServer, "")
         for service in topology.services.sorted(by: { $0.name < $1.name }) {
             for region in topology.regions {
+                // The region's variables, the same for every instance but its ports.
+                let shared = try runtimeEnvironment(
+                    service, region, secrets: secrets, redisURL: redisURLs[region], caPEM: caPEM, frontPort: front)
                 var servicePorts: [Int] = []
                 for instance in 1...max(Self.minimumInstances, service.minInstances) {
                     let id = "\(service.name)/\(region)/\(instance)"
                     let serverPort = try port(id)
                     let metricsPort = try port(id + "/metrics")
                     servicePorts.append(serverPort)
-                    var variables = try runtimeEnvironment(
-                        service, region, secrets: secrets, redisURL: redisURLs[region], caPEM: caPEM,
-                        frontPort: front)
+                    var variables = shared
                     variables["HOST"] = "127.0.0.1"
                     variables["PORT"] = "\(serverPort)"
                     variables["METRICS_PORT"] = "\(metricsPort)"
@@ -137,8 +139,7 @@ public struct LocalPlanner {
                         LocalProcess(
                             id: id, kind: .realtime, region: region, executable: tools.realtimeServer, arguments: [],
                             environment: variables, port: serverPort, metricsPort: metricsPort,
-                            readiness: .http(port: serverPort, path: "/readyz"),
-                            stamp: Self.stamp(executable: tools.realtimeServer, "")))
+                            readiness: .http(port: serverPort, path: "/readyz"), stamp: serverStamp))
                 }
                 backends.append(FrontDoor.Backend(service: service, region: region, ports: servicePorts))
             }

@@ -133,12 +133,7 @@ public enum LocalReport {
                     health = "down"
                 } else if let definition {
                     // Probed now; Redis by the supervisor's word (a probe of a TLS port logs a failed handshake).
-                    let ready: Bool
-                    switch definition.readiness {
-                    case .tcp(let port): ready = PortProbe.accepts(port)
-                    case .http(let port, let path): ready = PortProbe.get(port, path)?.status == 200
-                    case .logLine: ready = process.status == .ready
-                    }
+                    let ready = definition.readiness.answersNow ?? (process.status == .ready)
                     health = ready ? "ready" : process.status == .starting ? "starting" : "unhealthy"
                 }
             }

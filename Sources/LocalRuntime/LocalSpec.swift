@@ -25,6 +25,9 @@ public struct LocalSpec: Sendable, Hashable {
     }
 
     public func process(_ id: String) -> LocalProcess? { processes.first { $0.id == id } }
+
+    /// Every port the run's processes listen on (their metrics listeners too).
+    public var ports: Set<Int> { Set(processes.flatMap { [$0.port] + ($0.metricsPort.map { [$0] } ?? []) }) }
 }
 
 /// One process of the local topology.

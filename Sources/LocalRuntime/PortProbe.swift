@@ -4,6 +4,18 @@ import Foundation
     import Glibc
 #endif
 
+extension LocalProcess.Readiness {
+    /// Whether the process answers its network probe now; nil for readiness by a log line, which only the
+    /// supervisor can judge (it knows where the process's current run starts in its log).
+    public var answersNow: Bool? {
+        switch self {
+        case .tcp(let port): PortProbe.accepts(port)
+        case .http(let port, let path): PortProbe.get(port, path)?.status == 200
+        case .logLine: nil
+        }
+    }
+}
+
 /// Loopback ports: free ones to hand out, whether one is taken, and the readiness probes (a TCP connect, an HTTP
 /// GET) the supervisor and `status` use.
 public enum PortProbe {

@@ -44,16 +44,13 @@ extension Supervisor {
     }
 
     func probe(_ entry: Running) -> Bool {
-        switch entry.process.readiness {
-        case .tcp(let port): return PortProbe.accepts(port)
-        case .http(let port, let path): return PortProbe.get(port, path)?.status == 200
-        case .logLine(let line):
-            guard let handle = try? FileHandle(forReadingFrom: directory.log(entry.process)) else { return false }
-            defer { try? handle.close() }
-            try? handle.seek(toOffset: entry.logOffset)
-            let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
-            return text.contains(line)
-        }
+        if let answers = entry.process.readiness.answersNow { return answers }
+        guard case .logLine(let line) = entry.process.readiness,
+            let handle = try? FileHandle(forReadingFrom: directory.log(entry.process))
+        else { return false }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: entry.logOffset)
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self).contains(line)
     }
 
     /// Stops a process and forgets it. A crashed one is already gone: its pid is not signalled again.

@@ -14,9 +14,9 @@ nonisolated(unsafe) var supervisorReloadRequested: sig_atomic_t = 0
 /// It brings what runs to the spec, whatever ran before: a process of the spec that does not run is started, one
 /// whose definition changed is restarted, one no longer in the spec is stopped (so an apply that failed halfway is
 /// completed by the next one). Stages go in order (Redis, the servers, the front door), each process ready before
-/// the next stage. A changed server is restarted one at a time, and only once the others of its region are ready,
-/// and the next waits until the front door has taken the restarted one back: clients move to the others and
-/// recover. A changed front door configuration is reloaded (haproxy's master re-reads it, and old connections stay
+/// the next stage. A changed server is restarted one at a time, only once the others of its region are ready, and
+/// out of the front door's rotation from before its SIGTERM until it runs again: clients move to the others and
+/// recover. A removed server leaves the rotation the same way before it stops. A changed front door configuration is reloaded (haproxy's master re-reads it, and old connections stay
 /// with the old worker). A crashed process is started again, as Cloud Run would, after 2 s, a pause that doubles
 /// per crash up to 30 s; this goes on during an apply too. SIGHUP applies a new spec; SIGTERM or SIGINT stops
 /// everything, the front door first and Redis last, each process group with SIGTERM, then SIGKILL after the grace
@@ -119,8 +119,7 @@ public final class Supervisor {
             let unwanted = running.values.filter { !wanted.contains($0.process.id) }
             for entry in unwanted.sorted(by: { $0.process.kind.stage > $1.process.kind.stage }) {
                 // A removed instance leaves the front door's rotation before it stops, as in a rolling restart.
-                let routed = entry.process.kind == .realtime ? frontDoorServer(of: entry.process) : nil
-                if let routed { FrontDoorStats.set(backend: routed.backend, server: routed.server, maintenance: true) }
+                if let routed = frontDoorServer(of: entry.process) { setMaintenance(routed, true) }
                 stop(entry.process.id)
             }
             for stage in LocalProcess.Kind.allCases.map(\.stage).sorted() {
@@ -149,8 +148,8 @@ public final class Supervisor {
         publish()
     }
 
-    /// A changed process: the front door reloads when only its configuration changed; anything else restarts,
-    /// once its region's other instances are ready, and counts as done once the front door routes to it again.
+    /// A changed process: the front door reloads when only its configuration changed; anything else restarts, a
+    /// server once its region's other instances are ready and out of the front door's rotation meanwhile.
     func replace(_ current: Running, with process: LocalProcess) throws {
         let id = process.id
         if process.kind == .frontDoor, current.status == .ready, current.process.executable == process.executable,
@@ -160,7 +159,7 @@ public final class Supervisor {
             return
         }
         log("restarting \(id): its definition changed")
-        let routed = process.kind == .realtime ? frontDoorServer(of: process) : nil
+        let routed = frontDoorServer(of: process)
         if process.kind == .realtime { awaitPeersReady(of: process) }
         // Out of rotation first, as Cloud Run stops routing to an instance before its SIGTERM: its clients get
         // the others, not a draining instance's refusal. Back in rotation whatever happens next: the front door's
@@ -210,7 +209,7 @@ public final class Supervisor {
             description: "the front door did not start a worker with the new configuration: " + tail(process))
     }
 
-    /// The front door's backend and server for a server instance, when a front door runs.
+    /// The front door's backend and server for a server instance, when a front door runs; nil for anything else.
     func frontDoorServer(of process: LocalProcess) -> (backend: String, server: String)? {
         guard let frontDoor = running[LocalProcess.Kind.frontDoor.rawValue], frontDoor.status != .crashed else {
             return nil
@@ -221,13 +220,12 @@ public final class Supervisor {
     /// Waits (bounded) until the other instances of `process`'s service and region are ready, so stopping it does
     /// not leave the region without one.
     func awaitPeersReady(of process: LocalProcess) {
-        let service = process.id.split(separator: "/").first.map(String.init)
+        // The peers are the other servers of its front door backend: its service in its region.
+        let backend = FrontDoor.server(of: process)?.backend
         let deadline = ContinuousClock.now + Self.readinessTimeout
         func peersReady() -> Bool {
             running.values.allSatisfy { entry in
-                entry.process.id == process.id || entry.process.kind != .realtime
-                    || entry.process.region != process.region
-                    || entry.process.id.split(separator: "/").first.map(String.init) != service
+                entry.process.id == process.id || FrontDoor.server(of: entry.process)?.backend != backend
                     || entry.status == .ready
             }
         }

@@ -132,13 +132,12 @@
                 throw CommandFailure("give --url (and --publish-url), or --env for a local run")
             }
             let minted = tokens
-            let auth: @Sendable (Int) -> String
+            let auth: @Sendable (Int) -> JSONValue
             if minted.isEmpty {
-                auth = { index in JSONValue.object([(key: "user", value: .string("load-\(index / 16)"))]).serialized() }
+                auth = { index in JSONValue.object([(key: "user", value: .string("load-\(index / 16)"))]) }
             } else {
                 auth = { index in
                     JSONValue.object([(key: "token", value: .string(minted[minted.count == 1 ? 0 : index / 16]))])
-                        .serialized()
                 }
             }
             return LoadTestOptions(

@@ -1,5 +1,6 @@
 #if os(Linux)
     import Foundation
+    import JSON
     import Testing
 
     @testable import LoadTest
@@ -13,7 +14,8 @@
         @Test("an event is timed from its `sent` field and keeps its offset, without parsing the whole payload")
         func eventFastPath() {
             let stats = LoadTestStats()
-            let client = EngineClient(index: 0, room: 0, tender: "load-0", auth: #"{"user":"u"}"#, stats: stats)
+            let client = EngineClient(
+                index: 0, room: 0, tender: "load-0", auth: .object([(key: "user", value: .string("u"))]), stats: stats)
             let event = #"42/tenders,["tender:update",{"tenderId":"load-0","sent":1000000},"1733212345-7"]"#
             let replies = Self.withBytes(event) { client.received($0, now: 3_000_000) }
             #expect(replies.isEmpty)
@@ -25,7 +27,8 @@
         @Test("open, connect, subscribe, ping: the conversation a socket.io-client has")
         func conversation() {
             let stats = LoadTestStats()
-            let client = EngineClient(index: 3, room: 3, tender: "load-3", auth: #"{"token":"t"}"#, stats: stats)
+            let client = EngineClient(
+                index: 3, room: 3, tender: "load-3", auth: .object([(key: "token", value: .string("t"))]), stats: stats)
             #expect(Self.withBytes(#"0{"sid":"e"}"#) { client.received($0, now: 1) } == [#"40/tenders,{"token":"t"}"#])
             let subscribe = Self.withBytes(#"40/tenders,{"sid":"s1","pid":"p1"}"#) { client.received($0, now: 2) }
             #expect(subscribe == [#"42/tenders,1["subscribe",{"tenderId":"load-3"}]"#])
@@ -46,7 +49,7 @@
         @Test("a refused subscription is an error, not a subscriber")
         func refusedSubscription() {
             let stats = LoadTestStats()
-            let client = EngineClient(index: 0, room: 0, tender: "load-0", auth: "{}", stats: stats)
+            let client = EngineClient(index: 0, room: 0, tender: "load-0", auth: .object([]), stats: stats)
             _ = Self.withBytes(#"43/tenders,1[{"ok":false,"error":"forbidden"}]"#) { client.received($0, now: 1) }
             #expect(stats.subscribed == 0 && stats.errors["subscribe_refused"] == 1)
         }
@@ -54,7 +57,7 @@
         @Test("a refused CONNECT ends the client without retrying")
         func refused() {
             let stats = LoadTestStats()
-            let client = EngineClient(index: 0, room: 0, tender: "load-0", auth: "{}", stats: stats)
+            let client = EngineClient(index: 0, room: 0, tender: "load-0", auth: .object([]), stats: stats)
             _ = Self.withBytes(#"44/tenders,{"message":"invalid token"}"#) { client.received($0, now: 1) }
             #expect(client.phase == .closed && stats.errors["connect_refused"] == 1)
         }
@@ -81,7 +84,8 @@
         func loopbackOnly(url: String, allowRemote: Bool, accepted: Bool) {
             let options = LoadTestOptions(
                 urls: [URL(string: url)!], publishURL: URL(string: "http://127.0.0.1:1/v1/publish")!, publishToken: nil,
-                connections: 1, rooms: 1, rate: 1, duration: 1, ramp: 0, transport: .websocket, auth: { _ in "{}" },
+                connections: 1, rooms: 1, rate: 1, duration: 1, ramp: 0, transport: .websocket,
+                auth: { _ in .object([]) },
                 allowRemote: allowRemote)
             #expect(((try? options.validate()) != nil) == accepted)
         }
