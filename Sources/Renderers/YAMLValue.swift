@@ -31,10 +31,14 @@ indirect enum YAMLValue: Sendable, Hashable {
         case "0"..."9", "+", "-", ".", "~": return true
         default: break
         }
-        // `<<` and `=` are the merge and value keys of YAML 1.1: PyYAML's safe loader refuses them plain.
-        let keywords: Set<String> = ["y", "n", "yes", "no", "true", "false", "on", "off", "null", "<<", "="]
-        return text.count <= 5 && keywords.contains(text.lowercased())
+        return text.utf8.count <= 5 && plainKeywords.contains(text.lowercased())
     }
+
+    /// Plain scalars a YAML 1.1 reader takes for a boolean or null (matched without case); `<<` and `=` are the
+    /// merge and value keys of YAML 1.1, which PyYAML's safe loader refuses plain.
+    private static let plainKeywords: Set<String> = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "<<", "=",
+    ]
 
     /// The document as text, after the comment lines of `header`: block style, two spaces per level, a
     /// sequence inside a mapping at its key's indentation (as libyaml writes it), each string plain where a

@@ -118,8 +118,12 @@ public struct ScriptPrinter: Sendable {
     /// By Unicode scalar, not by Character: a quote followed by a combining mark is one Character that is not
     /// `"`, and would end the quoting unescaped. `extra` is ASCII (`}` in `${NAME:-...}`).
     private func escapeInDoubleQuotes(_ text: String, extra: UInt8? = nil) -> String {
-        let special: Set<UInt8> = [UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "`")]
-        func needsBackslash(_ byte: UInt8) -> Bool { special.contains(byte) || byte == extra }
+        func needsBackslash(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "`"): true
+            default: byte == extra
+            }
+        }
         // Most text has nothing to escape: returned as it is, without a walk over its characters.
         if !text.utf8.contains(where: needsBackslash) { return text }
         var out = [UInt8]()
