@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Latency percentiles of tfctl loadtest.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The server's HTTPS client (the Realtime Database's REST API, the metadata server, IAM Credentials).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // parse -> model -> validate -> translate -> print -> write; each module knows only the ones below it.
@@ -68,7 +70,10 @@ let package = Package(
             ]
         ),
         // The local target: the topology's processes on this machine, supervised (apply --target local).
-        .target(name: "LocalRuntime", dependencies: ["TopologyModel", "JSON"]),
+        // The Realtime Database stand-in is a Python script the local runtime starts (python3 runs it).
+        .target(
+            name: "LocalRuntime", dependencies: ["TopologyModel", "JSON"],
+            resources: [.copy("Resources/rtdb_standin.py")]),
         .target(
             name: "TfctlCLI",
             dependencies: [
@@ -97,6 +102,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(name: "realtime-server", dependencies: ["RealtimeServer"]),
@@ -128,6 +134,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .testTarget(
             name: "RedisTests",

@@ -18,16 +18,18 @@ public func buildServer(
     onMetricsRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> (
     application: some ApplicationProtocol, metrics: some ApplicationProtocol, drain: DrainService,
-    cluster: ClusterService?
+    cluster: ClusterService?, fallback: FallbackService?
 ) {
     var authenticator: Authenticator?
     if let tokens = configuration.tokens { authenticator = try await Authenticator(tokens) }
     let presence = Presence()
     let namespaces = namespaces(for: configuration.profile, presence: presence)
     let metrics = ServerMetrics(namespaces: namespaces?.map(\.name) ?? [])
+    // One id for the instance: its cluster channel, and the origin part of the event ids it gives.
+    let instanceID = SessionRegistry.newID()
     let cluster = configuration.redis.map {
         ClusterAdapter(
-            redis: $0, region: configuration.region, instanceID: SessionRegistry.newID(),
+            redis: $0, region: configuration.region, instanceID: instanceID,
             presenceTTL: .milliseconds(configuration.presenceTTL),
             recoveryWindow: configuration.recoveryWindow > 0 ? .milliseconds(configuration.recoveryWindow) : nil,
             recoveryMaxEvents: configuration.recoveryMaxEvents,
@@ -37,9 +39,16 @@ public func buildServer(
     }
     // Presence is shared through the cluster: the adapter's presence store is Presence's.
     if let cluster, configuration.profile == .tenderflow { await presence.share(cluster.presence) }
+    // The fallback mirrors TenderFlow's tender rooms, notices and presence; the test-suite profiles have none.
+    let fallback = configuration.fallback.flatMap { fallback in
+        configuration.profile == .tenderflow
+            ? FallbackService(configuration: fallback, instance: instanceID, metrics: metrics, logger: logger) : nil
+    }
+    if let fallback { await presence.mirror(to: fallback.mirror) }
     let sockets = namespaces.map {
         SocketServer(
             $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster,
+            fallback: fallback?.mirror,
             audit: ConnectionAudit(logger: logger, sampleRate: configuration.auditSampleRate))
     }
     let engine = EngineServer(configuration: configuration, sockets: sockets, logger: logger)
@@ -104,7 +113,7 @@ public func buildServer(
             heartbeat: heartbeat)
         return ClusterService(adapter: cluster, inbound: inbound, logger: logger)
     }
-    return (application, metricsApplication, DrainService(engine: engine, logger: logger), clusterService)
+    return (application, metricsApplication, DrainService(engine: engine, logger: logger), clusterService, fallback)
 }
 
 private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {

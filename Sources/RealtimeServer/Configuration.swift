@@ -67,15 +67,16 @@ public struct ServerConfiguration: Sendable {
     /// The topology this instance belongs to (`TFCTL_TOPOLOGY`, which the renderers set); in every log record.
     public var topology: String?
     /// The Firebase Realtime Database of the topology's fallback (`FIREBASE_DATABASE_URL`, which the renderers
-    /// set when the topology has one). Checked and logged at start; the server does not write to it yet.
-    public var firebaseDatabaseURL: String?
+    /// set when the topology has one), which the server mirrors events and presence to; nil without one.
+    public var fallback: FallbackConfiguration?
 
     /// Every environment variable the server reads: the one list. Reading a name that is not here is a bug that
     /// stops the server at once; the tests check that every variable the renderers set is here, and that README
     /// documents each.
     public static let variables: [String] = [
-        "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FIREBASE_DATABASE_URL", "HOST",
-        "JWT_AUDIENCE",
+        "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FALLBACK_FLUSH_MS",
+        "FALLBACK_MAX_EVENTS", "FALLBACK_QUEUE_LIMIT", "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL",
+        "GCE_METADATA_HOST", "HOST", "JWT_AUDIENCE",
         "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
         "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
         "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
@@ -174,12 +175,7 @@ public struct ServerConfiguration: Sendable {
         configuration.relayRefresh = try integer("RELAY_REFRESH_MS", 1_000...3_600_000) ?? configuration.relayRefresh
         configuration.region = environment["TFCTL_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.region
         configuration.topology = environment["TFCTL_TOPOLOGY"].flatMap { $0.isEmpty ? nil : $0 }
-        if let url = environment["FIREBASE_DATABASE_URL"], !url.isEmpty {
-            guard url.hasPrefix("https://"), url.count > "https://".count else {
-                throw InvalidSetting(name: "FIREBASE_DATABASE_URL", value: url, expected: "an https:// URL")
-            }
-            configuration.firebaseDatabaseURL = url
-        }
+        configuration.fallback = try fallbackSettings(environment, integer)
         if configuration.relayEndpointsFile != nil, configuration.redis == nil {
             throw InvalidSetting(
                 name: "REDIS_URL", value: "",
@@ -190,6 +186,10 @@ public struct ServerConfiguration: Sendable {
             try integer("RECOVERY_WINDOW_MS", 0...3_600_000) ?? configuration.recoveryWindow
         configuration.recoveryMaxEvents =
             try integer("RECOVERY_MAX_EVENTS", 1...1_000_000) ?? configuration.recoveryMaxEvents
+        // The fallback keeps events as long as a reconnecting socket could get them back.
+        if configuration.recoveryWindow > 0 {
+            configuration.fallback?.retention = .milliseconds(configuration.recoveryWindow)
+        }
         if let required = environment["REDIS_REQUIRED_FOR_READY"] {
             guard let value = ["true": true, "false": false][required] else {
                 throw InvalidSetting(name: "REDIS_REQUIRED_FOR_READY", value: required, expected: "true or false")
@@ -241,6 +241,52 @@ private func redisSettings(_ environment: DeclaredEnvironment) throws -> RedisCo
         // The URL may carry a password: the message names the problem, the value stays out of logs.
         throw ServerConfiguration.InvalidSetting(name: "REDIS_URL", value: "(hidden)", expected: "\(error)")
     }
+}
+
+/// `FIREBASE_DATABASE_URL` with `FIREBASE_DATABASE_EMULATOR_HOST` (`host:port`), `GCE_METADATA_HOST`,
+/// `FALLBACK_FLUSH_MS`, `FALLBACK_QUEUE_LIMIT` and `FALLBACK_MAX_EVENTS`; nil without a database URL.
+private func fallbackSettings(
+    _ environment: DeclaredEnvironment, _ integer: (String, ClosedRange<Int>) throws -> Int?
+) throws -> FallbackConfiguration? {
+    guard let url = environment["FIREBASE_DATABASE_URL"], !url.isEmpty else {
+        if let host = environment["FIREBASE_DATABASE_EMULATOR_HOST"], !host.isEmpty {
+            throw ServerConfiguration.InvalidSetting(
+                name: "FIREBASE_DATABASE_URL", value: "", expected: "the database the emulator at \(host) stands for")
+        }
+        return nil
+    }
+    var fallback: FallbackConfiguration
+    do {
+        fallback = try FallbackConfiguration(databaseURL: url)
+    } catch {
+        throw ServerConfiguration.InvalidSetting(
+            name: "FIREBASE_DATABASE_URL", value: url,
+            expected: "https://<name>.firebaseio.com or https://<name>.<region>.firebasedatabase.app")
+    }
+    if let host = environment["FIREBASE_DATABASE_EMULATOR_HOST"], !host.isEmpty {
+        // As Firebase's SDKs read it: host and port, no scheme.
+        guard !host.contains("/"), let colon = host.lastIndex(of: ":"),
+            let port = Int(host[host.index(after: colon)...]),
+            (1...65535).contains(port), colon != host.startIndex
+        else {
+            throw ServerConfiguration.InvalidSetting(
+                name: "FIREBASE_DATABASE_EMULATOR_HOST", value: host, expected: "host:port, without a scheme")
+        }
+        fallback.emulatorHost = host
+    }
+    if let host = environment["GCE_METADATA_HOST"], !host.isEmpty {
+        guard !host.contains("/") else {
+            throw ServerConfiguration.InvalidSetting(
+                name: "GCE_METADATA_HOST", value: host, expected: "a host or host:port, without a scheme")
+        }
+        fallback.metadataHost = host
+    }
+    if let milliseconds = try integer("FALLBACK_FLUSH_MS", 10...10_000) {
+        fallback.flushInterval = .milliseconds(milliseconds)
+    }
+    fallback.queueLimit = try integer("FALLBACK_QUEUE_LIMIT", 100...1_000_000) ?? fallback.queueLimit
+    fallback.maxEvents = try integer("FALLBACK_MAX_EVENTS", 1...100_000) ?? fallback.maxEvents
+    return fallback
 }
 
 /// `JWT_HS256_SECRET` (32 characters or more) and/or `JWT_RS256_PUBLIC_KEY` (PEM; `\n` may stand for line breaks),

@@ -24,7 +24,11 @@ struct PublishAPI: Sendable {
         guard let body = try? await request.collectBody(upTo: maxPayload) else {
             return answer(.contentTooLarge, ["error": .string("body over \(maxPayload) bytes")])
         }
-        switch Publication.parse(String(buffer: body), namespaces: Set(sockets.namespaces.keys)) {
+        let mirrored = sockets.fallback != nil
+        switch Publication.parse(
+            String(buffer: body), namespaces: Set(sockets.namespaces.keys),
+            mirrored: { mirrored && FallbackMirror.Target(namespace: $0, room: $1) != nil })
+        {
         case .failure(let refusal):
             return answer(.badRequest, ["error": .string(refusal.message)])
         case .success(let publication):
@@ -123,8 +127,12 @@ struct Publication: Sendable, Equatable {
     /// `data` as the event's one argument; none without `data`.
     var arguments: [JSONValue]
 
-    /// The body as a publication, or why it is refused (answered 400 with the message).
-    static func parse(_ body: String, namespaces: Set<String>) -> Result<Publication, PublishRefusal> {
+    /// The body as a publication, or why it is refused (answered 400 with the message). `mirrored`: whether
+    /// events to a namespace and room go to the fallback database too, where their `data` must be an object that
+    /// carries the event's global id (`FallbackMirror.stamp`).
+    static func parse(
+        _ body: String, namespaces: Set<String>, mirrored: (String, String?) -> Bool = { _, _ in false }
+    ) -> Result<Publication, PublishRefusal> {
         guard let document = JSONValue.parse(Substring(body)), document.isObject else {
             return .failure(PublishRefusal("the body must be a JSON object"))
         }
@@ -143,6 +151,12 @@ struct Publication: Sendable, Equatable {
             }
             guard NameLimits.fits(name) else { return .failure(.tooLong("room")) }
             room = name
+        }
+        if mirrored(namespace, room), document["data"]?.isObject != true {
+            return .failure(
+                PublishRefusal(
+                    "data must be a JSON object: events to tender rooms and /system are mirrored to the fallback "
+                        + "database, and carry their eventId in it"))
         }
         return .success(
             Publication(namespace: namespace, room: room, event: event, arguments: document["data"].map { [$0] } ?? []))

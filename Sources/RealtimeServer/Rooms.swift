@@ -8,10 +8,13 @@ import SocketIO
 actor Rooms {
     private let metrics: ServerMetrics
     private let cluster: ClusterAdapter?
+    /// Stamps mirrored events with their global id and queues them for the fallback database.
+    private let fallback: FallbackMirror?
 
-    init(metrics: ServerMetrics, cluster: ClusterAdapter? = nil) {
+    init(metrics: ServerMetrics, cluster: ClusterAdapter? = nil, fallback: FallbackMirror? = nil) {
         self.metrics = metrics
         self.cluster = cluster
+        self.fallback = fallback
     }
 
     /// Forgets an empty room, and stops listening for it on other instances.
@@ -124,6 +127,9 @@ actor Rooms {
     func broadcast(_ packet: SocketPacket, room: String?, except exceptSocketID: String? = nil, volatile: Bool = false)
         async -> Int
     {
+        // Stamped here, on the instance that accepts the broadcast: the one writer of its fallback copy, and the
+        // one id every instance and region delivers. Volatile events are not kept anywhere.
+        let packet = volatile ? packet : (fallback?.stamp(packet, room: room) ?? packet)
         let (text, attachments) = SocketCodec.encode(packet)
         let packets = [EnginePacket.message(text)] + attachments.map(EnginePacket.binary)
         // Published before any suspension point: the order of broadcasts is the order of publishes.

@@ -38,6 +38,8 @@ public final class ServerMetrics: Sendable {
     private let sessionsClosed: [String: Metrics.Counter]
     private let notRecovered: Metrics.Counter
     private let namespaceMetrics: [String: NamespaceMetrics]
+    /// The mirror to the Realtime Database of the fallback.
+    let fallback: FallbackMetrics
 
     /// Per namespace: connected sockets, events in and out, rooms, and how long handlers take.
     struct NamespaceMetrics: Sendable {
@@ -111,6 +113,7 @@ public final class ServerMetrics: Sendable {
                     label: "realtime_event_handler_duration_seconds", dimensions: dimensions, factory: factory))
         }
         namespaceMetrics = perNamespace
+        fallback = FallbackMetrics(factory: factory)
     }
 
     func namespace(_ name: String) -> NamespaceMetrics? { namespaceMetrics[name] }

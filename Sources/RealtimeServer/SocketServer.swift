@@ -125,6 +125,8 @@ public struct SocketServer: Sendable {
     let authenticator: Authenticator?
     let metrics: ServerMetrics
     let cluster: ClusterAdapter?
+    /// The mirror to the fallback database; nil without one.
+    let fallback: FallbackMirror?
     /// Where accepted and refused connections are logged; nil logs none.
     let audit: ConnectionAudit?
     /// Events other instances send with `serverSideEmit`, besides the built-in ones.
@@ -132,8 +134,8 @@ public struct SocketServer: Sendable {
 
     init(
         _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
-        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil, audit: ConnectionAudit? = nil,
-        serverSideHandlers: [String: ServerSideHandler] = [:]
+        metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil, fallback: FallbackMirror? = nil,
+        audit: ConnectionAudit? = nil, serverSideHandlers: [String: ServerSideHandler] = [:]
     ) {
         self.audit = audit
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
@@ -141,7 +143,8 @@ public struct SocketServer: Sendable {
         self.authenticator = authenticator
         let metrics = metrics ?? ServerMetrics(namespaces: namespaces.map(\.name))
         self.metrics = metrics
-        self.rooms = Rooms(metrics: metrics, cluster: cluster)
+        self.rooms = Rooms(metrics: metrics, cluster: cluster, fallback: fallback)
+        self.fallback = fallback
         self.cluster = cluster
         self.serverSideHandlers = serverSideHandlers
         // Namespace-wide broadcasts (system alerts, admin messages) come from any instance.

@@ -24,11 +24,16 @@ actor Presence {
 
     private var tenders: [String: [String: Entry]] = [:]
     private var shared: ClusterPresence?
+    /// The fallback database, which shows fallback clients who is present.
+    private var fallback: FallbackMirror?
     /// Tenders this instance has subscribers in: the ones whose departed users it announces.
     private var watched: [String: Int] = [:]
 
     /// From now on, presence is shared with the other instances through Redis.
     func share(_ shared: ClusterPresence) { self.shared = shared }
+
+    /// From now on, a user's arrival, change of mode and departure are written to the fallback database too.
+    func mirror(to fallback: FallbackMirror) { self.fallback = fallback }
 
     /// Records a socket of `user` on a tender; true when the user was not present here before.
     func join(tender: String, user: String, mode: PresenceMode, socketID: String) async -> Bool {
@@ -39,6 +44,7 @@ actor Presence {
         entry.sockets.insert(socketID)
         users[user] = entry
         tenders[tender] = users
+        if previous?.mode != mode { fallback?.presence(tender: tender, user: user, mode: mode) }
         if let shared, previous?.mode != mode {
             let stale = previous.map { [(tender: tender, user: user, mode: $0.mode)] } ?? []
             // Without Redis the entry is written at the next heartbeat after it returns.
@@ -57,10 +63,13 @@ actor Presence {
         }
         tenders[tender]?[user] = nil
         if tenders[tender]?.isEmpty == true { tenders[tender] = nil }
-        guard let shared else { return true }
-        try? await shared.write([], removing: [(tender: tender, user: user, mode: entry.mode)])
-        guard let everywhere = try? await shared.list(tender) else { return true }
-        return !everywhere.contains { $0.user == user }
+        var left = true
+        if let shared {
+            try? await shared.write([], removing: [(tender: tender, user: user, mode: entry.mode)])
+            if let everywhere = try? await shared.list(tender) { left = !everywhere.contains { $0.user == user } }
+        }
+        if left { fallback?.presence(tender: tender, user: user, mode: nil) }
+        return left
     }
 
     /// `[{"user":..., "mode":...}]`, sorted by user.
@@ -94,7 +103,10 @@ actor Presence {
         try? await shared.write(entries)
         var departed: [(tender: String, user: String)] = []
         for tender in watched.keys.sorted() {
-            for user in (try? await shared.sweep(tender)) ?? [] { departed.append((tender: tender, user: user)) }
+            for user in (try? await shared.sweep(tender)) ?? [] {
+                departed.append((tender: tender, user: user))
+                fallback?.presence(tender: tender, user: user, mode: nil)
+            }
         }
         return departed
     }
@@ -199,10 +211,14 @@ enum TenderFlow {
 
     /// `{"tenderId": "..."}` with an id of 1 to 64 letters, digits, `-` or `_`.
     static func tenderID(_ arguments: [JSONValue]) -> String? {
-        guard let id = arguments.first?["tenderId"]?.stringValue, (1...64).contains(id.count),
-            id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-        else { return nil }
+        guard let id = arguments.first?["tenderId"]?.stringValue, isTenderID(id) else { return nil }
         return id
+    }
+
+    /// 1 to 64 ASCII letters, digits, `-` or `_`: safe in room names, Redis keys and Realtime Database paths.
+    static func isTenderID(_ id: some StringProtocol) -> Bool {
+        (1...64).contains(id.count)
+            && id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
     }
 
     static func refuse(_ ack: Acknowledgement?, _ message: String) async {

@@ -20,14 +20,14 @@ let announcer = {
     announcer.logLevel = .info
     return announcer
 }()
-let (application, metrics, drain, cluster) = try await buildServer(
+let (application, metrics, drain, cluster, fallback) = try await buildServer(
     configuration: configuration, logger: logger
 ) { port in
     var metadata: Logger.Metadata = [
         "event": "listening", "host": "\(configuration.host)", "port": "\(port)", "region": "\(configuration.region)",
     ]
     if let topology = configuration.topology { metadata["topology"] = "\(topology)" }
-    if let url = configuration.firebaseDatabaseURL { metadata["firebase_database_url"] = "\(url)" }
+    if let fallback = configuration.fallback { metadata["firebase_database_url"] = "\(fallback.databaseURL)" }
     announcer.info("listening", metadata: metadata)
 } onMetricsRunning: { port in
     announcer.info(
@@ -38,13 +38,14 @@ let (application, metrics, drain, cluster) = try await buildServer(
 // cluster connection still delivers.
 let services = ServiceGroup(
     configuration: .init(
-        services: (cluster.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
-            .init(service: application),
-            // A metrics port another process holds is no reason to stop serving: the failure is logged, the rest
-            // runs on without /metrics.
-            .init(service: metrics, failureTerminationBehavior: .ignore),
-            .init(service: drain),
-        ],
+        services: (cluster.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+            + (fallback.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
+                .init(service: application),
+                // A metrics port another process holds is no reason to stop serving: the failure is logged, the rest
+                // runs on without /metrics.
+                .init(service: metrics, failureTerminationBehavior: .ignore),
+                .init(service: drain),
+            ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
 try await services.run()

@@ -54,7 +54,7 @@ import TopologyModel
         #expect(configuration.relayEndpointsFile == RelayEndpoints.filePath)
         #expect(configuration.region == "europe-west1")
         #expect(configuration.topology == "t")
-        #expect(configuration.firebaseDatabaseURL?.hasPrefix("https://") == true)
+        #expect(configuration.fallback?.databaseURL.hasPrefix("https://") == true)
     }
 }
 

@@ -310,7 +310,12 @@ class Handler(BaseHTTPRequestHandler):
         now = int(time.time() * 1000)
         writes = []
         for relative, child in body.items():
-            child_keys = keys + split_path("/" + relative.strip("/") + ".json")
+            # An update's keys are paths as they are, not URL-encoded.
+            child_keys = keys + [key for key in relative.split("/") if key]
+            for key in child_keys[len(keys):]:
+                check_key(key)
+            if len(child_keys) == len(keys):
+                raise Refused(400, "an update's keys must name a child path")
             writes.append((child_keys, normalized(child, len(child_keys), now)))
         for index, (first, _) in enumerate(writes):  # Firebase refuses overlapping paths in one update
             for second, _ in writes[index + 1:]:

@@ -1,0 +1,35 @@
+import AsyncHTTPClient
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+/// Runs the mirror to the Realtime Database for as long as the server runs. Before the server in the
+/// `ServiceGroup`, so it stops after it: what is broadcast while the instance drains is still sent.
+public struct FallbackService: Service {
+    let mirror: FallbackMirror
+    let http: HTTPClient
+    let logger: Logger
+
+    /// The mirror of `configuration`, with its own HTTP client (shut down when the service ends).
+    init(configuration: FallbackConfiguration, instance: String, metrics: ServerMetrics, logger: Logger) {
+        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let source: AccessTokens.Source =
+            configuration.emulatorHost == nil ? .metadata(host: configuration.metadataHost) : .owner
+        let client = RTDBClient(configuration: configuration, http: http, tokens: AccessTokens(source, http: http))
+        mirror = FallbackMirror(
+            configuration: configuration, client: client, instance: instance, metrics: metrics.fallback,
+            logger: logger)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info(
+            "mirroring to the Realtime Database",
+            metadata: [
+                "database": "\(mirror.configuration.databaseURL)",
+                "emulator": "\(mirror.configuration.emulatorHost ?? "none")",
+            ])
+        await cancelWhenGracefulShutdown { await mirror.run() }
+        try await http.shutdown()
+    }
+}
