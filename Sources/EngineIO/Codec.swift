@@ -39,8 +39,9 @@ public enum EngineCodec {
     }
 }
 
-/// Standard base64 (RFC 4648, with padding), as Engine.IO uses for binary data over polling.
-enum Base64 {
+/// Standard base64 (RFC 4648, with padding), as Engine.IO uses for binary data over polling; and base64url without
+/// padding (RFC 4648 §5), as JSON Web Tokens use.
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xff, count: 256)
@@ -48,7 +49,14 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    /// base64url without padding: `-` and `_` for `+` and `/`, no `=`.
+    public static func encodeURL(_ bytes: [UInt8]) -> String {
+        var text = encode(bytes)
+        while text.hasSuffix("=") { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -74,7 +82,7 @@ enum Base64 {
     }
 
     /// Nil for anything that is not canonical padded base64.
-    static func decode(_ text: Substring) -> [UInt8]? {
+    public static func decode(_ text: Substring) -> [UInt8]? {
         let input = Array(text.utf8)
         guard input.count % 4 == 0 else { return nil }
         var out = [UInt8]()

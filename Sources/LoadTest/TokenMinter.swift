@@ -1,3 +1,4 @@
+import EngineIO
 import Foundation
 import JSON
 import _CryptoExtras
@@ -29,9 +30,9 @@ public struct TokenMinter: Sendable {
             (key: "tenders", value: .array(tenders.map { .string($0) })),
         ])
         let input =
-            Base64.encode(Array(header.serialized().utf8), url: true) + "."
-            + Base64.encode(Array(claims.serialized().utf8), url: true)
+            Base64.encodeURL(Array(header.serialized().utf8)) + "."
+            + Base64.encodeURL(Array(claims.serialized().utf8))
         let signature = try key.signature(for: Data(input.utf8), padding: .insecurePKCS1v1_5)
-        return input + "." + Base64.encode(Array(signature.rawRepresentation), url: true)
+        return input + "." + Base64.encodeURL(Array(signature.rawRepresentation))
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Dispatch
+import EngineIO
 import NIOCore
 import NIOWebSocket
 
@@ -130,32 +131,5 @@ final class EngineWebSocketHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         client.stats.error("websocket_error")
         context.close(promise: nil)
-    }
-}
-
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// Standard base64 with padding (RFC 4648 §4), or base64url without it (§5).
-    static func encode(_ bytes: [UInt8], url: Bool = false) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
-            for position in 0..<4 {
-                if position <= chunk.count {
-                    var character = alphabet[Int(value >> (18 - 6 * position) & 63)]
-                    if url, character == UInt8(ascii: "+") { character = UInt8(ascii: "-") }
-                    if url, character == UInt8(ascii: "/") { character = UInt8(ascii: "_") }
-                    output.append(character)
-                } else if !url {
-                    output.append(UInt8(ascii: "="))
-                }
-            }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -83,6 +83,7 @@ enum ReplacementRules {
             ["secret", "secret_data"], "google/services/secretmanager/resource_secret_manager_secret_version.go"),
         "google_service_account": Entry(
             ["account_id"], "google/services/resourcemanager/resource_google_service_account.go"),
+        "google_service_account_iam_member": Entry(["*"], iamMember),
         "google_service_networking_connection": Entry(
             ["network", "service"], "google/services/servicenetworking/resource_service_networking_connection.go"),
         "google_storage_bucket": Entry(["location", "name"], "google/services/storage/resource_storage_bucket.go"),

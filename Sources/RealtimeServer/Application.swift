@@ -40,9 +40,10 @@ public func buildServer(
     // Presence is shared through the cluster: the adapter's presence store is Presence's.
     if let cluster, configuration.profile == .tenderflow { await presence.share(cluster.presence) }
     // The fallback mirrors TenderFlow's tender rooms, notices and presence; the test-suite profiles have none.
-    let fallback = configuration.fallback.flatMap { fallback in
+    let fallback = try configuration.fallback.flatMap { fallback in
         configuration.profile == .tenderflow
-            ? FallbackService(configuration: fallback, instance: instanceID, metrics: metrics, logger: logger) : nil
+            ? try FallbackService(configuration: fallback, instance: instanceID, metrics: metrics, logger: logger)
+            : nil
     }
     if let fallback { await presence.mirror(to: fallback.mirror) }
     let sockets = namespaces.map {
@@ -72,6 +73,10 @@ public func buildServer(
     for method in [HTTPRequest.Method.put, .patch, .delete] {
         router.on(RouterPath(EngineServer.path), method: method) { request, _ in engine.badMethod(request) }
     }
+    let fallbackTokens = FallbackTokenAPI(
+        tokens: fallback?.tokens, authenticator: authenticator, cors: { engine.corsHeaders($0) }, logger: logger)
+    router.post("/v1/fallback/token") { request, _ in await fallbackTokens.handle(request) }
+    router.on("/v1/fallback/token", method: .options) { request, _ in fallbackTokens.preflight(request) }
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)
     router.post("/v1/publish") { request, _ in await publish.handle(request) }

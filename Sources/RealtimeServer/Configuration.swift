@@ -1,6 +1,7 @@
 import EngineIO
 import Logging
 import Redis
+import _CryptoExtras
 
 /// The server's settings, read from the environment at start (Cloud Run passes `PORT`).
 public struct ServerConfiguration: Sendable {
@@ -75,7 +76,8 @@ public struct ServerConfiguration: Sendable {
     /// documents each.
     public static let variables: [String] = [
         "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FALLBACK_FLUSH_MS",
-        "FALLBACK_MAX_EVENTS", "FALLBACK_QUEUE_LIMIT", "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL",
+        "FALLBACK_MAX_EVENTS", "FALLBACK_QUEUE_LIMIT", "FALLBACK_TOKEN_ACCOUNT", "FALLBACK_TOKEN_KEY",
+        "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL",
         "GCE_METADATA_HOST", "HOST", "JWT_AUDIENCE",
         "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
         "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
@@ -286,6 +288,27 @@ private func fallbackSettings(
     }
     fallback.queueLimit = try integer("FALLBACK_QUEUE_LIMIT", 100...1_000_000) ?? fallback.queueLimit
     fallback.maxEvents = try integer("FALLBACK_MAX_EVENTS", 1...100_000) ?? fallback.maxEvents
+    let key = environment["FALLBACK_TOKEN_KEY"].flatMap { $0.isEmpty ? nil : $0.replacingEscapedNewlines() }
+    let account = environment["FALLBACK_TOKEN_ACCOUNT"].flatMap { $0.isEmpty ? nil : $0 }
+    switch (key, account) {
+    case (nil, nil):
+        break
+    case (let key?, let account?):
+        guard (try? _RSA.Signing.PrivateKey(pemRepresentation: key)) != nil else {
+            throw ServerConfiguration.InvalidSetting(
+                name: "FALLBACK_TOKEN_KEY", value: "(hidden)", expected: "an RSA private key in PEM")
+        }
+        guard account.contains("@") else {
+            throw ServerConfiguration.InvalidSetting(
+                name: "FALLBACK_TOKEN_ACCOUNT", value: account, expected: "the key's service account email")
+        }
+        fallback.tokenKeyPEM = key
+        fallback.tokenAccount = account
+    default:
+        throw ServerConfiguration.InvalidSetting(
+            name: key == nil ? "FALLBACK_TOKEN_KEY" : "FALLBACK_TOKEN_ACCOUNT", value: "",
+            expected: "both FALLBACK_TOKEN_KEY and FALLBACK_TOKEN_ACCOUNT, or neither")
+    }
     return fallback
 }
 

@@ -232,7 +232,7 @@ final class EngineServer: Sendable {
     }
 
     /// Cross-origin polling is allowed for the configured origins (`*`: any), with credentials for cookies.
-    private func corsHeaders(_ request: Request) -> HTTPFields {
+    func corsHeaders(_ request: Request) -> HTTPFields {
         var headers = HTTPFields()
         guard let origin = request.headers[.origin] else { return headers }
         if configuration.corsOrigins.contains("*") || configuration.corsOrigins.contains(origin) {

@@ -18,7 +18,8 @@ extension Topology {
         var apis: Set = ["compute", "iam", "monitoring", "run", "secretmanager"]
         if memorystore != nil { apis.formUnion(["redis", "servicenetworking"]) }
         if usesBundledImage { apis.formUnion(Self.imageBuildAPIs) }
-        if firebaseEnabled { apis.formUnion(["firebase", "firebasedatabase"]) }
+        // The fallback's clients: custom tokens signed through IAM Credentials, exchanged at the Identity Toolkit.
+        if firebaseEnabled { apis.formUnion(["firebase", "firebasedatabase", "iamcredentials", "identitytoolkit"]) }
         return apis.sorted()
     }
 
@@ -48,6 +49,20 @@ extension Topology {
                 ))
         }
         return roles.sorted { $0.0 < $1.0 }
+    }
+
+    /// Roles the runtime service account holds on itself, with the feature that needs each: with the fallback, the
+    /// server signs its clients' Firebase custom tokens as that account through IAM Credentials' signBlob, which
+    /// asks for `iam.serviceAccounts.signBlob` on the account (the Token Creator role); granted on the account,
+    /// not the project, so it can sign as no other account.
+    public var runtimeSelfRoles: [(role: String, reason: String)] {
+        guard firebaseEnabled else { return [] }
+        return [
+            (
+                "roles/iam.serviceAccountTokenCreator",
+                "The server signs the Firebase fallback's custom tokens as this account (IAM Credentials signBlob)."
+            )
+        ]
     }
 
     /// Ids of the Secret Manager secrets the services name in `secrets`, each once, sorted.

@@ -62,18 +62,6 @@
             #expect(client.phase == .closed && stats.errors["connect_refused"] == 1)
         }
 
-        @Test("base64 and base64url as RFC 4648 spells them")
-        func base64() {
-            for length in 0..<40 {
-                let bytes = (0..<length).map { UInt8(($0 * 37 + 11) % 256) }
-                let standard = Data(bytes).base64EncodedString()
-                #expect(Base64.encode(bytes) == standard)
-                let url = standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                    .replacingOccurrences(of: "=", with: "")
-                #expect(Base64.encode(bytes, url: true) == url)
-            }
-        }
-
         @Test(
             "only this machine is a target unless --allow-remote",
             arguments: [

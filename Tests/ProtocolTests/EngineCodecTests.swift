@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import EngineIO
@@ -23,6 +24,18 @@ import Testing
         #expect(try EngineCodec.decodePayload(body) == packets)
         #expect(throws: EngineError.self) { try EngineCodec.decodePayload("") }
         #expect(throws: EngineError.self) { try EngineCodec.decodePayload("4a\u{1e}\u{1e}4b") }
+    }
+
+    @Test("base64 and base64url as RFC 4648 spells them, as Foundation writes them")
+    func base64AgainstFoundation() {
+        for length in 0..<40 {
+            let bytes = (0..<length).map { UInt8(($0 * 37 + 11) % 256) }
+            let standard = Data(bytes).base64EncodedString()
+            #expect(Base64.encode(bytes) == standard)
+            let url = standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(Base64.encodeURL(bytes) == url)
+        }
     }
 
     @Test("base64 round-trips every length and rejects malformed input", arguments: 0..<9)

@@ -1,10 +1,13 @@
 import AsyncHTTPClient
+import EngineIO
+import Foundation
 import Hummingbird
 import JSON
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import _CryptoExtras
 
 @testable import RealtimeServer
 
@@ -127,6 +130,65 @@ import Testing
         #expect(recorder.all.count == 1)
         #expect(recorder.all.first?.query == "ns=tf-test-default-rtdb&print=silent")
         #expect(recorder.all.first?.headers["authorization"] == "Bearer owner")
+    }
+
+    @Test("on Cloud Run a fallback token is signed by IAM Credentials' signBlob as the instance's own account")
+    func signBlob() async throws {
+        let recorder = Recorder()
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let router = Router()
+        router.get("/computeMetadata/v1/instance/service-accounts/default/email") { request, _ in
+            _ = try await self.record(recorder, request)
+            return "rt@tf-test.iam.gserviceaccount.com"
+        }
+        router.get("/computeMetadata/v1/instance/service-accounts/default/token") { request, _ in
+            _ = try await self.record(recorder, request)
+            return #"{"access_token":"ya29.iam","expires_in":3599,"token_type":"Bearer"}"#
+        }
+        // IAM Credentials, played by the recorder: it signs with its key what it is given.
+        router.post("/v1/projects/-/serviceAccounts/:account") { request, _ in
+            _ = try await self.record(recorder, request)
+            let sent = recorder.all.last!.body
+            let payload = try #require(JSONValue.parse(Substring(sent))?["payload"]?.stringValue)
+            let bytes = try #require(Base64.decode(Substring(payload)))
+            let signature = try key.signature(for: Data(bytes), padding: .insecurePKCS1v1_5)
+            return #"{"keyId":"k","signedBlob":""# + Base64.encode(Array(signature.rawRepresentation)) + #""}"#
+        }
+        let minted = Mutex<String>("")
+        try await serving(router) { port in
+            let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            let host = "127.0.0.1:\(port)"
+            var iam = IAMSigner(
+                http: http, metadataHost: host,
+                tokens: AccessTokens(.metadata(host: host), scopes: IAMSigner.scopes, http: http))
+            iam.endpoint = "http://\(host)"
+            let tokens = FallbackTokens(signer: .serviceAccount(iam), databaseURL: "https://x.firebaseio.com")
+            let token = try await tokens.token(for: Identity(user: "alice", tenders: ["42"], isAdmin: false)).token
+            minted.withLock { $0 = token }
+            try await http.shutdown()
+        }
+        let parts = minted.withLock { $0 }.split(separator: ".").map(String.init)
+        #expect(parts.count == 3)
+        let signature = try #require(Base64.decode(Substring(Self.padded(parts[2]))))
+        #expect(
+            key.publicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: Data((parts[0] + "." + parts[1]).utf8),
+                padding: .insecurePKCS1v1_5))
+        let claims = try #require(Base64.decode(Substring(Self.padded(parts[1]))))
+        let payload = try #require(JSONValue.parse(Substring(String(decoding: claims, as: UTF8.self))))
+        #expect(payload["iss"] == .string("rt@tf-test.iam.gserviceaccount.com") && payload["sub"] == payload["iss"])
+        let sign = try #require(recorder.all.first { $0.method == "POST" })
+        #expect(sign.path == "/v1/projects/-/serviceAccounts/rt%40tf-test.iam.gserviceaccount.com:signBlob")
+        #expect(sign.headers["authorization"] == "Bearer ya29.iam")
+        let scopes = try #require(recorder.all.first { $0.path.hasSuffix("/token") }).query
+        #expect(scopes == "scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcloud-platform")
+    }
+
+    /// base64url as standard padded base64.
+    static func padded(_ text: String) -> String {
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while standard.count % 4 != 0 { standard += "=" }
+        return standard
     }
 
     @Test("a metadata server that gives no token is a failure, not an empty token")

@@ -43,7 +43,8 @@ class Server:
         # Both listeners announce themselves, in either order: the server's port and the loopback metrics port.
         while time.monotonic() < deadline and not (listening and metrics):
             line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
+            if not line:  # end of output: the server exited (perhaps not yet reaped)
+                self.process.wait(timeout=10)
                 raise RuntimeError(f"server exited: {self.process.stderr.read()}")
             record = json.loads(line)  # every line of standard output is a JSON log record
             assert {"severity", "message", "time", "logger"} <= set(record), line

@@ -14,16 +14,18 @@ actor AccessTokens {
         case metadata(host: String)
     }
 
-    static let scopes = [
+    static let databaseScopes = [
         "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/firebase.database",
     ]
 
     private let source: Source
+    private let scopes: [String]
     private let http: HTTPClient
     private var cached: (token: String, refreshAt: ContinuousClock.Instant)?
 
-    init(_ source: Source, http: HTTPClient) {
+    init(_ source: Source, scopes: [String] = AccessTokens.databaseScopes, http: HTTPClient) {
         self.source = source
+        self.scopes = scopes
         self.http = http
     }
 
@@ -44,7 +46,7 @@ actor AccessTokens {
     /// `GET /computeMetadata/v1/instance/service-accounts/default/token?scopes=...` with `Metadata-Flavor: Google`
     /// (what google-auth's compute-engine credentials send): `{"access_token", "expires_in", "token_type"}`.
     private func fetch(_ host: String) async throws -> (String, Duration) {
-        let scopes = Self.scopes.map(RTDBClient.percentEncoded).joined(separator: ",")
+        let scopes = scopes.map(RTDBClient.percentEncoded).joined(separator: ",")
         var request = HTTPClientRequest(
             url: "http://\(host)/computeMetadata/v1/instance/service-accounts/default/token?scopes=\(scopes)")
         request.headers.add(name: "Metadata-Flavor", value: "Google")

@@ -19,6 +19,11 @@ public struct FallbackConfiguration: Sendable, Equatable {
     /// How long an event stays in the database: the recovery window, so that a client that switches channels
     /// finds what a reconnecting socket would have been given.
     public var retention = Duration.seconds(120)
+    /// The key that signs fallback clients' custom tokens (`FALLBACK_TOKEN_KEY`, an RSA private key in PEM) and the
+    /// service account it belongs to (`FALLBACK_TOKEN_ACCOUNT`): for local runs and tests. Without them, the
+    /// runtime service account signs through IAM Credentials, as on Cloud Run.
+    public var tokenKeyPEM: String?
+    public var tokenAccount: String?
 
     /// Paths one PATCH carries at most.
     static let maxBatch = 500

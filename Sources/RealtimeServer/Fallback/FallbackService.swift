@@ -2,17 +2,33 @@ import AsyncHTTPClient
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import _CryptoExtras
 
 /// Runs the mirror to the Realtime Database for as long as the server runs. Before the server in the
 /// `ServiceGroup`, so it stops after it: what is broadcast while the instance drains is still sent.
 public struct FallbackService: Service {
     let mirror: FallbackMirror
+    /// Signs fallback clients' custom tokens.
+    let tokens: FallbackTokens
     let http: HTTPClient
     let logger: Logger
 
     /// The mirror of `configuration`, with its own HTTP client (shut down when the service ends).
-    init(configuration: FallbackConfiguration, instance: String, metrics: ServerMetrics, logger: Logger) {
-        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+    /// Throws when the token key cannot be read (checked at start by `ServerConfiguration`).
+    init(configuration: FallbackConfiguration, instance: String, metrics: ServerMetrics, logger: Logger) throws {
+        let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        self.http = http
+        if let pem = configuration.tokenKeyPEM, let account = configuration.tokenAccount {
+            tokens = FallbackTokens(
+                signer: .key(try _RSA.Signing.PrivateKey(pemRepresentation: pem), account: account),
+                databaseURL: configuration.databaseURL)
+        } else {
+            let iam = IAMSigner(
+                http: http, metadataHost: configuration.metadataHost,
+                tokens: AccessTokens(
+                    .metadata(host: configuration.metadataHost), scopes: IAMSigner.scopes, http: http))
+            tokens = FallbackTokens(signer: .serviceAccount(iam), databaseURL: configuration.databaseURL)
+        }
         let source: AccessTokens.Source =
             configuration.emulatorHost == nil ? .metadata(host: configuration.metadataHost) : .owner
         let client = RTDBClient(configuration: configuration, http: http, tokens: AccessTokens(source, http: http))

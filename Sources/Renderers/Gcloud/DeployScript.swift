@@ -74,6 +74,12 @@ struct DeployScript {
                     "--role",
                     .literal(role), "--condition", "None"))
         }
+        for (role, _) in topology.runtimeSelfRoles {
+            statements.append(
+                G.run(
+                    "iam", "service-accounts", "add-iam-policy-binding", G.serviceAccountEmail(names), "--member",
+                    G.serviceAccountMember(names), "--role", .literal(role), "--condition", "None"))
+        }
         return statements
     }
 

@@ -127,30 +127,3 @@ struct FirebaseSteps {
         ]
     }
 }
-
-/// `firebase/database.rules.json`: clients read only what they subscribe to, once signed in; only the servers
-/// (service accounts, which bypass rules) write.
-public struct FirebaseRulesRenderer: Sendable {
-    public init() {}
-
-    public func render(_ topology: Topology) -> [RenderedFile] {
-        guard topology.firebaseEnabled else { return [] }
-        let signedIn = JSONValue.string("auth != null")
-        let closed = JSONValue.bool(false)
-        let rules = JSONValue.sortedObject([
-            "rules": .sortedObject([
-                ".read": closed,
-                ".write": closed,
-                "tenders": .sortedObject(["$tenderId": .sortedObject([".read": signedIn, ".write": closed])]),
-                "presence": .sortedObject(["$tenderId": .sortedObject([".read": signedIn, ".write": closed])]),
-                "system": .sortedObject([".read": signedIn, ".write": closed]),
-                "users": .sortedObject([
-                    "$uid": .sortedObject([".read": "auth != null && auth.uid === $uid", ".write": closed])
-                ]),
-            ])
-        ])
-        return [
-            RenderedFile(path: "firebase/database.rules.json", contents: rules.pretty())
-        ]
-    }
-}

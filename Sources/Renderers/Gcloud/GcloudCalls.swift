@@ -55,21 +55,3 @@ public enum GcloudCalls {
         ["compute", "networks", "peerings", "delete", serviceNetworkingPeering, "--network", network]
     }
 }
-
-/// The Realtime Database's own REST API, which deploy.sh and `tfctl apply` both call to upload the rules.
-public enum DatabaseRules {
-    /// What a Realtime Database REST call needs ("Authenticate REST Requests": `userinfo.email` and
-    /// `firebase.database`); gcloud's own access token has neither.
-    public static let scopes = [
-        "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/firebase.database",
-    ]
-
-    /// A token for `scopes` from Application Default Credentials.
-    public static let tokenCall = [
-        "auth", "application-default", "print-access-token", "--scopes=" + scopes.joined(separator: ","),
-    ]
-
-    /// Upload attempts, and seconds between them: a database just created can take a moment to answer on its host.
-    public static let attempts = 5
-    public static let retrySeconds = 10
-}

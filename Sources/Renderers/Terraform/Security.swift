@@ -142,6 +142,17 @@ enum IAM {
                     Attribute("member", TF.ref("google_service_account", runtime, "member"))
                 }.commented(reason))
         }
+        for (role, reason) in context.topology.runtimeSelfRoles {
+            blocks.append(
+                TF.resource(
+                    "google_service_account_iam_member",
+                    TF.label("runtime_self", String(role.dropFirst("roles/".count)))
+                ) {
+                    Attribute("service_account_id", TF.ref("google_service_account", runtime, "name"))
+                    Attribute("role", .string(role))
+                    Attribute("member", TF.ref("google_service_account", runtime, "member"))
+                }.commented(reason))
+        }
         return blocks
     }
 

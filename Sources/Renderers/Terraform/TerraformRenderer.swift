@@ -228,6 +228,7 @@ public enum APIs {
         "google_secret_manager_secret_iam_member": "secretmanager",
         "google_secret_manager_secret_version": "secretmanager",
         "google_service_account": "iam",
+        "google_service_account_iam_member": "iam",
         "google_service_networking_connection": "servicenetworking",
     ]
 

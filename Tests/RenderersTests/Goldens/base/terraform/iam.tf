@@ -20,3 +20,10 @@ resource "google_project_iam_member" "runtime_logging_logWriter" {
   role    = "roles/logging.logWriter"
   member  = google_service_account.runtime.member
 }
+
+# The server signs the Firebase fallback's custom tokens as this account (IAM Credentials signBlob).
+resource "google_service_account_iam_member" "runtime_self_iam_serviceAccountTokenCreator" {
+  service_account_id = google_service_account.runtime.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.runtime.member
+}

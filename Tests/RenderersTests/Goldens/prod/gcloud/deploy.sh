@@ -110,7 +110,7 @@ deployed_fingerprint() {
 }
 
 log APIs
-run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
+run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com iamcredentials.googleapis.com identitytoolkit.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
 
 log 'Service account realtime-run'
 if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then
@@ -120,6 +120,7 @@ else
 fi
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --project "$PROJECT" --quiet
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet
+run gcloud iam service-accounts add-iam-policy-binding "realtime-run@${PROJECT}.iam.gserviceaccount.com" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/iam.serviceAccountTokenCreator --condition None --project "$PROJECT" --quiet
 
 log 'VPC realtime-vpc'
 if exists gcloud compute networks describe realtime-vpc --project "$PROJECT"; then
