@@ -18,12 +18,52 @@ public struct LocalPlanner {
         public var realtimeServer: String
         public var redisServer: String
         public var haproxy: String
+        /// The Realtime Database stand-in and the Python that runs it; nil leaves the fallback out.
+        public var databaseStandIn: DatabaseStandIn?
 
-        public init(realtimeServer: String, redisServer: String, haproxy: String) {
+        public init(
+            realtimeServer: String, redisServer: String, haproxy: String, databaseStandIn: DatabaseStandIn? = nil
+        ) {
             self.realtimeServer = realtimeServer
             self.redisServer = redisServer
             self.haproxy = haproxy
+            self.databaseStandIn = databaseStandIn
         }
+    }
+
+    /// `python3` and `rtdb_standin.py`, the stand-in for the fallback's Realtime Database (README, "The Firebase
+    /// fallback": no Realtime Database can be installed here; the emulator is a Java archive the Firebase CLI
+    /// downloads).
+    public struct DatabaseStandIn: Sendable {
+        public var python: String
+        public var script: String
+
+        public init(python: String, script: String) {
+            self.python = python
+            self.script = script
+        }
+
+        /// The script shipped with tfctl: in the resource bundle SwiftPM puts beside `executable`, else in the
+        /// source tree; nil when neither holds it.
+        public static func script(beside executable: URL) -> String? {
+            let directory = executable.resolvingSymlinksInPath().deletingLastPathComponent()
+            let candidates =
+                ["tfctl_LocalRuntime.resources", "tfctl_LocalRuntime.bundle/Contents/Resources"].map {
+                    directory.appendingPathComponent($0).appendingPathComponent(fileName).path
+                } + [
+                    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                        "Resources/" + fileName
+                    ).path
+                ]
+            return candidates.first { FileManager.default.fileExists(atPath: $0) }
+        }
+
+        static let fileName = "rtdb_standin.py"
+    }
+
+    /// The service account named as the signer of local fallback tokens (a local key signs them).
+    static func localTokenAccount(_ topology: Topology) -> String {
+        "local-\(topology.name)@\(topology.project).iam.gserviceaccount.com"
     }
 
     /// Local servers per region: the service's `min_instances`, and at least two, so affinity, a crash and a
@@ -118,13 +158,33 @@ public struct LocalPlanner {
                     (key: RelayEndpointsDocument.regionsKey, value: .object(relayRegions)),
                 ]).pretty()
         }
+        // The fallback's database, stood in for: the servers mirror to it and sign their clients' tokens with a local
+        // key, as they would for the project's database.
+        var database: LocalDatabase?
+        if topology.firebaseEnabled, let standIn = tools.databaseStandIn {
+            let id = LocalProcess.Kind.database.rawValue
+            let databasePort = try port(id)
+            let script = (try? String(contentsOfFile: standIn.script, encoding: .utf8)) ?? ""
+            processes.append(
+                LocalProcess(
+                    id: id, kind: .database, region: nil, executable: standIn.python,
+                    arguments: [
+                        standIn.script, "--port", "\(databasePort)", "--namespace", topology.names.firebaseDatabase,
+                    ],
+                    environment: [:], port: databasePort, readiness: .logLine("rtdb stand-in listening"),
+                    stamp: Self.stamp(executable: standIn.python, script)))
+            database = LocalDatabase(
+                host: "127.0.0.1:\(databasePort)", tokenKey: try secrets.privateKey(id: "fallback-token"),
+                tokenAccount: Self.localTokenAccount(topology))
+        }
         var backends: [FrontDoor.Backend] = []
         let serverStamp = Self.stamp(executable: tools.realtimeServer, "")
         for service in topology.services.sorted(by: { $0.name < $1.name }) {
             for region in topology.regions {
                 // The region's variables, the same for every instance but its ports.
                 let shared = try runtimeEnvironment(
-                    service, region, secrets: secrets, redisURL: redisURLs[region], caPEM: caPEM, frontPort: front)
+                    service, region, secrets: secrets, redisURL: redisURLs[region], caPEM: caPEM, frontPort: front,
+                    database: database)
                 var servicePorts: [Int] = []
                 for instance in 1...max(Self.minimumInstances, service.minInstances) {
                     let id = "\(service.name)/\(region)/\(instance)"
@@ -165,11 +225,19 @@ public struct LocalPlanner {
     static let relayFile = "relay-endpoints.json"
     static let frontDoorFile = "front-door.cfg"
 
+    /// Where the servers find the fallback's database stand-in, and what signs their clients' tokens.
+    struct LocalDatabase {
+        var host: String
+        var tokenKey: String
+        var tokenAccount: String
+    }
+
     /// The service's variables as the cloud renderers emit them, with local values where the cloud's cannot
-    /// work here. The Firebase fallback is left out: the server would write to the real project's database.
+    /// work here. The Firebase fallback goes to the stand-in (`database`: the URL stays, as an emulator's
+    /// namespace), or is left out without one: the server would write to the real project's database.
     func runtimeEnvironment(
         _ service: RealtimeService, _ region: String, secrets: LocalSecrets, redisURL: String?, caPEM: String?,
-        frontPort: Int
+        frontPort: Int, database: LocalDatabase? = nil
     ) throws -> [String: String] {
         var variables: [String: String] = [:]
         for variable in topology.environment(for: service, in: region) {
@@ -178,6 +246,12 @@ public struct LocalPlanner {
             case ("REDIS_CA_CERT", _): variables[variable.name] = caPEM
             case (RelayEndpoints.fileVariable, _):
                 variables[variable.name] = directory.root.appendingPathComponent(Self.relayFile).path
+            case ("FIREBASE_DATABASE_URL", .plain(let url)):
+                guard let database else { continue }
+                variables[variable.name] = url
+                variables["FIREBASE_DATABASE_EMULATOR_HOST"] = database.host
+                variables["FALLBACK_TOKEN_KEY"] = database.tokenKey
+                variables["FALLBACK_TOKEN_ACCOUNT"] = database.tokenAccount
             case ("FIREBASE_DATABASE_URL", _): continue
             case ("CORS_ORIGINS", .plain(let origins)):
                 // A page served from the front door's own origin may poll too.

@@ -22,6 +22,16 @@ public struct LocalSecrets: Sendable {
     public func file(id: String) -> URL { directory.secrets.appendingPathComponent(id) }
     public func privateKeyFile(id: String) -> URL { directory.secrets.appendingPathComponent(id + ".private.pem") }
 
+    /// An RSA private key (PEM) that signs for the local run, made on first use: the fallback's custom tokens.
+    public func privateKey(id: String) throws -> String {
+        let key = privateKeyFile(id: id)
+        if let existing = try? String(contentsOf: key, encoding: .utf8), !existing.isEmpty { return existing }
+        guard create else { return Self.placeholder }
+        try OpenSSL.run(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key.path])
+        chmod(key.path, 0o600)
+        return try String(contentsOf: key, encoding: .utf8)
+    }
+
     public func value(id: String, variable: String) throws -> String {
         let url = file(id: id)
         if let existing = try? String(contentsOf: url, encoding: .utf8), !existing.isEmpty { return existing }
@@ -106,12 +116,13 @@ enum OpenSSL {
 
 /// Finding the programs a local run needs.
 public enum Tool {
-    /// `name` on PATH, or in the system directories a user's PATH often lacks (Debian puts haproxy in /usr/sbin).
+    /// `name` on PATH (as an absolute path), or in the system directories a user's PATH often lacks (Debian puts haproxy in /usr/sbin).
     public static func find(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
         let directories =
             (path ?? "").split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin"]
         for directory in directories {
-            let candidate = directory + "/" + name
+            // Absolute: the supervisor runs in the state directory, where a relative PATH entry means nothing.
+            let candidate = URL(fileURLWithPath: directory + "/" + name).standardizedFileURL.path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil

@@ -34,13 +34,16 @@ public struct LocalSpec: Sendable, Hashable {
 public struct LocalProcess: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case redis
+        /// The Realtime Database stand-in of the Firebase fallback.
+        case database = "rtdb"
         case realtime
         case frontDoor = "front-door"
 
-        /// Start order: Redis, then the servers that need it, then the front door that routes to them.
+        /// Start order: Redis and the database, then the servers that need them, then the front door that routes
+        /// to them.
         public var stage: Int {
             switch self {
-            case .redis: 0
+            case .redis, .database: 0
             case .realtime: 1
             case .frontDoor: 2
             }

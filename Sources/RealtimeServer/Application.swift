@@ -75,8 +75,8 @@ public func buildServer(
     }
     let fallbackTokens = FallbackTokenAPI(
         tokens: fallback?.tokens, authenticator: authenticator, cors: { engine.corsHeaders($0) }, logger: logger)
-    router.post("/v1/fallback/token") { request, _ in await fallbackTokens.handle(request) }
-    router.on("/v1/fallback/token", method: .options) { request, _ in fallbackTokens.preflight(request) }
+    router.post("/fallback/v1/token") { request, _ in await fallbackTokens.handle(request) }
+    router.on("/fallback/v1/token", method: .options) { request, _ in fallbackTokens.preflight(request) }
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)
     router.post("/v1/publish") { request, _ in await publish.handle(request) }

@@ -47,7 +47,15 @@
                     "the local target runs the bundled server, which is not built beside tfctl: "
                         + "swift build --product realtime-server (or set TFCTL_REALTIME_SERVER to its path)")
             }
-            return LocalPlanner.Tools(realtimeServer: server, redisServer: redis!, haproxy: haproxy!)
+            // The fallback's database stand-in runs on python3; without it the fallback is left out of the run.
+            var standIn: LocalPlanner.DatabaseStandIn?
+            if let python = Tool.find("python3"),
+                let script = LocalPlanner.DatabaseStandIn.script(beside: URL(fileURLWithPath: executable))
+            {
+                standIn = LocalPlanner.DatabaseStandIn(python: python, script: script)
+            }
+            return LocalPlanner.Tools(
+                realtimeServer: server, redisServer: redis!, haproxy: haproxy!, databaseStandIn: standIn)
         }
 
         /// The spec of the environment's local run.

@@ -34,7 +34,7 @@
                 let region = try #require(server.region)
                 let service = try #require(topology.services.first { server.id.hasPrefix($0.name + "/") })
                 let cloud = Set(topology.environment(for: service, in: region).map(\.name))
-                // The fallback's database is the real project's; the local run leaves it out (README).
+                // The fallback's database is the real project's: without the stand-in the local run leaves it out.
                 let local = Set(server.environment.keys).subtracting(["HOST", "PORT", "METRICS_PORT"])
                 #expect(local == cloud.subtracting(["FIREBASE_DATABASE_URL"]), "\(server.id)")
                 #expect(server.environment["TFCTL_REGION"] == region)
@@ -55,6 +55,32 @@
                 return
             }
             #expect(regions.map(\.key) == topology.regions)
+        }
+
+        @Test(
+            "with the stand-in, the fallback's database runs first and every server mirrors to it and signs with a local key"
+        )
+        func fallbackStandIn() throws {
+            let topology = try Self.topology("prod")
+            #expect(topology.firebaseEnabled)
+            let directory = LocalStateDirectory(root: try temporaryDirectory("tfctl-local"))
+            defer { try? FileManager.default.removeItem(at: directory.root) }
+            let script = try #require(
+                LocalPlanner.DatabaseStandIn.script(beside: URL(fileURLWithPath: "/nonexistent/tfctl")))
+            let tools = LocalPlanner.Tools(
+                realtimeServer: "/bin/true", redisServer: "/bin/true", haproxy: "/bin/true",
+                databaseStandIn: .init(python: "/usr/bin/python3", script: script))
+            let spec = try LocalPlanner(topology: topology, environment: "test", directory: directory, tools: tools)
+                .plan(frontPort: 18080)
+            let database = try #require(spec.process("rtdb"))
+            #expect(database.kind.stage == 0 && database.arguments.first == script)
+            #expect(database.arguments.suffix(2) == ["--namespace", topology.names.firebaseDatabase])
+            for server in spec.processes where server.kind == .realtime {
+                #expect(server.environment["FIREBASE_DATABASE_URL"] == topology.names.firebaseDatabaseURL)
+                #expect(server.environment["FIREBASE_DATABASE_EMULATOR_HOST"] == "127.0.0.1:\(database.port)")
+                #expect(server.environment["FALLBACK_TOKEN_KEY"]?.hasPrefix("-----BEGIN PRIVATE KEY-----") == true)
+                #expect(server.environment["FALLBACK_TOKEN_ACCOUNT"]?.hasSuffix(".iam.gserviceaccount.com") == true)
+            }
         }
 
         @Test("secrets and ports are made once: a second plan is the same spec")

@@ -1,4 +1,4 @@
-"""POST /v1/fallback/token: the socket's token in, a Firebase custom token out, scoped to the tenders that token
+"""POST /fallback/v1/token: the socket's token in, a Firebase custom token out, scoped to the tenders that token
 allows; in the format the official firebase-admin SDK writes, signed by the configured key."""
 import json
 import time
@@ -52,7 +52,7 @@ def socket_token(**claims):
 def ask(server, token, **headers):
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    return requests.post(server.url + "/v1/fallback/token", headers=headers, timeout=5)
+    return requests.post(server.url + "/fallback/v1/token", headers=headers, timeout=5)
 
 
 def verified(custom):
@@ -118,7 +118,7 @@ def test_too_many_tenders_for_firebase_claims_is_refused(server):
 
 
 def test_cross_origin_clients_of_allowed_origins(server):
-    preflight = requests.options(server.url + "/v1/fallback/token", timeout=5, headers={
+    preflight = requests.options(server.url + "/fallback/v1/token", timeout=5, headers={
         "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization"})
     assert preflight.status_code == 204
@@ -145,3 +145,4 @@ def test_without_token_authentication_there_are_no_fallback_tokens():
 def test_a_bad_signing_setting_stops_the_server(settings):
     with pytest.raises(RuntimeError, match="FALLBACK_TOKEN"):
         Server("tenderflow", FIREBASE_DATABASE_URL=DATABASE, **settings)
+

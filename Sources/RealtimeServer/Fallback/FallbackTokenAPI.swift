@@ -3,7 +3,8 @@ import JSON
 import Logging
 import NIOCore
 
-/// `POST /v1/fallback/token`: a client presents the token it connects its socket with
+/// `POST /fallback/v1/token`, outside `/v1/`, which is the admin surface the load balancer refuses (`AdminPaths`):
+/// browsers call this one through it. A client presents the token it connects its socket with
 /// (`Authorization: Bearer <JWT>`) and gets a Firebase custom token scoped to what that token allows
 /// (`FallbackTokens`), to sign in to Firebase and read the fallback database:
 /// `{"token", "uid", "expiresAt", "databaseURL"}`. 401 for a token the socket would refuse, 503 when the server

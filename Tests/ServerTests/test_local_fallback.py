@@ -1,0 +1,67 @@
+"""The Firebase fallback in a local run: `apply --target local` starts the Realtime Database stand-in, the servers
+mirror to it and sign fallback tokens with a local key, and the token endpoint answers through the front door."""
+import time
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from test_local_runtime import ENVIRONMENT, haproxy, publish_directly, spec, state_directory, status, tfctl, token
+from conftest import REQUIRE_TOOLS, free_port
+import shutil
+
+FIREBASE_AUDIENCE = "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit"
+
+
+@pytest.fixture
+def project(tmp_path):
+    from test_local_runtime import TFCTL
+    import os
+    for tool, found in (("redis-server", shutil.which("redis-server")), ("haproxy", haproxy()),
+                        ("python3", shutil.which("python3")), ("tfctl", os.access(TFCTL, os.X_OK) and TFCTL)):
+        if not found:
+            if REQUIRE_TOOLS:
+                pytest.fail(f"{tool} is not installed, and TFCTL_REQUIRE_ORACLES=1 requires it")
+            pytest.skip(f"SKIPPED: {tool} is not installed")
+    (tmp_path / "Environments").mkdir()
+    one_region = ENVIRONMENT.replace("regions: [us-central1, europe-west1]", "regions: [us-central1]")
+    (tmp_path / "Environments" / "local.yaml").write_text(one_region + "firebase: { location: us-central1 }\n")
+    yield tmp_path
+    tfctl(tmp_path, "destroy", "--target", "local")
+
+
+def test_a_local_run_mirrors_to_the_stand_in_and_signs_fallback_tokens(project):
+    port = free_port()
+    applied = tfctl(project, "apply", "--target", "local", "--port", str(port))
+    assert "+ start rtdb" in applied.stdout, applied.stdout
+    health = {process["id"]: process["health"] for process in status(project)["processes"]}
+    assert health.get("rtdb") == "ready" and set(health.values()) == {"ready"}, health
+    processes = {process["id"]: process for process in spec(project)["processes"]}
+    database = processes["rtdb"]
+    server = processes["realtime/us-central1/1"]["environment"]
+    assert server["FIREBASE_DATABASE_EMULATOR_HOST"] == f"127.0.0.1:{database['port']}"
+    assert server["FIREBASE_DATABASE_URL"] == "https://tfctl-local-test-rt.firebaseio.com"
+
+    publish_directly(project, "realtime/us-central1/1", "7", 1)
+    url = f"http://127.0.0.1:{database['port']}/tenders/7/events.json"
+    deadline = time.monotonic() + 10
+    while True:
+        events = requests.get(url, params={"ns": "tfctl-local-test-rt"}, headers={"Authorization": "Bearer owner"},
+                              timeout=5).json()
+        if events or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (record,) = events.values()
+    assert record["event"] == "tender:update"
+
+    # Through the front door, as a browser asks: /fallback/v1/token is not an admin path.
+    answer = requests.post(f"http://127.0.0.1:{port}/fallback/v1/token", timeout=5,
+                           headers={"Authorization": "Bearer " + token(project, "ann", ["7"]),
+                                    "X-Tfctl-Region": "us-central1"})
+    assert answer.status_code == 200, answer.text
+    key = serialization.load_pem_private_key(
+        (state_directory(project) / "secrets" / "fallback-token.private.pem").read_bytes(), None)
+    claims = jwt.decode(answer.json()["token"], key.public_key(), algorithms=["RS256"], audience=FIREBASE_AUDIENCE)
+    assert claims["uid"] == "ann" and claims["claims"] == {"fallback": True, "tenders": ",7,"}
+    assert requests.post(f"http://127.0.0.1:{port}/v1/publish", timeout=5).status_code == 403
