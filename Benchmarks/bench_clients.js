@@ -35,8 +35,11 @@ function connect(port) {
         return;
       }
       if (text === "2") return ws.send("3"); // Engine.IO ping
+      // The digits after "sentAt": (with the fallback's mirror, an "eventId" member follows them).
       const start = text.indexOf('"sentAt":') + 9;
-      latencies.push((nowMicros() - Number(text.slice(start, text.indexOf("}", start)))) / 1000);
+      let end = start;
+      while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+      latencies.push((nowMicros() - Number(text.slice(start, end))) / 1000);
     });
   });
 }

@@ -26,7 +26,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
+import urllib.request
 
 import aiohttp
 
@@ -99,9 +101,7 @@ class Clients:
 
 
 def start_redis():
-    with __import__("socket").socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
     time.sleep(0.5)
@@ -117,9 +117,10 @@ async def publish(session, url, headers, socketio, sequence):
         assert response.status == 202, await response.text()
 
 
-async def run(name, servers, socketio, connections, seconds, rate, node_ws, redis=None, burst=1):
+async def run(name, servers, socketio, connections, seconds, rate, node_ws, redis=None, burst=1, metrics_url=None):
     """`servers`: (command, environment) of each instance; clients are spread over them round-robin and the
-    messages are published to the first, `burst` at a time (concurrent requests), `rate` per second."""
+    messages are published to the first, `burst` at a time (concurrent requests), `rate` per second. With
+    `metrics_url` (the first instance's), its fallback mirror's counters are read before it stops."""
     started_servers = [start(command, env) for command, env in servers]
     processes = [process for process, _ in started_servers]
     ports = [port for _, port in started_servers]
@@ -148,6 +149,7 @@ async def run(name, servers, socketio, connections, seconds, rate, node_ws, redi
     cpu = user_after - user_before + system
     writes = sum(write_calls(process.pid) for process in processes) - writes_before
     redis_cpu = cpu_seconds(redis.pid) - redis_before if redis else None
+    mirror = mirror_figures(metrics_url, elapsed) if metrics_url else None
     for process in processes:
         process.terminate()
     for process in processes:
@@ -164,7 +166,46 @@ async def run(name, servers, socketio, connections, seconds, rate, node_ws, redi
         "burst": burst,
         "rss_per_connection_kib": (idle_rss - baseline_rss) / connections,
         "redis_cpu_seconds": redis_cpu,
+        "published": int(seconds * rate / burst) * burst,
+        "mirror": mirror,
     }
+
+
+def mirror_figures(metrics_url, elapsed):
+    """The mirror's batches and writes from the server's /metrics, waiting (10 s at most) for its queue to empty."""
+    deadline = time.monotonic() + 10
+    while True:
+        values = {}
+        for line in urllib.request.urlopen(metrics_url, timeout=5).read().decode().splitlines():
+            if line.startswith("realtime_fallback_"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        if values.get("realtime_fallback_queue_depth", 0) == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    batches = values.get('realtime_fallback_batches_total{outcome="written"}', 0)
+    events = values.get('realtime_fallback_writes_total{kind="event"}', 0)
+    return {"batches": batches, "events": events, "batches_per_second": batches / elapsed,
+            "failed": values.get('realtime_fallback_batches_total{outcome="failed"}', 0),
+            "dropped": sum(v for k, v in values.items() if k.startswith("realtime_fallback_dropped_total"))}
+
+
+def start_standin():
+    """The Realtime Database stand-in the tests use, on a free port: what the mirror writes to in this bench."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "LocalRuntime", "Resources",
+                          "rtdb_standin.py")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, script, "--port", str(port), "--namespace", "bench-default-rtdb"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if "listening" not in process.stdout.readline():
+        raise SystemExit("the Realtime Database stand-in did not start")
+    return process, port
+
+
+def free_port():
+    with __import__("socket").socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def main():
@@ -177,6 +218,9 @@ def main():
                         help="messages published at once in the burst run (0: no burst run)")
     parser.add_argument("--burst-connections", type=int, default=1000)
     parser.add_argument("--node-ws", default="/usr/share/nodejs/ws")
+    parser.add_argument("--mirror-events", type=int, default=1000,
+                        help="events per second of the Firebase mirror's run (0: no such run)")
+    parser.add_argument("--mirror-connections", type=int, default=10)
     args = parser.parse_args()
     swift_env = {"HOST": "127.0.0.1", "PORT": "0", "METRICS_PORT": "0", "REALTIME_PROFILE": "tenderflow", "PUBLISH_TOKEN": TOKEN,
                  "LOG_LEVEL": "info", "MAX_CONNECTIONS_PER_USER": "100000", "PING_INTERVAL_MS": "25000"}
@@ -191,7 +235,7 @@ def main():
     scenarios = [(connections, 1, cluster) for connections in args.connections]
     if args.burst > 1:
         scenarios.append((args.burst_connections, args.burst, False))
-    pairs, cluster_results = [], []
+    pairs, cluster_results, mirrored_results = [], [], []
     for connections, burst, two_instances in scenarios:
         rate = args.deliveries_per_second / connections
         swift = asyncio.run(run("realtime-server", [([args.server], swift_env)], True, connections, args.seconds,
@@ -209,11 +253,29 @@ def main():
             finally:
                 redis.kill()
                 redis.wait()
+    if args.mirror_events:
+        # Few connections, many events: what the Firebase fallback's mirror costs per event, the same run without
+        # it as the baseline, every event written to the Realtime Database stand-in.
+        connections, rate = args.mirror_connections, args.mirror_events
+        plain = asyncio.run(run("realtime-server", [([args.server], swift_env)], True, connections, args.seconds,
+                                rate, args.node_ws, burst=10))
+        standin, standin_port = start_standin()
+        try:
+            metrics_port = free_port()
+            env = {**swift_env, "FIREBASE_DATABASE_URL": "https://bench-default-rtdb.firebaseio.com",
+                   "FIREBASE_DATABASE_EMULATOR_HOST": f"127.0.0.1:{standin_port}", "METRICS_PORT": str(metrics_port)}
+            mirrored_results.append((plain, asyncio.run(run(
+                "+ RTDB mirror", [([args.server], env)], True, connections, args.seconds, rate, args.node_ws,
+                burst=10, metrics_url=f"http://127.0.0.1:{metrics_port}/metrics"))))
+        finally:
+            standin.kill()
+            standin.wait()
     print(f"broadcast to one room, {args.deliveries_per_second} deliveries/s offered, {args.seconds:.0f} s per run; "
           f"burst: messages published at once")
     print(f"{'server':<16}{'conns':>7}{'burst':>6}{'delivered':>11}{'deliv/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'CPU s/M deliv':>15}{'kernel':>8}{'writes/deliv':>14}{'RSS/conn KiB':>14}")
-    rows = [r for pair in pairs for r in pair if r] + [pair for _, pair in cluster_results]
+    rows = [r for pair in pairs for r in pair if r] + [pair for _, pair in cluster_results] \
+        + [run for pair in mirrored_results for run in pair]
     for r in rows:
         print(f"{r['server']:<16}{r['connections']:>7}{r['burst']:>6}{r['delivered']:>11}"
               f"{r['deliveries_per_second']:>9.0f}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['cpu_per_million']:>15.2f}"
@@ -223,6 +285,16 @@ def main():
             print(f"ratio realtime-server / node ws at {swift['connections']} connections, burst {swift['burst']}: "
                   f"CPU per delivery {swift['cpu_per_million'] / node_result['cpu_per_million']:.2f}x, RSS per "
                   f"connection {swift['rss_per_connection_kib'] / max(node_result['rss_per_connection_kib'], 0.001):.2f}x")
+    for plain, mirrored in mirrored_results:
+        figures = mirrored["mirror"]
+        extra = (mirrored["cpu_per_million"] - plain["cpu_per_million"]) * mirrored["delivered"] / 1e6
+        print(f"RTDB mirror, {mirrored['published'] / args.seconds:.0f} events/s to {mirrored['connections']} "
+              f"connections: CPU per delivery {mirrored['cpu_per_million'] / plain['cpu_per_million']:.2f}x the same "
+              f"run without it; "
+              f"{figures['events']:.0f} of {mirrored['published']} events mirrored in {figures['batches']:.0f} batches "
+              f"({figures['batches_per_second']:.1f} batches/s, {figures['events'] / max(figures['batches'], 1):.1f} "
+              f"events per batch), {figures['failed']:.0f} failed, {figures['dropped']:.0f} dropped; "
+              f"{extra * 1e6 / max(figures['events'], 1):.0f} µs of server CPU per mirrored event (difference of two runs)")
     for single, pair in cluster_results:
         print(f"two instances through Redis / one instance at {pair['connections']} connections: deliveries/s "
               f"{pair['deliveries_per_second'] / single['deliveries_per_second']:.2f}x, p99 "
