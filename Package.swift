@@ -72,8 +72,10 @@ let package = Package(
         // The local target: the topology's processes on this machine, supervised (apply --target local).
         // The Realtime Database stand-in is a Python script the local runtime starts (python3 runs it).
         .target(
-            name: "LocalRuntime", dependencies: ["TopologyModel", "JSON"],
-            resources: [.copy("Resources/rtdb_standin.py")]),
+            name: "LocalRuntime", dependencies: ["TopologyModel", "JSON", "Renderers"],
+            resources: [
+                .copy("Resources/rtdb_standin.py"), .copy("Resources/rtdb_rules.py"), .copy("Resources/rtdb_auth.py"),
+            ]),
         .target(
             name: "TfctlCLI",
             dependencies: [

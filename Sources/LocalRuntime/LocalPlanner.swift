@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Renderers
 import TopologyModel
 
 /// Turns a topology into the processes of its local run (`LocalSpec`): per region a redis-server and the
@@ -164,15 +165,23 @@ public struct LocalPlanner {
         if topology.firebaseEnabled, let standIn = tools.databaseStandIn {
             let id = LocalProcess.Kind.database.rawValue
             let databasePort = try port(id)
-            let script = (try? String(contentsOfFile: standIn.script, encoding: .utf8)) ?? ""
+            // The script and the modules beside it: a change to any restarts the stand-in.
+            let directoryOfScript = URL(fileURLWithPath: standIn.script).deletingLastPathComponent()
+            let script = [DatabaseStandIn.fileName, "rtdb_rules.py", "rtdb_auth.py"].map {
+                (try? String(contentsOf: directoryOfScript.appendingPathComponent($0), encoding: .utf8)) ?? ""
+            }.joined()
+            // The rules the cloud's database gets, which the stand-in evaluates for its clients' reads.
+            files[Self.databaseRulesFile] = DatabaseRules.document.pretty()
             processes.append(
                 LocalProcess(
                     id: id, kind: .database, region: nil, executable: standIn.python,
                     arguments: [
-                        standIn.script, "--port", "\(databasePort)", "--namespace", topology.names.firebaseDatabase,
+                        standIn.script, "--port", "\(databasePort)", "--rules",
+                        directory.root.appendingPathComponent(Self.databaseRulesFile).path, "--project",
+                        topology.project, "--namespace", topology.names.firebaseDatabase,
                     ],
                     environment: [:], port: databasePort, readiness: .logLine("rtdb stand-in listening"),
-                    stamp: Self.stamp(executable: standIn.python, script)))
+                    stamp: Self.stamp(executable: standIn.python, script + files[Self.databaseRulesFile]!)))
             database = LocalDatabase(
                 host: "127.0.0.1:\(databasePort)", tokenKey: try secrets.privateKey(id: "fallback-token"),
                 tokenAccount: Self.localTokenAccount(topology))
@@ -223,6 +232,7 @@ public struct LocalPlanner {
     }
 
     static let relayFile = "relay-endpoints.json"
+    static let databaseRulesFile = "database.rules.json"
     static let frontDoorFile = "front-door.cfg"
 
     /// Where the servers find the fallback's database stand-in, and what signs their clients' tokens.

@@ -1,8 +1,6 @@
-import Foundation
 import JSON
 import Renderers
 import Testing
-import TopologyModel
 
 /// The Realtime Database rules each shipped environment uploads, path by path: who reads what, and that nothing
 /// else is readable or writable by a client.
@@ -58,15 +56,5 @@ import TopologyModel
         #expect(DatabaseRules.exposures(writable) == [#"/system: clients may write ("auth != null")"#])
         #expect(DatabaseRules.exposures(document([(".read", .bool(true))])) == ["/: readable under true"])
         #expect(DatabaseRules.exposures(.object([])) == ["no `rules` object"])
-    }
-
-    @Test("the browser's token endpoint is outside the admin paths the load balancer refuses")
-    func tokenPathReachable() throws {
-        let admin = try NSRegularExpression(pattern: AdminPaths.pathPattern)
-        func refused(_ path: String) -> Bool {
-            admin.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) != nil
-        }
-        #expect(refused("/v1/publish") && refused("/metrics"))
-        #expect(!refused("/fallback/v1/token"))
     }
 }

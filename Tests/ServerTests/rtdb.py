@@ -18,7 +18,7 @@ class StandIn:
     """One database, `namespace`, at http://127.0.0.1:port; `fail_writes()` makes every write answer 503 until
     `heal()`."""
 
-    def __init__(self, namespace="tfctl-test-default-rtdb", admin_tokens=()):
+    def __init__(self, namespace="tfctl-test-default-rtdb", admin_tokens=(), rules=None, project="demo-tfctl"):
         self.namespace = namespace
         self.port = free_port()
         self.switch = pathlib.Path(tempfile.mkdtemp()) / "fail-writes"
@@ -28,6 +28,8 @@ class StandIn:
                      "--keep-alive-seconds", "0.5"]
         for token in admin_tokens:
             arguments += ["--admin-token", token]
+        if rules:
+            arguments += ["--rules", str(rules), "--project", project]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         assert "listening" in line, f"the stand-in did not start: {line}{self.process.stderr.read()}"

@@ -64,4 +64,13 @@ def test_a_local_run_mirrors_to_the_stand_in_and_signs_fallback_tokens(project):
         (state_directory(project) / "secrets" / "fallback-token.private.pem").read_bytes(), None)
     claims = jwt.decode(answer.json()["token"], key.public_key(), algorithms=["RS256"], audience=FIREBASE_AUDIENCE)
     assert claims["uid"] == "ann" and claims["claims"] == {"fallback": True, "tenders": ",7,"}
+    # Signed in at the stand-in, the client reads its tender under the rules tfctl renders, and no other.
+    signed_in = requests.post(f"http://127.0.0.1:{database['port']}/identitytoolkit.googleapis.com/v1/"
+                              "accounts:signInWithCustomToken", params={"key": "local"}, timeout=5,
+                              json={"token": answer.json()["token"], "returnSecureToken": True})
+    assert signed_in.status_code == 200, signed_in.text
+    for tender, status_code in (("7", 200), ("8", 401)):
+        assert requests.get(f"http://127.0.0.1:{database['port']}/tenders/{tender}/events.json", timeout=5,
+                            params={"ns": "tfctl-local-test-rt", "auth": signed_in.json()["idToken"]}
+                            ).status_code == status_code, tender
     assert requests.post(f"http://127.0.0.1:{port}/v1/publish", timeout=5).status_code == 403

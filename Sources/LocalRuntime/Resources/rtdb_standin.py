@@ -6,7 +6,9 @@ starts to depend on more fails here first. The tests hold it to the official fir
 
 Speaks as the emulator does (`FIREBASE_DATABASE_EMULATOR_HOST`): plain HTTP, the database named by the `ns` query
 parameter on every request, `Authorization: Bearer owner` as the administrator. Also accepted as administrator: a
-bearer token listed with --admin-token (what a server sends with a token from the metadata server).
+bearer token listed with --admin-token (what a server sends with a token from the metadata server). Clients sign in
+as with the Auth emulator (rtdb_auth.py) and read with `?auth=<ID token>` under the rules given with --rules
+(rtdb_rules.py evaluates their reads); a client's write is refused, as the rules tfctl renders refuse them all.
 
 The subset: GET (a value, `shallow=true`, or `orderBy="$key"` with startAt/endAt/limitToFirst/limitToLast), PUT,
 PATCH (multi-path, null deletes), POST (push ids), DELETE; `print=silent` (204); the `{".sv": "timestamp"}` server
@@ -15,7 +17,7 @@ value; ETags (`X-Firebase-ETag: true`, `if-match` answered 412 with the current 
 no control characters, at most 768 bytes); arrays are refused (Firebase would store them as objects).
 
 Usage: rtdb_standin.py --port PORT [--host 127.0.0.1] --namespace NS [--admin-token TOKEN ...]
-                       [--fail-writes-file PATH] [--keep-alive-seconds N]
+                       [--rules FILE] [--project ID] [--fail-writes-file PATH] [--keep-alive-seconds N]
 With --fail-writes-file, every write is answered 503 while that file exists (the tests' outage switch).
 """
 import argparse
@@ -30,11 +32,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import rtdb_auth
+import rtdb_rules
+
 FORBIDDEN_KEY_CHARACTERS = set(".$#[]/")
 MAX_KEY_BYTES = 768
 MAX_DEPTH = 32
 PUSH_ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-QUERY_PARAMETERS = {"ns", "print", "orderBy", "startAt", "endAt", "limitToFirst", "limitToLast", "shallow"}
+QUERY_PARAMETERS = {"ns", "print", "orderBy", "startAt", "endAt", "limitToFirst", "limitToLast", "shallow", "auth"}
+ADMINISTRATOR = "administrator"
 
 
 class Refused(Exception):
@@ -191,8 +197,10 @@ def query_value(value, params):
 class StandIn(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, namespace, admin_tokens, fail_writes_file, keep_alive_seconds):
+    def __init__(self, address, namespace, admin_tokens, fail_writes_file, keep_alive_seconds, rules=None,
+                 project="demo-tfctl"):
         super().__init__(address, Handler)
+        self.rules, self.project = rules, project
         self.namespace, self.admin_tokens, self.fail_writes_file = namespace, set(admin_tokens), fail_writes_file
         # Firebase sends keep-alive about every 30 s; a client that closes its stream is noticed at the next one.
         self.keep_alive_seconds = keep_alive_seconds
@@ -226,13 +234,15 @@ class Handler(BaseHTTPRequestHandler):
         try:
             url = urlsplit(self.path)
             raw = parse_qs(url.query, keep_blank_values=True)
+            if url.path == rtdb_auth.SIGN_IN_PATH and method == "POST":
+                return self.sign_in(raw)
             unknown = sorted(set(raw) - QUERY_PARAMETERS)
             if unknown:
                 raise Refused(400, f"query parameters the stand-in does not support: {', '.join(unknown)}")
             params = {name: values[-1] for name, values in raw.items()}
             if params.get("ns") != self.server.namespace:
                 raise Refused(404, f"unknown namespace {params.get('ns')!r}: this is {self.server.namespace!r}")
-            self.authorize()
+            auth = self.authorize(params)
             for name in ("startAt", "endAt", "limitToFirst", "limitToLast", "orderBy"):
                 if name in params:
                     try:
@@ -240,6 +250,11 @@ class Handler(BaseHTTPRequestHandler):
                     except ValueError:
                         raise Refused(400, f"{name} must be JSON") from None
             keys = split_path(url.path)
+            if auth is not ADMINISTRATOR:
+                if method != "GET":
+                    raise Refused(401, "Permission denied: clients write nothing")
+                if self.server.rules is None or not self.server.rules.may_read(keys, auth):
+                    raise Refused(401, "Permission denied")
             if method == "GET" and "text/event-stream" in self.headers.get("Accept", ""):
                 return self.stream(keys)
             if method != "GET" and self.server.fail_writes_file and os.path.exists(self.server.fail_writes_file):
@@ -248,12 +263,28 @@ class Handler(BaseHTTPRequestHandler):
         except Refused as refusal:
             self.reply(refusal.status, {"error": refusal.message})
 
-    def authorize(self):
+    def authorize(self, params):
+        """ADMINISTRATOR for the owner's (or a listed) bearer token; the rules' `auth` of an `?auth=` ID token."""
         authorization = self.headers.get("Authorization", "")
         token = authorization[len("Bearer "):] if authorization.startswith("Bearer ") else None
         if token == "owner" or (token is not None and token in self.server.admin_tokens):
-            return
-        raise Refused(401, "Permission denied: the stand-in serves administrators only")
+            return ADMINISTRATOR
+        if "auth" in params:
+            user = rtdb_auth.user(params["auth"], self.server.project)
+            if user is None:
+                raise Refused(401, "Auth token is expired or invalid")
+            return user
+        raise Refused(401, "Permission denied: no credentials")
+
+    def sign_in(self, raw):
+        if not raw.get("key", [""])[-1]:
+            return self.reply(400, rtdb_auth.AuthError("API key not valid").body())
+        try:
+            self.reply(200, rtdb_auth.sign_in(self.body(), self.server.project))
+        except rtdb_auth.AuthError as error:
+            self.reply(error.code, error.body())
+        except Refused as refusal:
+            self.reply(400, rtdb_auth.AuthError(refusal.message).body())
 
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -393,11 +424,20 @@ def main():
     parser.add_argument("--admin-token", action="append", default=[])
     parser.add_argument("--fail-writes-file")
     parser.add_argument("--keep-alive-seconds", type=float, default=30)
+    parser.add_argument("--rules", help="the database's rules (JSON), which clients' reads are evaluated against")
+    parser.add_argument("--project", default="demo-tfctl", help="the project the ID tokens it issues name")
     options = parser.parse_args()
     if not options.namespace or any(c not in string.ascii_lowercase + string.digits + "-" for c in options.namespace):
         parser.error("--namespace: a database name (lower-case letters, digits, -)")
+    rules = None
+    if options.rules:
+        try:
+            with open(options.rules) as handle:
+                rules = rtdb_rules.Rules(json.load(handle))
+        except (OSError, ValueError, rtdb_rules.RuleError) as error:
+            parser.error(f"--rules: {error}")
     server = StandIn((options.host, options.port), options.namespace, options.admin_token, options.fail_writes_file,
-                     options.keep_alive_seconds)
+                     options.keep_alive_seconds, rules, options.project)
     print(f"rtdb stand-in listening on {options.host}:{server.server_address[1]} ns={options.namespace}",
           flush=True)
     try:
