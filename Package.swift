@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // The server's HTTPS client (the Realtime Database's REST API, the metadata server, IAM Credentials).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Deque: the fallback mirror's queue (already in the graph through SwiftNIO).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // parse -> model -> validate -> translate -> print -> write; each module knows only the ones below it.
@@ -106,6 +108,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         .executableTarget(name: "realtime-server", dependencies: ["RealtimeServer"]),

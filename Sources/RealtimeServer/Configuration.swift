@@ -287,7 +287,7 @@ private func fallbackSettings(
         fallback.flushInterval = .milliseconds(milliseconds)
     }
     fallback.queueLimit = try integer("FALLBACK_QUEUE_LIMIT", 100...1_000_000) ?? fallback.queueLimit
-    fallback.maxEvents = try integer("FALLBACK_MAX_EVENTS", 1...100_000) ?? fallback.maxEvents
+    fallback.maxEvents = try integer("FALLBACK_MAX_EVENTS", 1...10_000) ?? fallback.maxEvents
     let key = environment["FALLBACK_TOKEN_KEY"].flatMap { $0.isEmpty ? nil : $0.replacingEscapedNewlines() }
     let account = environment["FALLBACK_TOKEN_ACCOUNT"].flatMap { $0.isEmpty ? nil : $0 }
     switch (key, account) {

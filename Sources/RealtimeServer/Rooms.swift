@@ -83,7 +83,10 @@ actor Rooms {
         memberships[socket.id] = joined
         let created = rooms[key] == nil
         rooms[key, default: [:]][socket.id] = Member(socketID: socket.id, session: socket.connection.session)
-        if created { metrics.namespace(key.namespace)?.rooms.increment(by: 1.0) }
+        if created {
+            metrics.namespace(key.namespace)?.rooms.increment(by: 1.0)
+            fallback?.watch(namespace: key.namespace, room: room)
+        }
         if let cluster {
             let channel = cluster.channel(namespace: key.namespace, room: room)
             if created { cluster.want(channel) }

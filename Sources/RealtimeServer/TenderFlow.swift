@@ -68,7 +68,8 @@ actor Presence {
             try? await shared.write([], removing: [(tender: tender, user: user, mode: entry.mode)])
             if let everywhere = try? await shared.list(tender) { left = !everywhere.contains { $0.user == user } }
         }
-        if left { fallback?.presence(tender: tender, user: user, mode: nil) }
+        // Not if the user came back here while Redis was asked: their join's write is already queued.
+        if left, tenders[tender]?[user] == nil { fallback?.presence(tender: tender, user: user, mode: nil) }
         return left
     }
 

@@ -158,10 +158,10 @@ import _CryptoExtras
         try await serving(router) { port in
             let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
             let host = "127.0.0.1:\(port)"
-            var iam = IAMSigner(
+            let iam = IAMSigner(
                 http: http, metadataHost: host,
-                tokens: AccessTokens(.metadata(host: host), scopes: IAMSigner.scopes, http: http))
-            iam.endpoint = "http://\(host)"
+                tokens: AccessTokens(.metadata(host: host), scopes: IAMSigner.scopes, http: http),
+                endpoint: "http://\(host)")
             let tokens = FallbackTokens(signer: .serviceAccount(iam), databaseURL: "https://x.firebaseio.com")
             let token = try await tokens.token(for: Identity(user: "alice", tenders: ["42"], isAdmin: false)).token
             minted.withLock { $0 = token }
@@ -198,7 +198,7 @@ import _CryptoExtras
         try await serving(router) { port in
             let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
             let tokens = AccessTokens(.metadata(host: "127.0.0.1:\(port)"), http: http)
-            await #expect(throws: RTDBClient.Failure.self) { _ = try await tokens.token() }
+            await #expect(throws: AccessTokens.Failure.self) { _ = try await tokens.token() }
             try await http.shutdown()
         }
     }

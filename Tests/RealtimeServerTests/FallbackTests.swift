@@ -69,6 +69,8 @@ import Testing
         #expect(RTDBKey.encode("bob@example.com") == "bob@example%2Ecom")
         #expect(RTDBKey.encode("a/b$c#d[e]f%g\u{1}") == "a%2Fb%24c%23d%5Be%5Df%25g%01")
         #expect(RTDBKey.encode("zoë") == "zoë")
+        #expect(RTDBKey.encode("") == "%", "an empty id would name the parent's path")
+        #expect(RTDBClient.percentEncoded("a b/é~") == "a%20b%2F%C3%A9~")
     }
 
     @Test("retention: events before the cutoff go, then the oldest beyond the count")
@@ -162,6 +164,7 @@ import Testing
             ["FIREBASE_DATABASE_URL": "https://x.firebaseio.com", "GCE_METADATA_HOST": "http://h"],
             ["FIREBASE_DATABASE_URL": "https://x.firebaseio.com", "FALLBACK_FLUSH_MS": "0"],
             ["FIREBASE_DATABASE_URL": "https://x.firebaseio.com", "FALLBACK_MAX_EVENTS": "0"],
+            ["FIREBASE_DATABASE_URL": "https://x.firebaseio.com", "FALLBACK_MAX_EVENTS": "10001"],
         ])
     func badSettings(_ environment: [String: String]) {
         #expect(throws: ServerConfiguration.InvalidSetting.self) {

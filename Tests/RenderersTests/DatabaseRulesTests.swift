@@ -21,7 +21,7 @@ import Testing
         let document = try Self.rules("prod")
         for root in ["tenders", "presence"] {
             let read = try #require(Self.rule(document, [root, "$tenderId", ".read"])?.stringValue)
-            #expect(read.contains("auth.token.fallback === true"))
+            #expect(read.contains("auth.token.fallback === true && auth.token.until > now"))
             #expect(read.contains("auth.token.tenders.contains(',' + $tenderId + ',')"))
             #expect(read.contains("auth.token.admin === true"))
             #expect(Self.rule(document, [root, ".read"]) == nil, "a read on /\(root) would cascade to every tender")
@@ -31,10 +31,9 @@ import Testing
     @Test("notices are read by every fallback client, a user node by its user only, the root by nobody")
     func others() throws {
         let document = try Self.rules("prod")
-        #expect(Self.rule(document, ["system", ".read"]) == .string("auth != null && auth.token.fallback === true"))
-        #expect(
-            Self.rule(document, ["users", "$uid", ".read"])
-                == .string("auth != null && auth.token.fallback === true && auth.uid === $uid"))
+        let client = "auth != null && auth.token.fallback === true && auth.token.until > now"
+        #expect(Self.rule(document, ["system", ".read"]) == .string(client))
+        #expect(Self.rule(document, ["users", "$uid", ".read"]) == .string(client + " && auth.uid === $uid"))
         #expect(Self.rule(document, [".read"]) == .bool(false) && Self.rule(document, [".write"]) == .bool(false))
     }
 

@@ -19,7 +19,7 @@ from tenderflow_client import Client
 def mirrored_server(standin, redis, **settings):
     return Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url,
                   FIREBASE_DATABASE_URL=f"https://{standin.namespace}.firebaseio.com",
-                  FIREBASE_DATABASE_EMULATOR_HOST=standin.host, FALLBACK_FLUSH_MS=50, **settings)
+                  FIREBASE_DATABASE_EMULATOR_HOST=standin.host, **{"FALLBACK_FLUSH_MS": 50, **settings})
 
 
 @pytest.fixture
@@ -172,3 +172,21 @@ def test_the_official_sdk_reads_the_mirror_in_key_order(topology, monkeypatch):
         assert [json.loads(v["args"])[0]["amount"] for v in later.values()] == [3, 4]
     finally:
         firebase_admin.delete_app(app)
+
+
+def test_a_stopping_instance_sends_what_it_queued():
+    """Events and departures queued when SIGTERM comes are sent after the server stops, not lost."""
+    standin, redis = StandIn(), Redis()
+    server = mirrored_server(standin, redis, FALLBACK_FLUSH_MS=10000)  # nothing is sent before the stop
+    try:
+        for amount in range(3):
+            bid(server, "13", amount)
+        assert events_of(standin, "13") == {}
+        server.process.terminate()
+        assert server.process.wait(timeout=15) == 0
+        stored = events_of(standin, "13")
+        assert sorted(json.loads(r["args"])[0]["amount"] for r in stored.values()) == [0, 1, 2]
+    finally:
+        server.stop()
+        redis.kill()
+        standin.stop()

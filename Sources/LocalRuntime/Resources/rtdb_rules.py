@@ -1,14 +1,17 @@
 """Read rules of the Realtime Database, evaluated as Firebase evaluates them, for the subset of the rules language
 that tfctl's rules use: `.read` at a path or any of its ancestors grants it (rules cascade down and never take
 back), `$variables` bind path segments, and an expression that fails (a member of null, a method of a non-string)
-is false. Expressions: `true`, `false`, `null`, strings, `auth`, `$variables`, members (`a.b`), `contains`,
-`beginsWith` and `endsWith` on strings, `+`, `===`, `!==`, `==`, `!=`, `!`, `&&`, `||` and parentheses. Anything
+is false. Expressions: `true`, `false`, `null`, strings, numbers, `auth`, `now` (milliseconds), `$variables`,
+members (`a.b`), `contains`, `beginsWith` and `endsWith` on strings, `+`, `===`, `!==`, `==`, `!=`, `<`, `<=`, `>`,
+`>=` (numbers), `!`, `&&`, `||` and parentheses. Anything
 else is refused when the rules are loaded, so the stand-in never guesses what a rule means.
 (https://firebase.google.com/docs/reference/security/database)"""
 import re
+import time
 
-TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<op>===|!==|==|!=|&&|\|\||[!().+])"
-                   r"|(?P<name>\$?[A-Za-z_][A-Za-z0-9_]*))")
+TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<number>\d+(?:\.\d+)?)"
+                   r"|(?P<op>===|!==|==|!=|<=|>=|&&|\|\||[!().+<>])|(?P<name>\$?[A-Za-z_][A-Za-z0-9_]*))")
+ORDERINGS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 STRING_METHODS = {"contains": lambda s, x: x in s, "beginsWith": lambda s, x: s.startswith(x),
                   "endsWith": lambda s, x: s.endswith(x)}
 
@@ -32,7 +35,11 @@ def tokens(source):
         position = match.end()
         kind = match.lastgroup
         text = match.group(kind)
-        out.append((kind, text[1:-1].encode().decode("unicode_escape") if kind == "string" else text))
+        if kind == "string":
+            text = text[1:-1].encode().decode("unicode_escape")
+        elif kind == "number":
+            text = float(text) if "." in text else int(text)
+        out.append((kind, text))
     return out
 
 
@@ -80,7 +87,7 @@ class Parser:
 
     def comparison(self):
         tree = self.sum()
-        if self.peek()[0] == "op" and self.peek()[1] in ("===", "!==", "==", "!="):
+        if self.peek()[0] == "op" and self.peek()[1] in ("===", "!==", "==", "!=", *ORDERINGS):
             _, operator = self.take()
             tree = (operator, tree, self.sum())
         return tree
@@ -112,7 +119,7 @@ class Parser:
 
     def primary(self):
         kind, value = self.take()
-        if kind == "string":
+        if kind in ("string", "number"):
             return ("literal", value)
         if kind == "op" and value == "(":
             tree = self.disjunction()
@@ -121,7 +128,7 @@ class Parser:
         if kind == "name":
             if value in ("true", "false", "null"):
                 return ("literal", {"true": True, "false": False, "null": None}[value])
-            if value == "auth" or value.startswith("$"):
+            if value in ("auth", "now") or value.startswith("$"):
                 return ("variable", value)
         raise RuleError(f"the stand-in does not evaluate {value!r} in a rule")
 
@@ -161,6 +168,10 @@ def evaluate(tree, scope):
             return True
         return evaluate(tree[2], scope) is True
     left, right = evaluate(tree[1], scope), evaluate(tree[2], scope)
+    if kind in ORDERINGS:
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+            raise Failed()
+        return ORDERINGS[kind](left, right)
     equal = left == right and type(left) is type(right)
     return equal if kind in ("===", "==") else not equal
 
@@ -184,10 +195,10 @@ class Rules:
                 compiled["children"][key] = self._compile(value)
         return compiled
 
-    def may_read(self, keys, auth):
-        """Whether `auth` (None, or {"uid", "token"}) may read the path `keys`: some `.read` on the way down to it
-        is true."""
-        node, scope = self.root, {"auth": auth}
+    def may_read(self, keys, auth, now=None):
+        """Whether `auth` (None, or {"uid", "token"}) may read the path `keys` at `now` (milliseconds): some
+        `.read` on the way down to it is true."""
+        node, scope = self.root, {"auth": auth, "now": int(now if now is not None else time.time() * 1000)}
         for depth in range(len(keys) + 1):
             if node["read"] is not None:
                 try:

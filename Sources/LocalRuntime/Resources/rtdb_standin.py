@@ -21,6 +21,7 @@ Usage: rtdb_standin.py --port PORT [--host 127.0.0.1] --namespace NS [--admin-to
 With --fail-writes-file, every write is answered 503 while that file exists (the tests' outage switch).
 """
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -138,7 +139,7 @@ class Database:
             for keys, value in writes:
                 self._set(keys, value)
             self.serial += 1
-            self.changes.append((self.serial, writes))
+            self.changes.append((self.serial, copy.deepcopy(writes)))  # later writes change the tree, not these
             del self.changes[:-1000]
             self.lock.notify_all()
 
@@ -313,11 +314,12 @@ class Handler(BaseHTTPRequestHandler):
         if params.get("shallow") == "true":
             if any(name in params for name in ("orderBy", "startAt", "endAt", "limitToFirst", "limitToLast")):
                 raise Refused(400, "shallow cannot be combined with query parameters")
-            value = self.server.database.get(keys)
-            value = {k: True for k in value} if isinstance(value, dict) else value
+            with self.server.database.lock:
+                value = self.server.database.get(keys)
+                value = {k: True for k in value} if isinstance(value, dict) else value
             return self.reply(200, value)
-        with self.server.database.lock:
-            value = self.server.database.get(keys)
+        with self.server.database.lock:  # copied while no write can change it
+            value = copy.deepcopy(self.server.database.get(keys))
         headers = [("ETag", etag(value))] if self.headers.get("X-Firebase-ETag") == "true" else []
         if headers and "orderBy" in params:
             raise Refused(400, "ETags cannot be combined with queries")
@@ -376,16 +378,16 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with database.lock:
             serial = database.serial
-            initial = database.get(keys)
+            initial = copy.deepcopy(database.get(keys))
         try:
             self.event("put", {"path": "/", "data": initial})
             while not self.server.stopping:
                 with database.lock:
                     database.lock.wait_for(lambda: database.serial > serial or self.server.stopping,
                                            timeout=self.server.keep_alive_seconds)
-                    pending = [writes for number, writes in database.changes if number > serial]
+                    pending = copy.deepcopy([writes for number, writes in database.changes if number > serial])
                     serial = database.serial
-                    snapshot = database.get(keys)
+                    snapshot = copy.deepcopy(database.get(keys))
                 if not pending:
                     self.event("keep-alive", None)
                 for writes in pending:

@@ -29,6 +29,14 @@ actor AccessTokens {
         self.http = http
     }
 
+    /// Forgets the cached token: the database refused it.
+    func invalidate() { cached = nil }
+
+    /// The metadata server gave no token.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
     /// A token good for at least a few more minutes.
     func token() async throws -> String {
         guard case .metadata(let host) = source else { return "owner" }
@@ -54,15 +62,14 @@ actor AccessTokens {
         do {
             response = try await http.execute(request, timeout: .seconds(5))
         } catch {
-            throw RTDBClient.Failure(status: nil, message: "metadata server: \(error)")
+            throw Failure(description: "metadata server: \(error)")
         }
         let body = String(buffer: try await response.body.collect(upTo: 64 << 10))
         guard response.status == .ok, let document = JSONValue.parse(Substring(body)),
             let token = document["access_token"]?.stringValue, !token.isEmpty,
             let seconds = document["expires_in"]?.numberValue, seconds > 0
         else {
-            throw RTDBClient.Failure(
-                status: Int(response.status.code), message: "metadata server: no access token in its answer")
+            throw Failure(description: "metadata server: no access token in its answer (HTTP \(response.status.code))")
         }
         return (token, .seconds(seconds))
     }

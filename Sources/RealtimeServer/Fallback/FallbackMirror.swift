@@ -1,3 +1,4 @@
+import DequeModule
 import JSON
 import Logging
 import SocketIO
@@ -9,7 +10,7 @@ import Synchronization
 /// event id (`EventIDs`) and is its only writer: other instances and regions deliver it from Redis and never write
 /// it again.
 ///
-/// Writes are queued (bounded: more are dropped and counted) and sent by one task as one multi-path `PATCH` per
+/// Writes are queued (bounded: when full, the oldest write gives way and is counted) and sent by one task as one multi-path `PATCH` per
 /// batch, so a database that allows about a thousand writes a second
 /// (https://firebase.google.com/docs/database/usage/limits) takes ten batches a second, not one write per event.
 /// Socket delivery never waits on any of it. A failing database opens a circuit (`CircuitBreaker`): batches wait
@@ -22,6 +23,8 @@ final class FallbackMirror: Sendable {
     private let metrics: FallbackMetrics
     private let logger: Logger
     private let state = Mutex(State())
+    /// Finished by `stop()`: the loops end, and what is queued is sent.
+    private let stopping = AsyncStream<Void>.makeStream()
 
     /// Where an event goes in the database.
     enum Target: Hashable, Comparable, Sendable {
@@ -60,7 +63,7 @@ final class FallbackMirror: Sendable {
     }
 
     struct State {
-        var queue: [Write] = []
+        var queue = Deque<Write>()
         var breaker = CircuitBreaker()
         /// When this instance last wrote an event of each target: the targets it prunes.
         var written: [Target: ContinuousClock.Instant] = [:]
@@ -125,24 +128,36 @@ final class FallbackMirror: Sendable {
         enqueue(Write(path: "presence/\(tender)/\(RTDBKey.encode(user))", value: value, kind: .presence))
     }
 
+    /// Queues a write. A full queue lets its oldest write go (the database is away; what is newest is what a
+    /// fallback client will want first, and the oldest are the first the retention would delete).
     private func enqueue(_ write: Write, target: Target? = nil) {
-        let depth = state.withLock { state -> Int? in
+        let (depth, dropped) = state.withLock { state -> (Int, Bool) in
             if let target { state.written[target] = .now }
-            guard state.queue.count < configuration.queueLimit else { return nil }
             state.queue.append(write)
-            return state.queue.count
+            guard state.queue.count > configuration.queueLimit else { return (state.queue.count, false) }
+            state.queue.removeFirst()
+            return (state.queue.count, true)
         }
-        guard let depth else { return metrics.droppedQueueFull.increment() }
+        if dropped { metrics.droppedQueueFull.increment() }
         metrics.queueDepth.record(depth)
+    }
+
+    /// A room joined here: its target is pruned from now on, as if written to, so that events of a tender whose
+    /// writers are gone (a deploy, a scale-in) still leave when the window has passed.
+    func watch(namespace: String, room: String) {
+        guard let target = Target(namespace: namespace, room: room) else { return }
+        state.withLock { $0.written[target] = .now }
     }
 
     private static func nowMilliseconds() -> Double { Double(EventIDs.wallClockMilliseconds()) }
 
     // MARK: Sending
 
-    /// Sends batches until cancelled, pruning on the side; then sends what is queued, for at most `finalFlush`.
+    /// Sends batches until `stop()` (or cancellation), pruning on the side; then, unless cancelled, sends what is
+    /// queued, for at most `finalFlush`: the loops are cancelled, not this task, so the last requests go out.
     func run() async {
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in self.stopping.stream {} }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: self.configuration.flushInterval)
@@ -160,8 +175,11 @@ final class FallbackMirror: Sendable {
             group.cancelAll()
         }
         let deadline = ContinuousClock.now + Self.finalFlush
-        while ContinuousClock.now < deadline, await flush() > 0 {}
+        while ContinuousClock.now < deadline, !Task.isCancelled, await flush() > 0 {}
     }
+
+    /// Ends `run()` after a last flush: the server stops.
+    func stop() { stopping.continuation.finish() }
 
     /// How long a stopping server keeps sending what it has queued (inside the drain's budget).
     static let finalFlush = Duration.seconds(2)
@@ -172,7 +190,7 @@ final class FallbackMirror: Sendable {
     func flush() async -> Int {
         let batch = state.withLock { state -> [Write] in
             guard !state.queue.isEmpty, state.breaker.allowsRequest(at: .now) else { return [] }
-            return Self.batch(state.queue)
+            return Self.batch(Array(state.queue.prefix(FallbackConfiguration.maxBatch)))
         }
         metrics.circuitState.record(state.withLock { $0.breaker.state.gauge })
         guard !batch.isEmpty else { return 0 }
@@ -192,6 +210,10 @@ final class FallbackMirror: Sendable {
                 metadata: ["error": "\(failure)", "writes": "\(batch.count)"])
             return 0
         } catch {
+            // A token the database no longer takes is fetched again for the next try.
+            if let failure = error as? RTDBClient.Failure, failure.status == 401 || failure.status == 403 {
+                await client.tokens.invalidate()
+            }
             let opened = state.withLock { $0.breaker.failed(at: .now) }
             metrics.batchesFailed.increment()
             if opened {
@@ -270,7 +292,7 @@ final class FallbackMirror: Sendable {
                 keys = try await client.childKeys(target.eventsPath)
             } catch {
                 logger.debug("pruning the fallback mirror failed", metadata: ["error": "\(error)"])
-                return
+                continue
             }
             let cutoff = EventIDs.wallClockMilliseconds() - UInt64(configuration.retention / .milliseconds(1))
             for key in Self.expired(keys, before: cutoff, keep: configuration.maxEvents) {

@@ -21,13 +21,15 @@ public struct FallbackService: Service {
         if let pem = configuration.tokenKeyPEM, let account = configuration.tokenAccount {
             tokens = FallbackTokens(
                 signer: .key(try _RSA.Signing.PrivateKey(pemRepresentation: pem), account: account),
-                databaseURL: configuration.databaseURL)
+                databaseURL: configuration.databaseURL, emulatorHost: configuration.emulatorHost)
         } else {
             let iam = IAMSigner(
                 http: http, metadataHost: configuration.metadataHost,
                 tokens: AccessTokens(
                     .metadata(host: configuration.metadataHost), scopes: IAMSigner.scopes, http: http))
-            tokens = FallbackTokens(signer: .serviceAccount(iam), databaseURL: configuration.databaseURL)
+            tokens = FallbackTokens(
+                signer: .serviceAccount(iam), databaseURL: configuration.databaseURL,
+                emulatorHost: configuration.emulatorHost)
         }
         let source: AccessTokens.Source =
             configuration.emulatorHost == nil ? .metadata(host: configuration.metadataHost) : .owner
@@ -45,7 +47,13 @@ public struct FallbackService: Service {
                 "database": "\(mirror.configuration.databaseURL)",
                 "emulator": "\(mirror.configuration.emulatorHost ?? "none")",
             ])
-        await cancelWhenGracefulShutdown { await mirror.run() }
+        // Not cancelled on shutdown but stopped: its last flush sends what the draining instance queued (users
+        // leaving, the last events), after the server itself has stopped (this service starts before it).
+        await withGracefulShutdownHandler {
+            await mirror.run()
+        } onGracefulShutdown: {
+            mirror.stop()
+        }
         try await http.shutdown()
     }
 }

@@ -7,7 +7,8 @@ import NIOCore
 /// browsers call this one through it. A client presents the token it connects its socket with
 /// (`Authorization: Bearer <JWT>`) and gets a Firebase custom token scoped to what that token allows
 /// (`FallbackTokens`), to sign in to Firebase and read the fallback database:
-/// `{"token", "uid", "expiresAt", "databaseURL"}`. 401 for a token the socket would refuse, 503 when the server
+/// `{"token", "uid", "expiresAt", "databaseURL"}`, and `emulatorHost` when the database is an emulator's or the
+/// stand-in's (a local run), where the client signs in and reads instead. 401 for a token the socket would refuse, 503 when the server
 /// has no fallback or no token authentication (it could not say what the client may read), 502 when signing fails.
 struct FallbackTokenAPI: Sendable {
     let tokens: FallbackTokens?
@@ -33,12 +34,12 @@ struct FallbackTokenAPI: Sendable {
         }
         do {
             let minted = try await tokens.token(for: identity)
-            return answer(
-                .ok,
-                [
-                    "token": .string(minted.token), "uid": .string(minted.uid),
-                    "expiresAt": .number(Double(minted.expires)), "databaseURL": .string(tokens.databaseURL),
-                ], request)
+            var body: [String: JSONValue] = [
+                "token": .string(minted.token), "uid": .string(minted.uid),
+                "expiresAt": .number(Double(minted.expires)), "databaseURL": .string(tokens.databaseURL),
+            ]
+            if let host = tokens.emulatorHost { body["emulatorHost"] = .string(host) }
+            return answer(.ok, body, request)
         } catch let refusal as FallbackTokens.Refusal {
             return answer(refusal.status, ["error": .string(refusal.message)], request)
         } catch {

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import JSON
 import NIOCore
+import Synchronization
 import _CryptoExtras
 
 /// Firebase custom tokens for fallback clients, in the format Firebase specifies
@@ -13,7 +14,10 @@ import _CryptoExtras
 /// database's rules as `auth.token.<claim>`.
 ///
 /// The claims scope the client to what its socket token allows: `fallback: true` on every token (the rules read
-/// nothing for a Firebase user that tfctl did not sign in), `admin: true` for an administrator, else `tenders`, its
+/// nothing for a Firebase user that tfctl did not sign in), `until`, the token's expiry in milliseconds, which the
+/// rules compare with `now` (a Firebase session outlives the custom token it began with: its refresh token does
+/// not expire, so the scope must; without the claim the rules fail closed), `admin: true` for an administrator, else
+/// `tenders`, its
 /// tender ids as one string `,<id>,<id>,` (ids cannot hold a comma), which the rules test with `contains`, a method
 /// the rules language documents (a list claim indexed by a `$` variable is not documented to work).
 struct FallbackTokens: Sendable {
@@ -26,6 +30,8 @@ struct FallbackTokens: Sendable {
 
     let signer: Signer
     let databaseURL: String
+    /// The emulator or stand-in the database is, when it is one.
+    var emulatorHost: String?
 
     static let audience = "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit"
     /// Firebase refuses custom tokens that live longer.
@@ -45,11 +51,13 @@ struct FallbackTokens: Sendable {
     /// A token for `identity`, valid until at most an hour from `now`.
     func token(for identity: Identity, now: Date = Date()) async throws -> (token: String, uid: String, expires: Int) {
         let uid = RTDBKey.encode(identity.user)
-        guard (1...Self.maxUIDLength).contains(uid.count) else {
+        guard (1...Self.maxUIDLength).contains(uid.unicodeScalars.count) else {
             throw Refusal(
                 status: .badRequest, message: "the user id is longer than a Firebase uid may be (128 characters)")
         }
-        let claims = Self.claims(identity)
+        let issued = Int(now.timeIntervalSince1970)
+        let expires = issued + Self.lifetime
+        let claims = Self.claims(identity, until: expires)
         guard claims.serialized().utf8.count <= Self.maxClaimsBytes else {
             throw Refusal(
                 status: .contentTooLarge,
@@ -60,8 +68,6 @@ struct FallbackTokens: Sendable {
         case .key(_, let name): account = name
         case .serviceAccount(let iam): account = try await iam.account()
         }
-        let issued = Int(now.timeIntervalSince1970)
-        let expires = issued + Self.lifetime
         let payload = JSONValue.object([
             ("iss", .string(account)), ("sub", .string(account)), ("aud", .string(Self.audience)),
             ("iat", .number(Double(issued))), ("exp", .number(Double(expires))), ("uid", .string(uid)),
@@ -81,37 +87,53 @@ struct FallbackTokens: Sendable {
         return (input + "." + Base64.encodeURL(signature), uid, expires)
     }
 
-    static func claims(_ identity: Identity) -> JSONValue {
-        if identity.isAdmin || identity.tenders == nil {
-            return .object([("fallback", .bool(true)), ("admin", .bool(true))])
-        }
+    /// `until`: seconds since the epoch, written in milliseconds (the rules' `now`).
+    static func claims(_ identity: Identity, until: Int) -> JSONValue {
+        let common: [(key: String, value: JSONValue)] = [
+            ("fallback", .bool(true)), ("until", .number(Double(until) * 1000)),
+        ]
+        if identity.isAdmin || identity.tenders == nil { return .object(common + [("admin", .bool(true))]) }
         let tenders = (identity.tenders ?? []).filter { TenderFlow.isTenderID($0) }.sorted()
-        return .object([("fallback", .bool(true)), ("tenders", .string("," + tenders.joined(separator: ",") + ","))])
+        return .object(common + [("tenders", .string("," + tenders.joined(separator: ",") + ","))])
     }
 }
 
 /// Signs as the instance's own service account: its email from the metadata server, the signature from IAM
 /// Credentials' `signBlob` (https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/signBlob),
 /// as firebase-admin does without a key file.
-struct IAMSigner: Sendable {
+final class IAMSigner: Sendable {
+    /// The account's email, asked of the metadata server once.
+    private let email = Mutex<String?>(nil)
     let http: HTTPClient
     let metadataHost: String
     /// A token with the cloud-platform scope, which IAM Credentials accepts.
     let tokens: AccessTokens
-    var endpoint = "https://iamcredentials.googleapis.com"
+    let endpoint: String
 
     static let scopes = ["https://www.googleapis.com/auth/cloud-platform"]
 
+    init(
+        http: HTTPClient, metadataHost: String, tokens: AccessTokens,
+        endpoint: String = "https://iamcredentials.googleapis.com"
+    ) {
+        self.http = http
+        self.metadataHost = metadataHost
+        self.tokens = tokens
+        self.endpoint = endpoint
+    }
+
     func account() async throws -> String {
+        if let known = email.withLock({ $0 }) { return known }
         var request = HTTPClientRequest(
             url: "http://\(metadataHost)/computeMetadata/v1/instance/service-accounts/default/email")
         request.headers.add(name: "Metadata-Flavor", value: "Google")
         let response = try await http.execute(request, timeout: .seconds(5))
-        let email = String(buffer: try await response.body.collect(upTo: 4096))
-        guard response.status == .ok, email.contains("@") else {
-            throw RTDBClient.Failure(status: Int(response.status.code), message: "metadata server: no account email")
+        let answer = String(buffer: try await response.body.collect(upTo: 4096))
+        guard response.status == .ok, answer.contains("@") else {
+            throw AccessTokens.Failure(description: "metadata server: no account email (HTTP \(response.status.code))")
         }
-        return email
+        email.withLock { $0 = answer }
+        return answer
     }
 
     func sign(_ bytes: [UInt8], as account: String) async throws -> [UInt8] {

@@ -61,14 +61,34 @@ struct RTDBClient: Sendable {
         } catch {
             throw Failure(status: nil, message: "\(error)")
         }
-        // Answers the mirror reads are small (a shallow list of keys); an error body is cut to what a log needs.
-        let collected = try await response.body.collect(upTo: 4 << 20)
-        return (Int(response.status.code), String(buffer: collected))
+        // The largest answer the mirror reads is a shallow list of a tender's keys (FALLBACK_MAX_EVENTS at most
+        // 10 000, plus what came since the last prune: about 50 bytes each); an error body is cut to what a log
+        // needs.
+        let collected = try await response.body.collect(upTo: 32 << 20)
+        let status = Int(response.status.code)
+        let text = String(buffer: collected)
+        return (status, (200..<300).contains(status) ? text : String(text.prefix(300)))
     }
 
-    /// Query values are names and digits here; anything else is escaped as RFC 3986 asks.
+    /// RFC 3986's unreserved characters (ASCII letters, digits, `-._~`) as they are; every other byte `%XX`.
     static func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
-            ?? text
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

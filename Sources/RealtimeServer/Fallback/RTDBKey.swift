@@ -1,8 +1,10 @@
 /// Any string as a Realtime Database key. Firebase keys may not hold `.` `$` `#` `[` `]` `/` or ASCII control
 /// characters (https://firebase.google.com/docs/database/usage/limits, "Key"): those, and `%` itself, are written
-/// `%XX` (upper-case hex), so the encoding is reversible and a client computes the same key for a user id.
+/// `%XX` (upper-case hex), so the encoding is reversible and a client computes the same key for a user id. The empty
+/// string, which is no key (its path would name the parent), is `%` alone, which no other string encodes to.
 enum RTDBKey {
     static func encode(_ text: String) -> String {
+        if text.isEmpty { return "%" }
         guard text.utf8.contains(where: needsEscape) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 8)

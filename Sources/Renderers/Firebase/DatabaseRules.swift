@@ -5,7 +5,7 @@ import TopologyModel
 /// accounts, which bypass rules), and a client reads only what its fallback token allows: the tenders its socket
 /// token names (or all, for an administrator), their presence, the system notices, and its own user node. Every
 /// read asks for `auth.token.fallback === true`, a claim only tfctl's custom tokens carry, so a user the project
-/// signs in any other way reads nothing. A read granted on a node is granted on everything under it, so nothing
+/// signs in any other way reads nothing, and for `auth.token.until > now`, the end of the token's hour. A read granted on a node is granted on everything under it, so nothing
 /// above those nodes is readable. (`FallbackTokens` in the server writes the claims these rules read.)
 public struct FirebaseRulesRenderer: Sendable {
     public init() {}
@@ -34,8 +34,9 @@ public enum DatabaseRules {
     public static let attempts = 5
     public static let retrySeconds = 10
 
-    /// Signed in with a token tfctl's server minted.
-    static let fallbackClient = "auth != null && auth.token.fallback === true"
+    /// Signed in with a token tfctl's server minted, within its hour: a Firebase session outlives the custom token
+    /// that began it (its refresh token does not expire), so the token's scope carries its own end.
+    static let fallbackClient = "auth != null && auth.token.fallback === true && auth.token.until > now"
     /// ... whose tenders (`,<id>,<id>,`) hold this one, or an administrator's.
     static let tenderReader =
         fallbackClient + " && (auth.token.admin === true || auth.token.tenders.contains(',' + $tenderId + ','))"
