@@ -65,19 +65,19 @@ class Parser:
             raise RuleError(f"unexpected {self.peek()[1]!r} in the rule")
         return tree
 
-    def disjunction(self):
-        tree = self.conjunction()
-        while self.peek() == ("op", "||"):
+    def chain(self, operator, node, operand):
+        """`operand (operator operand)*`, left to right, as (node, left, right)."""
+        tree = operand()
+        while self.peek() == ("op", operator):
             self.take()
-            tree = ("or", tree, self.conjunction())
+            tree = (node, tree, operand())
         return tree
 
+    def disjunction(self):
+        return self.chain("||", "or", self.conjunction)
+
     def conjunction(self):
-        tree = self.unary()
-        while self.peek() == ("op", "&&"):
-            self.take()
-            tree = ("and", tree, self.unary())
-        return tree
+        return self.chain("&&", "and", self.unary)
 
     def unary(self):
         if self.peek() == ("op", "!"):
@@ -93,11 +93,7 @@ class Parser:
         return tree
 
     def sum(self):
-        tree = self.postfix()
-        while self.peek() == ("op", "+"):
-            self.take()
-            tree = ("+", tree, self.postfix())
-        return tree
+        return self.chain("+", "+", self.postfix)
 
     def postfix(self):
         tree = self.primary()
