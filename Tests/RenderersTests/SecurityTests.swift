@@ -43,8 +43,18 @@ import TopologyModel
         // no traces), no metric writer (it pushes no metrics): a role no feature needs fails here.
         #expect(
             roles == Set(["roles/logging.logWriter"] + (firebase ? ["roles/firebasedatabase.admin"] : [])), "\(roles)")
+        // On the account itself, with the fallback only: it signs its clients' tokens as itself, and as no other.
+        let own = RenderedReaders.terraformResources(iam, type: "google_service_account_iam_member")
+        #expect(Set(own.values.compactMap { $0["role"] }) == (firebase ? ["roles/iam.serviceAccountTokenCreator"] : []))
+        for binding in own.values {
+            #expect(binding["service_account_id"] == "google_service_account.runtime.name", "\(binding)")
+            #expect(binding["member"] == "google_service_account.runtime.member", "\(binding)")
+        }
         let lines = iam.components(separatedBy: "\n")
-        for (index, line) in lines.enumerated() where line.hasPrefix("resource \"google_project_iam_member\"") {
+        for (index, line) in lines.enumerated()
+        where line.hasPrefix("resource \"google_project_iam_member\"")
+            || line.hasPrefix("resource \"google_service_account_iam_member\"")
+        {
             #expect(index > 0 && lines[index - 1].hasPrefix("# "), "\(line) says nothing of why")
         }
     }
