@@ -109,7 +109,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            // The reference browser client, served at /fallback/v1/client.js.
+            resources: [.copy("Resources/realtime-client.js")]
         ),
         .executableTarget(name: "realtime-server", dependencies: ["RealtimeServer"]),
         // A small RESP2/RESP3 client on SwiftNIO: the mirror has no Redis package.

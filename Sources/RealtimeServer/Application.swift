@@ -76,6 +76,11 @@ public func buildServer(
     let fallbackTokens = FallbackTokenAPI(
         tokens: fallback?.tokens, authenticator: authenticator, cors: { engine.corsHeaders($0) }, logger: logger)
     router.post("/fallback/v1/token") { request, _ in await fallbackTokens.handle(request) }
+    let client = ClientAsset()
+    if client.source == nil {
+        logger.warning("the browser client is not beside the server: \(ClientAsset.path) answers 404")
+    }
+    router.get(RouterPath(ClientAsset.path)) { _, _ in client.response() }
     router.on("/fallback/v1/token", method: .options) { request, _ in fallbackTokens.preflight(request) }
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)

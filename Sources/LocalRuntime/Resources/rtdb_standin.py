@@ -231,6 +231,15 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):  # noqa: N802
         self.handle_request("DELETE")
 
+    def do_OPTIONS(self):  # noqa: N802
+        """CORS preflight: browsers read and sign in from any origin, as Firebase's endpoints allow."""
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, PUT, PATCH, POST, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def handle_request(self, method):
         try:
             url = urlsplit(self.path)
@@ -297,6 +306,7 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, status, value=None, headers=(), silent=False):
         payload = b"" if silent else json.dumps(value, separators=(",", ":")).encode()
         self.send_response(status)
+        self.send_header("Access-Control-Allow-Origin", "*")
         if not silent:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -372,6 +382,7 @@ class Handler(BaseHTTPRequestHandler):
         """Server-sent events: the value at `keys` first, then every change under or above it."""
         database = self.server.database
         self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()

@@ -1,0 +1,176 @@
+"""The reference browser client (served at /fallback/v1/client.js) in real headless Chromium, around the official
+socket.io-client 4.8.1 (the bundle NiceGUI's wheel ships): polling upgraded to WebSocket, connection state
+recovery after a dropped connection, and the switch to the Realtime Database (the stand-in) when its instance dies
+and back when it returns, every event delivered once and in order."""
+import http.server
+import json
+import pathlib
+import shutil
+import signal
+import tempfile
+import threading
+import time
+
+import jwt
+import nicegui
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+from conftest import PUBLISH_TOKEN, Redis, Server, free_port, publish, require_tool
+from rtdb import StandIn
+from test_fallback_rules import RULES
+from test_fallback_tokens import ACCOUNT, AUDIENCE, ISSUER, SIGNING_KEY, SOCKET_KEY, pem
+
+SOCKET_IO = pathlib.Path(nicegui.__file__).parent / "static" / "socket.io.min.js"
+PAGE = """<!doctype html>
+<meta charset="utf-8">
+<script src="socket.io.min.js"></script>
+<script type="module">
+  const params = new URLSearchParams(location.search);
+  window.events = [];
+  window.modes = [];
+  const { connect } = await import(params.get("client"));
+  window.client = connect({
+    url: params.get("url"), token: params.get("token"), tenders: [params.get("tender")],
+    tokenURL: params.get("tokenURL"), fallbackAfterMs: 1500, overlapMs: 1500,
+    onEvent: (name, data) => window.events.push([name, data]), onMode: (mode) => window.modes.push(mode),
+  });
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def page():
+    """The test page and the official client, served from their own origin (the server's is another)."""
+    directory = pathlib.Path(tempfile.mkdtemp())
+    (directory / "index.html").write_text(PAGE)
+    shutil.copy(SOCKET_IO, directory / "socket.io.min.js")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(directory))  # noqa: E731
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    shutil.rmtree(directory)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_tool("chromium")
+    require_tool("chromedriver")
+    options = Options()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.binary_location = shutil.which("chromium")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def socket_token(user="alice", tenders=("42",)):
+    claims = {"sub": user, "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600, "tenders": list(tenders)}
+    return jwt.encode(claims, SOCKET_KEY, algorithm="RS256", headers={"kid": "rs256"})
+
+
+def server(redis, standin, page_origin, port=0):
+    return Server("tenderflow", PORT=port, PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url,
+                  JWT_RS256_PUBLIC_KEY=pem(SOCKET_KEY), JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE,
+                  CORS_ORIGINS=page_origin, FIREBASE_DATABASE_URL=f"https://{standin.namespace}.firebaseio.com",
+                  FIREBASE_DATABASE_EMULATOR_HOST=standin.host, FALLBACK_FLUSH_MS=50,
+                  FALLBACK_TOKEN_KEY=pem(SIGNING_KEY, private=True), FALLBACK_TOKEN_ACCOUNT=ACCOUNT)
+
+
+def open_page(browser, page, url, token_url):
+    query = requests.models.RequestEncodingMixin._encode_params({
+        "client": url + "/fallback/v1/client.js", "url": url, "token": socket_token(), "tender": "42",
+        "tokenURL": token_url})
+    browser.get(f"{page}?{query}")
+
+
+def wait(browser, script, within=20, message=None):
+    deadline = time.monotonic() + within
+    while True:
+        value = browser.execute_script(script)
+        if value:
+            return value
+        assert time.monotonic() < deadline, message or f"{script} within {within} s"
+        time.sleep(0.1)
+
+
+def bid(via, sequence):
+    response = publish(via, {"namespace": "/tenders", "room": "tender:42", "event": "bid:placed",
+                             "data": {"tenderId": "42", "sequence": sequence}})
+    assert response.status_code == 202, response.text
+
+
+def sequences(browser):
+    return [data["sequence"] for name, data in browser.execute_script("return window.events") if name == "bid:placed"]
+
+
+@pytest.fixture
+def topology(page):
+    standin, redis = StandIn(rules=RULES), Redis()
+    origin = page.rsplit("/", 1)[0]
+    yield standin, redis, origin
+    redis.kill()
+    standin.stop()
+
+
+def test_the_official_client_upgrades_and_recovers_a_dropped_connection(browser, page, topology):
+    standin, redis, origin = topology
+    instance = server(redis, standin, origin)
+    try:
+        open_page(browser, page, instance.url, instance.url + "/fallback/v1/token")
+        wait(browser, "return window.modes.includes('socket')")
+        wait(browser, "return window.client.socket.io.engine.transport.name === 'websocket'",
+             message="polling was not upgraded to WebSocket")
+        for sequence in (1, 2):
+            bid(instance, sequence)
+        wait(browser, "return window.events.length >= 2")
+        # The connection drops; what is published meanwhile comes back with the recovered socket.
+        browser.execute_script("window.client.socket.io.engine.close()")
+        bid(instance, 3)
+        wait(browser, "return window.client.socket.connected && window.client.socket.recovered",
+             message="the socket was not recovered")
+        wait(browser, "return window.events.length >= 3")
+        time.sleep(0.5)
+        assert sequences(browser) == [1, 2, 3]
+        assert all(data["eventId"] for _, data in browser.execute_script("return window.events"))
+    finally:
+        instance.stop()
+
+
+def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once(browser, page, topology):
+    standin, redis, origin = topology
+    port = free_port()
+    own, other = server(redis, standin, origin, port), server(redis, standin, origin)
+    try:
+        open_page(browser, page, own.url, other.url + "/fallback/v1/token")
+        wait(browser, "return window.client.mode === 'socket'")
+        for sequence in (1, 2, 3):
+            bid(other, sequence)  # through Redis to the client's instance
+        wait(browser, "return window.events.length >= 3")
+        # Its instance dies: the socket cannot come back, and the client reads the database instead.
+        own.process.send_signal(signal.SIGKILL)
+        own.process.wait()
+        wait(browser, "return window.client.mode === 'fallback'", message="no switch to the database")
+        for sequence in (4, 5, 6):
+            bid(other, sequence)
+        wait(browser, "return window.events.length >= 6", message="the database's events did not arrive")
+        # The instance is back on the same address: the socket returns, and the database is let go.
+        own = server(redis, standin, origin, port)
+        wait(browser, "return window.client.mode === 'socket' && !window.client.database", within=30,
+             message="no switch back to the socket")
+        for sequence in (7, 8, 9):
+            bid(other, sequence)
+        wait(browser, "return window.events.length >= 9")
+        time.sleep(1)
+        assert sequences(browser) == list(range(1, 10)), "each event once, in order, across both switches"
+        modes = browser.execute_script("return window.modes")
+        assert modes[-1] == "socket" and "fallback" in modes, modes
+    finally:
+        own.stop()
+        other.stop()
