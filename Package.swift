@@ -111,7 +111,10 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             // The reference browser client, served at /fallback/v1/client.js.
-            resources: [.copy("Resources/realtime-client.js")]
+            resources: [
+                .copy("Resources/realtime-client.js"), .copy("Resources/socket.io.min.js"),
+                .copy("Resources/demo.html"),
+            ]
         ),
         .executableTarget(name: "realtime-server", dependencies: ["RealtimeServer"]),
         // A small RESP2/RESP3 client on SwiftNIO: the mirror has no Redis package.

@@ -183,7 +183,8 @@ public struct LocalPlanner {
                     environment: [:], port: databasePort, readiness: .logLine("rtdb stand-in listening"),
                     stamp: Self.stamp(executable: standIn.python, script + files[Self.databaseRulesFile]!)))
             database = LocalDatabase(
-                host: "127.0.0.1:\(databasePort)", tokenKey: try secrets.privateKey(id: "fallback-token"),
+                host: "127.0.0.1:\(databasePort)",
+                tokenKey: try secrets.privateKey(id: LocalSecrets.fallbackTokenKeyID),
                 tokenAccount: Self.localTokenAccount(topology))
         }
         var backends: [FrontDoor.Backend] = []

@@ -22,6 +22,21 @@ public struct LocalSecrets: Sendable {
     public func file(id: String) -> URL { directory.secrets.appendingPathComponent(id) }
     public func privateKeyFile(id: String) -> URL { directory.secrets.appendingPathComponent(id + ".private.pem") }
 
+    /// The key that signs the fallback's custom tokens (`privateKey(id:)`).
+    public static let fallbackTokenKeyID = "fallback-token"
+
+    /// The private key of the connection tokens' RS256 pair (`JWT_RS256_PUBLIC_KEY`), which signs local test tokens;
+    /// nil when the topology verifies none that way.
+    public func connectionTokenKey() -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.secrets.path)) ?? []
+        guard
+            let name = names.sorted().first(where: {
+                $0.hasSuffix(".private.pem") && $0 != Self.fallbackTokenKeyID + ".private.pem"
+            })
+        else { return nil }
+        return try? String(contentsOf: directory.secrets.appendingPathComponent(name), encoding: .utf8)
+    }
+
     /// An RSA private key (PEM) that signs for the local run, made on first use: the fallback's custom tokens.
     public func privateKey(id: String) throws -> String {
         let key = privateKeyFile(id: id)

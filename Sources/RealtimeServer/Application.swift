@@ -76,11 +76,15 @@ public func buildServer(
     let fallbackTokens = FallbackTokenAPI(
         tokens: fallback?.tokens, authenticator: authenticator, cors: { engine.corsHeaders($0) }, logger: logger)
     router.post("/fallback/v1/token") { request, _ in await fallbackTokens.handle(request) }
-    let client = ClientAsset()
-    if client.source == nil {
-        logger.warning("the browser client is not beside the server: \(ClientAsset.path) answers 404")
+    let assets = ClientAssets()
+    if !assets.missing.isEmpty {
+        logger.warning(
+            "the browser client's files are not beside the server; they answer 404",
+            metadata: ["missing": "\(assets.missing.joined(separator: ", "))"])
     }
-    router.get(RouterPath(ClientAsset.path)) { _, _ in client.response() }
+    for (name, _, _) in ClientAssets.files {
+        router.get(RouterPath(ClientAssets.prefix + name)) { _, _ in assets.response(name) }
+    }
     router.on("/fallback/v1/token", method: .options) { request, _ in fallbackTokens.preflight(request) }
     let publish = PublishAPI(
         token: configuration.publishToken, sockets: engine.sockets, maxPayload: configuration.engine.maxPayload)

@@ -114,10 +114,8 @@
                 publishSecret = publishSecret ?? first.environment["PUBLISH_TOKEN"]
                 if tokens.isEmpty, let issuer = first.environment["JWT_ISSUER"],
                     let audience = first.environment["JWT_AUDIENCE"],
-                    let key = try? FileManager.default.contentsOfDirectory(atPath: directory.secrets.path)
-                        .first(where: { $0.hasSuffix(".private.pem") })
+                    let pem = LocalSecrets(directory: directory).connectionTokenKey()
                 {
-                    let pem = try String(contentsOf: directory.secrets.appendingPathComponent(key), encoding: .utf8)
                     let minter = try TokenMinter(privateKeyPEM: pem, issuer: issuer, audience: audience)
                     // The server allows 20 connections per user: 16 per user leaves room for a reconnect. Each token
                     // names only the rooms of its user's connections, as a real user's names their tenders.

@@ -1,6 +1,7 @@
 #if canImport(LocalRuntime)
     import ArgumentParser
     import Foundation
+    import LoadTest
     import LocalRuntime
     import RenderPipeline
     import TopologyModel
@@ -101,6 +102,7 @@
                         + "shows what runs, tfctl destroy --env \(spec.environment) --target local stops it")
             }
             print(LocalReport.ready(spec, directory: directory), terminator: "")
+            for line in demoLinks(spec, directory: directory) { print(line) }
             fflush(nil)  // before the follower's own writes, which are not buffered
             if follow {
                 LogFollower(directory: directory, spec: spec).follow {
@@ -112,6 +114,22 @@
     }
 
     extension LocalTarget {
+        /// Links to the live-tender demo the servers serve, for two users of one tender, with tokens signed by the
+        /// run's key (in the fragment: a browser does not send it to the server). None without an RS256 key.
+        static func demoLinks(_ spec: LocalSpec, directory: LocalStateDirectory) -> [String] {
+            guard let server = spec.processes.first(where: { $0.kind == .realtime }),
+                let issuer = server.environment["JWT_ISSUER"], let audience = server.environment["JWT_AUDIENCE"],
+                let pem = LocalSecrets(directory: directory).connectionTokenKey(),
+                let minter = try? TokenMinter(privateKeyPEM: pem, issuer: issuer, audience: audience)
+            else { return [] }
+            let links = ["alice", "bob"].compactMap { user in
+                (try? minter.token(user: user, tenders: ["demo"], seconds: 12 * 3600)).map {
+                    "  \(user): \(spec.url)/fallback/v1/demo.html#tender=demo&token=\($0)"
+                }
+            }
+            return ["  Demo (a live tender in two windows, tokens valid 12 h):"] + links + [""]
+        }
+
         /// `destroy --target local`.
         static func destroy(_ pipeline: Pipeline, _ options: EnvironmentOptions) throws {
             let controller = controller(directory(pipeline, options))

@@ -91,9 +91,11 @@ def open_page(browser, page, url, token_url):
 
 
 def wait(browser, script, within=20, message=None):
+    """Polls `script` (a `return ...` statement) until it answers something true; a script that throws (the page's
+    module not loaded yet) counts as false."""
     deadline = time.monotonic() + within
     while True:
-        value = browser.execute_script(script)
+        value = browser.execute_script(f"try {{ {script} }} catch (error) {{ return false; }}")
         if value:
             return value
         assert time.monotonic() < deadline, message or f"{script} within {within} s"
@@ -174,3 +176,40 @@ def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once(br
     finally:
         own.stop()
         other.stop()
+
+
+def test_the_demo_page_shows_a_live_tender_to_two_users(browser, topology):
+    """The demo the server serves (/fallback/v1/demo.html, with client.js and the official bundle beside it), as
+    a person uses it: two windows, bids arriving, who is viewing and editing, and typing."""
+    standin, redis, _ = topology
+    instance = server(redis, standin, "*")
+    try:
+        def open_demo(user):
+            browser.get(f"{instance.url}/fallback/v1/demo.html#tender=42&token={socket_token(user)}")
+            wait(browser, "return document.getElementById('mode').textContent === 'socket'")
+            return browser.current_window_handle
+
+        alice = open_demo("alice")
+        browser.switch_to.new_window("tab")
+        bob = open_demo("bob")
+        browser.find_element("id", "view").click()
+        browser.switch_to.window(alice)
+        wait(browser, "return document.getElementById('presence').textContent.includes('bob: viewing')",
+             message="alice does not see bob viewing")
+        browser.find_element("id", "edit").click()
+        wait(browser, "return document.getElementById('presence').textContent.includes('alice: editing')")
+        bid(instance, 1)
+        wait(browser, "return document.getElementById('bids').textContent.includes('\"sequence\":1')")
+        browser.switch_to.window(bob)
+        wait(browser, "return document.getElementById('presence').textContent.includes('alice: editing')",
+             message="bob does not see alice editing")
+        wait(browser, "return document.getElementById('bids').textContent.includes('\"sequence\":1')")
+        browser.find_element("id", "draft").send_keys("Looks good")
+        browser.switch_to.window(alice)
+        wait(browser, "return document.getElementById('typing').textContent === 'bob is typing…'",
+             message="alice does not see bob typing")
+        browser.switch_to.window(bob)
+        browser.close()
+        browser.switch_to.window(alice)
+    finally:
+        instance.stop()

@@ -61,6 +61,18 @@ export class RealtimeClient {
     if (this.database) this.listen(`tenders/${tender}/events`);
   }
 
+  /// Sends an event on `/tenders` and answers its acknowledgement (null without one, or while the socket is
+  /// away: the database is read-only for clients). `{ ack: false }` sends without waiting, as for typing.
+  async emit(name, data, { ack = true } = {}) {
+    if (!this.socket.connected) return null;
+    if (!ack) return void this.socket.emit(name, data);
+    try {
+      return await this.socket.timeout(5000).emitWithAck(name, data);
+    } catch {
+      return null;
+    }
+  }
+
   close() {
     clearTimeout(this.fallbackTimer);
     this.stopFallback();
