@@ -10,11 +10,11 @@ import signal
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import jwt
 import nicegui
 import pytest
-import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -48,9 +48,14 @@ def page():
     directory = pathlib.Path(tempfile.mkdtemp())
     (directory / "index.html").write_text(PAGE)
     shutil.copy(SOCKET_IO, directory / "socket.io.min.js")
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(directory))  # noqa: E731
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *arguments):
+            super().__init__(*arguments, directory=str(directory))
+
+        def log_message(self, *arguments):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
     server.shutdown()
@@ -84,7 +89,7 @@ def server(redis, standin, page_origin, port=0):
 
 
 def open_page(browser, page, url, token_url):
-    query = requests.models.RequestEncodingMixin._encode_params({
+    query = urllib.parse.urlencode({
         "client": url + "/fallback/v1/client.js", "url": url, "token": socket_token(), "tender": "42",
         "tokenURL": token_url})
     browser.get(f"{page}?{query}")
@@ -121,6 +126,12 @@ def topology(page):
     standin.stop()
 
 
+def test_the_server_serves_the_official_bundle_as_the_wheel_ships_it():
+    served = pathlib.Path(__file__).parents[2] / "Sources" / "RealtimeServer" / "Resources" / "socket.io.min.js"
+    assert served.read_bytes() == SOCKET_IO.read_bytes()
+    assert served.read_text().startswith("/*!\n * Socket.IO v4.8.1\n")
+
+
 def test_the_official_client_upgrades_and_recovers_a_dropped_connection(browser, page, topology):
     standin, redis, origin = topology
     instance = server(redis, standin, origin)
@@ -141,6 +152,27 @@ def test_the_official_client_upgrades_and_recovers_a_dropped_connection(browser,
         time.sleep(0.5)
         assert sequences(browser) == [1, 2, 3]
         assert all(data["eventId"] for _, data in browser.execute_script("return window.events"))
+        # Closed, it stays closed: no fallback starts when its socket is gone.
+        browser.execute_script("window.client.close()")
+        time.sleep(3)  # twice fallbackAfterMs
+        assert browser.execute_script(
+            "return window.client.sources.size === 0 && !window.client.starting && !window.client.database")
+    finally:
+        instance.stop()
+
+
+def test_a_refused_token_is_reported_and_not_retried(browser, page, topology):
+    standin, redis, origin = topology
+    instance = server(redis, standin, origin)
+    try:
+        expired = jwt.encode({"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) - 3600},
+                             SOCKET_KEY, algorithm="RS256", headers={"kid": "rs256"})
+        browser.get(f"{page}?" + urllib.parse.urlencode({
+            "client": instance.url + "/fallback/v1/client.js", "url": instance.url, "token": expired,
+            "tender": "42", "tokenURL": instance.url + "/fallback/v1/token"}))
+        wait(browser, "return window.client.mode === 'refused'", message="the refusal was not reported")
+        time.sleep(2)
+        assert browser.execute_script("return window.modes") == ["connecting", "refused"]
     finally:
         instance.stop()
 
@@ -208,8 +240,9 @@ def test_the_demo_page_shows_a_live_tender_to_two_users(browser, topology):
         browser.switch_to.window(alice)
         wait(browser, "return document.getElementById('typing').textContent === 'bob is typing…'",
              message="alice does not see bob typing")
-        browser.switch_to.window(bob)
-        browser.close()
-        browser.switch_to.window(alice)
     finally:
+        for handle in browser.window_handles[1:]:
+            browser.switch_to.window(handle)
+            browser.close()
+        browser.switch_to.window(browser.window_handles[0])
         instance.stop()

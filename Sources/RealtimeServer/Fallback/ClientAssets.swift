@@ -21,7 +21,9 @@ struct ClientAssets: Sendable {
     let assets: [String: (contents: String, type: String)]
     let missing: [String]
 
-    init(executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) {
+    /// `executable`: the running binary, as the kernel knows it (not `argv[0]`, which may be relative or a name
+    /// found on `PATH`).
+    init(executable: URL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])) {
         let directory = executable.resolvingSymlinksInPath().deletingLastPathComponent()
         let roots =
             ["tfctl_RealtimeServer.resources", "tfctl_RealtimeServer.bundle/Contents/Resources"].map {

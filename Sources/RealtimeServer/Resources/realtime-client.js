@@ -8,11 +8,14 @@
 //   const client = connect({ url: "https://realtime.example.com", token, tenders: ["42"], apiKey,
 //                            onEvent: (name, data) => ..., onMode: (mode) => ... });
 //
-// Modes: "connecting", "socket", "fallback" (reading the database), "offline" (the browser says it is).
-// Every mirrored event carries `eventId` (README, "The Firebase fallback"); an id delivered once is not delivered
-// again, whichever channel brings it. Events older than `windowMs` are not delivered from the database.
+// `token` is the socket's token, or a function answering one (a promise too), asked again at every connection.
+// Modes: "connecting", "socket", "fallback" (reading the database), "offline" (the browser says it is), "refused"
+// (the server refuses the token; a fixed token is not tried again). Every mirrored event carries `eventId`
+// (README, "The Firebase fallback"); an id delivered once is not delivered again, whichever channel brings it.
+// Events older than `windowMs` (by the server's clock) are not delivered from the database.
 
 const SIGN_IN = "/v1/accounts:signInWithCustomToken";
+const HOUR = 3600 * 1000;
 
 export function connect(options) {
   return new RealtimeClient(options);
@@ -24,48 +27,64 @@ export class RealtimeClient {
     tokenURL = new URL("/fallback/v1/token", url).href, fallbackAfterMs = 4000, overlapMs = 3000,
     windowMs = 120000, EventSourceClass = globalThis.EventSource, fetchFunction = globalThis.fetch,
   }) {
-    Object.assign(this, { url, token, onEvent, onMode, apiKey, tokenURL, fallbackAfterMs, overlapMs, windowMs });
+    Object.assign(this, { url, onEvent, onMode, apiKey, tokenURL, fallbackAfterMs, overlapMs, windowMs });
+    this.token = typeof token === "function" ? token : () => token;
+    this.renewable = typeof token === "function";
     this.tenders = new Set(tenders);
     this.EventSourceClass = EventSourceClass;
     this.fetch = fetchFunction.bind(globalThis);
-    this.seen = new Map(); // event id -> milliseconds, pruned past the window
-    this.sources = [];
+    this.seen = new Map(); // event id -> server milliseconds, forgotten after twice the window
+    this.sources = new Map(); // path -> EventSource
+    this.attempts = 0; // fallback attempts in a row that failed: the backoff's exponent
+    this.clockOffset = 0; // the server's clock minus this one, from the last token
     this.mode = "";
     this.setMode("connecting");
-    // Two namespaces on one connection (socket.io-client multiplexes them).
-    const settings = { auth: { token }, reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
+    // Two namespaces on one connection (socket.io-client multiplexes them); the token is asked at each connect.
+    const settings = {
+      auth: (reply) => Promise.resolve(this.token()).then((value) => reply({ token: value })),
+      reconnectionDelay: 1000, reconnectionDelayMax: 10000,
+    };
     this.socket = io(new URL("/tenders", url).href, settings);
     this.notices = io(new URL("/system", url).href, settings);
     this.socket.on("connect", () => this.socketConnected());
     this.socket.on("disconnect", () => this.socketLost());
-    this.socket.on("connect_error", () => this.socketLost());
+    this.socket.on("connect_error", () => this.socketRefusedOrLost());
     this.socket.onAny((name, ...args) => this.fromSocket(name, args));
     this.notices.onAny((name, ...args) => this.fromSocket(name, args));
     this.armFallback();
-    this.online = () => this.armFallback(0);
-    this.offline = () => { this.stopFallback(); this.setMode("offline"); };
+    this.online = () => (this.socket.connected ? this.setMode("socket") : this.armFallback());
+    this.offline = () => { if (!this.socket.connected) { this.stopFallback(); this.setMode("offline"); } };
     globalThis.addEventListener?.("online", this.online);
     globalThis.addEventListener?.("offline", this.offline);
   }
 
   setMode(mode) {
-    if (mode === this.mode) return;
+    if (mode === this.mode || this.closed) return;
     this.mode = mode;
     this.onMode(mode);
   }
 
+  /// The server's time now, as far as the last token said.
+  now() {
+    return Date.now() + this.clockOffset;
+  }
+
   /// Follows one more tender, on whichever channel is up.
   async subscribe(tender) {
+    if (this.tenders.has(tender)) return;
     this.tenders.add(tender);
-    if (this.socket.connected) await this.socket.emitWithAck("subscribe", { tenderId: tender });
     if (this.database) this.listen(`tenders/${tender}/events`);
+    if (this.socket.connected) await this.emit("subscribe", { tenderId: tender });
   }
 
   /// Sends an event on `/tenders` and answers its acknowledgement (null without one, or while the socket is
   /// away: the database is read-only for clients). `{ ack: false }` sends without waiting, as for typing.
   async emit(name, data, { ack = true } = {}) {
     if (!this.socket.connected) return null;
-    if (!ack) return void this.socket.emit(name, data);
+    if (!ack) {
+      this.socket.emit(name, data);
+      return null;
+    }
     try {
       return await this.socket.timeout(5000).emitWithAck(name, data);
     } catch {
@@ -73,11 +92,17 @@ export class RealtimeClient {
     }
   }
 
+  /// Stops everything: no event, no mode, no request after this.
   close() {
+    this.closed = true;
     clearTimeout(this.fallbackTimer);
+    clearTimeout(this.grantTimer);
+    for (const socket of [this.socket, this.notices]) {
+      socket.offAny();
+      socket.off();
+      socket.disconnect();
+    }
     this.stopFallback();
-    this.socket.disconnect();
-    this.notices.disconnect();
     globalThis.removeEventListener?.("online", this.online);
     globalThis.removeEventListener?.("offline", this.offline);
   }
@@ -85,33 +110,65 @@ export class RealtimeClient {
   // MARK: The socket
 
   async socketConnected() {
-    clearTimeout(this.fallbackTimer);
+    this.disarmFallback();
+    this.prefetchGrant();
     // A recovered socket is back in its rooms, with what it missed; a new one subscribes again.
     if (!this.socket.recovered) {
-      for (const tender of this.tenders) await this.socket.emitWithAck("subscribe", { tenderId: tender });
+      for (const tender of this.tenders) await this.emit("subscribe", { tenderId: tender });
     }
-    if (this.database) {
+    if (this.database || this.starting) {
       // Both channels for a moment: what was in flight on either arrives once.
-      setTimeout(() => { if (this.socket.connected) { this.stopFallback(); this.setMode("socket"); } },
-        this.overlapMs);
+      setTimeout(() => {
+        if (this.socket.connected) {
+          this.stopFallback();
+          this.setMode("socket");
+        }
+      }, this.overlapMs);
     } else {
       this.setMode("socket");
     }
   }
 
   socketLost() {
+    if (this.closed) return;
     if (this.mode === "socket") this.setMode("connecting");
     this.armFallback();
   }
 
-  /// Starts the fallback if the socket is not up within `delay` (the socket keeps trying meanwhile).
-  armFallback(delay = this.fallbackAfterMs) {
-    clearTimeout(this.fallbackTimer);
+  socketRefusedOrLost() {
+    // `active` false: the server refused the connection (CONNECT_ERROR), and socket.io-client gives up on it.
+    if (!this.socket.active && !this.closed) {
+      if (!this.renewable) return this.setMode("refused");
+      setTimeout(() => this.socket.connect(), 2000 + Math.random() * 2000); // a fresh token at the next try
+    }
+    this.socketLost();
+  }
+
+  /// Starts the fallback unless the socket is up within `delay`; one timer at a time, so the socket's own retries
+  /// do not push it back. Failed attempts back off (doubling, with jitter, up to 60 s).
+  armFallback(delay = this.fallbackAfterMs * 2 ** Math.min(this.attempts, 4)) {
+    if (this.closed || this.fallbackTimer || this.database || this.starting) return;
     this.fallbackTimer = setTimeout(() => {
-      if (this.socket.connected || this.database) return;
+      this.fallbackTimer = null;
+      if (this.socket.connected || this.database || this.closed) return;
       if (globalThis.navigator?.onLine === false) return this.setMode("offline");
-      this.startFallback().catch(() => this.armFallback());
-    }, delay);
+      this.starting = this.startFallback()
+        .then(() => { this.attempts = 0; })
+        .catch((error) => {
+          this.attempts += 1;
+          this.stopFallback();
+          console.warn("tfctl realtime: the fallback did not start:", error);
+        })
+        .finally(() => {
+          this.starting = null;
+          if (!this.socket.connected && !this.database) this.armFallback();
+        });
+    }, Math.min(delay, 60000) * (0.75 + Math.random() / 2));
+  }
+
+  disarmFallback() {
+    clearTimeout(this.fallbackTimer);
+    this.fallbackTimer = null;
   }
 
   fromSocket(name, args) {
@@ -122,20 +179,48 @@ export class RealtimeClient {
 
   // MARK: The database
 
-  async startFallback() {
-    const answer = await this.fetch(this.tokenURL, { method: "POST", headers: { Authorization: `Bearer ${this.token}` } });
+  /// The fallback's token, fetched while the socket is up (the servers may all be down when it is needed) and
+  /// again ten minutes before it ends.
+  prefetchGrant() {
+    clearTimeout(this.grantTimer);
+    const left = this.grant ? this.grant.expiresAt * 1000 - this.now() : 0;
+    if (left > 600000) {
+      this.grantTimer = setTimeout(() => this.prefetchGrant(), left - 600000);
+      return;
+    }
+    this.requestGrant().then((grant) => {
+      this.grant = grant;
+      this.grantTimer = setTimeout(() => this.prefetchGrant(), Math.max(60000, grant.expiresAt * 1000 - this.now() - 600000));
+    }).catch(() => {
+      this.grantTimer = setTimeout(() => this.prefetchGrant(), 60000);
+    });
+  }
+
+  async requestGrant() {
+    const answer = await this.fetch(this.tokenURL, {
+      method: "POST", headers: { Authorization: `Bearer ${await this.token()}` },
+    });
     if (!answer.ok) throw new Error(`fallback token: HTTP ${answer.status}`);
     const grant = await answer.json();
+    this.clockOffset = grant.expiresAt * 1000 - HOUR - Date.now();
+    return grant;
+  }
+
+  async startFallback() {
+    let grant = this.grant;
+    if (!grant || grant.expiresAt * 1000 - this.now() < 60000) grant = this.grant = await this.requestGrant();
     // An emulator (or tfctl's stand-in) serves both the sign-in and the database at its host.
     const auth = grant.emulatorHost ? `http://${grant.emulatorHost}/identitytoolkit.googleapis.com`
       : "https://identitytoolkit.googleapis.com";
-    const signIn = await this.fetch(`${auth}${SIGN_IN}?key=${encodeURIComponent(this.apiKey || "local")}`, {
+    const key = this.apiKey || grant.apiKey || (grant.emulatorHost ? "local" : "");
+    if (!key) throw new Error("signing in to Firebase needs the project's web apiKey");
+    const signIn = await this.fetch(`${auth}${SIGN_IN}?key=${encodeURIComponent(key)}`, {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ token: grant.token, returnSecureToken: true }),
     });
     if (!signIn.ok) throw new Error(`sign-in: HTTP ${signIn.status}`);
     const { idToken } = await signIn.json();
-    if (this.socket.connected) return; // it came back meanwhile
+    if (this.socket.connected || this.closed) return; // it came back meanwhile
     const name = new URL(grant.databaseURL).hostname.split(".")[0];
     this.database = grant.emulatorHost
       ? { base: `http://${grant.emulatorHost}`, query: `ns=${name}&auth=${idToken}` }
@@ -146,42 +231,65 @@ export class RealtimeClient {
   }
 
   listen(path) {
+    if (this.sources.has(path)) return;
     const source = new this.EventSourceClass(`${this.database.base}/${path}.json?${this.database.query}`);
-    const receive = (message) => this.fromDatabase(JSON.parse(message.data));
+    const receive = (message) => this.fromDatabase(message.data);
     source.addEventListener("put", receive);
     source.addEventListener("patch", receive);
-    // The rules refused, or the token ended: stop, and let the socket or the next fallback try again.
-    source.addEventListener("cancel", () => this.stopFallback());
-    source.addEventListener("auth_revoked", () => { this.stopFallback(); this.armFallback(0); });
-    this.sources.push(source);
+    // Refused by the rules, a token that ended (the claims' hour, the ID token's), or a stream closed for good:
+    // start again, with a new token, unless the socket is back by then.
+    const restart = () => {
+      if (this.database) {
+        this.stopFallback();
+        if (!this.socket.connected) {
+          this.setMode("connecting");
+          this.armFallback();
+        }
+      }
+    };
+    source.addEventListener("cancel", restart);
+    source.addEventListener("auth_revoked", restart);
+    source.addEventListener("error", () => { if (source.readyState === 2) restart(); });
+    this.sources.set(path, source);
   }
 
   stopFallback() {
-    for (const source of this.sources) source.close();
-    this.sources = [];
+    for (const source of this.sources.values()) source.close();
+    this.sources.clear();
     this.database = null;
   }
 
-  /// A `put` or `patch` of the events under a listened path: the whole list at "/" (first), one event at
-  /// "/<id>", or several under their parent; delivered in key order, which is time order.
-  fromDatabase({ path, data }) {
-    let records = [];
+  /// A `put` or `patch` of the events under a listened path: the whole list at "/" (first, and again after the
+  /// stream reconnects), one event at "/<id>", or several under their parent; delivered in key order, which is
+  /// time order.
+  fromDatabase(text) {
+    let path, data;
+    try {
+      ({ path, data } = JSON.parse(text));
+    } catch {
+      return;
+    }
+    let records;
     if (path === "/") records = Object.entries(data ?? {});
     else if (data && typeof data === "object" && "args" in data) records = [[path.slice(1), data]];
     else records = Object.entries(data ?? {});
     records.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const oldest = Date.now() - this.windowMs;
+    const oldest = this.now() - this.windowMs;
     for (const [id, record] of records) {
       if (!record || typeof record.args !== "string" || record.time < oldest || !this.accept(id)) continue;
-      const [first] = JSON.parse(record.args);
-      this.onEvent(record.event, first);
+      try {
+        const [first] = JSON.parse(record.args);
+        this.onEvent(record.event, first);
+      } catch (error) {
+        console.warn("tfctl realtime: an event could not be delivered:", error);
+      }
     }
   }
 
-  /// Whether `id` is new: it is remembered for the window, then forgotten.
+  /// Whether `id` is new: it is remembered for twice the window (by the server's clock), then forgotten.
   accept(id) {
     if (this.seen.has(id)) return false;
-    const now = Date.now();
+    const now = this.now();
     this.seen.set(id, now);
     if (this.seen.size % 256 === 0) {
       for (const [known, at] of this.seen) if (at < now - 2 * this.windowMs) this.seen.delete(known);
