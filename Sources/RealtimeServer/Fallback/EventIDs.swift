@@ -19,7 +19,8 @@ final class EventIDs: Sendable {
         self.now = now
     }
 
-    func next() -> String {
+    /// The next id, with the millisecond it names (the event's time).
+    func next() -> (id: String, milliseconds: UInt64) {
         let (milliseconds, sequence) = last.withLock { last in
             let clock = now()
             if clock > last.milliseconds {
@@ -31,7 +32,7 @@ final class EventIDs: Sendable {
             }
             return last
         }
-        return Self.format(milliseconds: milliseconds, sequence: sequence, instance: instance)
+        return (Self.format(milliseconds: milliseconds, sequence: sequence, instance: instance), milliseconds)
     }
 
     /// Milliseconds since the Unix epoch, now.
@@ -43,14 +44,6 @@ final class EventIDs: Sendable {
 
     /// The key prefix of events accepted before `milliseconds`: every id of an earlier millisecond sorts before it.
     static func prefix(before milliseconds: UInt64) -> String { padded(milliseconds, 13) }
-
-    /// The milliseconds of an id; nil for anything else.
-    static func milliseconds(of id: Substring) -> UInt64? {
-        guard id.utf8.count > 13, id.utf8[id.utf8.index(id.startIndex, offsetBy: 13)] == UInt8(ascii: "-") else {
-            return nil
-        }
-        return UInt64(id.prefix(13))
-    }
 
     private static func padded(_ value: UInt64, _ width: Int) -> String {
         let digits = String(value)

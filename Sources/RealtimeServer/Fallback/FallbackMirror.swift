@@ -93,7 +93,7 @@ final class FallbackMirror: Sendable {
             metrics.droppedNotObject.increment()
             return packet
         }
-        let id = ids.next()
+        let (id, milliseconds) = ids.next()
         members.removeAll { $0.key == Self.eventIDKey }
         members.append((key: Self.eventIDKey, value: .string(id)))
         let arguments = [JSONValue.object(members)] + items.dropFirst(2)
@@ -108,7 +108,7 @@ final class FallbackMirror: Sendable {
         }
         let record = JSONValue.object([
             ("event", .string(name)), ("args", .string(text)),
-            ("time", .number(Double(EventIDs.milliseconds(of: Substring(id)) ?? 0))),
+            ("time", .number(Double(milliseconds))),
         ])
         let path = "\(target.eventsPath)/\(id)"
         enqueue(
@@ -123,7 +123,9 @@ final class FallbackMirror: Sendable {
     /// A user now present on a tender in `mode`, or gone from it (nil).
     func presence(tender: String, user: String, mode: PresenceMode?) {
         let value: JSONValue =
-            mode.map { .object([("mode", .string($0.rawValue)), ("since", .number(Self.nowMilliseconds()))]) }
+            mode.map {
+                .object([("mode", .string($0.rawValue)), ("since", .number(Double(EventIDs.wallClockMilliseconds())))])
+            }
             ?? .null
         enqueue(Write(path: "presence/\(tender)/\(RTDBKey.encode(user))", value: value, kind: .presence))
     }
@@ -148,8 +150,6 @@ final class FallbackMirror: Sendable {
         guard let target = Target(namespace: namespace, room: room) else { return }
         state.withLock { $0.written[target] = .now }
     }
-
-    private static func nowMilliseconds() -> Double { Double(EventIDs.wallClockMilliseconds()) }
 
     // MARK: Sending
 
