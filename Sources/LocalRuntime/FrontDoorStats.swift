@@ -16,4 +16,28 @@ public enum FrontDoorStats {
         guard let answer = PortProbe.exchange(unixSocket: socket, command), !answer.isEmpty else { return false }
         return answer.allSatisfy { $0 == 10 || $0 == 13 || $0 == 32 }
     }
+
+    /// The servers of `backend` the front door routes new requests to now, by its own health checks (`show stat`:
+    /// `UP`, or `UP 1/3` while a failing one is still counted up; not `DOWN`, `DOWN 1/2` on its way up, `MAINT`).
+    /// nil when haproxy does not answer. The supervisor's readiness probe is not haproxy's: an instance restarted
+    /// after a crash is ready at once but stays out of rotation until `rise` checks have passed.
+    public static func routable(backend: String) -> Set<String>? {
+        guard let answer = PortProbe.exchange(unixSocket: socket, "show stat\n") else { return nil }
+        let lines = String(decoding: answer, as: UTF8.self).split(separator: "\n")
+        // The first line names the columns: `# pxname,svname,...,status,...`.
+        guard let header = lines.first, header.hasPrefix("# ") else { return nil }
+        let columns = header.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false)
+        guard let name = columns.firstIndex(of: "svname"), let status = columns.firstIndex(of: "status") else {
+            return nil
+        }
+        var servers: Set<String> = []
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count > max(name, status), fields[0] == backend,
+                fields[status].hasPrefix("UP") || fields[status] == "no check"
+            else { continue }
+            servers.insert(String(fields[name]))
+        }
+        return servers
+    }
 }

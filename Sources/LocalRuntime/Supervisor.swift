@@ -217,19 +217,30 @@ public final class Supervisor {
         return FrontDoor.server(of: process)
     }
 
-    /// Waits (bounded) until the other instances of `process`'s service and region are ready, so stopping it does
-    /// not leave the region without one.
+    /// Waits (bounded) until the other instances of `process`'s service and region are ready, and routed to by
+    /// the front door when one runs, so stopping it does not leave the region without one. Ready by the
+    /// supervisor's probe is not enough: an instance restarted after a crash answers at once, but haproxy sends it
+    /// nothing until its health check has passed `rise` times.
     func awaitPeersReady(of process: LocalProcess) {
         // The peers are the other servers of its front door backend: its service in its region.
+        let routed = frontDoorServer(of: process)
         let backend = FrontDoor.server(of: process)?.backend
         let deadline = ContinuousClock.now + Self.readinessTimeout
         func peersReady() -> Bool {
-            running.values.allSatisfy { entry in
-                entry.process.id == process.id || FrontDoor.server(of: entry.process)?.backend != backend
-                    || entry.status == .ready
+            let peers = running.values.filter { entry in
+                entry.process.id != process.id && FrontDoor.server(of: entry.process)?.backend == backend
+            }
+            guard peers.allSatisfy({ $0.status == .ready }) else { return false }
+            guard let routed, !peers.isEmpty else { return true }
+            let up = FrontDoorStats.routable(backend: routed.backend) ?? []
+            return peers.allSatisfy { peer in FrontDoor.server(of: peer.process).map { up.contains($0.server) } ?? true
             }
         }
-        while !peersReady(), ContinuousClock.now < deadline, supervisorStopRequested == 0 {
+        while !peersReady() {
+            guard ContinuousClock.now < deadline, supervisorStopRequested == 0 else {
+                log("restarting \(process.id) while a peer is not ready or not routed to")
+                return
+            }
             reap()
             tend()
             usleep(100_000)

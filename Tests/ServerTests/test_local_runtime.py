@@ -241,7 +241,9 @@ def test_a_two_region_topology_runs_locally_end_to_end(project):
     finally:
         rolling.set()
         watcher.join()
-    assert len(answers) > 20 and set(answers) == {200}, answers
+    logs = state_directory(project) / "logs"
+    assert len(answers) > 20 and set(answers) == {200}, (
+        answers, (logs / "supervisor.log").read_text()[-3000:], (logs / "front-door.log").read_text()[-3000:])
     rolled = pids(project)
     for process, pid in rolled.items():
         assert (pid != steady[process]) == process.startswith("realtime/"), process
