@@ -53,6 +53,7 @@ final class EngineServer: Sendable {
     func open(webSocket: FrameSink?, clientAddress: String?) async -> EngineSession {
         let registry = self.registry
         let logger = self.logger
+        metrics.handshake(webSocket: webSocket != nil, accepted: true)
         let session = EngineSession(
             id: (sockets?.cluster?.sessionIDPrefix ?? "") + SessionRegistry.newID(),
             configuration: configuration.engine,
@@ -95,7 +96,10 @@ final class EngineServer: Sendable {
             let query = try EngineQuery(query(request))
             guard query.transport == .polling else { throw EngineError(.badRequest) }
             guard let sid = query.sid else {
-                guard !isDraining else { return Response(status: .serviceUnavailable, headers: corsHeaders(request)) }
+                guard !isDraining else {
+                    metrics.handshake(webSocket: false, accepted: false)
+                    return Response(status: .serviceUnavailable, headers: corsHeaders(request))
+                }
                 let session = await open(webSocket: nil, clientAddress: Self.clientAddress(request.headers))
                 let open = configuration.engine.openPacket(sid: session.id, upgrades: ["websocket"])
                 return response(Self.reply(text: EngineCodec.encodePayload([open])), request)
@@ -249,9 +253,13 @@ final class EngineServer: Sendable {
     /// and for the upgrade of a polling session, one that is here and still polling.
     func shouldUpgrade(uri: String) async -> Bool {
         let uri = URI(uri)
-        guard !isDraining, uri.path == Self.path, let query = try? EngineQuery(query(uri)),
-            query.transport == .websocket
-        else { return false }
+        guard uri.path == Self.path, let query = try? EngineQuery(query(uri)), query.transport == .websocket else {
+            return false
+        }
+        guard !isDraining else {
+            if query.sid == nil { metrics.handshake(webSocket: true, accepted: false) }
+            return false
+        }
         if let sid = query.sid {
             guard let session = await registry.session(sid), await session.state == .polling else { return false }
         }

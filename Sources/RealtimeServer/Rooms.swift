@@ -158,6 +158,12 @@ actor Rooms {
 
     /// A broadcast that came through Redis, for the sockets here; recoverable ones carry their offset.
     func deliver(_ message: ClusterMessage) async {
+        if let offset = message.offset {
+            // Redis's clock and this instance's may differ by a little: a negative latency is counted as none.
+            let now = EventIDs.wallClockMilliseconds()
+            metrics.deliveryLatency.recordNanoseconds(
+                Int64(now > offset.milliseconds ? now - offset.milliseconds : 0) * 1_000_000)
+        }
         await deliver(
             PreparedPackets(message.packetsWithOffset(), shared: true), offset: message.offset,
             namespace: message.namespace, room: message.room, except: message.except, volatile: message.volatile)

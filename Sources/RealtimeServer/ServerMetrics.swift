@@ -11,6 +11,14 @@ public final class ServerMetrics: Sendable {
     let pollingConnections: Metrics.Meter
     let webSocketConnections: Metrics.Meter
     let upgradeFailures: Metrics.Counter
+    /// Engine.IO handshakes (a new session on either transport): accepted, or refused because the instance drains.
+    /// The handshake availability SLO is their ratio; malformed requests are the client's and not counted.
+    private let handshakes: [String: Metrics.Counter]
+    /// Socket.IO CONNECTs to a namespace: accepted, or refused by reason (`ConnectRefusal`).
+    private let connects: [String: Metrics.Counter]
+    /// From a recoverable broadcast's entry in its region's Redis stream (the stream id's milliseconds) to its
+    /// frames handed to this instance's sockets: the delivery latency SLO's histogram.
+    let deliveryLatency: Metrics.Timer
     /// Packets not delivered: volatile ones to clients that were behind, and the queues of closed slow consumers.
     let droppedVolatile: Metrics.Counter
     let slowConsumersClosed: Metrics.Counter
@@ -54,6 +62,12 @@ public final class ServerMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultValueHistogramBuckets = [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 50000]
+        factory.durationHistogramBuckets = [
+            Self.deliveryLatencyLabel: [
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+            ]
+        ]
         factory.defaultDurationHistogramBuckets = [
             .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
             .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100), .seconds(1),
@@ -65,6 +79,29 @@ public final class ServerMetrics: Sendable {
         webSocketConnections = Metrics.Meter(
             label: "realtime_connections", dimensions: [("transport", "websocket")], factory: factory)
         upgradeFailures = Metrics.Counter(label: "realtime_upgrade_failures_total", factory: factory)
+        var handshakes: [String: Metrics.Counter] = [:]
+        for transport in ["polling", "websocket"] {
+            for outcome in ["accepted", "refused"] {
+                handshakes[transport + outcome] = Metrics.Counter(
+                    label: "realtime_handshakes_total", dimensions: [("transport", transport), ("outcome", outcome)],
+                    factory: factory)
+            }
+        }
+        self.handshakes = handshakes
+        connects = Dictionary(
+            uniqueKeysWithValues: ([nil] + ConnectRefusal.allCases).map { refusal in
+                (
+                    refusal?.rawValue ?? "",
+                    Metrics.Counter(
+                        label: "realtime_connects_total",
+                        dimensions: [
+                            ("outcome", refusal == nil ? "accepted" : "refused"),
+                            ("reason", refusal?.rawValue ?? "none"),
+                        ],
+                        factory: factory)
+                )
+            })
+        deliveryLatency = Metrics.Timer(label: Self.deliveryLatencyLabel, factory: factory)
         droppedVolatile = Metrics.Counter(
             label: "realtime_dropped_messages_total", dimensions: [("reason", "volatile")], factory: factory)
         slowConsumersClosed = Metrics.Counter(
@@ -101,7 +138,9 @@ public final class ServerMetrics: Sendable {
             })
         var perNamespace: [String: NamespaceMetrics] = [:]
         for namespace in namespaces {
-            let dimensions = [("namespace", namespace)]
+            // Not `namespace`: the Prometheus sidecar on Cloud Run sets that label to the service's name, and a
+            // scraped label it sets itself is renamed `exported_namespace`.
+            let dimensions = [("socketio_namespace", namespace)]
             perNamespace[namespace] = NamespaceMetrics(
                 sockets: Metrics.Meter(label: "realtime_sockets", dimensions: dimensions, factory: factory),
                 rooms: Metrics.Meter(label: "realtime_rooms", dimensions: dimensions, factory: factory),
@@ -116,7 +155,16 @@ public final class ServerMetrics: Sendable {
         fallback = FallbackMetrics(factory: factory)
     }
 
+    static let deliveryLatencyLabel = "realtime_delivery_latency_seconds"
+
     func namespace(_ name: String) -> NamespaceMetrics? { namespaceMetrics[name] }
+
+    func handshake(webSocket: Bool, accepted: Bool) {
+        handshakes[(webSocket ? "websocket" : "polling") + (accepted ? "accepted" : "refused")]?.increment()
+    }
+
+    /// A CONNECT accepted (nil) or refused.
+    func connect(refused refusal: ConnectRefusal?) { connects[refusal?.rawValue ?? ""]?.increment() }
 
     func recoveries(succeeded: Bool) -> Metrics.Counter { succeeded ? recovered : notRecovered }
 
@@ -132,4 +180,12 @@ public final class ServerMetrics: Sendable {
 
     /// The Prometheus text exposition format.
     public func exposition() -> String { registry.emitToString() }
+}
+
+/// Why a Socket.IO CONNECT was refused: the `reason` label of `realtime_connects_total`, a closed set.
+enum ConnectRefusal: String, CaseIterable, Sendable {
+    case invalidNamespace = "invalid_namespace"
+    case unauthorized
+    case userIDTooLong = "user_id_too_long"
+    case tooManyConnections = "too_many_connections"
 }

@@ -148,6 +148,7 @@ actor SocketConnection {
 
     private func connect(_ packet: SocketPacket) async {
         guard let namespace = server.namespaces[packet.namespace] else {
+            server.metrics.connect(refused: .invalidNamespace)
             await audit(.refused, packet.namespace, user: nil, reason: "invalid namespace")
             await send(
                 SocketPacket(
@@ -166,6 +167,7 @@ actor SocketConnection {
             } catch {
                 let reason = (error as? Authenticator.Refusal)?.reason ?? "unauthorized"
                 server.metrics.authFailures.increment()
+                server.metrics.connect(refused: .unauthorized)
                 await audit(.refused, packet.namespace, user: nil, reason: "unauthorized: \(reason)")
                 await send(
                     SocketPacket(
@@ -177,6 +179,7 @@ actor SocketConnection {
             identity = Identity(user: auth["user"]?.stringValue ?? socketID, tenders: nil, isAdmin: false)
         }
         guard NameLimits.fits(identity.user) else {
+            server.metrics.connect(refused: .userIDTooLong)
             await audit(.refused, packet.namespace, user: nil, reason: "user id too long")
             await send(
                 SocketPacket(
@@ -185,6 +188,7 @@ actor SocketConnection {
             return
         }
         guard await server.users.open(identity.user, limit: server.limits.maxConnectionsPerUser) else {
+            server.metrics.connect(refused: .tooManyConnections)
             await audit(.refused, packet.namespace, user: identity.user, reason: "too many connections")
             await send(
                 SocketPacket(
@@ -218,6 +222,7 @@ actor SocketConnection {
         var reply: [(String, JSONValue)] = [("sid", .string(socket.id))]
         if let pid = socket.pid { reply.append(("pid", .string(pid))) }
         await send(SocketPacket(.connect, namespace: packet.namespace, data: .object(reply)))
+        server.metrics.connect(refused: nil)
         await audit(.accepted, packet.namespace, user: identity.user, socket: socket.id)
         if let recovery { await rooms.endRecovery(socket, replay: recovery.replay) }
         await namespace.onConnection(socket)

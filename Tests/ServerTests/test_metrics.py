@@ -36,10 +36,10 @@ def test_metrics_follow_connections_rooms_and_events():
         during, after = asyncio.run(scenario())
         assert during['realtime_connections{transport="websocket"}'] == 1
         assert during['realtime_connections{transport="polling"}'] == 1
-        assert during['realtime_sockets{namespace="/tenders"}'] == 2
-        assert during['realtime_rooms{namespace="/tenders"}'] == 1
-        assert during['realtime_events_received_total{namespace="/tenders"}'] == 2
-        assert during['realtime_events_sent_total{namespace="/tenders"}'] >= 2
+        assert during['realtime_sockets{socketio_namespace="/tenders"}'] == 2
+        assert during['realtime_rooms{socketio_namespace="/tenders"}'] == 1
+        assert during['realtime_events_received_total{socketio_namespace="/tenders"}'] == 2
+        assert during['realtime_events_sent_total{socketio_namespace="/tenders"}'] >= 2
         assert during["realtime_broadcast_fanout_count"] == 1
         assert during["realtime_broadcast_fanout_sum"] == 2
         assert during["realtime_publish_requests_total"] == 1
@@ -47,8 +47,8 @@ def test_metrics_follow_connections_rooms_and_events():
         assert any(key.startswith("realtime_event_handler_duration_seconds_bucket") for key in during)
         assert after['realtime_connections{transport="websocket"}'] == 0
         assert after['realtime_connections{transport="polling"}'] == 0
-        assert after['realtime_sockets{namespace="/tenders"}'] == 0
-        assert after['realtime_rooms{namespace="/tenders"}'] == 0
+        assert after['realtime_sockets{socketio_namespace="/tenders"}'] == 0
+        assert after['realtime_rooms{socketio_namespace="/tenders"}'] == 0
     finally:
         server.stop()
 
