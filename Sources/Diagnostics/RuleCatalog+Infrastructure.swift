@@ -217,7 +217,56 @@ extension RuleCatalog {
             explanation: "Utilisation thresholds are fractions above 0 and at most 1; error rates are positive."),
         Rule(
             "TFC0703", family: "monitoring", severity: .warning, title: "alerts notify nobody",
-            explanation: "No `monitoring.emails`: alert policies are created but nobody is told when they fire."),
+            explanation: """
+                Neither `monitoring.emails` nor `monitoring.channels`: alert policies are created but nobody is \
+                told when they fire.
+                """),
+        Rule(
+            "TFC0704", family: "monitoring", title: "invalid notification channel",
+            explanation: """
+                An existing notification channel (a pager, a chat room) is named as Cloud Monitoring names it: \
+                `projects/PROJECT/notificationChannels/ID`, as `gcloud beta monitoring channels list` prints it.
+                """),
+        Rule(
+            "TFC0705", family: "monitoring", title: "scrape interval out of range",
+            explanation: """
+                The Managed Service for Prometheus sidecar scrapes the server's metrics at this interval (30 s by \
+                default). Below 10 s the samples cost more than they tell (Managed Service for Prometheus bills \
+                per sample); above 5 minutes a rate over the alerts' windows has too few points.
+                """,
+            source: "https://cloud.google.com/stackdriver/pricing#managed-prometheus-pricing"),
+        Rule(
+            "TFC0706", family: "monitoring", title: "auto_close out of range",
+            explanation: """
+                An incident whose condition is no longer met is closed after `auto_close`; Cloud Monitoring \
+                accepts 30 minutes to 7 days.
+                """,
+            source: "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies#AlertStrategy"),
+        Rule(
+            "TFC0707", family: "monitoring", title: "invalid uptime checker regions",
+            explanation: """
+                An uptime check runs from Cloud Monitoring's checker regions (EUROPE, SOUTH_AMERICA, \
+                ASIA_PACIFIC, USA_OREGON, USA_IOWA, USA_VIRGINIA; the API's `USA` is left out because gcloud \
+                cannot create a check with it) and needs at least three of them, so that one checker's own \
+                trouble is not taken for an outage.
+                """,
+            source: "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.uptimeCheckConfigs"),
+        Rule(
+            "TFC0708", family: "monitoring", title: "invalid service level objective",
+            explanation: """
+                A goal is above 0 and at most 0.999 (the API's bound; 1 would leave no error budget), over a \
+                rolling window of 1 to 30 \
+                days. The delivery latency SLO counts the buckets of the server's histogram \
+                `realtime_delivery_latency_seconds`, so its threshold is one of their bounds.
+                """,
+            source: "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/services.serviceLevelObjectives"),
+        Rule(
+            "TFC0709", family: "monitoring", severity: .warning, title: "the server's metrics are not exported",
+            explanation: """
+                With `monitoring.prometheus: false` no sidecar sends the bundled server's metrics to Cloud \
+                Monitoring: the dashboard keeps its Cloud Run, load balancer and Redis rows, but the alerts on the \
+                server's own metrics and both SLOs are not rendered.
+                """),
     ]
 
     static let capacityRules: [Rule] = [

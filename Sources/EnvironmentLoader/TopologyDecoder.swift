@@ -34,7 +34,7 @@ struct TopologyDecoder {
                 location: reader.decode("location", .string) ?? "us-central1",
                 instanceID: reader.decode("instance_id", .string))
         }
-        let monitoring = root.object("monitoring", keys: ["emails", "alerts"]).map(decodeMonitoring) ?? Monitoring()
+        let monitoring = root.object("monitoring", keys: Self.monitoringKeys).map(decodeMonitoring) ?? Monitoring()
         let capacity = root.object("capacity", keys: ["peak_connections", "peak_messages_per_second", "headroom"])
             .flatMap(decodeCapacity)
 
@@ -70,18 +70,57 @@ struct TopologyDecoder {
         }
     }
 
+    static let monitoringKeys = [
+        "emails", "channels", "prometheus", "scrape_interval", "auto_close", "uptime_regions", "severity", "alerts",
+        "slo",
+    ]
+
     private func decodeMonitoring(_ reader: ObjectReader) -> Monitoring {
-        var monitoring = Monitoring(emails: reader.list("emails", .string) ?? [])
-        let alertKeys = ["instance_utilization", "redis_memory_utilization", "server_errors_per_minute"]
+        var monitoring = Monitoring(
+            emails: reader.list("emails", .string) ?? [], channels: reader.list("channels", .string) ?? [])
+        monitoring.prometheus = reader.decode("prometheus", .bool) ?? monitoring.prometheus
+        monitoring.scrapeIntervalSeconds =
+            reader.decode("scrape_interval", .duration) ?? monitoring.scrapeIntervalSeconds
+        monitoring.autoCloseSeconds = reader.decode("auto_close", .duration) ?? monitoring.autoCloseSeconds
+        monitoring.uptimeRegions = reader.list("uptime_regions", .string) ?? monitoring.uptimeRegions
+        if let severities = reader.object("severity", keys: AlertKind.allCases.map(\.rawValue)) {
+            for kind in AlertKind.allCases {
+                if let severity = severities.decode(kind.rawValue, .choice("severity")) as Monitoring.Severity? {
+                    monitoring.severities[kind] = severity
+                }
+            }
+        }
+        let alertKeys = [
+            "instance_utilization", "redis_memory_utilization", "server_errors_per_minute",
+            "redis_disconnected_minutes",
+            "cluster_drops_per_minute", "connection_utilization", "slow_consumer_drops_per_minute",
+            "refusals_per_minute",
+        ]
         if let alerts = reader.object("alerts", keys: alertKeys) {
-            monitoring.instanceUtilization =
-                alerts.decode("instance_utilization", .number) ?? monitoring.instanceUtilization
-            monitoring.redisMemoryUtilization =
-                alerts.decode("redis_memory_utilization", .number)
-                ?? monitoring.redisMemoryUtilization
-            monitoring.serverErrorsPerMinute =
-                alerts.decode("server_errors_per_minute", .int)
-                ?? monitoring.serverErrorsPerMinute
+            var thresholds = monitoring.alerts
+            func read<T>(_ key: String, _ decoder: ScalarDecoder<T>, _ value: inout T) {
+                if let decoded = alerts.decode(key, decoder) { value = decoded }
+            }
+            read("instance_utilization", .number, &thresholds.instanceUtilization)
+            read("redis_memory_utilization", .number, &thresholds.redisMemoryUtilization)
+            read("server_errors_per_minute", .int, &thresholds.serverErrorsPerMinute)
+            read("redis_disconnected_minutes", .int, &thresholds.redisDisconnectedMinutes)
+            read("cluster_drops_per_minute", .int, &thresholds.clusterDropsPerMinute)
+            read("connection_utilization", .number, &thresholds.connectionUtilization)
+            read("slow_consumer_drops_per_minute", .int, &thresholds.slowConsumerDropsPerMinute)
+            read("refusals_per_minute", .int, &thresholds.refusalsPerMinute)
+            monitoring.alerts = thresholds
+        }
+        let sloKeys = ["handshake_availability", "delivery_latency", "delivery_latency_threshold", "window_days"]
+        if let slo = reader.object("slo", keys: sloKeys) {
+            var objectives = monitoring.objectives
+            objectives.handshakeAvailability =
+                slo.decode("handshake_availability", .number) ?? objectives.handshakeAvailability
+            objectives.deliveryLatency = slo.decode("delivery_latency", .number) ?? objectives.deliveryLatency
+            objectives.deliveryLatencyMilliseconds =
+                slo.decode("delivery_latency_threshold", .milliseconds) ?? objectives.deliveryLatencyMilliseconds
+            objectives.windowDays = slo.decode("window_days", .int) ?? objectives.windowDays
+            monitoring.objectives = objectives
         }
         return monitoring
     }

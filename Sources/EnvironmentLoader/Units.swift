@@ -13,6 +13,15 @@ enum Units {
         return Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
+    /// Whole milliseconds: `250ms`, `1s`, or a bare number of milliseconds.
+    static func milliseconds(_ text: String) -> Int? {
+        if text.hasSuffix("ms") { return Int(text.dropLast(2)).flatMap { $0 >= 0 ? $0 : nil } }
+        if text.hasSuffix("s") {
+            return Int(text.dropLast()).flatMap { $0 >= 0 && $0 <= Int.max / 1000 ? $0 * 1000 : nil }
+        }
+        return Int(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// Binary memory sizes: `512Mi`, `2Gi`.
     static func memory(_ text: String) -> MemorySize? {
         if text.hasSuffix("Gi"), let value = Int(text.dropLast(2)), value > 0 {
@@ -37,6 +46,11 @@ extension ScalarDecoder where T == Int {
     static let duration = formatted(
         "duration", help: "write whole seconds, minutes or hours: 3600s, 60m, 1h",
         Units.seconds)
+}
+
+extension ScalarDecoder where T == Int {
+    static let milliseconds = formatted(
+        "duration", help: "write whole milliseconds or seconds: 250ms, 1s", Units.milliseconds)
 }
 
 extension ScalarDecoder where T == MemorySize {

@@ -13,29 +13,6 @@ public struct FirebaseFallback: Sendable, Hashable {
     }
 }
 
-/// Alerting: email channels and the thresholds of the alert policies.
-public struct Monitoring: Sendable, Hashable {
-    public var emails: [String]
-    /// Alert when a service's instance count passes this fraction of `max_instances`.
-    public var instanceUtilization: Double
-    /// Alert when Redis memory usage passes this fraction.
-    public var redisMemoryUtilization: Double
-    /// Alert when a service answers more than this many 5xx responses per minute.
-    public var serverErrorsPerMinute: Int
-
-    public init(
-        emails: [String] = [],
-        instanceUtilization: Double = 0.8,
-        redisMemoryUtilization: Double = 0.8,
-        serverErrorsPerMinute: Int = 60
-    ) {
-        self.emails = emails
-        self.instanceUtilization = instanceUtilization
-        self.redisMemoryUtilization = redisMemoryUtilization
-        self.serverErrorsPerMinute = serverErrorsPerMinute
-    }
-}
-
 /// The load the topology is declared to carry; validation checks the scaling limits hold it.
 public struct Capacity: Sendable, Hashable {
     public var peakConnections: Int

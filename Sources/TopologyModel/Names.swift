@@ -48,6 +48,12 @@ public struct ResourceNames: Sendable {
     public func redisCASecret(_ region: String) -> String { "\(prefix)-redis-ca-\(region)" }
     /// Secret holding every region's Redis endpoint for the relay (`RelayEndpoints`), mounted as a file.
     public var relayEndpointsSecret: String { "\(prefix)-relay-endpoints" }
+    /// The `RunMonitoring` document of a service's Prometheus sidecar (`ServerMetricsExport`).
+    public func metricsExportSecret(_ service: RealtimeService) -> String { "\(prefix)-\(service.name)-prometheus" }
+    /// Monitoring: the custom service the SLOs belong to, the uptime check, the log-based metric.
+    public var monitoringService: String { "\(prefix)-realtime" }
+    public var uptimeCheck: String { "\(prefix)-healthz" }
+    public var refusalsLogMetric: String { "\(prefix)/connection_refusals" }
 
     /// The Firebase RTDB instance id.
     public var firebaseDatabase: String {

@@ -15,7 +15,7 @@ extension Topology {
     public func isPublic(_ service: RealtimeService) -> Bool { loadBalancer != nil || service.ingress == .all }
 
     public var requiredAPIs: [String] {
-        var apis: Set = ["compute", "iam", "monitoring", "run", "secretmanager"]
+        var apis: Set = ["compute", "iam", "logging", "monitoring", "run", "secretmanager"]
         if memorystore != nil { apis.formUnion(["redis", "servicenetworking"]) }
         if usesBundledImage { apis.formUnion(Self.imageBuildAPIs) }
         // The fallback's clients: custom tokens signed through IAM Credentials, exchanged at the Identity Toolkit.
@@ -31,8 +31,8 @@ extension Topology {
     public var runtimeRoles: [String] { runtimeRoleReasons.map(\.role) }
 
     /// Each project role of the runtime service account with the feature that needs it; nothing else is granted
-    /// (no trace agent: the server sends no traces; no metric writer: it serves Prometheus text on `/metrics`, on loopback
-    /// and pushes nothing to Cloud Monitoring, whose Cloud Run metrics need no role of the service's).
+    /// (no trace agent: the server sends no traces; the metric writer only for the Prometheus sidecar, as Cloud
+    /// Run's own metrics need no role of the service's).
     public var runtimeRoleReasons: [(role: String, reason: String)] {
         var roles = [
             (
@@ -40,6 +40,13 @@ extension Topology {
                 "The server's JSON log lines (JSONLogHandler) become structured Cloud Logging entries."
             )
         ]
+        if services.contains(where: { metricsExport($0) != nil }) {
+            roles.append(
+                (
+                    "roles/monitoring.metricWriter",
+                    "The Prometheus sidecar beside each bundled server writes the server's metrics to Cloud Monitoring."
+                ))
+        }
         if firebaseEnabled {
             roles.append(
                 (
@@ -87,6 +94,7 @@ extension Topology {
             }
         }
         if let relay = relayEndpoints { ids.insert(relay.secretID) }
+        for service in services { if let export = metricsExport(service) { ids.insert(export.secretID) } }
         return ids.sorted()
     }
 }

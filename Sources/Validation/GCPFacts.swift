@@ -35,4 +35,14 @@ enum GCPFacts {
     static let defaultRegionalMemoryQuotaGiB = 2000
     /// Environment variables Cloud Run sets itself.
     static let reservedEnv = ["K_CONFIGURATION", "K_REVISION", "K_SERVICE", "PORT"]
+
+    /// Uptime checker regions (`UptimeCheckRegion`, https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.uptimeCheckConfigs):
+    /// a check runs from at least three. The API also has `USA` (all three US locations), which
+    /// `gcloud monitoring uptime create --regions` does not take, so deploy.sh could not create the same check.
+    static let uptimeRegions: Set<String> = [
+        "EUROPE", "SOUTH_AMERICA", "ASIA_PACIFIC", "USA_OREGON", "USA_IOWA", "USA_VIRGINIA",
+    ]
+    /// An alert policy's `alertStrategy.autoClose` (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies):
+    /// at least 30 minutes, at most 7 days.
+    static let autoCloseSeconds = 1800...604_800
 }

@@ -24,30 +24,114 @@ enum FirebaseRules {
     }
 }
 
-/// TFC07xx: alerting.
+/// TFC07xx: observability: notification channels, the server's metrics, alert thresholds, uptime checks, SLOs.
 enum MonitoringRules {
     static func check(_ topology: Topology, _ report: inout Report) {
         let monitoring = topology.monitoring
-        if monitoring.emails.isEmpty {
+        if monitoring.emails.isEmpty, monitoring.channels.isEmpty {
             report.warning(
                 "TFC0703", "monitoring", "alert policies notify nobody",
-                help: "add `monitoring: { emails: [oncall@example.com] }`")
+                help: "add `monitoring: { emails: [oncall@example.com] }` or an existing channel under `channels`")
         }
         for (index, email) in monitoring.emails.enumerated() where !isEmail(email) {
             report.error("TFC0701", "monitoring.emails[\(index)]", "'\(email)' is not an email address")
         }
-        let ratios = [
-            ("monitoring.alerts.instance_utilization", monitoring.instanceUtilization),
-            ("monitoring.alerts.redis_memory_utilization", monitoring.redisMemoryUtilization),
-        ]
-        for (path, value) in ratios where !(value > 0 && value <= 1) {
-            report.error("TFC0702", path, "threshold \(formatted(value)) is not a fraction above 0 and at most 1")
-        }
-        if monitoring.serverErrorsPerMinute < 1 {
+        for (index, channel) in monitoring.channels.enumerated() where !isChannel(channel) {
             report.error(
-                "TFC0702", "monitoring.alerts.server_errors_per_minute",
-                "threshold \(monitoring.serverErrorsPerMinute) is below 1")
+                "TFC0704", "monitoring.channels[\(index)]", "'\(channel)' is not a notification channel's name",
+                help: "write projects/PROJECT/notificationChannels/ID (gcloud beta monitoring channels list)")
         }
+        thresholds(monitoring.alerts, &report)
+        if !(10...300).contains(monitoring.scrapeIntervalSeconds) {
+            report.error(
+                "TFC0705", "monitoring.scrape_interval",
+                "scrape interval \(monitoring.scrapeIntervalSeconds)s is outside 10s to 300s",
+                help: "30s is the sidecar's default; every scrape is billed per sample")
+        }
+        if !(GCPFacts.autoCloseSeconds).contains(monitoring.autoCloseSeconds) {
+            report.error(
+                "TFC0706", "monitoring.auto_close",
+                "auto_close \(monitoring.autoCloseSeconds)s is outside what Cloud Monitoring accepts",
+                help: "between 30m and 168h (7 days)")
+        }
+        let unknown = monitoring.uptimeRegions.filter { !GCPFacts.uptimeRegions.contains($0) }
+        if !unknown.isEmpty {
+            report.error(
+                "TFC0707", "monitoring.uptime_regions", "unknown uptime checker region '\(unknown[0])'",
+                help: "use \(GCPFacts.uptimeRegions.sorted().joined(separator: ", "))")
+        } else if Set(monitoring.uptimeRegions).count < 3 {
+            report.error(
+                "TFC0707", "monitoring.uptime_regions",
+                "an uptime check needs at least 3 checker regions, not \(Set(monitoring.uptimeRegions).count)",
+                help: "e.g. [USA, EUROPE, ASIA_PACIFIC]")
+        }
+        objectives(monitoring.objectives, &report)
+        if !monitoring.prometheus, topology.services.contains(where: { $0.image == .bundled }) {
+            let off = AlertKind.allCases.filter(\.needsServerMetrics).map(\.rawValue)
+            report.warning(
+                "TFC0709", "monitoring.prometheus",
+                "the server's own metrics stay on each instance: the alerts \(off.joined(separator: ", ")) and both "
+                    + "SLOs are not rendered",
+                help: "leave `prometheus: true` (the default) unless another collector sends them")
+        }
+    }
+
+    private static func thresholds(_ alerts: AlertThresholds, _ report: inout Report) {
+        let ratios = [
+            ("instance_utilization", alerts.instanceUtilization),
+            ("redis_memory_utilization", alerts.redisMemoryUtilization),
+            ("connection_utilization", alerts.connectionUtilization),
+        ]
+        for (key, value) in ratios where !(value > 0 && value <= 1) {
+            report.error(
+                "TFC0702", "monitoring.alerts.\(key)",
+                "threshold \(formatted(value)) is not a fraction above 0 and at most 1")
+        }
+        let counts = [
+            ("server_errors_per_minute", alerts.serverErrorsPerMinute),
+            ("cluster_drops_per_minute", alerts.clusterDropsPerMinute),
+            ("slow_consumer_drops_per_minute", alerts.slowConsumerDropsPerMinute),
+            ("refusals_per_minute", alerts.refusalsPerMinute),
+        ]
+        for (key, value) in counts where value < 1 {
+            report.error("TFC0702", "monitoring.alerts.\(key)", "threshold \(value) is below 1")
+        }
+        // An alert condition's duration is at most a day (the API's limit for `duration`).
+        if !(1...1440).contains(alerts.redisDisconnectedMinutes) {
+            report.error(
+                "TFC0702", "monitoring.alerts.redis_disconnected_minutes",
+                "\(alerts.redisDisconnectedMinutes) minutes is outside 1 to 1440")
+        }
+    }
+
+    private static func objectives(_ slo: ServiceLevelObjectives, _ report: inout Report) {
+        for (key, value) in [
+            ("handshake_availability", slo.handshakeAvailability), ("delivery_latency", slo.deliveryLatency),
+        ] where !(value > 0 && value <= 0.999) {
+            // The API takes a goal above 0 and at most 0.999 (`google_monitoring_slo.goal`); 1 would leave no
+            // error budget to burn.
+            report.error(
+                "TFC0708", "monitoring.slo.\(key)", "SLO goal \(formatted(value)) is not above 0 and at most 0.999",
+                help: "e.g. 0.999 or 0.99")
+        }
+        if !ServiceLevelObjectives.latencyBuckets.contains(slo.deliveryLatencyMilliseconds) {
+            report.error(
+                "TFC0708", "monitoring.slo.delivery_latency_threshold",
+                "\(slo.deliveryLatencyMilliseconds)ms is not a bucket bound of the server's latency histogram",
+                help: "a latency SLO counts whole buckets: use "
+                    + ServiceLevelObjectives.latencyBuckets.map { "\($0)ms" }.joined(separator: ", "))
+        }
+        if !(1...30).contains(slo.windowDays) {
+            report.error(
+                "TFC0708", "monitoring.slo.window_days", "an SLO window of \(slo.windowDays) days is outside 1 to 30")
+        }
+    }
+
+    /// `projects/PROJECT/notificationChannels/ID`, the name Cloud Monitoring gives a channel.
+    static func isChannel(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "projects" && ProjectRules.validProject(String(parts[1]))
+            && parts[2] == "notificationChannels" && !parts[3].isEmpty && parts[3].allSatisfy(\.isNumber)
     }
 
     static func isEmail(_ text: String) -> Bool {
