@@ -141,6 +141,10 @@ public struct Printer: Sendable {
             return list(elements, indent: indent)
         case .object(let items):
             return object(items, indent: indent)
+        case .conditional(let condition, let whenTrue, let whenFalse):
+            return [condition, whenTrue, whenFalse].map { self.expression($0, indent: indent) }
+                .enumerated().map { $0.offset == 0 ? $0.element : ($0.offset == 1 ? "? " : ": ") + $0.element }
+                .joined(separator: " ")
         }
     }
 

@@ -73,6 +73,8 @@ public indirect enum Expression: Sendable, Hashable {
     case object([ObjectItem])
     /// `"prefix-${var.x}-suffix"`.
     case template([TemplatePart])
+    /// `condition ? whenTrue : whenFalse`.
+    case conditional(Expression, Expression, Expression)
 
     /// A reference written as dotted names: `.ref("var", "project_id")`.
     public static func ref(_ root: String, _ names: String...) -> Expression {
@@ -144,6 +146,8 @@ extension Expression {
                 if case .interpolation(let expression) = part { return expression.references }
                 return []
             }
+        case .conditional(let condition, let whenTrue, let whenFalse):
+            condition.references + whenTrue.references + whenFalse.references
         }
     }
 }

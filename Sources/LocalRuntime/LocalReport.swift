@@ -155,6 +155,42 @@ public enum LocalReport {
             url: spec?.url, rows: rows)
     }
 
+    /// Every server instance's metrics as one Prometheus exposition, each sample labelled with its instance
+    /// (`instance="realtime/us-central1/1"`, as the sidecar labels a Cloud Run instance's), each metric's `# HELP`
+    /// and `# TYPE` once: what `tfctl status --metrics` prints, and what a local Prometheus could scrape from a
+    /// file. Instances that do not answer are named in a comment.
+    public static func metrics(directory: LocalStateDirectory) -> String {
+        guard let spec = directory.readSpec() else { return "" }
+        var out = ""
+        var described: Set<String> = []
+        for process in spec.processes {
+            guard let port = process.metricsPort else { continue }
+            guard let answer = PortProbe.get(port, "/metrics"), answer.status == 200 else {
+                out += "# \(process.id): no answer on its metrics port \(port)\n"
+                continue
+            }
+            for line in answer.body.split(separator: "\n", omittingEmptySubsequences: true) {
+                if line.hasPrefix("#") {
+                    if described.insert(String(line)).inserted { out += line + "\n" }
+                    continue
+                }
+                out += labelled(line, instance: process.id) + "\n"
+            }
+        }
+        return out
+    }
+
+    /// A sample line with `instance="ID"` first among its labels.
+    static func labelled(_ line: Substring, instance: String) -> String {
+        let label = "instance=\"\(instance)\""
+        if let brace = line.firstIndex(of: "{") {
+            let rest = line[line.index(after: brace)...]
+            return line[...brace] + label + (rest.hasPrefix("}") ? "" : ",") + rest
+        }
+        guard let space = line.firstIndex(of: " ") else { return String(line) }
+        return line[..<space] + "{" + label + "}" + line[space...]
+    }
+
     /// The sum of a Prometheus metric's samples over its labels; nil when the server does not export it.
     static func sum(_ metric: String, in text: String) -> Int? {
         var total: Double?

@@ -129,8 +129,13 @@ public struct CostEstimate: Sendable, Hashable {
         var runBaseline = 0.0, runCeiling = 0.0
         for service in resources where service.type == "google_cloud_run_v2_service" {
             let a = service.attributes
-            let cpu = Self.vcpus(string(a["template.containers.resources.limits.cpu"]))
-            let memory = Self.gibibytes(string(a["template.containers.resources.limits.memory"]))
+            // Every container of the revision (the server, and its Prometheus sidecar): an instance is billed for
+            // the sum of their limits. A container's path is `template.containers[NAME]` once it is named.
+            var cpu = 0.0, memory = 0.0
+            for (path, value) in a.sorted(by: { $0.key < $1.key }) where path.hasPrefix("template.containers") {
+                if path.hasSuffix(".resources.limits.cpu") { cpu += Self.vcpus(string(value)) }
+                if path.hasSuffix(".resources.limits.memory") { memory += Self.gibibytes(string(value)) }
+            }
             let rates =
                 prices.cloudRun.tier2Regions.contains(string(a["location"]))
                 ? prices.cloudRun.tier2 : prices.cloudRun.tier1

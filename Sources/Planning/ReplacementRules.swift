@@ -61,7 +61,20 @@ enum ReplacementRules {
             ["instance_id", "project", "region", "type"],
             "google-beta/services/firebasedatabase/resource_firebase_database_instance.go"),
         "google_firebase_project": Entry(["project"], "google-beta/services/firebase/resource_firebase_project.go"),
+        "google_logging_metric": Entry(
+            // labels is a set: a label added, removed or changed replaces the metric. `name` is an update (a PUT to
+            // the new name, which leaves the old metric behind: terraform-provider-google#18144); tfctl derives it
+            // from the topology's name, which does not change.
+            ["metric_descriptor.labels"], "google/services/logging/resource_logging_metric.go"),
         "google_monitoring_alert_policy": Entry([], "google/services/monitoring/resource_monitoring_alert_policy.go"),
+        "google_monitoring_custom_service": Entry(
+            ["service_id"], "google/services/monitoring/resource_monitoring_custom_service.go"),
+        // dashboard_json is a PATCH in place.
+        "google_monitoring_dashboard": Entry([], "google/services/monitoring/resource_monitoring_dashboard.go"),
+        "google_monitoring_slo": Entry(["service", "slo_id"], "google/services/monitoring/resource_monitoring_slo.go"),
+        "google_monitoring_uptime_check_config": Entry(
+            ["checker_type", "http_check.request_method", "monitored_resource", "resource_group"],
+            "google/services/monitoring/resource_monitoring_uptime_check_config.go"),
         "google_monitoring_notification_channel": Entry(
             [], "google/services/monitoring/resource_monitoring_notification_channel.go"),
         // service is not ForceNew (one create-or-update function): a new service is written beside the old one.

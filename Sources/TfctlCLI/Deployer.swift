@@ -86,6 +86,7 @@ struct Deployer {
                 variables += ["-var", "\(TerraformRenderer.secretVersionVariable(id))=\(version)"]
             }
         }
+        variables += try monitoringVariables()
         try step(
             "terraform plan",
             runner.run("terraform", ["plan", "-input=false", "-out=tfctl.tfplan"] + variables, in: terraformDirectory))

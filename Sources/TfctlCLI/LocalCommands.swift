@@ -175,6 +175,11 @@
 
         @OptionGroup var options: EnvironmentOptions
 
+        @Flag(
+            name: .long,
+            help: "Print every server instance's metrics instead, each sample labelled with its instance.")
+        var metrics = false
+
         func run() throws {
             let pipeline = options.pipeline()
             if pipeline.failed(strict: options.strict) {
@@ -182,6 +187,10 @@
                 throw ExitCode(1)
             }
             let directory = LocalTarget.directory(pipeline, options)
+            if metrics {
+                print(LocalReport.metrics(directory: directory), terminator: "")
+                return
+            }
             let report = LocalReport.status(
                 directory: directory, supervision: LocalTarget.controller(directory).supervision())
             print(options.format == .json ? report.json.pretty() : report.text, terminator: "")

@@ -25,7 +25,18 @@ import Testing
                 " application-default print-access-token ", " compute project-info describe ",
                 " secrets versions list ",
             ]
-            return Array(calls().drop { call in call.hasPrefix("gcloud ") && reads.contains { call.contains($0) } })
+            let after = Array(
+                calls().drop { call in call.hasPrefix("gcloud ") && reads.contains { call.contains($0) } })
+            // The monitoring's reads before the plan (`Deployer.monitoringVariables`): the certificate's status, and
+            // the metric descriptor with the token it is asked with.
+            return after.indices.compactMap { index in
+                let call = after[index]
+                let probe =
+                    call.contains("/metricDescriptors/") || call.contains(" compute ssl-certificates describe ")
+                    || (call.contains("print-access-token") && index + 1 < after.count
+                        && after[index + 1].contains("/metricDescriptors/"))
+                return probe ? nil : call
+            }
         }
     }
 
@@ -39,6 +50,9 @@ import Testing
         var applicationDefaultCredentials = true
         /// The digest an image of the current source already has, if it was built before.
         var built = ""
+        /// Whether Cloud Monitoring knows the server's metrics, and the certificate is ACTIVE.
+        var metricsKnown = false
+        var certificateActive = false
     }
 
     func harness(
@@ -65,6 +79,8 @@ import Testing
             if [[ "$line" == *"builds submit"* ]]; then echo "sha256:$(printf 'a%.0s' $(seq 1 64))"; fi
             if [[ "$line" == *"docker images describe"* ]] && [ -n "$STUB_BUILT" ]; then echo "$STUB_BUILT"; fi
             if [[ "$line" == *"networks peerings list"* ]]; then echo "servicenetworking-googleapis-com"; fi
+            if [[ "$line" == *"/metricDescriptors/"* ]]; then [ -n "$STUB_METRICS" ] && printf 200 || printf 404; fi
+            if [[ "$line" == *"ssl-certificates describe"* ]] && [ -n "$STUB_CERT" ]; then echo ACTIVE; fi
             if [[ "$line" == *"-target=google_secret_manager_secret."* ]]; then touch "$STUB_LOG.secrets"; fi
             if [[ "$line" == *"secrets versions list"* ]]; then
               # A secret in $STUB_ABSENT does not exist until the targeted apply creates it, then has no version.
@@ -98,6 +114,7 @@ import Testing
                 "STUB_ENABLED_APIS": project.enabledAPIs.joined(separator: " "), "STUB_BILLING": project.billing,
                 "STUB_NO_ADC": project.applicationDefaultCredentials ? "" : "1",
                 "STUB_ABSENT": absent.isEmpty ? "-" : absent.joined(separator: " "), "STUB_BUILT": project.built,
+                "STUB_METRICS": project.metricsKnown ? "1" : "", "STUB_CERT": project.certificateActive ? "1" : "",
             ],
             output: .nullDevice, errors: .nullDevice)
         let deployer = Deployer(
@@ -141,7 +158,7 @@ import Testing
         #expect(
             Array(steps.prefix(3)) == [
                 "terraform [terraform] init -input=false",
-                "terraform [terraform] plan -input=false -out=tfctl.tfplan",
+                "terraform [terraform] plan -input=false -out=tfctl.tfplan -var edge_serving=false",
                 "terraform [terraform] apply -input=false tfctl.tfplan",
             ])
         // Then the Realtime Database's rules, which the provider cannot set (deploy.sh uploads them too).
@@ -192,6 +209,7 @@ import Testing
         #expect(
             calls[6]
                 == "terraform [terraform] plan -input=false -out=tfctl.tfplan -var image_admin=\(image) -var image_realtime=\(image)"
+                + " -var server_metrics_exist=false -var edge_serving=false"
         )
         #expect(calls[7] == "terraform [terraform] apply -input=false tfctl.tfplan")
         let config = try String(
@@ -245,9 +263,38 @@ import Testing
         try ready.deployer.applyTerraform(.autoApproved, report: try report(ready, "with-secrets"))
         #expect(
             ready.steps().suffix(4).prefix(2) == [
-                "terraform [terraform] plan -input=false -out=tfctl.tfplan -var secret_version_realtime_jwt=7",
+                "terraform [terraform] plan -input=false -out=tfctl.tfplan -var secret_version_realtime_jwt=7"
+                    + " -var edge_serving=false",
                 "terraform [terraform] apply -input=false tfctl.tfplan",
             ])
+    }
+
+    @Test("the SLOs and the uptime alert wait for what they need in the live project, and follow it once there")
+    func monitoringGates() throws {
+        let fresh = try harness("base")
+        defer { try? FileManager.default.removeItem(at: fresh.root) }
+        try fresh.deployer.applyTerraform(.autoApproved, report: try report(fresh, "base"))
+        // Asked before the plan: the metric descriptor (with a token, in a header file) and the certificate.
+        let calls = fresh.calls()
+        let descriptor = try #require(calls.firstIndex { $0.contains("/metricDescriptors/") })
+        #expect(
+            calls[descriptor].hasSuffix(
+                "/v3/projects/tenderflow-plan/metricDescriptors/"
+                    + "prometheus.googleapis.com%2Frealtime_handshakes_total%2Fcounter"))
+        #expect(calls[descriptor - 1].contains("print-access-token"))
+        let certificate = try #require(calls.firstIndex { $0.contains(" compute ssl-certificates describe ") })
+        let plan = try #require(calls.firstIndex { $0.hasPrefix("terraform [terraform] plan ") })
+        #expect(descriptor < plan && certificate < plan)
+        #expect(calls[plan].hasSuffix(" -var server_metrics_exist=false -var edge_serving=false"))
+
+        var live = Project()
+        live.metricsKnown = true
+        live.certificateActive = true
+        let running = try harness("base", project: live)
+        defer { try? FileManager.default.removeItem(at: running.root) }
+        try running.deployer.applyTerraform(.autoApproved, report: try report(running, "base"))
+        let planned = try #require(running.calls().first { $0.hasPrefix("terraform [terraform] plan ") })
+        #expect(planned.hasSuffix(" -var server_metrics_exist=true -var edge_serving=true"))
     }
 
     @Test("the preflight reports every problem at once and changes nothing, on both targets")
@@ -338,7 +385,8 @@ import Testing
         #expect(asked == ["Apply the plan above to project tenderflow-plan?"])
         #expect(
             h.steps() == [
-                "terraform [terraform] init -input=false", "terraform [terraform] plan -input=false -out=tfctl.tfplan",
+                "terraform [terraform] init -input=false",
+                "terraform [terraform] plan -input=false -out=tfctl.tfplan -var edge_serving=false",
             ])
     }
 

@@ -338,7 +338,7 @@ import Testing
             loader: EnvironmentLoader(workingDirectory: PlanGoldenTests.directory.path))
         let manifest = try #require(pipeline.manifest())
         let service = try #require(manifest.resources["google_cloud_run_v2_service.realtime_us_central1"])
-        #expect(service.attributes["template.containers.env[TFCTL_REGION].value"] == "\"us-central1\"")
+        #expect(service.attributes["template.containers[app].env[TFCTL_REGION].value"] == "\"us-central1\"")
         #expect(service.attributes["template.scaling.max_instance_count"] == "20")
         #expect(manifest.json() == (try Manifest.decode(Data(manifest.json().utf8))).json())
     }

@@ -178,9 +178,9 @@ import Yams
             let yaml = try rendered.text("cloudrun/\(call.positional)-\(region).yaml")
             let document = try #require(try Yams.load(yaml: yaml) as? [String: Any])
             let template = (document["spec"] as? [String: Any])?["template"] as? [String: Any]
-            let env =
-                (((template?["spec"] as? [String: Any])?["containers"] as? [[String: Any]])?.first?["env"]
-                    as? [[String: Any]]) ?? []
+            // Every container's: the server's variables, and each container's mounted files.
+            let containers = ((template?["spec"] as? [String: Any])?["containers"] as? [[String: Any]]) ?? []
+            let env = containers.flatMap { ($0["env"] as? [[String: Any]]) ?? [] }
             var yamlSecrets = env.compactMap { variable -> String? in
                 guard let reference = (variable["valueFrom"] as? [String: Any])?["secretKeyRef"] as? [String: String]
                 else { return nil }
@@ -188,7 +188,7 @@ import Yams
             }
             // Mounted secrets: `<mount directory>/<file>:<secret>:<version>`, as deploy.sh's `/path=secret:version`.
             let spec = template?["spec"] as? [String: Any]
-            let mounts = ((spec?["containers"] as? [[String: Any]])?.first?["volumeMounts"] as? [[String: Any]]) ?? []
+            let mounts = containers.flatMap { ($0["volumeMounts"] as? [[String: Any]]) ?? [] }
             for volume in (spec?["volumes"] as? [[String: Any]]) ?? [] {
                 let secret = try #require(volume["secret"] as? [String: Any])
                 let mount = try #require(mounts.first { $0["name"] as? String == volume["name"] as? String })

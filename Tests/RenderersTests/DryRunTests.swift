@@ -58,7 +58,7 @@ import Testing
         #expect(printed.contains { $0.hasPrefix("gcloud redis instances create realtime-redis-asia-southeast1 ") })
         #expect(printed.contains { $0.hasPrefix("gcloud compute forwarding-rules create realtime-https ") })
         for call in run.calls {
-            let readOnly = call.contains(" list ") || call.contains(" describe ")
+            let readOnly = call.contains(" list ") || call.contains(" list-configs ") || call.contains(" describe ")
             #expect(readOnly && call.hasPrefix("gcloud "), "dry run made a call that is not read-only: \(call)")
         }
     }

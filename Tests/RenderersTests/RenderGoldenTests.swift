@@ -110,6 +110,23 @@ import Testing
         ])
         #expect(deploy.status == 0, "\(deploy.output)")
         #expect(!deploy.output.contains("exited with status"), "\(deploy.output)")
+        // What neither run reaches (a `list-configs` the stand-in always answers, so the uptime check's creation
+        // never runs), checked alone: each such `run gcloud ...` line as a script of its own.
+        let script = try String(contentsOf: directory.appendingPathComponent("gcloud/deploy.sh"), encoding: .utf8)
+        let lines = script.split(separator: "\n", omittingEmptySubsequences: false)
+        let unreached = deploy.output.firstMatch(of: /never reached[^:]*: line ([0-9, line]+)/)?.1 ?? ""
+        for number in unreached.split(whereSeparator: { !$0.isNumber }).compactMap({ Int($0) }) {
+            let line = lines[number - 1].trimmingCharacters(in: .whitespaces)
+            guard line.hasPrefix("run gcloud ") else { continue }
+            let scratch = try temporaryDirectory("tfctl-unreached")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let alone = scratch.appendingPathComponent("step.sh")
+            try Data(
+                "#!/usr/bin/env bash\nset -euo pipefail\nPROJECT=p\n\(line.dropFirst("run ".count))\n".utf8
+            ).write(to: alone)
+            let checked = try await Oracle.gcloudCheck.run([alone.path])
+            #expect(checked.status == 0 && checked.output.contains(" 0 findings"), "line \(number): \(checked.output)")
+        }
     }
 
     @Test("adding a region only adds blocks, and a new relay document; no existing service changes")

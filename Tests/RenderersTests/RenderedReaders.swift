@@ -59,7 +59,9 @@ enum RenderedReaders {
     }
 
     /// Every `run gcloud A B ...` line of a script whose words start with `prefix`, as flag → value maps
-    /// (a flag without a value maps to ""), keyed by the first positional argument after the prefix.
+    /// (a flag without a value maps to ""), keyed by the first positional argument after the prefix. A flag
+    /// given again (a sidecar's, after `--container`) keeps its first value, the server's, except
+    /// `--set-secrets`, whose lists are joined: every secret the revision reads.
     static func gcloudCalls(_ script: String, _ prefix: [String]) -> [(positional: String, flags: [String: String])] {
         script.split(separator: "\n").compactMap { line in
             let words = shellWords(line.trimmingCharacters(in: .whitespaces))
@@ -72,10 +74,15 @@ enum RenderedReaders {
             while index < rest.count {
                 let flag = rest[index]
                 if index + 1 < rest.count, !rest[index + 1].hasPrefix("--") {
-                    flags[flag] = rest[index + 1]
+                    let value = rest[index + 1]
+                    if flag == "--set-secrets", let earlier = flags[flag] {
+                        flags[flag] = earlier + "," + value
+                    } else if flags[flag] == nil {
+                        flags[flag] = value
+                    }
                     index += 2
                 } else {
-                    flags[flag] = ""
+                    if flags[flag] == nil { flags[flag] = "" }
                     index += 1
                 }
             }

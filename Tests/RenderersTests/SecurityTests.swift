@@ -39,10 +39,14 @@ import TopologyModel
         let members = RenderedReaders.terraformResources(iam, type: "google_project_iam_member")
         let roles = Set(members.values.compactMap { $0["role"] })
         let firebase = files["terraform/firebase.tf"]?.contains("google_firebase_database_instance") == true
-        // Logs from the server's JSON lines; RTDB writes only with the fallback. No trace agent (the server sends
-        // no traces), no metric writer (it pushes no metrics): a role no feature needs fails here.
+        let sidecar = files["terraform/cloud_run.tf"]?.contains("cloud-run-gmp-sidecar") == true
+        // Logs from the server's JSON lines; RTDB writes only with the fallback; metric writes only for the
+        // Prometheus sidecar. No trace agent (the server sends no traces): a role no feature needs fails here.
         #expect(
-            roles == Set(["roles/logging.logWriter"] + (firebase ? ["roles/firebasedatabase.admin"] : [])), "\(roles)")
+            roles
+                == Set(
+                    ["roles/logging.logWriter"] + (firebase ? ["roles/firebasedatabase.admin"] : [])
+                        + (sidecar ? ["roles/monitoring.metricWriter"] : [])), "\(roles)")
         // On the account itself, with the fallback only: it signs its clients' tokens as itself, and as no other.
         let own = RenderedReaders.terraformResources(iam, type: "google_service_account_iam_member")
         #expect(Set(own.values.compactMap { $0["role"] }) == (firebase ? ["roles/iam.serviceAccountTokenCreator"] : []))

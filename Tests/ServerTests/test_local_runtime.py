@@ -212,6 +212,11 @@ def test_a_two_region_topology_runs_locally_end_to_end(project):
                                       None), message="the killed instance restarted")
     assert restarted["pid"] != before[doomed]
     assert any(p["id"] in (survivor, doomed) and p.get("connections", 0) >= 1 for p in status(project)["processes"])
+    # Every instance's metrics in one exposition, each sample labelled with its instance.
+    exposition = tfctl(project, "status", "--metrics").stdout
+    for instance in ("realtime/us-central1/1", "realtime/us-central1/2", "realtime/europe-west1/1"):
+        assert f'realtime_redis_connected{{instance="{instance}"}} 1' in exposition, exposition[:2000]
+    assert exposition.count("# TYPE realtime_connections ") == 1
 
     # Nothing changed: plan says so and a second apply restarts nothing.
     assert "No changes" in tfctl(project, "plan", "--target", "local").stdout

@@ -45,7 +45,10 @@ public struct KnativeRenderer: Sendable {
                     (
                         "template",
                         .map(
-                            ("metadata", .map(("annotations", .mapping(revisionAnnotations(service, region, names))))),
+                            (
+                                "metadata",
+                                .map(("annotations", .mapping(revisionAnnotations(service, region, topology))))
+                            ),
                             ("spec", revisionSpec(service, region, topology))
                         )
                     )
@@ -64,12 +67,13 @@ public struct KnativeRenderer: Sendable {
     }
 
     /// Revision settings Cloud Run reads from annotations, sorted by key.
-    func revisionAnnotations(_ service: RealtimeService, _ region: String, _ names: ResourceNames) -> [YAMLEntry] {
+    func revisionAnnotations(_ service: RealtimeService, _ region: String, _ topology: Topology) -> [YAMLEntry] {
+        let names = topology.names
         // Compact JSON: Cloud Run takes the network interfaces as a JSON string.
         let interfaces = JSONValue.array([
             .sortedObject(["network": .string(names.network), "subnetwork": .string(names.subnet(region))])
         ]).serialized()
-        let annotations: [(String, String)] = [
+        var annotations: [(String, String)] = [
             ("autoscaling.knative.dev/maxScale", String(service.maxInstances)),
             ("autoscaling.knative.dev/minScale", String(service.minInstances)),
             ("run.googleapis.com/cpu-throttling", String(!service.cpuAlwaysAllocated)),
@@ -79,6 +83,13 @@ public struct KnativeRenderer: Sendable {
             ("run.googleapis.com/startup-cpu-boost", String(service.startupCPUBoost)),
             ("run.googleapis.com/vpc-access-egress", "private-ranges-only"),
         ]
+        if topology.metricsExport(service) != nil {
+            // The sidecar starts once the server has.
+            let dependencies = JSONValue.object([
+                (ServerMetricsExport.collectorContainer, .array([.string(ServerMetricsExport.appContainer)]))
+            ]).serialized()
+            annotations.append(("run.googleapis.com/container-dependencies", dependencies))
+        }
         return annotations.sorted { $0.0 < $1.0 }.map { YAMLEntry(key: $0.0, value: .string($0.1)) }
     }
 
@@ -94,6 +105,7 @@ public struct KnativeRenderer: Sendable {
             }
         }
         var container = YAMLValue.map(
+            ("name", .string(ServerMetricsExport.appContainer)),
             ("image", .string(topology.names.image(service))),
             ("ports", .sequence([.map(("name", .string("http1")), ("containerPort", .int(service.port)))])),
             (
@@ -133,7 +145,60 @@ public struct KnativeRenderer: Sendable {
                         ("secret", .map(("items", items), ("secretName", .string(relay.secretID)))))
                 ]))
         }
-        return spec.appending("containers", .sequence([container]))
+        var containers = [container]
+        var volumes: [YAMLValue] = []
+        if case .mapping(let entries) = spec, let existing = entries.first(where: { $0.key == "volumes" }),
+            case .sequence(let items) = existing.value
+        {
+            volumes = items
+            spec = .mapping(entries.filter { $0.key != "volumes" })
+        }
+        if let export = topology.metricsExport(service) {
+            // The Prometheus sidecar (`ServerMetricsExport`), its configuration mounted from its secret.
+            containers.append(
+                .map(
+                    ("name", .string(ServerMetricsExport.collectorContainer)),
+                    ("image", .string(ServerMetricsExport.image)),
+                    (
+                        "resources",
+                        .map(
+                            (
+                                "limits",
+                                .map(
+                                    ("cpu", .string(ServerMetricsExport.cpu)),
+                                    ("memory", .string(ServerMetricsExport.memory)))
+                            ))
+                    ),
+                    (
+                        "volumeMounts",
+                        .sequence([
+                            .map(
+                                ("mountPath", .string(ServerMetricsExport.mountDirectory)),
+                                ("name", .string(ServerMetricsExport.volumeName)))
+                        ])
+                    ),
+                    (
+                        "livenessProbe",
+                        .map(
+                            (
+                                "httpGet",
+                                .map(
+                                    ("path", .string(ServerMetricsExport.livenessPath)),
+                                    ("port", .int(ServerMetricsExport.livenessPort)))
+                            ),
+                            ("periodSeconds", .int(30)), ("timeoutSeconds", .int(10)), ("failureThreshold", .int(3)))
+                    )
+                ))
+            let items = YAMLValue.sequence([
+                .map(("key", .string("latest")), ("path", .string(ServerMetricsExport.fileName)))
+            ])
+            volumes.append(
+                .map(
+                    ("name", .string(ServerMetricsExport.volumeName)),
+                    ("secret", .map(("items", items), ("secretName", .string(export.secretID))))))
+        }
+        if !volumes.isEmpty { spec = spec.appending("volumes", .sequence(volumes)) }
+        return spec.appending("containers", .sequence(containers))
     }
 
     private func probe(_ probe: Probe, port: Int) -> YAMLValue {

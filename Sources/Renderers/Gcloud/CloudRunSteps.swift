@@ -119,6 +119,22 @@ struct CloudRunSteps {
                 G.log(.concat(["  ", .variable(Self.bundledImage)])),
             ]
         }
+        for service in topology.sortedServices {
+            guard let export = topology.metricsExport(service) else { continue }
+            let value = "scrape_config_" + Self.shellName(service.name)
+            statements += [G.log("Prometheus sidecar configuration of \(service.name)")]
+            statements += DeployScript.secret(export.secretID, names: names)
+            statements += [
+                .if(
+                    G.isDryRun, then: [G.log("  would store the scrape configuration in \(export.secretID)")],
+                    else: [.assign(value, .literal(export.document.document(header: [])))]
+                        + DeployScript.storeIfChanged(secret: export.secretID, value: value)),
+                // Pinned: the sidecar reads it when it starts, and a new interval is a new revision.
+                .assign(
+                    Self.versionVariable(export.secretID),
+                    .substitution(Command("secret_version", .literal(export.secretID)))),
+            ]
+        }
         let secrets = Set(
             topology.sortedServices.flatMap { service in
                 topology.regions.flatMap { region in
@@ -141,7 +157,6 @@ struct CloudRunSteps {
 
     /// Deploys `service` in `region` unless its fingerprint is the one already deployed.
     private func deployment(_ service: RealtimeService, _ region: String) -> [Statement] {
-        let arguments = deployArguments(service, region)
         // What is deployed: every flag (with the digest and versions resolved above), and the environment file's
         // content, which the flags only name (by a path relative to the script: where the checkout is changes
         // nothing that is deployed).
@@ -163,12 +178,12 @@ struct CloudRunSteps {
                 then: [G.log("  unchanged (same image, secret versions and settings): no new revision")],
                 else: [
                     G.run(
-                        arguments + [
+                        serviceArguments(service, region) + [
                             "--labels",
                             .concat(
                                 labels.map { .literal($0 + ",") }
                                     + [.literal("\(Self.fingerprintLabel)="), .variable(fingerprint)]),
-                        ])
+                        ], trailing: containerArguments(service, region))
                 ]),
         ]
     }
@@ -177,12 +192,14 @@ struct CloudRunSteps {
         "env/\(service.name)-\(region).yaml"
     }
 
+    /// Every flag of a deployment: the service's, then its containers'.
     func deployArguments(_ service: RealtimeService, _ region: String, environmentFile: Word? = nil) -> [Word] {
+        serviceArguments(service, region) + containerArguments(service, region, environmentFile: environmentFile)
+    }
+
+    func serviceArguments(_ service: RealtimeService, _ region: String) -> [Word] {
         var words: [Word] = [
             "run", "deploy", .literal(names.cloudRunService(service)), "--region", .literal(region),
-            "--image", service.image == .bundled ? .variable(Self.bundledImage) : .literal(names.image(service)),
-            "--port", .literal(String(service.port)),
-            "--cpu", .literal(service.cpu.description), "--memory", .literal(service.memory.description),
             "--concurrency", .literal(String(service.concurrency)),
             "--min-instances", .literal(String(service.minInstances)),
             "--max-instances", .literal(String(service.maxInstances)),
@@ -195,6 +212,22 @@ struct CloudRunSteps {
             "--vpc-egress", "private-ranges-only",
             "--ingress", .literal(service.ingress.rawValue),
             "--service-account", G.serviceAccountEmail(names),
+        ]
+        // Public without an `allUsers` binding (`Topology.isPublic`): the invoker check is off, or on.
+        words.append(topology.isPublic(service) ? "--no-invoker-iam-check" : "--invoker-iam-check")
+        return words
+    }
+
+    /// The containers' flags. With the Prometheus sidecar, the flags after `--container NAME` are that container's
+    /// and nothing of the service's may follow them (`--labels`, `--project`: gcloud refuses them there).
+    func containerArguments(_ service: RealtimeService, _ region: String, environmentFile: Word? = nil) -> [Word] {
+        let export = topology.metricsExport(service)
+        var words: [Word] = []
+        if export != nil { words += ["--container", .literal(ServerMetricsExport.appContainer)] }
+        words += [
+            "--image", service.image == .bundled ? .variable(Self.bundledImage) : .literal(names.image(service)),
+            "--port", .literal(String(service.port)),
+            "--cpu", .literal(service.cpu.description), "--memory", .literal(service.memory.description),
             "--env-vars-file", environmentFile ?? G.besideScript(Self.environmentFile(service, region)),
             "--startup-probe", .literal(Self.probe(service.probes.startup, port: service.port)),
             "--liveness-probe", .literal(Self.probe(service.probes.liveness, port: service.port)),
@@ -213,8 +246,26 @@ struct CloudRunSteps {
             secrets.append(.literal("\(RelayEndpoints.filePath)=\(relay.secretID):\(RelayEndpoints.version)"))
         }
         if !secrets.isEmpty { words += ["--set-secrets", .concat(secrets)] }
-        // Public without an `allUsers` binding (`Topology.isPublic`): the invoker check is off, or on.
-        words.append(topology.isPublic(service) ? "--no-invoker-iam-check" : "--invoker-iam-check")
+        if let export {
+            // The sidecar (`ServerMetricsExport`): after the server, its configuration at the version stored above.
+            words += [
+                "--container", .literal(ServerMetricsExport.collectorContainer),
+                "--image", .literal(ServerMetricsExport.image),
+                "--cpu", .literal(ServerMetricsExport.cpu), "--memory", .literal(ServerMetricsExport.memory),
+                "--depends-on", .literal(ServerMetricsExport.appContainer),
+                // Its handler waits 5 s before it answers.
+                "--liveness-probe",
+                .literal(
+                    "httpGet.path=\(ServerMetricsExport.livenessPath),httpGet.port=\(ServerMetricsExport.livenessPort),"
+                        + "periodSeconds=30,timeoutSeconds=10,failureThreshold=3"),
+                "--set-secrets",
+                .concat([
+                    .literal(
+                        "\(ServerMetricsExport.mountDirectory)/\(ServerMetricsExport.fileName)=\(export.secretID):"),
+                    .variable(Self.versionVariable(export.secretID)),
+                ]),
+            ]
+        }
         return words
     }
 

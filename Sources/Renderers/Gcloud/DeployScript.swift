@@ -25,7 +25,10 @@ struct DeployScript {
             flags: [("--dry-run", "DRY_RUN"), ("--skip-secret-check", "SKIP_SECRET_CHECK")])
         body.append(.blank)
         body += Preamble.helpers
-        if topology.memorystore != nil { body += [.blank, Self.currentSecretHelper, .blank, Self.jsonLinesHelper] }
+        if topology.memorystore != nil || topology.services.contains(where: { topology.metricsExport($0) != nil }) {
+            body += [.blank, Self.currentSecretHelper]
+        }
+        if topology.memorystore != nil { body += [.blank, Self.jsonLinesHelper] }
         if !topology.services.isEmpty { body += [.blank] + CloudRunSteps.helpers() }
         for section in sections() where !section.isEmpty {
             body.append(.blank)
@@ -45,7 +48,7 @@ struct DeployScript {
         [
             apis(), identity(), network(), secrets(), secretGate(), memorystore(),
             CloudRunSteps(topology: topology).statements(), LoadBalancerSteps(topology: topology).statements(),
-            monitoring(), FirebaseSteps(topology: topology).statements(),
+            MonitoringSteps(topology: topology).statements(), FirebaseSteps(topology: topology).statements(),
         ]
     }
 
@@ -223,29 +226,5 @@ struct DeployScript {
                     "--role",
                     "roles/secretmanager.secretAccessor")
             ]
-    }
-
-    /// Email channels; alert policies are Terraform-only (gcloud has them only in alpha, without channel references).
-    private func monitoring() -> [Statement] {
-        let emails = topology.monitoring.emails
-        guard !emails.isEmpty else { return [] }
-        let existing = G.gcloud(
-            "beta", "monitoring", "channels", "list", "--filter",
-            .concat(["type=\"email\" AND labels.email_address=\"", .variable("email"), "\""]), "--format", "value(name)"
-        )
-        let body: [Statement] = [
-            G.log(.concat(["Notification channel ", .variable("email")])),
-            .if(
-                Command.test(.syntax(.isEmpty), .substitution(existing)),
-                then: [
-                    G.run(
-                        "beta", "monitoring", "channels", "create", "--display-name",
-                        .concat([.literal("\(topology.name) on-call: "), .variable("email")]), "--type", "email",
-                        "--channel-labels", .concat(["email_address=", .variable("email")]))
-                ], else: [G.log("  exists, unchanged")]),
-        ]
-        // A loop over one word is a shellcheck warning (SC2043).
-        if emails.count == 1 { return [.assign("email", .literal(emails[0]))] + body }
-        return [.for("email", in: emails.map(Word.literal), body)]
     }
 }

@@ -16,6 +16,11 @@ enum G {
     /// `run gcloud ARGS --project "$PROJECT" --quiet`: a change, printed instead of run under `--dry-run`.
     static func run(_ arguments: [Word]) -> Statement { .command(runCommand(arguments)) }
 
+    /// `run gcloud ARGS --project "$PROJECT" --quiet TRAILING`: for flags that must come last (a container's).
+    static func run(_ arguments: [Word], trailing: [Word]) -> Statement {
+        .command(Command(runCommand(arguments).words + trailing))
+    }
+
     /// `run`'s command, for a condition.
     static func runCommand(_ arguments: [Word]) -> Command {
         Command([.literal("run")] + gcloud(arguments).words + [.literal("--quiet")])

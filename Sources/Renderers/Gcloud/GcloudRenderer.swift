@@ -46,6 +46,7 @@ public struct GcloudRenderer: Sendable {
                         ])))
             }
         }
+        files += MonitoringSteps(topology: topology).files(header: header)
         if topology.loadBalancer?.httpRedirect == true {
             files.append(
                 RenderedFile(

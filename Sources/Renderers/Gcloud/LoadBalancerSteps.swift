@@ -301,7 +301,7 @@ struct LoadBalancerSteps {
 }
 
 /// Load balancer names the Terraform and the scripts share.
-enum LoadBalancerNames {
+public enum LoadBalancerNames {
     static func backend(_ service: RealtimeService, _ names: ResourceNames) -> String {
         "\(names.backendService)-\(service.name)"
     }
@@ -322,7 +322,7 @@ enum LoadBalancerNames {
 
     /// The name of the managed certificate for `domains`: it changes with them, so a new set of domains is a new
     /// certificate beside the old one, never the old one changed.
-    static func certificate(_ domains: [String], _ names: ResourceNames) -> String {
+    public static func certificate(_ domains: [String], _ names: ResourceNames) -> String {
         "\(names.certificate)-\(domainsHash(domains))"
     }
 

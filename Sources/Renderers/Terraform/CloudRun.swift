@@ -43,6 +43,14 @@ enum CloudRun {
             if case .secret(let id, _) = variable.value { dependencies += readsSecret(id) }
         }
         if let relay = context.topology.relayEndpoints { dependencies += readsSecret(relay.secretID) }
+        let export = context.topology.metricsExport(service)
+        if let export {
+            // The sidecar writes from its first scrape: the role first, or its first writes are refused.
+            dependencies +=
+                readsSecret(export.secretID) + [
+                    TF.address("google_project_iam_member", TF.label("runtime", "monitoring.metricWriter"))
+                ]
+        }
         return TF.resource("google_cloud_run_v2_service", label(service, region)) {
             Attribute("name", .string(context.names.cloudRunService(service)))
             Attribute("location", .string(region))
@@ -71,7 +79,9 @@ enum CloudRun {
                     }
                 }
                 container(service, region, context)
+                if let export { collector(export, service) }
                 if context.topology.relayEndpoints != nil { relayVolume() }
+                if let export { scrapeConfigVolume(export, service, context) }
             }
             TF.dependsOn(dependencies)
         }
@@ -79,6 +89,7 @@ enum CloudRun {
 
     private static func container(_ service: RealtimeService, _ region: String, _ context: TerraformContext) -> Block {
         Block("containers") {
+            Attribute("name", .string(ServerMetricsExport.appContainer))
             Attribute("image", TF.variable(Providers.imageVariable(service)))
             Block("ports") {
                 Attribute("name", "http1")
@@ -120,6 +131,56 @@ enum CloudRun {
                 let secret =
                     secrets[id].map { TF.ref("google_secret_manager_secret", $0.label, "secret_id") } ?? .string(id)
                 return fromSecret(variable.name, secret, version: pinnedVersion(id, version, context))
+            }
+        }
+    }
+
+    /// The Prometheus sidecar (`ServerMetricsExport`): started after the server, its configuration mounted where it
+    /// reads it, with resources of its own (Cloud Run sizes an instance by the sum of its containers' limits).
+    private static func collector(_ export: ServerMetricsExport, _ service: RealtimeService) -> Block {
+        Block("containers") {
+            Attribute("name", .string(ServerMetricsExport.collectorContainer))
+            Attribute("image", .string(ServerMetricsExport.image))
+            Attribute("depends_on", TF.strings([ServerMetricsExport.appContainer]))
+            Block("resources") {
+                Attribute(
+                    "limits",
+                    .object([
+                        ObjectItem("cpu", .string(ServerMetricsExport.cpu)),
+                        ObjectItem("memory", .string(ServerMetricsExport.memory)),
+                    ]))
+                Attribute("cpu_idle", .bool(!service.cpuAlwaysAllocated))
+            }
+            Block("volume_mounts") {
+                Attribute("name", .string(ServerMetricsExport.volumeName))
+                Attribute("mount_path", .string(ServerMetricsExport.mountDirectory))
+            }
+            // Its handler waits 5 s before it answers.
+            Block("liveness_probe") {
+                Attribute("period_seconds", 30)
+                Attribute("timeout_seconds", 10)
+                Attribute("failure_threshold", 3)
+                Block("http_get") {
+                    Attribute("path", .string(ServerMetricsExport.livenessPath))
+                    Attribute("port", .int(ServerMetricsExport.livenessPort))
+                }
+            }
+        }
+    }
+
+    /// The sidecar's `RunMonitoring` document, at the version Terraform wrote: a new interval is a new revision.
+    private static func scrapeConfigVolume(
+        _ export: ServerMetricsExport, _ service: RealtimeService, _ context: TerraformContext
+    ) -> Block {
+        let label = MonitoringBlocks.scrapeConfigLabel(service)
+        return Block("volumes") {
+            Attribute("name", .string(ServerMetricsExport.volumeName))
+            Block("secret") {
+                Attribute("secret", TF.ref("google_secret_manager_secret", label, "secret_id"))
+                Block("items") {
+                    Attribute("path", .string(ServerMetricsExport.fileName))
+                    Attribute("version", TF.ref("google_secret_manager_secret_version", label, "version"))
+                }
             }
         }
     }

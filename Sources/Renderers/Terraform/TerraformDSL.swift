@@ -90,6 +90,11 @@ struct TerraformContext {
         if let relay = topology.relayEndpoints {
             secrets[relay.secretID] = SecretResource(label: MemorystoreBlocks.relayLabel, valueFromTerraform: true)
         }
+        for service in topology.services {
+            guard let export = topology.metricsExport(service) else { continue }
+            secrets[export.secretID] = SecretResource(
+                label: MonitoringBlocks.scrapeConfigLabel(service), valueFromTerraform: true)
+        }
         return secrets
     }
 

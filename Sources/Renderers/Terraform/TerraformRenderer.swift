@@ -160,6 +160,33 @@ enum Providers {
                     }
                 })
         }
+        if !ServerSeries.services(context.topology).isEmpty {
+            blocks.append(
+                Block("variable", ServerAlerts.metricsExistVariable) {
+                    Attribute(
+                        "description",
+                        .string(
+                            "Whether Cloud Monitoring knows the server's metrics yet (tfctl apply looks): the SLOs and "
+                                + "their burn-rate alerts are created only then, as the SLO API refuses a filter on a "
+                                + "metric it does not know, and the sidecar sends the first series once the services run."
+                        ))
+                    Attribute("type", .ref("bool"))
+                    Attribute("default", false)
+                })
+        }
+        if context.topology.loadBalancer != nil {
+            blocks.append(
+                Block("variable", MonitoringBlocks.edgeServingVariable) {
+                    Attribute(
+                        "description",
+                        .string(
+                            "Whether the load balancer's certificate is ACTIVE (tfctl apply looks): the uptime alert is "
+                                + "enabled only then, so a first deploy does not page while DNS and the certificate settle."
+                        ))
+                    Attribute("type", .ref("bool"))
+                    Attribute("default", false)
+                })
+        }
         for id in context.topology.userSecretIDsPinnedAtDeploy {
             let name = secretVersionVariable(id)
             blocks.append(
@@ -218,7 +245,12 @@ public enum APIs {
         "google_compute_url_map": "compute",
         "google_firebase_database_instance": "firebasedatabase",
         "google_firebase_project": "firebase",
+        "google_logging_metric": "logging",
         "google_monitoring_alert_policy": "monitoring",
+        "google_monitoring_custom_service": "monitoring",
+        "google_monitoring_dashboard": "monitoring",
+        "google_monitoring_slo": "monitoring",
+        "google_monitoring_uptime_check_config": "monitoring",
         "google_monitoring_notification_channel": "monitoring",
         "google_project_iam_audit_config": nil,
         "google_project_iam_member": nil,

@@ -40,6 +40,11 @@ resource "google_project_service" "identitytoolkit" {
   disable_on_destroy = false
 }
 
+resource "google_project_service" "logging" {
+  service            = "logging.googleapis.com"
+  disable_on_destroy = false
+}
+
 resource "google_project_service" "monitoring" {
   service            = "monitoring.googleapis.com"
   disable_on_destroy = false

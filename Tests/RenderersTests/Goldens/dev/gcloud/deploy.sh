@@ -110,7 +110,7 @@ deployed_fingerprint() {
 }
 
 log APIs
-run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com iamcredentials.googleapis.com identitytoolkit.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
+run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com iamcredentials.googleapis.com identitytoolkit.googleapis.com logging.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
 
 log 'Service account realtime-run'
 if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then
@@ -120,6 +120,7 @@ else
 fi
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/firebasedatabase.admin --condition None --project "$PROJECT" --quiet
 run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet
+run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --project "$PROJECT" --quiet
 run gcloud iam service-accounts add-iam-policy-binding "realtime-run@${PROJECT}.iam.gserviceaccount.com" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/iam.serviceAccountTokenCreator --condition None --project "$PROJECT" --quiet
 
 log 'VPC realtime-vpc'
@@ -264,6 +265,35 @@ else
   fi
 fi
 log "  ${bundled_image}"
+log 'Prometheus sidecar configuration of realtime'
+log 'Secret realtime-realtime-prometheus'
+if exists gcloud secrets describe realtime-realtime-prometheus --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud secrets create realtime-realtime-prometheus --replication-policy automatic --project "$PROJECT" --quiet
+fi
+run gcloud secrets add-iam-policy-binding realtime-realtime-prometheus --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+if [ "$DRY_RUN" = 1 ]; then
+  log '  would store the scrape configuration in realtime-realtime-prometheus'
+else
+  scrape_config_realtime='apiVersion: monitoring.googleapis.com/v1beta
+kind: RunMonitoring
+metadata:
+  name: realtime-server
+spec:
+  endpoints:
+  - port: '\''9464'\''
+    path: /metrics
+    interval: '\''30s'\''
+'
+  if [ "$(current_secret realtime-realtime-prometheus)" != "$scrape_config_realtime" ]; then
+    log '  storing a new version of realtime-realtime-prometheus'
+    printf %s "$scrape_config_realtime" | gcloud secrets versions add realtime-realtime-prometheus --data-file=- --project "$PROJECT"
+  else
+    log '  realtime-realtime-prometheus is up to date'
+  fi
+fi
+version_realtime_realtime_prometheus="$(secret_version realtime-realtime-prometheus)"
 log 'Secret versions to pin'
 version_realtime_jwt_public_key="$(secret_version realtime-jwt-public-key)"
 log "  realtime-jwt-public-key: ${version_realtime_jwt_public_key}"
@@ -274,11 +304,11 @@ log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=436541fd labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest --no-invoker-iam-check")"
+fingerprint_realtime_us_central1="$(fingerprint "env=436541fd labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --no-invoker-iam-check --container app --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest --container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1 --cpu 500m --memory 256Mi --depends-on app --liveness-probe httpGet.path=/liveness,httpGet.port=13133,periodSeconds=30,timeoutSeconds=10,failureThreshold=3 --set-secrets /etc/rungmp/config.yaml=realtime-realtime-prometheus:${version_realtime_realtime_prometheus}")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
-  run gcloud run deploy realtime --region us-central1 --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet
+  run gcloud run deploy realtime --region us-central1 --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet --container app --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest" --container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1 --cpu 500m --memory 256Mi --depends-on app --liveness-probe httpGet.path=/liveness,httpGet.port=13133,periodSeconds=30,timeoutSeconds=10,failureThreshold=3 --set-secrets "/etc/rungmp/config.yaml=realtime-realtime-prometheus:${version_realtime_realtime_prometheus}"
 fi
 
 log 'Cloud Armor policy realtime-armor'
@@ -440,6 +470,26 @@ if [ -z "$(gcloud beta monitoring channels list --filter "type=\"email\" AND lab
 else
   log '  exists, unchanged'
 fi
+log 'Dashboard realtime: real-time topology'
+if [ -z "$(gcloud monitoring dashboards list --filter 'displayName="realtime: real-time topology"' --format 'value(name)' --limit 1 --project "$PROJECT")" ]; then
+  run gcloud monitoring dashboards create "--config-from-file=${HERE}/monitoring/dashboard.json" --project "$PROJECT" --quiet
+else
+  run gcloud monitoring dashboards update "$(gcloud monitoring dashboards list --filter 'displayName="realtime: real-time topology"' --format 'value(name)' --limit 1 --project "$PROJECT")" "--config-from-file=${HERE}/monitoring/dashboard.json" --project "$PROJECT" --quiet
+fi
+log 'Uptime check realtime-healthz'
+if [ -z "$(gcloud monitoring uptime list-configs --filter 'displayName="realtime-healthz"' --format 'value(name)' --limit 1 --project "$PROJECT")" ]; then
+  run gcloud monitoring uptime create realtime-healthz --resource-type uptime-url --resource-labels "host=realtime.dev.example.com,project_id=${PROJECT}" --protocol https --port 443 --path /healthz --validate-ssl true --period 1 --timeout 10 --regions asia-pacific,europe,usa-virginia --matcher-content ok --matcher-type contains-string --project "$PROJECT" --quiet
+else
+  log '  exists, unchanged'
+fi
+log 'Log-based metric realtime/connection_refusals'
+if exists gcloud logging metrics describe realtime/connection_refusals --project "$PROJECT"; then
+  run gcloud logging metrics update realtime/connection_refusals "--config-from-file=${HERE}/monitoring/connection-refusals.yaml" --project "$PROJECT" --quiet
+else
+  run gcloud logging metrics create realtime/connection_refusals "--config-from-file=${HERE}/monitoring/connection-refusals.yaml" --project "$PROJECT" --quiet
+fi
+log 'Alert policies and SLOs: not created by this script (gcloud has no GA command for them); apply'
+log '  the Terraform of this render for them.'
 
 if [ "$DRY_RUN" = 1 ]; then
   log 'Firebase: would add Firebase to the project, create tenderflow-dev-realtime and upload firebase/database.rules.json'

@@ -152,6 +152,10 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting secret realtime-publish-token'
     run gcloud secrets delete realtime-publish-token --project "$PROJECT" --quiet
   fi
+  if exists gcloud secrets describe realtime-realtime-prometheus --project "$PROJECT"; then
+    log 'Deleting secret realtime-realtime-prometheus'
+    run gcloud secrets delete realtime-realtime-prometheus --project "$PROJECT" --quiet
+  fi
   if exists gcloud secrets describe realtime-redis-ca-us-central1 --project "$PROJECT"; then
     log 'Deleting secret realtime-redis-ca-us-central1'
     run gcloud secrets delete realtime-redis-ca-us-central1 --project "$PROJECT" --quiet
@@ -220,6 +224,10 @@ if [ "$DELETE_DATA" = 1 ]; then
   fi
   log 'Removing roles/logging.logWriter from the service account'
   if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/logging.logWriter --condition None --project "$PROJECT" --quiet; then
+    log '  not bound'
+  fi
+  log 'Removing roles/monitoring.metricWriter from the service account'
+  if ! run gcloud projects remove-iam-policy-binding "$PROJECT" --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/monitoring.metricWriter --condition None --project "$PROJECT" --quiet; then
     log '  not bound'
   fi
   if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then

@@ -21,6 +21,13 @@ resource "google_project_iam_member" "runtime_logging_logWriter" {
   member  = google_service_account.runtime.member
 }
 
+# The Prometheus sidecar beside each bundled server writes the server's metrics to Cloud Monitoring.
+resource "google_project_iam_member" "runtime_monitoring_metricWriter" {
+  project = var.project_id
+  role    = "roles/monitoring.metricWriter"
+  member  = google_service_account.runtime.member
+}
+
 # The server signs the Firebase fallback's custom tokens as this account (IAM Credentials signBlob).
 resource "google_service_account_iam_member" "runtime_self_iam_serviceAccountTokenCreator" {
   service_account_id = google_service_account.runtime.name

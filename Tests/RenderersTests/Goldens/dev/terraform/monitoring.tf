@@ -14,7 +14,12 @@ resource "google_monitoring_alert_policy" "realtime_instances" {
   display_name          = "realtime: instances near max_instances"
   combiner              = "OR"
   enabled               = true
+  severity              = "WARNING"
   notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "instances_near_max"
+    topology = "realtime"
+  }
   conditions {
     display_name = "realtime: instances near max_instances"
     condition_threshold {
@@ -30,8 +35,11 @@ resource "google_monitoring_alert_policy" "realtime_instances" {
       }
     }
   }
+  alert_strategy {
+    auto_close = "1800s"
+  }
   documentation {
-    content   = "More than 1 of 2 instances in a region: new WebSocket connections will soon be refused. Raise max_instances in the environment file."
+    content   = "A service runs more than 80% of its `max_instances` in a region: the next connections will soon have no instance to go to, and Cloud Run answers 429. First check whether the load is real (connections in the dashboard \"realtime: real-time topology\") or a reconnect storm (sessions ended, handshakes); then raise `max_instances` in the environment file, within the region's quota."
     mime_type = "text/markdown"
   }
 
@@ -42,7 +50,12 @@ resource "google_monitoring_alert_policy" "realtime_server_errors" {
   display_name          = "realtime: 5xx responses"
   combiner              = "OR"
   enabled               = true
+  severity              = "ERROR"
   notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "server_errors"
+    topology = "realtime"
+  }
   conditions {
     display_name = "realtime: 5xx responses"
     condition_threshold {
@@ -58,8 +71,11 @@ resource "google_monitoring_alert_policy" "realtime_server_errors" {
       }
     }
   }
+  alert_strategy {
+    auto_close = "1800s"
+  }
   documentation {
-    content   = "More than 60 5xx responses per minute in a region."
+    content   = "More than 60 5xx responses a minute from Cloud Run in a region. First check the service's logs for the failing path (`severity>=ERROR`), then whether instances are starting and stopping (instances by state): a crash loop shows as both."
     mime_type = "text/markdown"
   }
 
@@ -70,7 +86,12 @@ resource "google_monitoring_alert_policy" "load_balancer_server_errors" {
   display_name          = "realtime: load balancer 5xx responses"
   combiner              = "OR"
   enabled               = true
+  severity              = "ERROR"
   notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "load_balancer_errors"
+    topology = "realtime"
+  }
   conditions {
     display_name = "realtime: load balancer 5xx responses"
     condition_threshold {
@@ -86,8 +107,73 @@ resource "google_monitoring_alert_policy" "load_balancer_server_errors" {
       }
     }
   }
+  alert_strategy {
+    auto_close = "1800s"
+  }
   documentation {
-    content   = "More than 60 5xx responses per minute from the load balancer, its own included (no backend could answer)."
+    content   = "More than 60 5xx responses a minute from the load balancer, its own included: no backend could answer (every region failing, or a region failing over). First check which backend (the load balancer row of the dashboard \"realtime: real-time topology\"), then that region's Cloud Run service."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_uptime_check_config" "healthz" {
+  display_name     = "realtime-healthz"
+  period           = "60s"
+  timeout          = "10s"
+  selected_regions = ["ASIA_PACIFIC", "EUROPE", "USA_VIRGINIA"]
+  http_check {
+    path         = "/healthz"
+    port         = 443
+    use_ssl      = true
+    validate_ssl = true
+  }
+  monitored_resource {
+    type = "uptime_url"
+    labels = {
+      project_id = var.project_id
+      host       = "realtime.dev.example.com"
+    }
+  }
+  content_matchers {
+    content = "ok"
+    matcher = "CONTAINS_STRING"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "uptime_healthz" {
+  display_name          = "realtime: /healthz failing through the load balancer"
+  combiner              = "OR"
+  enabled               = var.edge_serving
+  severity              = "CRITICAL"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "uptime_failing"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: /healthz failing through the load balancer"
+    condition_threshold {
+      filter          = "metric.type = \"monitoring.googleapis.com/uptime_check/check_passed\" AND resource.type = \"uptime_url\" AND metric.labels.check_id = \"${google_monitoring_uptime_check_config.healthz.uptime_check_id}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 1
+      duration        = "60s"
+      aggregations {
+        alignment_period     = "1200s"
+        per_series_aligner   = "ALIGN_NEXT_OLDER"
+        cross_series_reducer = "REDUCE_COUNT_FALSE"
+        group_by_fields      = ["resource.labels.host"]
+      }
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "/healthz through the load balancer fails from more than one checker region: users cannot reach the service at all. First check the load balancer's 5xx and its certificate's status, then the Cloud Run services behind it and Cloud Armor's recent denials."
     mime_type = "text/markdown"
   }
 
@@ -98,7 +184,12 @@ resource "google_monitoring_alert_policy" "redis_memory" {
   display_name          = "realtime: Redis memory usage"
   combiner              = "OR"
   enabled               = true
+  severity              = "WARNING"
   notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "redis_memory"
+    topology = "realtime"
+  }
   conditions {
     display_name = "realtime: Redis memory usage"
     condition_threshold {
@@ -114,10 +205,1199 @@ resource "google_monitoring_alert_policy" "redis_memory" {
       }
     }
   }
+  alert_strategy {
+    auto_close = "1800s"
+  }
   documentation {
-    content   = "A Memorystore instance is above 80% of its memory: pub/sub buffers and presence keys may be evicted. Raise memorystore.memory_gb."
+    content   = "A Memorystore instance uses more than 80% of its memory: recovery streams and presence keys may be evicted, and clients reconnecting lose what they missed. First check pub/sub channels and connected clients (the Redis row); then raise `memorystore.memory_gb`."
     mime_type = "text/markdown"
   }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_secret_manager_secret" "prometheus_realtime" {
+  secret_id = "realtime-realtime-prometheus"
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.secretmanager]
+}
+
+resource "google_secret_manager_secret_version" "prometheus_realtime" {
+  secret          = google_secret_manager_secret.prometheus_realtime.id
+  secret_data     = "apiVersion: monitoring.googleapis.com/v1beta\nkind: RunMonitoring\nmetadata:\n  name: realtime-server\nspec:\n  endpoints:\n  - port: '9464'\n    path: /metrics\n    interval: '30s'\n"
+  deletion_policy = "DISABLE"
+}
+
+resource "google_secret_manager_secret_iam_member" "prometheus_realtime" {
+  secret_id = google_secret_manager_secret.prometheus_realtime.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.runtime.member
+}
+
+resource "google_monitoring_alert_policy" "redis_disconnected" {
+  display_name          = "realtime: instances without Redis"
+  combiner              = "OR"
+  enabled               = true
+  severity              = "CRITICAL"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "redis_disconnected"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: instances without Redis"
+    condition_prometheus_query_language {
+      query                     = "(max by (location, namespace, instance) (realtime_redis_connected{namespace=\"realtime\"})) == 0"
+      duration                  = "120s"
+      evaluation_interval       = "60s"
+      disable_metric_validation = true
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "An instance has had no Redis connection for 2 minutes (`realtime_redis_connected` 0): its clients get nothing broadcast from other instances and cannot recover, and it answers /readyz with 503. First check the Memorystore instance of that region (its state, maintenance, `clients/connected`), then the service's Direct VPC egress and the Redis URL and CA secrets it reads. An instance that never reached Redis is never ready and sends no metrics: that shows as instances starting in a loop (instances near max_instances, 5xx), not here."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "cluster_drops" {
+  display_name          = "realtime: broadcasts lost between instances or regions"
+  combiner              = "OR"
+  enabled               = true
+  severity              = "ERROR"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "cluster_drops"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: broadcasts lost between instances or regions"
+    condition_prometheus_query_language {
+      query                     = "((sum by (location, reason) (rate(realtime_cluster_messages_dropped_total{namespace=\"realtime\"}[5m]))) * 60) > 10"
+      duration                  = "300s"
+      evaluation_interval       = "60s"
+      disable_metric_validation = true
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "More than 10 broadcasts a minute lost between instances or regions (`realtime_cluster_messages_dropped_total`, by reason): `redis_unavailable` is the region's Redis, `relay_unavailable` another region's (its endpoint in the relay document, its TLS, the VPC between them), `backlog` an instance receiving more than it can deliver. Clients of the affected rooms miss events until they reconnect and recover."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "realtime_connections" {
+  display_name          = "realtime: connections near concurrency"
+  combiner              = "OR"
+  enabled               = true
+  severity              = "WARNING"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "connections_near_concurrency"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: connections near concurrency"
+    condition_prometheus_query_language {
+      query                     = "(sum by (location, instance) (realtime_connections{namespace=\"realtime\"})) > 800"
+      duration                  = "300s"
+      evaluation_interval       = "60s"
+      disable_metric_validation = true
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "An instance holds more than 80% of the service's `concurrency` in connections: near the limit, at which Cloud Run sends it nothing more, so autoscaling is not keeping up. First check whether the load is spread (connections by region) and instances against `max_instances`; raise `max_instances`, or `concurrency` if CPU and memory have room."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "slow_consumer_drops" {
+  display_name          = "realtime: messages dropped for slow clients"
+  combiner              = "OR"
+  enabled               = true
+  severity              = "WARNING"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "slow_consumer_drops"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: messages dropped for slow clients"
+    condition_prometheus_query_language {
+      query                     = "((sum by (location) (rate(realtime_dropped_messages_total{namespace=\"realtime\",reason=\"slow_consumer\"}[5m]))) * 60) > 100"
+      duration                  = "300s"
+      evaluation_interval       = "60s"
+      disable_metric_validation = true
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "More than 100 messages a minute dropped for clients that do not read fast enough (`realtime_dropped_messages_total{reason=\"slow_consumer\"}`): their queues overflowed and the server closed them. Usually mobile networks or a room that fans out too much; first check broadcast fan-out and events sent, then `OUTBOUND_QUEUE_LIMIT`."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "connect_refusals" {
+  display_name          = "realtime: connections refused"
+  combiner              = "OR"
+  enabled               = true
+  severity              = "WARNING"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "connect_refusals"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: connections refused"
+    condition_prometheus_query_language {
+      query                     = "((sum by (location, reason) (rate(realtime_connects_total{namespace=\"realtime\",outcome=\"refused\"}[5m]))) * 60) > 60"
+      duration                  = "300s"
+      evaluation_interval       = "60s"
+      disable_metric_validation = true
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "More than 60 Socket.IO connections a minute refused (`realtime_connects_total{outcome=\"refused\"}`, by reason): `unauthorized` is usually an expired or rotated signing key or a client with a wrong audience; `too_many_connections` a client reconnecting in a loop. The log-based metric `connection_refusals` has the token's own reason."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "fallback_circuit_open" {
+  display_name          = "realtime: fallback mirror circuit open"
+  combiner              = "OR"
+  enabled               = true
+  severity              = "ERROR"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "fallback_circuit_open"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: fallback mirror circuit open"
+    condition_prometheus_query_language {
+      query                     = "(max by (location, instance) (realtime_fallback_circuit_state{namespace=\"realtime\"})) == 2"
+      duration                  = "300s"
+      evaluation_interval       = "60s"
+      disable_metric_validation = true
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "An instance stopped writing to the Realtime Database fallback (`realtime_fallback_circuit_state` 2, open): clients that cannot keep a WebSocket miss events while it stays open. First check the mirror's failed batches and the server's logs for the database's answers (401/403: the runtime account's access; 429: the database's write limit), then the database's usage in the Firebase console."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_custom_service" "realtime" {
+  service_id   = "realtime-realtime"
+  display_name = "realtime: real-time service"
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_slo" "handshake_availability" {
+  count = var.server_metrics_exist ? 1 : 0
+
+  service             = google_monitoring_custom_service.realtime.service_id
+  slo_id              = "handshake-availability"
+  display_name        = "Engine.IO handshakes accepted"
+  goal                = 0.999
+  rolling_period_days = 28
+  request_based_sli {
+    good_total_ratio {
+      good_service_filter  = "metric.type = \"prometheus.googleapis.com/realtime_handshakes_total/counter\" AND resource.type = \"prometheus_target\" AND resource.labels.namespace = \"realtime\" AND metric.labels.outcome = \"accepted\""
+      total_service_filter = "metric.type = \"prometheus.googleapis.com/realtime_handshakes_total/counter\" AND resource.type = \"prometheus_target\" AND resource.labels.namespace = \"realtime\""
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_slo" "delivery_latency" {
+  count = var.server_metrics_exist ? 1 : 0
+
+  service             = google_monitoring_custom_service.realtime.service_id
+  slo_id              = "delivery-latency"
+  display_name        = "Broadcasts delivered within 250 ms"
+  goal                = 0.99
+  rolling_period_days = 28
+  request_based_sli {
+    distribution_cut {
+      distribution_filter = "metric.type = \"prometheus.googleapis.com/realtime_delivery_latency_seconds/histogram\" AND resource.type = \"prometheus_target\" AND resource.labels.namespace = \"realtime\""
+      range {
+        max = 0.25
+      }
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "handshake_availability_burn" {
+  count = var.server_metrics_exist ? 1 : 0
+
+  display_name          = "realtime: handshake availability error budget burning fast"
+  combiner              = "AND"
+  enabled               = true
+  severity              = "CRITICAL"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "handshake_availability_burn"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: handshake availability error budget burning fast (1)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.handshake_availability[0].name}\", \"3600s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 14.4
+      duration        = "0s"
+    }
+  }
+  conditions {
+    display_name = "realtime: handshake availability error budget burning fast (2)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.handshake_availability[0].name}\", \"300s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 14.4
+      duration        = "0s"
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "The share of Engine.IO handshakes accepted (SLO 99.9% over 28 days) is spending its error budget fast: 14.4 times the sustainable rate over the last hour and the last 5 minutes (about 2% of the budget in an hour). Refused handshakes are instances draining: a rollout that does not end, or instances stopped in a loop. First check instances by state and the latest revision's rollout."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "handshake_availability_slow_burn" {
+  count = var.server_metrics_exist ? 1 : 0
+
+  display_name          = "realtime: handshake availability error budget burning"
+  combiner              = "AND"
+  enabled               = true
+  severity              = "ERROR"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "handshake_availability_slow_burn"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: handshake availability error budget burning (1)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.handshake_availability[0].name}\", \"21600s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 6
+      duration        = "0s"
+    }
+  }
+  conditions {
+    display_name = "realtime: handshake availability error budget burning (2)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.handshake_availability[0].name}\", \"1800s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 6
+      duration        = "0s"
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "The share of Engine.IO handshakes accepted (SLO 99.9% over 28 days) is spending its error budget steadily: 6 times the sustainable rate over the last 6 hours and the last 30 minutes (about 5% of the budget in 6 hours). Refused handshakes are instances draining: a rollout that does not end, or instances stopped in a loop. First check instances by state and the latest revision's rollout."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "delivery_latency_burn" {
+  count = var.server_metrics_exist ? 1 : 0
+
+  display_name          = "realtime: delivery latency error budget burning fast"
+  combiner              = "AND"
+  enabled               = true
+  severity              = "ERROR"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "delivery_latency_burn"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: delivery latency error budget burning fast (1)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.delivery_latency[0].name}\", \"3600s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 14.4
+      duration        = "0s"
+    }
+  }
+  conditions {
+    display_name = "realtime: delivery latency error budget burning fast (2)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.delivery_latency[0].name}\", \"300s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 14.4
+      duration        = "0s"
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "Broadcasts are delivered later than 250 ms after entering Redis more often than the SLO (99% over 28 days) allows, spending its error budget fast: 14.4 times the sustainable rate over the last hour and the last 5 minutes (about 2% of the budget in an hour). First check the instances' CPU (a saturated instance delivers late), then Redis CPU and the cluster's backlog drops."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_monitoring_alert_policy" "delivery_latency_slow_burn" {
+  count = var.server_metrics_exist ? 1 : 0
+
+  display_name          = "realtime: delivery latency error budget burning"
+  combiner              = "AND"
+  enabled               = true
+  severity              = "WARNING"
+  notification_channels = [google_monitoring_notification_channel.email_0.id]
+  user_labels = {
+    alert    = "delivery_latency_slow_burn"
+    topology = "realtime"
+  }
+  conditions {
+    display_name = "realtime: delivery latency error budget burning (1)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.delivery_latency[0].name}\", \"21600s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 6
+      duration        = "0s"
+    }
+  }
+  conditions {
+    display_name = "realtime: delivery latency error budget burning (2)"
+    condition_threshold {
+      filter          = "select_slo_burn_rate(\"${google_monitoring_slo.delivery_latency[0].name}\", \"1800s\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 6
+      duration        = "0s"
+    }
+  }
+  alert_strategy {
+    auto_close = "1800s"
+  }
+  documentation {
+    content   = "Broadcasts are delivered later than 250 ms after entering Redis more often than the SLO (99% over 28 days) allows, spending its error budget steadily: 6 times the sustainable rate over the last 6 hours and the last 30 minutes (about 5% of the budget in 6 hours). First check the instances' CPU (a saturated instance delivers late), then Redis CPU and the cluster's backlog drops."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+resource "google_logging_metric" "connection_refusals" {
+  name   = "realtime/connection_refusals"
+  filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=~\"^(realtime)$\" AND jsonPayload.event=\"connection_audit\" AND jsonPayload.outcome=\"refused\""
+  label_extractors = {
+    reason = "EXTRACT(jsonPayload.reason)"
+  }
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key         = "reason"
+      value_type  = "STRING"
+      description = "Why the server refused the Socket.IO connection."
+    }
+  }
+
+  depends_on = [google_project_service.logging]
+}
+
+resource "google_monitoring_dashboard" "topology" {
+  dashboard_json = jsonencode({
+    displayName = "realtime: real-time topology"
+    mosaicLayout = {
+      columns = 48
+      tiles = [
+        {
+          xPos   = 0
+          yPos   = 0
+          width  = 48
+          height = 4
+          widget = {
+            title = "Connections"
+            sectionHeader = {
+              subtitle     = "Sockets by region and transport; who connects, and who is refused"
+              dividerBelow = true
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 4
+          width  = 24
+          height = 16
+          widget = {
+            title = "Connections by region and transport"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (location, transport) (realtime_connections{namespace=\"realtime\"})"
+                  }
+                  legendTemplate = "$${labels.location} $${labels.transport}"
+                  plotType       = "STACKED_AREA"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "connections"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 4
+          width  = 24
+          height = 16
+          widget = {
+            title = "Socket.IO connects per second, by outcome and reason"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (outcome, reason) (rate(realtime_connects_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.outcome} $${labels.reason}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "connects/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 20
+          width  = 24
+          height = 16
+          widget = {
+            title = "Engine.IO handshakes per second, by outcome"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (transport, outcome) (rate(realtime_handshakes_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.transport} $${labels.outcome}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "handshakes/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 20
+          width  = 24
+          height = 16
+          widget = {
+            title = "Sessions ended per second, by reason"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (reason) (rate(realtime_sessions_closed_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.reason}"
+                  plotType       = "STACKED_AREA"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "sessions/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 36
+          width  = 48
+          height = 4
+          widget = {
+            title = "Messages"
+            sectionHeader = {
+              subtitle     = "Events in and out, how far a broadcast fans out, how late it arrives, what is lost"
+              dividerBelow = true
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 40
+          width  = 24
+          height = 16
+          widget = {
+            title = "Events per second, received and sent"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (socketio_namespace) (rate(realtime_events_received_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "in $${labels.socketio_namespace}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (socketio_namespace) (rate(realtime_events_sent_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "out $${labels.socketio_namespace}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "events/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 40
+          width  = 24
+          height = 16
+          widget = {
+            title = "Broadcast fan-out (p50, p99 sockets per broadcast)"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "histogram_quantile(0.5, sum by (le, location) (rate(realtime_broadcast_fanout_bucket{namespace=\"realtime\"}[5m])))"
+                  }
+                  legendTemplate = "p50 $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "histogram_quantile(0.99, sum by (le, location) (rate(realtime_broadcast_fanout_bucket{namespace=\"realtime\"}[5m])))"
+                  }
+                  legendTemplate = "p99 $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "sockets"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 56
+          width  = 24
+          height = 16
+          widget = {
+            title = "Delivery latency, Redis to socket (p50, p99)"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "histogram_quantile(0.5, sum by (le, location) (rate(realtime_delivery_latency_seconds_bucket{namespace=\"realtime\"}[5m])))"
+                  }
+                  legendTemplate = "p50 $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "histogram_quantile(0.99, sum by (le, location) (rate(realtime_delivery_latency_seconds_bucket{namespace=\"realtime\"}[5m])))"
+                  }
+                  legendTemplate = "p99 $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "seconds"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 56
+          width  = 24
+          height = 16
+          widget = {
+            title = "Dropped messages per second, by reason"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (location, reason) (rate(realtime_dropped_messages_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.location} $${labels.reason}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "messages/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 72
+          width  = 48
+          height = 4
+          widget = {
+            title = "Cluster and Redis"
+            sectionHeader = {
+              subtitle     = "Broadcasts between instances and regions, recoveries, Redis itself"
+              dividerBelow = true
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 76
+          width  = 24
+          height = 16
+          widget = {
+            title = "Cluster messages per second, published and received"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (location) (rate(realtime_cluster_messages_published_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "published $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (location) (rate(realtime_cluster_messages_received_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "received $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "messages/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 76
+          width  = 24
+          height = 16
+          widget = {
+            title = "Cluster and relay drops per second, by region and reason"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (location, reason) (rate(realtime_cluster_messages_dropped_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.location} $${labels.reason}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "messages/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 92
+          width  = 24
+          height = 16
+          widget = {
+            title = "Recoveries per second, by outcome"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (outcome) (rate(realtime_recoveries_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.outcome}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "recoveries/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 92
+          width  = 24
+          height = 16
+          widget = {
+            title = "Instances connected to Redis, and regions each relays to"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (location) (realtime_redis_connected{namespace=\"realtime\"})"
+                  }
+                  legendTemplate = "connected $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "count by (location) (realtime_redis_connected{namespace=\"realtime\"})"
+                  }
+                  legendTemplate = "instances $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "min by (location) (realtime_relay_regions{namespace=\"realtime\"})"
+                  }
+                  legendTemplate = "relayed regions $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "instances / regions"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 108
+          width  = 24
+          height = 16
+          widget = {
+            title = "Redis memory usage ratio"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\" AND resource.type = \"redis_instance\" AND resource.labels.instance_id = monitoring.regex.full_match(\"(.*/)?realtime-redis-[a-z0-9-]+\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_MEAN"
+                        crossSeriesReducer = "REDUCE_MAX"
+                        groupByFields      = ["resource.labels.instance_id"]
+                      }
+                    }
+                  }
+                  plotType   = "LINE"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "ratio"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 108
+          width  = 24
+          height = 16
+          widget = {
+            title = "Redis connected clients"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"redis.googleapis.com/clients/connected\" AND resource.type = \"redis_instance\" AND resource.labels.instance_id = monitoring.regex.full_match(\"(.*/)?realtime-redis-[a-z0-9-]+\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_MEAN"
+                        crossSeriesReducer = "REDUCE_MAX"
+                        groupByFields      = ["resource.labels.instance_id"]
+                      }
+                    }
+                  }
+                  plotType   = "LINE"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "clients"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 124
+          width  = 24
+          height = 16
+          widget = {
+            title = "Redis pub/sub channels"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"redis.googleapis.com/stats/pubsub/channels\" AND resource.type = \"redis_instance\" AND resource.labels.instance_id = monitoring.regex.full_match(\"(.*/)?realtime-redis-[a-z0-9-]+\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_MEAN"
+                        crossSeriesReducer = "REDUCE_MAX"
+                        groupByFields      = ["resource.labels.instance_id"]
+                      }
+                    }
+                  }
+                  plotType   = "LINE"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "channels"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 124
+          width  = 24
+          height = 16
+          widget = {
+            title = "Redis CPU seconds per second"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"redis.googleapis.com/stats/cpu_utilization\" AND resource.type = \"redis_instance\" AND resource.labels.instance_id = monitoring.regex.full_match(\"(.*/)?realtime-redis-[a-z0-9-]+\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_MEAN"
+                        crossSeriesReducer = "REDUCE_SUM"
+                        groupByFields      = ["resource.labels.instance_id"]
+                      }
+                    }
+                  }
+                  plotType   = "LINE"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "CPU s/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 140
+          width  = 48
+          height = 4
+          widget = {
+            title = "Fallback"
+            sectionHeader = {
+              subtitle     = "The mirror to the Realtime Database that fallback clients read"
+              dividerBelow = true
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 144
+          width  = 24
+          height = 16
+          widget = {
+            title = "Fallback writes per second, by kind"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "sum by (kind) (rate(realtime_fallback_writes_total{namespace=\"realtime\"}[5m]))"
+                  }
+                  legendTemplate = "$${labels.kind}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "paths/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 144
+          width  = 24
+          height = 16
+          widget = {
+            title = "Fallback circuit (0 closed, 1 half-open, 2 open) and queue"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "max by (location) (realtime_fallback_circuit_state{namespace=\"realtime\"})"
+                  }
+                  legendTemplate = "circuit $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    prometheusQuery = "max by (location) (realtime_fallback_queue_depth{namespace=\"realtime\"})"
+                  }
+                  legendTemplate = "queue $${labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "state / paths"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 160
+          width  = 48
+          height = 4
+          widget = {
+            title = "Cloud Run and the load balancer"
+            sectionHeader = {
+              subtitle     = "Instances, their CPU and memory, requests at the edge"
+              dividerBelow = true
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 164
+          width  = 24
+          height = 16
+          widget = {
+            title = "Cloud Run instances by region and state"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"run.googleapis.com/container/instance_count\" AND resource.type = \"cloud_run_revision\" AND resource.labels.service_name = monitoring.regex.full_match(\"realtime\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_MAX"
+                        crossSeriesReducer = "REDUCE_SUM"
+                        groupByFields      = ["resource.labels.location", "metric.labels.state"]
+                      }
+                    }
+                  }
+                  plotType   = "STACKED_AREA"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "instances"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 164
+          width  = 24
+          height = 16
+          widget = {
+            title = "Cloud Run CPU and memory utilisation (p99 of instances)"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"run.googleapis.com/container/cpu/utilizations\" AND resource.type = \"cloud_run_revision\" AND resource.labels.service_name = monitoring.regex.full_match(\"realtime\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_PERCENTILE_99"
+                        crossSeriesReducer = "REDUCE_MAX"
+                        groupByFields      = ["resource.labels.location"]
+                      }
+                    }
+                  }
+                  legendTemplate = "CPU $${resource.labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"run.googleapis.com/container/memory/utilizations\" AND resource.type = \"cloud_run_revision\" AND resource.labels.service_name = monitoring.regex.full_match(\"realtime\")"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_PERCENTILE_99"
+                        crossSeriesReducer = "REDUCE_MAX"
+                        groupByFields      = ["resource.labels.location"]
+                      }
+                    }
+                  }
+                  legendTemplate = "memory $${resource.labels.location}"
+                  plotType       = "LINE"
+                  targetAxis     = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "ratio"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 180
+          width  = 24
+          height = 16
+          widget = {
+            title = "Load balancer requests per second, by backend and class"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"loadbalancing.googleapis.com/https/request_count\" AND resource.type = \"https_lb_rule\" AND resource.labels.url_map_name = \"realtime-https\""
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_RATE"
+                        crossSeriesReducer = "REDUCE_SUM"
+                        groupByFields      = ["resource.labels.backend_target_name", "metric.labels.response_code_class"]
+                      }
+                    }
+                  }
+                  plotType   = "LINE"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "requests/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+        {
+          xPos   = 24
+          yPos   = 180
+          width  = 24
+          height = 16
+          widget = {
+            title = "Load balancer 5xx per second, by backend"
+            xyChart = {
+              dataSets = [
+                {
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = "metric.type = \"loadbalancing.googleapis.com/https/request_count\" AND resource.type = \"https_lb_rule\" AND resource.labels.url_map_name = \"realtime-https\" AND metric.labels.response_code_class = 500"
+                      aggregation = {
+                        alignmentPeriod    = "60s"
+                        perSeriesAligner   = "ALIGN_RATE"
+                        crossSeriesReducer = "REDUCE_SUM"
+                        groupByFields      = ["resource.labels.backend_target_name"]
+                      }
+                    }
+                  }
+                  plotType   = "LINE"
+                  targetAxis = "Y1"
+                },
+              ]
+              yAxis = {
+                label = "requests/s"
+                scale = "LINEAR"
+              }
+            }
+          }
+        },
+      ]
+    }
+  })
 
   depends_on = [google_project_service.monitoring]
 }

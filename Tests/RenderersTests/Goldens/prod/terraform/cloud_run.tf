@@ -24,6 +24,7 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
       }
     }
     containers {
+      name  = "app"
       image = var.image_realtime
       ports {
         name           = "http1"
@@ -134,6 +135,32 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         }
       }
     }
+    containers {
+      name  = "collector"
+      image = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1"
+      resources {
+        limits = {
+          cpu    = "500m"
+          memory = "256Mi"
+        }
+        cpu_idle = false
+      }
+      volume_mounts {
+        name       = "prometheus-config"
+        mount_path = "/etc/rungmp"
+      }
+      liveness_probe {
+        period_seconds    = 30
+        timeout_seconds   = 10
+        failure_threshold = 3
+        http_get {
+          path = "/liveness"
+          port = 13133
+        }
+      }
+
+      depends_on = ["app"]
+    }
     volumes {
       name = "relay-endpoints"
       secret {
@@ -141,6 +168,16 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         items {
           path    = "endpoints.json"
           version = "latest"
+        }
+      }
+    }
+    volumes {
+      name = "prometheus-config"
+      secret {
+        secret = google_secret_manager_secret.prometheus_realtime.secret_id
+        items {
+          path    = "config.yaml"
+          version = google_secret_manager_secret_version.prometheus_realtime.version
         }
       }
     }
@@ -156,6 +193,9 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
     google_secret_manager_secret_version.redis_url_us_central1,
     google_secret_manager_secret_iam_member.relay_endpoints,
     google_secret_manager_secret_version.relay_endpoints,
+    google_secret_manager_secret_iam_member.prometheus_realtime,
+    google_secret_manager_secret_version.prometheus_realtime,
+    google_project_iam_member.runtime_monitoring_metricWriter,
   ]
 }
 
@@ -183,6 +223,7 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
       }
     }
     containers {
+      name  = "app"
       image = var.image_realtime
       ports {
         name           = "http1"
@@ -293,6 +334,32 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         }
       }
     }
+    containers {
+      name  = "collector"
+      image = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1"
+      resources {
+        limits = {
+          cpu    = "500m"
+          memory = "256Mi"
+        }
+        cpu_idle = false
+      }
+      volume_mounts {
+        name       = "prometheus-config"
+        mount_path = "/etc/rungmp"
+      }
+      liveness_probe {
+        period_seconds    = 30
+        timeout_seconds   = 10
+        failure_threshold = 3
+        http_get {
+          path = "/liveness"
+          port = 13133
+        }
+      }
+
+      depends_on = ["app"]
+    }
     volumes {
       name = "relay-endpoints"
       secret {
@@ -300,6 +367,16 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         items {
           path    = "endpoints.json"
           version = "latest"
+        }
+      }
+    }
+    volumes {
+      name = "prometheus-config"
+      secret {
+        secret = google_secret_manager_secret.prometheus_realtime.secret_id
+        items {
+          path    = "config.yaml"
+          version = google_secret_manager_secret_version.prometheus_realtime.version
         }
       }
     }
@@ -315,6 +392,9 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
     google_secret_manager_secret_version.redis_url_europe_west1,
     google_secret_manager_secret_iam_member.relay_endpoints,
     google_secret_manager_secret_version.relay_endpoints,
+    google_secret_manager_secret_iam_member.prometheus_realtime,
+    google_secret_manager_secret_version.prometheus_realtime,
+    google_project_iam_member.runtime_monitoring_metricWriter,
   ]
 }
 
@@ -342,6 +422,7 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
       }
     }
     containers {
+      name  = "app"
       image = var.image_realtime
       ports {
         name           = "http1"
@@ -452,6 +533,32 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
       }
     }
+    containers {
+      name  = "collector"
+      image = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1"
+      resources {
+        limits = {
+          cpu    = "500m"
+          memory = "256Mi"
+        }
+        cpu_idle = false
+      }
+      volume_mounts {
+        name       = "prometheus-config"
+        mount_path = "/etc/rungmp"
+      }
+      liveness_probe {
+        period_seconds    = 30
+        timeout_seconds   = 10
+        failure_threshold = 3
+        http_get {
+          path = "/liveness"
+          port = 13133
+        }
+      }
+
+      depends_on = ["app"]
+    }
     volumes {
       name = "relay-endpoints"
       secret {
@@ -459,6 +566,16 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         items {
           path    = "endpoints.json"
           version = "latest"
+        }
+      }
+    }
+    volumes {
+      name = "prometheus-config"
+      secret {
+        secret = google_secret_manager_secret.prometheus_realtime.secret_id
+        items {
+          path    = "config.yaml"
+          version = google_secret_manager_secret_version.prometheus_realtime.version
         }
       }
     }
@@ -474,5 +591,8 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
     google_secret_manager_secret_version.redis_url_asia_southeast1,
     google_secret_manager_secret_iam_member.relay_endpoints,
     google_secret_manager_secret_version.relay_endpoints,
+    google_secret_manager_secret_iam_member.prometheus_realtime,
+    google_secret_manager_secret_version.prometheus_realtime,
+    google_project_iam_member.runtime_monitoring_metricWriter,
   ]
 }

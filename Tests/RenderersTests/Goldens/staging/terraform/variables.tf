@@ -17,6 +17,18 @@ variable "image_realtime" {
   type        = string
 }
 
+variable "server_metrics_exist" {
+  description = "Whether Cloud Monitoring knows the server's metrics yet (tfctl apply looks): the SLOs and their burn-rate alerts are created only then, as the SLO API refuses a filter on a metric it does not know, and the sidecar sends the first series once the services run."
+  type        = bool
+  default     = false
+}
+
+variable "edge_serving" {
+  description = "Whether the load balancer's certificate is ACTIVE (tfctl apply looks): the uptime alert is enabled only then, so a first deploy does not page while DNS and the certificate settle."
+  type        = bool
+  default     = false
+}
+
 variable "secret_version_realtime_jwt_public_key" {
   description = "Version of secret 'realtime-jwt-public-key' the services read, by number: tfctl apply passes the newest enabled one, so a new value shows in the plan as a new revision."
   type        = string
