@@ -43,23 +43,12 @@ extension Deployer {
     }
 
     /// Whether the metric descriptor of the handshake counter exists (Cloud Monitoring's REST API; gcloud has no
-    /// command for metric descriptors). The token goes to curl in a file only this user can read.
+    /// command for metric descriptors).
     private func serverMetricsKnown() throws -> Bool {
-        let token = try runner.capture("gcloud", DatabaseRules.tokenCall)
-        try runner.require(token.status, "gcloud auth application-default print-access-token")
-        let privateDirectory = scratchDirectory.appendingPathComponent("tfctl-monitoring-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(
-            at: privateDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: privateDirectory) }
-        let headers = privateDirectory.appendingPathComponent("headers")
-        guard
-            FileManager.default.createFile(
-                atPath: headers.path,
-                contents: Data(
-                    ("Authorization: Bearer \(token.output.trimmingCharacters(in: .whitespacesAndNewlines))\n"
-                        + "X-Goog-User-Project: \(topology.project)\n").utf8),
-                attributes: [.posixPermissions: 0o600])
-        else { throw Refused(reason: "could not write a temporary file for the Cloud Monitoring token") }
+        try withGoogleHeaders { headers in try descriptorExists(headers: headers) }
+    }
+
+    private func descriptorExists(headers: URL) throws -> Bool {
         let type = PrometheusMetricType.counter("realtime_handshakes_total")
             .replacingOccurrences(of: "/", with: "%2F")
         let url = "https://monitoring.googleapis.com/v3/projects/\(topology.project)/metricDescriptors/\(type)"
