@@ -103,26 +103,47 @@ struct OutputDirectory {
     }
 
     /// One line per file that is missing, different or no longer rendered, sorted by path.
-    func differences(from files: [RenderedFile]) throws -> [String] {
+    /// A file whose rendering and what is on disk disagree: missing on disk, different, or on disk only.
+    struct Difference: Comparable {
+        enum Kind: String { case missing, differs, extra }
+        let kind: Kind
+        let path: String
+        /// What is on disk (nil when missing) and what would be rendered (nil when extra).
+        let onDisk: String?
+        let rendered: String?
+
+        static func < (lhs: Difference, rhs: Difference) -> Bool { lhs.path < rhs.path }
+        static func == (lhs: Difference, rhs: Difference) -> Bool { lhs.path == rhs.path && lhs.kind == rhs.kind }
+    }
+
+    func differences(from files: [RenderedFile]) throws -> [Difference] {
         let root = URL(fileURLWithPath: path)
-        var lines: [String] = []
+        var found: [Difference] = []
         let expected = Set(files.map(\.path))
         for file in files {
             let url = root.appendingPathComponent(file.path)
             guard let data = fileManager.contents(atPath: url.path) else {
-                lines.append("missing: \(displayPath)/\(file.path)")
+                found.append(Difference(kind: .missing, path: file.path, onDisk: nil, rendered: file.contents))
                 continue
             }
-            if data != Data(file.contents.utf8) { lines.append("differs: \(displayPath)/\(file.path)") }
+            if data != Data(file.contents.utf8) {
+                found.append(
+                    Difference(
+                        kind: .differs, path: file.path, onDisk: String(decoding: data, as: UTF8.self),
+                        rendered: file.contents))
+            }
         }
         let working = Set(Self.terraformWorkingFiles(in: root))
         for existing in existingFiles(under: root)
         where !expected.contains(existing)
             && !working.contains(where: { existing == $0 || existing.hasPrefix($0 + "/") })
         {
-            lines.append("extra: \(displayPath)/\(existing)")
+            let data = fileManager.contents(atPath: root.appendingPathComponent(existing).path) ?? Data()
+            found.append(
+                Difference(
+                    kind: .extra, path: existing, onDisk: String(decoding: data, as: UTF8.self), rendered: nil))
         }
-        return lines.sorted()
+        return found.sorted()
     }
 
     private func existingFiles(under root: URL) -> [String] {

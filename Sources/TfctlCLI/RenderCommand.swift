@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RenderPipeline
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,11 +28,47 @@ struct Render: ParsableCommand {
                 print("\(directory): up to date (\(files.count) files)")
                 return
             }
-            for difference in differences { print(difference) }
+            for difference in differences { print("\(difference.kind.rawValue): \(directory)/\(difference.path)") }
             print("\(directory): \(differences.count) file(s) differ; run `tfctl render --env \(options.env)`")
+            print(Self.diff(differences, directory: directory), terminator: "")
             throw ExitCode(2)
         }
         try writer.replace(with: files)
         print("\(directory): wrote \(files.count) files")
+    }
+
+    /// At most this many lines of diff in all: a CI log shows the fix, not every line of a whole new render.
+    static let maxDiffLines = 400
+
+    /// A unified diff of what is on disk (`a/`) into what would be rendered (`b/`), file by file, with `/dev/null`
+    /// for a missing or extra file, as `git diff` writes them, cut at `maxDiffLines` with what was left out.
+    static func diff(_ differences: [OutputDirectory.Difference], directory: String) -> String {
+        var out = ""
+        var lines = 0
+        var cut: [String] = []
+        for difference in differences {
+            let old = difference.kind == .missing ? "/dev/null" : "a/\(directory)/\(difference.path)"
+            let new = difference.kind == .extra ? "/dev/null" : "b/\(directory)/\(difference.path)"
+            guard
+                let text = UnifiedDiff.diff(
+                    difference.onDisk ?? "", difference.rendered ?? "", oldName: old, newName: new)
+            else {
+                cut.append("\(difference.path) (too different to show line by line)")
+                continue
+            }
+            let count = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+            guard lines + count <= maxDiffLines else {
+                cut.append("\(difference.path) (\(count) lines)")
+                continue
+            }
+            out += text
+            lines += count
+        }
+        if !cut.isEmpty {
+            out +=
+                "... diff of \(cut.count) more file(s) left out after \(maxDiffLines) lines: "
+                + cut.joined(separator: ", ") + "\n"
+        }
+        return out
     }
 }

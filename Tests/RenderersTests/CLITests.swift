@@ -1,5 +1,7 @@
 import ArgumentParser
+import EnvironmentLoader
 import Foundation
+import RenderPipeline
 import TestSupport
 import Testing
 
@@ -51,6 +53,36 @@ import Testing
         #expect(!files(under: out).contains("stray.tf"))
         #expect(tfctl(["render", "--env", "dev", "--check"], in: directory) == 0)
         #expect(files(under: directory.appendingPathComponent("out")).allSatisfy { !$0.contains(".tfctl-") })
+    }
+
+    @Test("render --check says which files differ and shows the diff of each, bounded")
+    func checkShowsTheDiff() throws {
+        let directory = try project()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(tfctl(["render", "--env", "dev"], in: directory) == 0)
+        let out = directory.appendingPathComponent("out/dev")
+        let cloudRun = out.appendingPathComponent("terraform/cloud_run.tf")
+        let rendered = try String(contentsOf: cloudRun, encoding: .utf8)
+        try Data((rendered + "# edited by hand\n").utf8).write(to: cloudRun)
+        try Data("stray\n".utf8).write(to: out.appendingPathComponent("terraform/stray.tf"))
+        let writer = OutputDirectory(path: out.path, displayPath: "out/dev")
+        let pipeline = Pipeline(environment: "dev", loader: EnvironmentLoader(workingDirectory: directory.path))
+        let differences = try writer.differences(from: pipeline.render())
+        #expect(
+            differences.map { "\($0.kind.rawValue) \($0.path)" } == [
+                "differs terraform/cloud_run.tf", "extra terraform/stray.tf",
+            ])
+        let diff = Render.diff(differences, directory: "out/dev")
+        #expect(diff.contains("--- a/out/dev/terraform/cloud_run.tf\n+++ b/out/dev/terraform/cloud_run.tf\n@@ "))
+        #expect(diff.contains("\n }\n-# edited by hand\n"))
+        #expect(diff.contains("--- a/out/dev/terraform/stray.tf\n+++ /dev/null\n@@ -1 +0,0 @@\n-stray\n"))
+        // A whole render missing is more than a CI log needs: cut, and said.
+        let everything = pipeline.render().map {
+            OutputDirectory.Difference(kind: .missing, path: $0.path, onDisk: nil, rendered: $0.contents)
+        }
+        let bounded = Render.diff(everything, directory: "out/dev")
+        #expect(bounded.split(separator: "\n").count <= Render.maxDiffLines + 1)
+        #expect(bounded.contains("more file(s) left out after \(Render.maxDiffLines) lines: "))
     }
 
     @Test("tfctl with no arguments renders the bundled example environment")
