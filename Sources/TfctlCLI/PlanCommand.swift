@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Planning
 import RenderPipeline
@@ -30,7 +31,7 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let pipeline = options.pipeline()
-        if options.format == .text || pipeline.failed(strict: options.strict) {
+        if options.format != .json || pipeline.failed(strict: options.strict) {
             pipeline.report(format: options.format)
         }
         if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
@@ -40,6 +41,9 @@ struct PlanCommand: ParsableCommand {
             return
         }
         let report = try Self.planReport(pipeline, options, against: against)
+        if options.format == .github {
+            print(Self.hazardCommands(report, file: pipeline.loaded.displayPath), terminator: "")
+        }
         print(options.format == .json ? report.json() : report.text(), terminator: "")
         if terraform {
             let directory = options.resolve("out/\(pipeline.loaded.name)")
@@ -80,4 +84,19 @@ extension PriceSheet {
 
     /// This executable, beside which SwiftPM puts the sheet's resource bundle.
     static var executable: URL { URL(fileURLWithPath: CommandLine.arguments.first ?? "") }
+}
+
+extension PlanCommand {
+    /// Each hazard of the plan as a workflow command on the environment file: a danger (data lost, nothing to undo)
+    /// as an error, a disruption (connections dropped) as a warning, titled by the resource.
+    static func hazardCommands(_ report: PlanReport, file: String) -> String {
+        report.plan.changes.flatMap { change in
+            change.hazards.map { hazard in
+                WorkflowCommands.command(
+                    hazard.severity == .danger ? .error : .warning,
+                    [("file", file), ("title", "\(hazard.severity.rawValue): \(change.address)")], hazard.message)
+                    + "\n"
+            }
+        }.joined()
+    }
 }

@@ -35,7 +35,9 @@ struct EnvironmentOptions: ParsableArguments {
     @Option(name: .long, help: "Environment name (Environments/<name>.yaml) or path to a YAML file.")
     var env: String = "prod"
 
-    @Option(name: .long, help: "Diagnostics format: text or json.")
+    @Option(
+        name: .long, help: "Diagnostics format: text, json, or github (workflow commands that annotate a pull request)."
+    )
     var format: OutputFormat = .text
 
     @Flag(name: .long, help: "Treat warnings as errors.")
@@ -64,4 +66,6 @@ struct EnvironmentOptions: ParsableArguments {
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text
     case json
+    /// GitHub Actions workflow commands: annotations on the pull request's lines (`WorkflowCommands`).
+    case github
 }
