@@ -13,9 +13,9 @@ extension Pipeline {
             // To standard output, where the runner reads workflow commands; the text form too, for the log.
             print(WorkflowCommands.diagnostics(diagnostics), terminator: "")
             if !diagnostics.isEmpty { FileHandle.standardError.write(Data(formatter.text(diagnostics).utf8)) }
-        case .text where !diagnostics.isEmpty:
+        case .text where !diagnostics.isEmpty, .markdown where !diagnostics.isEmpty:
             FileHandle.standardError.write(Data(formatter.text(diagnostics).utf8))
-        case .text:
+        case .text, .markdown:
             break
         }
     }

@@ -44,7 +44,11 @@ struct PlanCommand: ParsableCommand {
         if options.format == .github {
             print(Self.hazardCommands(report, file: pipeline.loaded.displayPath), terminator: "")
         }
-        print(options.format == .json ? report.json() : report.text(), terminator: "")
+        switch options.format {
+        case .json: print(report.json(), terminator: "")
+        case .markdown: print(report.markdown(), terminator: "")
+        case .text, .github: print(report.text(), terminator: "")
+        }
         if terraform {
             let directory = options.resolve("out/\(pipeline.loaded.name)")
             try OutputDirectory(path: directory, displayPath: "out/\(pipeline.loaded.name)").replace(

@@ -68,4 +68,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case json
     /// GitHub Actions workflow commands: annotations on the pull request's lines (`WorkflowCommands`).
     case github
+    /// `plan` as a pull-request comment (`PlanReport.markdown`); diagnostics as with `text`.
+    case markdown
 }

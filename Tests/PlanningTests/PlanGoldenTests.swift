@@ -41,6 +41,44 @@ import Testing
         }
     }
 
+    @Test("the markdown plan (a pull-request comment) matches its golden", arguments: cases)
+    func markdown(_ name: String) throws {
+        let text = try Self.report(name).markdown()
+        if let problem = Golden.compare(text, golden: Self.directory.appendingPathComponent("Goldens/\(name).md")) {
+            Issue.record("\(name): \(problem)")
+        }
+        #expect(text.count <= PlanReport.commentLimit)
+    }
+
+    @Test("a plan too long for one comment collapses its tables, then its list, and says what it left out")
+    func markdownBounded() throws {
+        let report = try Self.report("add-region")
+        let full = report.markdown()
+        #expect(full.contains("<details><summary>"))
+        let shorter = report.markdown(limit: full.count - 1)
+        #expect(shorter.count < full.count)
+        #expect(shorter.contains("Left out to stay under a comment's"))
+        // Without any table it is still too long: changes are left out, and counted.
+        let bare = MarkdownPrinter.print(report.document(detail: .none)).count
+        let tiny = report.markdown(limit: bare - 1)
+        #expect(tiny.count < bare)
+        #expect(tiny.contains(" of the changes. `tfctl plan` prints everything."))
+        // Hazards come before any change, dangers before disruptions.
+        let tier = try Self.report("change-tier").markdown()
+        let danger = try #require(tier.range(of: "**Danger**")),
+            disruption = try #require(tier.range(of: "**Disruption**"))
+        #expect(danger.lowerBound < disruption.lowerBound)
+        #expect(disruption.lowerBound < (tier.range(of: "#### Changes")?.lowerBound ?? tier.endIndex))
+    }
+
+    @Test("markdown escapes what a table cell and a line would otherwise read as markup")
+    func markdownEscaping() {
+        #expect(MarkdownPrinter.code("a`b") == "``a`b``")
+        #expect(MarkdownPrinter.code("`x") == "`` `x ``")
+        #expect(MarkdownPrinter.text("a_b *c* <d> | #") == "a\\_b \\*c\\* \\<d\\> \\| \\#")
+        #expect(MarkdownPrinter.escapeHTML("x|y<z>&\"") == "x&#124;y&lt;z&gt;&amp;&quot;")
+    }
+
     @Test("JSON plan matches its golden")
     func json() throws {
         let text = try Self.report("change-tier").json()
