@@ -21,11 +21,11 @@ public struct Tfctl: ParsableCommand {
     #if canImport(LocalRuntime)
         static let commands: [ParsableCommand.Type] = [
             Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Up.self, Status.self,
-            LoadTestCommand.self, Explain.self, LocalSupervisorCommand.self,
+            LoadTestCommand.self, GraphCommand.self, Explain.self, LocalSupervisorCommand.self,
         ]
     #else
         static let commands: [ParsableCommand.Type] = [
-            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, Explain.self,
+            Validate.self, Render.self, PlanCommand.self, Apply.self, Destroy.self, GraphCommand.self, Explain.self,
         ]
     #endif
 }

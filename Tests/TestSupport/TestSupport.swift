@@ -75,6 +75,8 @@ public struct Oracle: Sendable {
     public static let haproxy = Oracle(name: "haproxy", executable: "haproxy")
     public static let gcloudCheck = Oracle(name: "gcloud-check", executable: "gcloud-check")
     public static let tfschemaCheck = Oracle(name: "tfschema-check", executable: "tfschema-check")
+    /// Graphviz's `dot`: `tfctl graph --format dot` as Graphviz reads it.
+    public static let graphviz = Oracle(name: "graphviz (dot)", executable: "dot")
 
     /// Whether a missing tool fails the tests that need it (`TFCTL_REQUIRE_ORACLES=1`), instead of skipping them.
     public static var required: Bool { ProcessInfo.processInfo.environment["TFCTL_REQUIRE_ORACLES"] == "1" }
