@@ -7,14 +7,18 @@ import Foundation
 nonisolated(unsafe) private var followInterrupted: sig_atomic_t = 0
 
 /// `--follow`: every process's new log lines as they come, each prefixed with its process (`redis/us-central1 |`),
-/// coloured at a terminal unless `NO_COLOR` is set. Ctrl-C ends it and calls `onInterrupt` (which stops the run).
+/// coloured as `TerminalStyle` allows. Ctrl-C ends it and calls `onInterrupt` (which stops the run).
 public struct LogFollower {
     let directory: LocalStateDirectory
     let spec: LocalSpec
+    let coloured: Bool
 
-    public init(directory: LocalStateDirectory, spec: LocalSpec) {
+    public init(directory: LocalStateDirectory, spec: LocalSpec, noColor: Bool = false) {
         self.directory = directory
         self.spec = spec
+        coloured = TerminalStyle.colour(
+            isTerminal: isatty(STDOUT_FILENO) != 0, noColorFlag: noColor,
+            environment: ProcessInfo.processInfo.environment)
     }
 
     static let colours = ["36", "32", "33", "35", "34", "91", "92", "93", "94", "95", "96"]
@@ -23,7 +27,6 @@ public struct LogFollower {
         _ = followInterrupted  // initialised here, not first in a signal handler
         signal(SIGINT) { _ in followInterrupted = 1 }
         signal(SIGTERM) { _ in followInterrupted = 1 }
-        let coloured = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         let sources = [("tfctl", directory.supervisorLog)] + spec.processes.map { ($0.id, directory.log($0)) }
         let width = sources.map(\.0.count).max() ?? 0
         // From the end of what is there now: the lines of the start were shown by the apply's report.
@@ -50,5 +53,16 @@ public struct LogFollower {
             usleep(200_000)
         }
         onInterrupt()
+    }
+}
+
+/// When tfctl colours its output: only on a terminal, never with `--no-color`, with `NO_COLOR` set to anything
+/// but the empty string (no-color.org), or on a terminal that says it cannot (`TERM=dumb`). A CI log is not a
+/// terminal, so it gets plain text.
+public enum TerminalStyle {
+    public static func colour(isTerminal: Bool, noColorFlag: Bool, environment: [String: String]) -> Bool {
+        guard isTerminal, !noColorFlag else { return false }
+        if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
+        return environment["TERM"] != "dumb"
     }
 }

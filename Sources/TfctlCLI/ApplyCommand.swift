@@ -77,7 +77,7 @@ struct Apply: ParsableCommand {
             let pipeline = options.pipeline()
             pipeline.report(format: .text)
             if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
-            try LocalTarget.apply(pipeline, options, port: local.port, follow: local.follow)
+            try LocalTarget.apply(pipeline, options, port: local.port, follow: local.follow, noColor: local.noColor)
             return
         }
         try deployment.perform(options) { deployer, pipeline in

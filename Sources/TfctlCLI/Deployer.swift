@@ -227,8 +227,14 @@ struct Deployer {
         }
     }
 
-    private func step(_ name: String, _ status: Int32) throws {
-        log("\(name): exit status \(status)")
-        try runner.require(status, name)
+    /// A long step (a Terraform apply, an image build), said before it starts and with how long it took, in plain
+    /// lines a CI log keeps: a run that takes minutes is never silent.
+    private func step(_ name: String, _ status: @autoclosure () throws -> Int32) throws {
+        log("==> \(name)")
+        let started = ContinuousClock.now
+        let code = try status()
+        let seconds = (ContinuousClock.now - started).components.seconds
+        log("\(name): exit status \(code) after \(seconds) s")
+        try runner.require(code, name)
     }
 }

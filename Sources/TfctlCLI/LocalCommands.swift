@@ -76,7 +76,9 @@
             }
         }
 
-        static func apply(_ pipeline: Pipeline, _ options: EnvironmentOptions, port: Int?, follow: Bool) throws {
+        static func apply(
+            _ pipeline: Pipeline, _ options: EnvironmentOptions, port: Int?, follow: Bool, noColor: Bool = false
+        ) throws {
             let directory = directory(pipeline, options)
             let controller = controller(directory)
             let (spec, state, changes): (LocalSpec, LocalState, LocalChanges)
@@ -105,7 +107,7 @@
             for line in demoLinks(spec, directory: directory) { print(line) }
             fflush(nil)  // before the follower's own writes, which are not buffered
             if follow {
-                LogFollower(directory: directory, spec: spec).follow {
+                LogFollower(directory: directory, spec: spec, noColor: noColor).follow {
                     print("Stopping the local run of \(spec.environment)...")
                     _ = try? controller.destroy()
                 }
@@ -164,7 +166,7 @@
             let pipeline = options.pipeline()
             pipeline.report(format: .text)
             if pipeline.failed(strict: options.strict) { throw ExitCode(1) }
-            try LocalTarget.apply(pipeline, options, port: local.port, follow: local.follow)
+            try LocalTarget.apply(pipeline, options, port: local.port, follow: local.follow, noColor: local.noColor)
         }
     }
 

@@ -8,6 +8,9 @@ struct LocalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "After starting, show every process's log lines; Ctrl-C stops the local run.")
     var follow = false
+
+    @Flag(name: .long, help: "No colour in --follow's output (also: NO_COLOR set, or not a terminal).")
+    var noColor = false
 }
 
 #if !canImport(LocalRuntime)
@@ -15,7 +18,9 @@ struct LocalOptions: ParsableArguments {
     enum LocalTarget {
         static let unavailable = CommandFailure("the local target (--target local, tfctl up) runs on Linux only")
 
-        static func apply(_ pipeline: Pipeline, _ options: EnvironmentOptions, port: Int?, follow: Bool) throws {
+        static func apply(
+            _ pipeline: Pipeline, _ options: EnvironmentOptions, port: Int?, follow: Bool, noColor: Bool = false
+        ) throws {
             throw unavailable
         }
 

@@ -71,6 +71,26 @@ import Testing
         #expect(disruption.lowerBound < (tier.range(of: "#### Changes")?.lowerBound ?? tier.endIndex))
     }
 
+    @Test("the shipped environments' plan from staging to prod, as the pull-request comment README shows")
+    func stagingToProd() throws {
+        func manifest(_ environment: String) throws -> Manifest {
+            let pipeline = Pipeline(
+                environment: "Environments/\(environment).yaml",
+                loader: EnvironmentLoader(workingDirectory: Repository.root.path))
+            return try #require(pipeline.manifest())
+        }
+        let report = PlanReport(
+            plan: Plan(before: try manifest("staging"), after: try manifest("prod")), against: "out/staging",
+            prices: .success(try PriceSheet.bundled(executable: Bundle.main.executableURL ?? Repository.root)))
+        let text = report.markdown()
+        if let problem = Golden.compare(
+            text, golden: Self.directory.appendingPathComponent("Goldens/staging-to-prod.md"))
+        {
+            Issue.record("\(problem)")
+        }
+        #expect(text.count <= PlanReport.commentLimit)
+    }
+
     @Test("markdown escapes what a table cell and a line would otherwise read as markup")
     func markdownEscaping() {
         #expect(MarkdownPrinter.code("a`b") == "``a`b``")
