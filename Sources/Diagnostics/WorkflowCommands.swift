@@ -20,9 +20,11 @@ public enum WorkflowCommands {
         diagnostics.map { diagnostic in
             var properties: [(String, String)] = []
             if let location = diagnostic.location {
+                // `endColumn` is inclusive, and the runner keeps columns only when the command also says the
+                // annotation ends on its line (`endLine`).
                 properties += [
-                    ("file", location.file), ("line", String(location.line)), ("col", String(location.column)),
-                    ("endColumn", String(location.column + location.length)),
+                    ("file", location.file), ("line", String(location.line)), ("endLine", String(location.line)),
+                    ("col", String(location.column)), ("endColumn", String(location.column + location.length - 1)),
                 ]
             }
             properties.append(("title", diagnostic.rule.rawValue))

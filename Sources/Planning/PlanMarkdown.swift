@@ -5,26 +5,39 @@
 extension PlanReport {
     /// GitHub refuses a comment body longer than this many characters.
     public static let commentLimit = 65_536
+    /// Room left for what a workflow adds to the comment (the shipped one, a marker line to find it again).
+    public static let commentReserve = 256
 
-    public func markdown(limit: Int = PlanReport.commentLimit) -> String {
+    /// Measured in UTF-8 bytes: at least the characters GitHub counts, whatever it counts them in.
+    public func markdown(limit: Int = PlanReport.commentLimit - PlanReport.commentReserve) -> String {
         // The fullest form that fits: every table; then tables only for changes with hazards; then none.
         for detail in [Detail.all, .hazardous, .none] {
-            let text = MarkdownPrinter.print(document(detail: detail))
-            if text.count <= limit { return text }
+            let text = MarkdownPrinter.print(document(detail: detail, limit: limit))
+            if text.utf8.count <= limit { return text }
         }
-        // Still too long (thousands of resources): the list itself is cut, and says how much.
+        // Still too long (thousands of resources): the list of changes is cut, then the hazards, saying how much.
         var kept = plan.changes.count
         while kept > 0 {
             kept /= 2
-            let text = MarkdownPrinter.print(document(detail: .none, keep: kept))
-            if text.count <= limit { return text }
+            let text = MarkdownPrinter.print(document(detail: .none, keep: kept, limit: limit))
+            if text.utf8.count <= limit { return text }
         }
-        return MarkdownPrinter.print(document(detail: .none, keep: 0))
+        var hazards = plan.changes.reduce(0) { $0 + $1.hazards.count }
+        while hazards > 0 {
+            hazards /= 2
+            let text = MarkdownPrinter.print(document(detail: .none, keep: 0, hazards: hazards, limit: limit))
+            if text.utf8.count <= limit { return text }
+        }
+        // The summary, capacity and cost alone; a limit below even that gets what fits of them.
+        let text = MarkdownPrinter.print(document(detail: .none, keep: 0, hazards: 0, limit: limit))
+        return text.utf8.count <= limit ? text : String(decoding: text.utf8.prefix(limit), as: UTF8.self)
     }
 
     enum Detail { case all, hazardous, none }
 
-    func document(detail: Detail, keep: Int? = nil) -> [Markdown] {
+    func document(detail: Detail, keep: Int? = nil, hazards: Int? = nil, limit: Int = PlanReport.commentLimit)
+        -> [Markdown]
+    {
         let summary = plan.summary
         var blocks: [Markdown] = [
             .heading(3, [.text("tfctl plan: "), .code(plan.after.source)]),
@@ -62,6 +75,10 @@ extension PlanReport {
                     }
                 }
             }
+            let total = items.count
+            if let hazards, hazards < total {
+                items = Array(items.prefix(hazards)) + [[.text("… and \(total - hazards) more (dangers first).")]]
+            }
             blocks.append(.list(items))
         }
         blocks.append(.heading(4, [.text("Changes")]))
@@ -93,11 +110,13 @@ extension PlanReport {
                     ? "the attribute tables of changes without hazards" : "every attribute table")
         }
         if let keep, keep < plan.changes.count { cuts.append("\(plan.changes.count - keep) of the changes") }
+        let hazardCount = plan.changes.reduce(0) { $0 + $1.hazards.count }
+        if let hazards, hazards < hazardCount { cuts.append("\(hazardCount - hazards) of the hazards") }
         if !cuts.isEmpty {
             blocks.append(
                 .paragraph([
                     .text(
-                        "Left out to stay under a comment's \(PlanReport.commentLimit) characters: "
+                        "Left out to stay under a comment's \(limit) characters: "
                             + cuts.joined(separator: " and ") + ". "),
                     .code("tfctl plan"), .text(" prints everything."),
                 ]))
@@ -224,9 +243,9 @@ enum MarkdownPrinter {
     private static func cell(_ inlines: [Inline]) -> String {
         inlines.map { inline in
             switch inline {
-            case .text(let value): text(value).replacingOccurrences(of: "|", with: "\\|")
-            case .strong(let value): "**" + text(value).replacingOccurrences(of: "|", with: "\\|") + "**"
-            case .code(let value): "<code>" + escapeHTML(value).replacingOccurrences(of: "\n", with: "<br>") + "</code>"
+            case .text(let value): text(value)
+            case .strong(let value): "**" + text(value) + "**"
+            case .code(let value): "<code>" + cellCode(value) + "</code>"
             }
         }.joined()
     }
@@ -267,6 +286,37 @@ enum MarkdownPrinter {
         let fence = String(repeating: "`", count: longest + 1)
         let pad = flat.hasPrefix("`") || flat.hasSuffix("`") ? " " : ""
         return fence + pad + flat + pad + fence
+    }
+
+    /// Code in a table cell: between `<code>` tags Markdown is still read, so every character it could take as
+    /// markup is a character reference, a newline is `<br>` and the indentation after it is kept with `&nbsp;`.
+    static func cellCode(_ value: String) -> String {
+        var out = ""
+        var lineStart = true
+        for character in value {
+            switch character {
+            case "\n", "\r\n":
+                out += "<br>"
+                lineStart = true
+                continue
+            case " " where lineStart: out += "&nbsp;"
+            case "\\": out += "&#92;"
+            case "*": out += "&#42;"
+            case "_": out += "&#95;"
+            case "`": out += "&#96;"
+            case "[": out += "&#91;"
+            case "]": out += "&#93;"
+            case "~": out += "&#126;"
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "|": out += "&#124;"
+            default: out.append(character)
+            }
+            if character != " " { lineStart = false }
+        }
+        return out
     }
 
     static func escapeHTML(_ value: String) -> String {

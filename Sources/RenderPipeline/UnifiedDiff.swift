@@ -49,8 +49,12 @@ public enum UnifiedDiff {
         let keys: [Substring]
 
         init(_ text: String) {
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            endsWithNewline = text.isEmpty || text.hasSuffix("\n")
+            // By bytes: Swift reads "\r\n" as one Character, which is not "\n", and would not split there. A line of
+            // a CRLF file keeps its "\r", as diff's does.
+            var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+                Substring(String(decoding: $0, as: UTF8.self))
+            }
+            endsWithNewline = text.isEmpty || text.utf8.last == UInt8(ascii: "\n")
             if endsWithNewline { lines.removeLast() }
             self.lines = lines
             var keys = lines

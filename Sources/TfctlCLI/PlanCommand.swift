@@ -94,13 +94,29 @@ extension PlanCommand {
     /// Each hazard of the plan as a workflow command on the environment file: a danger (data lost, nothing to undo)
     /// as an error, a disruption (connections dropped) as a warning, titled by the resource.
     static func hazardCommands(_ report: PlanReport, file: String) -> String {
-        report.plan.changes.flatMap { change in
-            change.hazards.map { hazard in
-                WorkflowCommands.command(
-                    hazard.severity == .danger ? .error : .warning,
-                    [("file", file), ("title", "\(hazard.severity.rawValue): \(change.address)")], hazard.message)
+        // GitHub shows at most 10 error and 10 warning annotations of a step: the first ten of each (in address
+        // order), then a notice saying how many more the plan has.
+        let all = report.plan.changes.flatMap { change in change.hazards.map { (change, $0) } }
+        var out = ""
+        for severity in [Hazard.Severity.danger, .disruption] {
+            let of = all.filter { $0.1.severity == severity }
+            for (change, hazard) in of.prefix(annotationsPerStep) {
+                out +=
+                    WorkflowCommands.command(
+                        severity == .danger ? .error : .warning,
+                        [("file", file), ("title", "\(severity.rawValue): \(change.address)")], hazard.message) + "\n"
+            }
+            if of.count > annotationsPerStep {
+                out +=
+                    WorkflowCommands.command(
+                        .notice, [("file", file), ("title", "\(severity.rawValue): more")],
+                        "\(of.count - annotationsPerStep) more \(severity.rawValue) hazard(s); the plan lists them all")
                     + "\n"
             }
-        }.joined()
+        }
+        return out
     }
+
+    /// GitHub's limit on a step's annotations of one level.
+    static let annotationsPerStep = 10
 }

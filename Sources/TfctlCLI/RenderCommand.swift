@@ -50,13 +50,16 @@ struct Render: ParsableCommand {
             let old = difference.kind == .missing ? "/dev/null" : "a/\(directory)/\(difference.path)"
             let new = difference.kind == .extra ? "/dev/null" : "b/\(directory)/\(difference.path)"
             guard
+                // A walk of more edits than the diff may show would be cut anyway (and its trace grows with the
+                // square of the edits).
                 let text = UnifiedDiff.diff(
-                    difference.onDisk ?? "", difference.rendered ?? "", oldName: old, newName: new)
+                    difference.onDisk ?? "", difference.rendered ?? "", oldName: old, newName: new,
+                    maxEdits: maxDiffLines * 2)
             else {
                 cut.append("\(difference.path) (too different to show line by line)")
                 continue
             }
-            let count = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+            let count = text.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
             guard lines + count <= maxDiffLines else {
                 cut.append("\(difference.path) (\(count) lines)")
                 continue

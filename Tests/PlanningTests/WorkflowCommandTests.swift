@@ -25,7 +25,7 @@ import Testing
             .warning, RuleID("TFC0703"), "alert policies notify nobody", at: nil, path: "monitoring")
         #expect(
             WorkflowCommands.diagnostics([diagnostic, warning])
-                == "::error file=Environments/prod.yaml,line=5,col=38,endColumn=42,title=TFC0302::concurrency 1200 "
+                == "::error file=Environments/prod.yaml,line=5,endLine=5,col=38,endColumn=41,title=TFC0302::concurrency 1200 "
                 + "exceeds Cloud Run's maximum of 1000%0Ahelp: set concurrency between 1 and 1000\n"
                 + "::warning title=TFC0703::alert policies notify nobody\n")
     }

@@ -39,6 +39,12 @@ import TopologyModel
                 let graph = TopologyGraph.build(try Self.topology(environment), level: level)
                 let ids = graph.allNodes.map(\.id)
                 #expect(Set(ids).count == ids.count, "\(environment) \(level): duplicate node ids")
+                // The printed ids too: no two addresses map to one.
+                let printed = MermaidPrinter.print(graph).matches(
+                    of: /^\s+([A-Za-z][A-Za-z0-9_]*)[\[\{>]/.anchorsMatchLineEndings()
+                )
+                .map { String($0.1) }
+                #expect(Set(printed).count == printed.count, "\(environment) \(level): ids collide once printed")
                 for edge in graph.edges {
                     #expect(ids.contains(edge.from) && ids.contains(edge.to), "\(edge)")
                 }
@@ -79,8 +85,8 @@ import TopologyModel
     func escaping() {
         var graph = Graph(title: "a \"b\"")
         graph.nodes = [.init("x-1", "say \"hi\" #1 | ok\nnext")]
-        #expect(MermaidPrinter.print(graph).contains(#"x_1["say #quot;hi#quot; #35;1 #124; ok<br>next"]"#))
-        #expect(DotPrinter.print(graph).contains(#""x_1" [label="say \"hi\" #1 | ok\nnext", shape=box];"#))
+        #expect(MermaidPrinter.print(graph).contains(#"x_x2d_1["say #quot;hi#quot; #35;1 #124; ok<br>next"]"#))
+        #expect(DotPrinter.print(graph).contains(#""x_x2d_1" [label="say \"hi\" #1 | ok\nnext", shape=box];"#))
         #expect(DotPrinter.print(graph).hasPrefix(#"digraph "a \"b\"" {"#))
     }
 

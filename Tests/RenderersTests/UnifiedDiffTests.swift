@@ -32,6 +32,8 @@ import Testing
         var pairs: [(String, String)] = [
             ("", "a\n"), ("a\n", ""), ("a\nb\nc\n", "a\nb\nc"), ("a\nb\nc", "a\nb\nc\n"), ("x", "y"),
             ("one\ntwo\nthree\n", "zero\none\ntwo\nthree\nfour\n"),
+            // CRLF lines are lines (Swift reads "\r\n" as one Character; the diff splits bytes).
+            ("a\r\nb\r\nc\r\n", "a\r\nB\r\nc\r\n"),
         ]
         for _ in 0..<40 {
             let old = (0..<Int.random(in: 0...60, using: &generator)).map { _ in
@@ -53,6 +55,8 @@ import Testing
             #expect(try patched(old, diff) == new, "\(diff)")
         }
         #expect(UnifiedDiff.diff("same\n", "same\n", oldName: "a", newName: "b") == nil)
+        let crlf = try #require(UnifiedDiff.diff("a\r\nb\r\nc\r\n", "a\r\nB\r\nc\r\n", oldName: "a", newName: "b"))
+        #expect(crlf.contains("\n-b\r\n+B\r\n"), "\(crlf)")
     }
 
     @Test("the hunks carry three lines of context and diff's line numbers")

@@ -58,10 +58,20 @@ public struct Graph: Sendable, Hashable {
     public var allNodes: [Node] { clusters.flatMap(\.nodes) + nodes }
 }
 
-/// Ids both formats take: letters, digits and `_`, starting with a letter.
+/// Ids both formats take: letters, digits and `_`, starting with a letter. A resource address's `.` is `__`, any
+/// other character `_xHH_`, so addresses stay apart (`a.b_c` and `a_b.c` are `a__b_c` and `a_b__c`).
 enum GraphID {
     static func safe(_ id: String) -> String {
-        let mapped = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        var mapped = ""
+        for scalar in id.unicodeScalars {
+            if scalar.isASCII, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" {
+                mapped.unicodeScalars.append(scalar)
+            } else if scalar == "." {
+                mapped += "__"
+            } else {
+                mapped += "_x" + String(scalar.value, radix: 16) + "_"
+            }
+        }
         return mapped.first?.isLetter == true ? mapped : "n_" + mapped
     }
 }
@@ -103,6 +113,8 @@ public enum MermaidPrinter {
             case "\"": out += "#quot;"
             case "#": out += "#35;"
             case "|": out += "#124;"
+            case "<": out += "#lt;"
+            case "&": out += "#amp;"
             case "\n": out += "<br>"
             default: out.append(character)
             }

@@ -40,20 +40,22 @@ public enum TopologyGraph {
                 var label =
                     "Cloud Run \(names.cloudRunService(service))\n\(service.minInstances)–\(service.maxInstances) instances × \(service.concurrency)"
                 if topology.metricsExport(service) != nil { label += "\n+ Prometheus sidecar" }
-                return .init("run_\(service.name)_\(region)", label, .box)
+                return .init(TF.label("run", service.name, region), label, .box)
             }
             if let redis = topology.memorystore {
                 nodes.append(
                     .init(
-                        "redis_\(region)",
+                        TF.label("redis", region),
                         "Memorystore \(names.redisInstance(region))\n\(redis.tier.rawValue), \(redis.memoryGB) GB",
                         .store))
             }
-            graph.clusters.append(.init(id: "region_\(region)", label: region, nodes: nodes))
+            graph.clusters.append(.init(id: TF.label("region", region), label: region, nodes: nodes))
             for service in services {
-                let id = "run_\(service.name)_\(region)"
+                let id = TF.label("run", service.name, region)
                 if topology.loadBalancer != nil { graph.edges.append(.init("armor", id, "serverless NEG")) }
-                if topology.memorystore != nil { graph.edges.append(.init(id, "redis_\(region)", "pub/sub, streams")) }
+                if topology.memorystore != nil {
+                    graph.edges.append(.init(id, TF.label("redis", region), "pub/sub, streams"))
+                }
             }
         }
         // The relays: each region's services publish to every other region's Redis.
@@ -62,7 +64,8 @@ public enum TopologyGraph {
                 for other in topology.regions where other != region {
                     for service in services {
                         graph.edges.append(
-                            .init("run_\(service.name)_\(region)", "redis_\(other)", "relay", dashed: true))
+                            .init(
+                                TF.label("run", service.name, region), TF.label("redis", other), "relay", dashed: true))
                     }
                 }
             }
@@ -72,7 +75,7 @@ public enum TopologyGraph {
                 .init("rtdb", "Realtime Database \(names.firebaseDatabase)\n\(firebase.location), fallback", .store))
             for service in bundled.isEmpty ? services : bundled {
                 for region in topology.regions {
-                    graph.edges.append(.init("run_\(service.name)_\(region)", "rtdb", "mirror", dashed: true))
+                    graph.edges.append(.init(TF.label("run", service.name, region), "rtdb", "mirror", dashed: true))
                 }
             }
             if topology.loadBalancer != nil {
@@ -86,7 +89,7 @@ public enum TopologyGraph {
                     + (bundled.isEmpty ? "" : ", 2 SLOs"), .note))
         for service in bundled {
             for region in topology.regions {
-                graph.edges.append(.init("run_\(service.name)_\(region)", "monitoring", "metrics", dashed: true))
+                graph.edges.append(.init(TF.label("run", service.name, region), "monitoring", "metrics", dashed: true))
             }
         }
         if topology.loadBalancer != nil {
