@@ -21,6 +21,27 @@ public struct Plan: Sendable, Hashable {
         public var hazards: [Hazard]
         /// A replacement that creates the new object before destroying the old (`Propagation.forceCreateBeforeDestroy`).
         public var createBeforeDestroy = false
+
+        /// Terraform's symbol for the action (`+`, `~`, `-/+`, `+/-`, `-`) and its words, in every plan format.
+        public var symbol: String {
+            switch action {
+            case .create: "+"
+            case .update: "~"
+            case .replace where createBeforeDestroy: "+/-"
+            case .replace: "-/+"
+            case .delete: "-"
+            }
+        }
+
+        public var label: String {
+            switch action {
+            case .create: "create"
+            case .update: "update in place"
+            case .replace where createBeforeDestroy: "replace, create before destroy"
+            case .replace: "replace"
+            case .delete: "destroy"
+            }
+        }
     }
 
     public struct AttributeChange: Sendable, Hashable {

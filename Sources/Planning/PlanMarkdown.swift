@@ -87,7 +87,7 @@ extension PlanReport {
             let withTable =
                 !change.attributes.isEmpty
                 && (detail == .all || (detail == .hazardous && !change.hazards.isEmpty))
-            let head: [Inline] = [.code("\(symbol(change)) \(change.address)"), .text(" " + label(change))]
+            let head: [Inline] = [.code("\(change.symbol) \(change.address)"), .text(" " + change.label)]
             guard withTable else {
                 blocks.append(.paragraph(head + attributeCount(change)))
                 continue
@@ -122,26 +122,6 @@ extension PlanReport {
                 ]))
         }
         return blocks + capacityAndCost()
-    }
-
-    private func symbol(_ change: Plan.Change) -> String {
-        switch change.action {
-        case .create: "+"
-        case .update: "~"
-        case .replace where change.createBeforeDestroy: "+/-"
-        case .replace: "-/+"
-        case .delete: "-"
-        }
-    }
-
-    private func label(_ change: Plan.Change) -> String {
-        switch change.action {
-        case .create: "create"
-        case .update: "update in place"
-        case .replace where change.createBeforeDestroy: "replace, create before destroy"
-        case .replace: "replace"
-        case .delete: "destroy"
-        }
     }
 
     private func attributeCount(_ change: Plan.Change) -> [Inline] {

@@ -49,15 +49,9 @@ public struct PlanReport: Sendable {
     }
 
     private func describe(_ change: Plan.Change) -> String {
-        let (symbol, label): (String, String) =
-            switch change.action {
-            case .create: ("  +", "create")
-            case .update: ("  ~", "update in place")
-            case .replace where change.createBeforeDestroy: ("+/-", "replace, create before destroy")
-            case .replace: ("-/+", "replace")
-            case .delete: ("  -", "destroy")
-            }
-        var out = "\(symbol) \(change.address) (\(label))\n"
+        // The symbols right-aligned in three columns.
+        let symbol = String(repeating: " ", count: max(0, 3 - change.symbol.count)) + change.symbol
+        var out = "\(symbol) \(change.address) (\(change.label))\n"
         for attribute in change.attributes {
             // A multi-line value (a `jsonencode({...})`) keeps its lines under the attribute, not at the margin.
             let value = "\(attribute.before ?? "(none)") → \(attribute.after ?? "(none)")"

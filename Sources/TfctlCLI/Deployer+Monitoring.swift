@@ -18,7 +18,7 @@ extension Deployer {
                     ? "Cloud Monitoring has the server's metrics: the SLOs and their burn-rate alerts are applied."
                     : "Cloud Monitoring has no server metrics yet: the SLOs wait for the next apply, after the "
                         + "sidecars' first scrape.")
-            variables += ["-var", "\(ServerAlerts.metricsExistVariableName)=\(known)"]
+            variables += ["-var", "\(ServerAlerts.metricsExistVariable)=\(known)"]
         }
         if let lb = topology.loadBalancer {
             let name = LoadBalancerNames.certificate(lb.certificateDomains[0], topology.names)
@@ -37,7 +37,7 @@ extension Deployer {
                     "Certificate \(name) is not ACTIVE yet: the uptime alert stays disabled until an apply finds it is."
                 )
             }
-            variables += ["-var", "\(MonitoringBlocks.edgeServingVariableName)=\(active)"]
+            variables += ["-var", "\(MonitoringBlocks.edgeServingVariable)=\(active)"]
         }
         return variables
     }

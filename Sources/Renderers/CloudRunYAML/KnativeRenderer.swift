@@ -125,6 +125,8 @@ public struct KnativeRenderer: Sendable {
             ("timeoutSeconds", .int(service.timeoutSeconds)),
             ("serviceAccountName", .string(topology.names.serviceAccountEmail))
         )
+        // The revision's secret volumes: the relay endpoints document, the Prometheus sidecar's configuration.
+        var volumes: [YAMLValue] = []
         if let relay = topology.relayEndpoints {
             // The relay endpoints document as a file at `latest`, read again while instances run (`RelayEndpoints`).
             container = container.appending(
@@ -137,22 +139,12 @@ public struct KnativeRenderer: Sendable {
             let items = YAMLValue.sequence([
                 .map(("key", .string(RelayEndpoints.version)), ("path", .string(RelayEndpoints.fileName)))
             ])
-            spec = spec.appending(
-                "volumes",
-                .sequence([
-                    .map(
-                        ("name", .string(RelayEndpoints.volumeName)),
-                        ("secret", .map(("items", items), ("secretName", .string(relay.secretID)))))
-                ]))
+            volumes.append(
+                .map(
+                    ("name", .string(RelayEndpoints.volumeName)),
+                    ("secret", .map(("items", items), ("secretName", .string(relay.secretID))))))
         }
         var containers = [container]
-        var volumes: [YAMLValue] = []
-        if case .mapping(let entries) = spec, let existing = entries.first(where: { $0.key == "volumes" }),
-            case .sequence(let items) = existing.value
-        {
-            volumes = items
-            spec = .mapping(entries.filter { $0.key != "volumes" })
-        }
         if let export = topology.metricsExport(service) {
             // The Prometheus sidecar (`ServerMetricsExport`), its configuration mounted from its secret.
             containers.append(

@@ -91,8 +91,7 @@ public enum MonitoringBlocks {
     }
 
     /// Set by `tfctl apply` once the certificate is ACTIVE: the uptime alert is enabled from then on.
-    static let edgeServingVariable = "edge_serving"
-    public static var edgeServingVariableName: String { edgeServingVariable }
+    public static let edgeServingVariable = "edge_serving"
 
     /// The label of a service's Prometheus sidecar configuration secret, its version and its access.
     static func scrapeConfigLabel(_ service: RealtimeService) -> String { TF.label("prometheus", service.name) }

@@ -99,8 +99,7 @@ public enum ServerAlerts {
     static let latencySLO = "delivery_latency"
 
     /// Set by `tfctl apply` once Cloud Monitoring knows the server's metrics: the SLOs exist from then on.
-    static let metricsExistVariable = "server_metrics_exist"
-    public static var metricsExistVariableName: String { metricsExistVariable }
+    public static let metricsExistVariable = "server_metrics_exist"
 
     /// The custom service, the two SLOs and their burn-rate alerts. The SLOs and their alerts wait for
     /// `server_metrics_exist`: "Invalid SLO definition: The metric referenced by the provided filter is unknown"
