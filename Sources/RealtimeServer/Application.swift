@@ -23,7 +23,8 @@ public func buildServer(
     var authenticator: Authenticator?
     if let tokens = configuration.tokens { authenticator = try await Authenticator(tokens) }
     let presence = Presence()
-    let namespaces = namespaces(for: configuration.profile, presence: presence)
+    let collaboration = Collaboration(presence: presence)
+    let namespaces = namespaces(for: configuration.profile, collaboration: collaboration)
     let metrics = ServerMetrics(namespaces: namespaces?.map(\.name) ?? [])
     // One id for the instance: its cluster channel, and the origin part of the event ids it gives.
     let instanceID = SessionRegistry.newID()
@@ -38,7 +39,14 @@ public func buildServer(
             metrics: metrics, logger: logger)
     }
     // Presence is shared through the cluster: the adapter's presence store is Presence's.
-    if let cluster, configuration.profile == .tenderflow { await presence.share(cluster.presence) }
+    if let cluster, configuration.profile == .tenderflow {
+        await presence.share(cluster.presence)
+        collaboration.connect(
+            TenderCoordination(
+                keys: cluster.keys, local: cluster.publisher, relays: cluster.relays,
+                coordinationRegion: configuration.coordinationRegion.flatMap { $0 == configuration.region ? nil : $0 },
+                instanceID: instanceID, settings: configuration.coordination))
+    }
     // The fallback mirrors TenderFlow's tender rooms, notices and presence; the test-suite profiles have none.
     let fallback = try configuration.fallback.flatMap { fallback in
         configuration.profile == .tenderflow
@@ -50,7 +58,9 @@ public func buildServer(
         SocketServer(
             $0, limits: limits(configuration), authenticator: authenticator, metrics: metrics, cluster: cluster,
             fallback: fallback?.mirror,
-            audit: ConnectionAudit(logger: logger, sampleRate: configuration.auditSampleRate))
+            audit: ConnectionAudit(logger: logger, sampleRate: configuration.auditSampleRate),
+            journal: configuration.profile == .tenderflow ? TenderFlow.activityJournal(collaboration) : nil,
+            publicationCheck: configuration.profile == .tenderflow ? TenderFlow.publicationCheck(collaboration) : nil)
     }
     let engine = EngineServer(configuration: configuration, sockets: sockets, logger: logger)
 
@@ -121,7 +131,11 @@ public func buildServer(
     // the Engine.IO server; and every heartbeat, TenderFlow's presence sweep.
     let clusterService = zip(cluster, sockets).map { cluster, sockets in
         let heartbeat =
-            configuration.profile == .tenderflow ? [TenderFlow.presenceHeartbeat(presence, sockets.rooms)] : []
+            configuration.profile == .tenderflow
+            ? [
+                TenderFlow.presenceHeartbeat(presence, sockets.rooms),
+                TenderFlow.collaborationHeartbeat(collaboration, sockets.rooms),
+            ] : []
         let inbound = sockets.clusterInbound(
             answerPoll: { method, sid, body in await engine.answerForwarded(method, sid: sid, body: body) },
             heartbeat: heartbeat)
@@ -144,10 +158,10 @@ func limits(_ configuration: ServerConfiguration) -> SocketLimits {
 }
 
 /// The profile's namespaces and handlers; nil for the bare Engine.IO echo.
-func namespaces(for profile: ServerConfiguration.Profile, presence: Presence) -> [Namespace]? {
+func namespaces(for profile: ServerConfiguration.Profile, collaboration: Collaboration) -> [Namespace]? {
     switch profile {
     case .tenderflow:
-        return TenderFlow.namespaces(presence: presence)
+        return TenderFlow.namespaces(collaboration)
     case .engineEcho:
         return nil
     case .socketIOTestSuite:

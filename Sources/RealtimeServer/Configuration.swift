@@ -63,6 +63,11 @@ public struct ServerConfiguration: Sendable {
     public var recoveryWindow = 120_000
     /// Recoverable events kept per namespace; a client that missed more is told it was not recovered.
     public var recoveryMaxEvents = 10_000
+    /// TenderFlow's leases, status debounce, handoff, activity and job bounds; lease and status holds follow
+    /// the presence TTL.
+    var coordination = CoordinationSettings()
+    /// The region whose Redis decides leases, versions and comment numbers (`COORDINATION_REGION`); nil: this one.
+    public var coordinationRegion: String?
     /// Lowest level of the records written (`LOG_LEVEL`); the `listening` record is written at any level.
     public var logLevel = Logger.Level.info
     /// The topology this instance belongs to (`TFCTL_TOPOLOGY`, which the renderers set); in every log record.
@@ -75,15 +80,16 @@ public struct ServerConfiguration: Sendable {
     /// stops the server at once; the tests check that every variable the renderers set is here, and that README
     /// documents each.
     public static let variables: [String] = [
-        "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "CORS_ORIGINS", "EVENTS_PER_SECOND", "FALLBACK_FLUSH_MS",
+        "ACTIVITY_MAX_EVENTS", "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "COORDINATION_REGION", "CORS_ORIGINS",
+        "EDIT_LEASE_GRACE_MS", "EVENTS_PER_SECOND", "FALLBACK_FLUSH_MS",
         "FALLBACK_MAX_EVENTS", "FALLBACK_QUEUE_LIMIT", "FALLBACK_TOKEN_ACCOUNT", "FALLBACK_TOKEN_KEY",
         "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL",
-        "GCE_METADATA_HOST", "HOST", "JWT_AUDIENCE",
+        "GCE_METADATA_HOST", "HANDOFF_MAX_ENTRIES", "HOST", "JOB_RETENTION_MS", "JWT_AUDIENCE",
         "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
         "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
         "PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PORT", "PRESENCE_TTL_MS", "PUBLISH_TOKEN", "REALTIME_PROFILE",
         "RECOVERY_MAX_EVENTS", "RECOVERY_WINDOW_MS", "REDIS_AUTH", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
-        "REDIS_URL", "RELAY_ENDPOINTS_FILE", "RELAY_REFRESH_MS", "TFCTL_REGION", "TFCTL_TOPOLOGY",
+        "REDIS_URL", "RELAY_ENDPOINTS_FILE", "RELAY_REFRESH_MS", "STATUS_DEBOUNCE_MS", "TFCTL_REGION", "TFCTL_TOPOLOGY",
         "UPGRADE_TIMEOUT_MS",
     ]
 
@@ -188,6 +194,22 @@ public struct ServerConfiguration: Sendable {
             try integer("RECOVERY_WINDOW_MS", 0...3_600_000) ?? configuration.recoveryWindow
         configuration.recoveryMaxEvents =
             try integer("RECOVERY_MAX_EVENTS", 1...1_000_000) ?? configuration.recoveryMaxEvents
+        configuration.coordination.leaseLifetime = .milliseconds(configuration.presenceTTL)
+        configuration.coordination.statusHold = .milliseconds(configuration.presenceTTL)
+        if let value = try integer("EDIT_LEASE_GRACE_MS", 0...600_000) {
+            configuration.coordination.leaseGrace = .milliseconds(value)
+        }
+        if let value = try integer("STATUS_DEBOUNCE_MS", 0...600_000) {
+            configuration.coordination.statusDebounce = .milliseconds(value)
+        }
+        if let value = try integer("JOB_RETENTION_MS", 1_000...2_592_000_000) {
+            configuration.coordination.jobRetention = .milliseconds(value)
+        }
+        configuration.coordination.activityMaxEvents =
+            try integer("ACTIVITY_MAX_EVENTS", 10...100_000) ?? configuration.coordination.activityMaxEvents
+        configuration.coordination.handoffMaxEntries =
+            try integer("HANDOFF_MAX_ENTRIES", 1_000...100_000_000) ?? configuration.coordination.handoffMaxEntries
+        configuration.coordinationRegion = environment["COORDINATION_REGION"].flatMap { $0.isEmpty ? nil : $0 }
         // The fallback keeps events as long as a reconnecting socket could get them back.
         if configuration.recoveryWindow > 0 {
             configuration.fallback?.retention = .milliseconds(configuration.recoveryWindow)

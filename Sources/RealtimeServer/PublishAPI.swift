@@ -7,8 +7,10 @@ import SocketIO
 /// `POST /v1/publish`: backend services push events to a room or a whole namespace.
 ///
 /// `Authorization: Bearer <PUBLISH_TOKEN>`; body `{"namespace": "/tenders", "room": "tender:42", "event":
-/// "tender:updated", "data": ...}` (`room` optional: the whole namespace). Answers 202 `{"delivered": N}`,
-/// 400 / 401 / 413 with `{"error": "..."}`, 503 when no token is configured.
+/// "tender:updated", "data": ...}` (`room` optional: the whole namespace; `"user": "<id>"` instead of a room
+/// reaches every socket of that user, room `user:<id>`). Answers 202 `{"delivered": N}` (the sockets reached on
+/// this instance), 400 / 401 / 413 with `{"error": "..."}`, 503 when no token is configured or the profile's
+/// check cannot be made (TenderFlow keeps each job's last state in Redis).
 struct PublishAPI: Sendable {
     let token: String?
     let sockets: SocketServer?
@@ -32,6 +34,11 @@ struct PublishAPI: Sendable {
         case .failure(let refusal):
             return answer(.badRequest, ["error": .string(refusal.message)])
         case .success(let publication):
+            switch await sockets.publicationCheck?(publication) ?? .accepted {
+            case .accepted: break
+            case .refused(let refusal): return answer(.badRequest, ["error": .string(refusal.message)])
+            case .unavailable(let reason): return answer(.serviceUnavailable, ["error": .string(reason)])
+            }
             let delivered = await sockets.publish(
                 namespace: publication.namespace, room: publication.room, event: publication.event,
                 arguments: publication.arguments)
@@ -145,7 +152,16 @@ struct Publication: Sendable, Equatable {
         }
         guard NameLimits.fits(event) else { return .failure(.tooLong("event")) }
         var room: String?
-        if let value = document["room"], value != .null {
+        if let value = document["user"], value != .null {
+            guard document["room"] == nil || document["room"] == .null else {
+                return .failure(PublishRefusal("give room or user, not both"))
+            }
+            guard let user = value.stringValue, !user.isEmpty else {
+                return .failure(PublishRefusal("user must be a string"))
+            }
+            room = TenderFlow.userRoom(user)
+            guard NameLimits.fits(room!) else { return .failure(.tooLong("user")) }
+        } else if let value = document["room"], value != .null {
             guard let name = value.stringValue, !name.isEmpty else {
                 return .failure(PublishRefusal("room must be a string"))
             }
@@ -161,6 +177,17 @@ struct Publication: Sendable, Equatable {
         return .success(
             Publication(namespace: namespace, room: room, event: event, arguments: document["data"].map { [$0] } ?? []))
     }
+}
+
+/// A profile's check of a publication, before it is broadcast.
+typealias PublicationCheck = @Sendable (Publication) async -> PublicationVerdict
+
+enum PublicationVerdict: Sendable, Equatable {
+    case accepted
+    /// Answered 400 with the message.
+    case refused(PublishRefusal)
+    /// Answered 503: the backend retries.
+    case unavailable(String)
 }
 
 /// Why the publish API refuses a request: the message of its 400 answer.

@@ -2,6 +2,10 @@ import EngineIO
 import JSON
 import SocketIO
 
+/// What a broadcast accepted on this instance is shown to besides its room: its packet and room (nil: the
+/// whole namespace). Called on the accepting instance only, in broadcast order; it must not wait.
+typealias BroadcastJournal = @Sendable (_ packet: SocketPacket, _ room: String?) -> Void
+
 /// Which sockets are in which rooms, and broadcasting to them. A broadcast is encoded once; every member's
 /// session gets the same packets (Strings and arrays share their storage).
 /// With a cluster adapter, broadcasts also go to the other instances, and what they broadcast is delivered here.
@@ -10,11 +14,17 @@ actor Rooms {
     private let cluster: ClusterAdapter?
     /// Stamps mirrored events with their global id and queues them for the fallback database.
     private let fallback: FallbackMirror?
+    /// Told of every broadcast accepted here that is not volatile, once, stamped (TenderFlow's activity feed).
+    private let journal: BroadcastJournal?
 
-    init(metrics: ServerMetrics, cluster: ClusterAdapter? = nil, fallback: FallbackMirror? = nil) {
+    init(
+        metrics: ServerMetrics, cluster: ClusterAdapter? = nil, fallback: FallbackMirror? = nil,
+        journal: BroadcastJournal? = nil
+    ) {
         self.metrics = metrics
         self.cluster = cluster
         self.fallback = fallback
+        self.journal = journal
     }
 
     /// Forgets an empty room, and stops listening for it on other instances.
@@ -133,6 +143,7 @@ actor Rooms {
         // Stamped here, on the instance that accepts the broadcast: the one writer of its fallback copy, and the
         // one id every instance and region delivers. Volatile events are not kept anywhere.
         let packet = volatile ? packet : (fallback?.stamp(packet, room: room) ?? packet)
+        if !volatile { journal?(packet, room) }
         let (text, attachments) = SocketCodec.encode(packet)
         let packets = [EnginePacket.message(text)] + attachments.map(EnginePacket.binary)
         // Published before any suspension point: the order of broadcasts is the order of publishes.

@@ -24,6 +24,8 @@ actor SocketConnection {
 
     nonisolated var rooms: Rooms { server.rooms }
     nonisolated var limits: SocketLimits { server.limits }
+    /// The namespaces this connection's sockets may be in.
+    nonisolated var namespaces: [String: Namespace] { server.namespaces }
     nonisolated var metrics: ServerMetrics { server.metrics }
 
     init(session: EngineSession, server: SocketServer) {
@@ -219,6 +221,12 @@ actor SocketConnection {
         if let recovery, let pid = socket.pid { server.cluster?.track(pid: pid, recovery.session) }
         server.metrics.namespace(packet.namespace)?.sockets.increment(by: 1.0)
         await rooms.connected(socket)
+        // Not counted against the socket's room limit, which is the client's to spend.
+        if recovery == nil {
+            for room in namespace.joinOnConnect(socket) where NameLimits.fits(room) {
+                _ = await rooms.join(socket, room, limit: .max)
+            }
+        }
         var reply: [(String, JSONValue)] = [("sid", .string(socket.id))]
         if let pid = socket.pid { reply.append(("pid", .string(pid))) }
         await send(SocketPacket(.connect, namespace: packet.namespace, data: .object(reply)))

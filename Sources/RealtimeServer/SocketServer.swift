@@ -33,7 +33,9 @@ public struct Socket: Sendable {
     /// Joins `room`; false when the socket is in its limit of rooms, or the name is over `NameLimits.maxBytes`.
     public func join(_ room: String) async -> Bool {
         guard NameLimits.fits(room) else { return false }
-        return await connection.rooms.join(self, room, limit: connection.limits.maxRoomsPerSocket)
+        // The rooms every socket of the namespace is in from its CONNECT on are not the client's to count.
+        let automatic = connection.namespaces[namespace]?.joinOnConnect(self).count ?? 0
+        return await connection.rooms.join(self, room, limit: connection.limits.maxRoomsPerSocket + automatic)
     }
 
     public func leave(_ room: String) async { await connection.rooms.leave(self, room) }
@@ -48,6 +50,11 @@ public struct Socket: Sendable {
     {
         await connection.rooms.broadcast(
             .event(event, arguments, namespace: namespace), room: room, except: id, volatile: volatile)
+    }
+
+    /// Sends an event to everyone in `room` of `namespace` (this socket's when nil), this socket included.
+    func publish(to room: String, in namespace: String? = nil, _ event: String, _ arguments: [JSONValue]) async {
+        await connection.rooms.broadcast(.event(event, arguments, namespace: namespace ?? self.namespace), room: room)
     }
 
     /// Closes this socket's whole connection (the client may reconnect).
@@ -101,15 +108,20 @@ public final class Namespace: Sendable {
     public typealias EventHandler = @Sendable (Socket, [JSONValue], Acknowledgement?) async -> Void
 
     public let name: String
+    /// The rooms a new socket is in before its CONNECT is answered, so nothing sent to them after can miss it (a
+    /// recovered socket gets its own rooms back instead).
+    let joinOnConnect: @Sendable (Socket) -> [String]
     let onConnection: ConnectionHandler
     let onDisconnect: DisconnectHandler
     let handlers: [String: EventHandler]
 
     public init(
-        _ name: String, onConnection: @escaping ConnectionHandler = { _ in },
-        onDisconnect: @escaping DisconnectHandler = { _, _ in }, handlers: [String: EventHandler] = [:]
+        _ name: String, joinOnConnect: @escaping @Sendable (Socket) -> [String] = { _ in [] },
+        onConnection: @escaping ConnectionHandler = { _ in }, onDisconnect: @escaping DisconnectHandler = { _, _ in },
+        handlers: [String: EventHandler] = [:]
     ) {
         self.name = name
+        self.joinOnConnect = joinOnConnect
         self.onConnection = onConnection
         self.onDisconnect = onDisconnect
         self.handlers = handlers
@@ -131,19 +143,24 @@ public struct SocketServer: Sendable {
     let audit: ConnectionAudit?
     /// Events other instances send with `serverSideEmit`, besides the built-in ones.
     let serverSideHandlers: [String: ServerSideHandler]
+    /// The profile's own check of what backends publish, run before it is broadcast (TenderFlow keeps each
+    /// job's last state); nil accepts every publication the publish API accepts.
+    let publicationCheck: PublicationCheck?
 
     init(
         _ namespaces: [Namespace], limits: SocketLimits = SocketLimits(), authenticator: Authenticator? = nil,
         metrics: ServerMetrics? = nil, cluster: ClusterAdapter? = nil, fallback: FallbackMirror? = nil,
-        audit: ConnectionAudit? = nil, serverSideHandlers: [String: ServerSideHandler] = [:]
+        audit: ConnectionAudit? = nil, serverSideHandlers: [String: ServerSideHandler] = [:],
+        journal: BroadcastJournal? = nil, publicationCheck: PublicationCheck? = nil
     ) {
+        self.publicationCheck = publicationCheck
         self.audit = audit
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.limits = limits
         self.authenticator = authenticator
         let metrics = metrics ?? ServerMetrics(namespaces: namespaces.map(\.name))
         self.metrics = metrics
-        self.rooms = Rooms(metrics: metrics, cluster: cluster, fallback: fallback)
+        self.rooms = Rooms(metrics: metrics, cluster: cluster, fallback: fallback, journal: journal)
         self.fallback = fallback
         self.cluster = cluster
         self.serverSideHandlers = serverSideHandlers

@@ -73,11 +73,16 @@ class TendersOverWebSocket:
 
     def sequences(self, count):
         """The sequence numbers of the next `count` tender:update events; each carries its offset last."""
+        return [data["sequence"] for data in self.events("tender:update", count)]
+
+    def events(self, name, count):
+        """The payloads of the next `count` events `name`, keeping the offset each carries last."""
         received = []
+        prefix = '42/tenders,["%s"' % name
         while len(received) < count:
             frame = self.next()
-            if not frame.startswith('42/tenders,["tender:update"'):
+            if not frame.startswith(prefix):
                 continue
             _, data, self.offset = json.loads(frame[len("42/tenders,"):])
-            received.append(data["sequence"])
+            received.append(data)
         return received

@@ -246,3 +246,63 @@ def test_the_demo_page_shows_a_live_tender_to_two_users(browser, topology):
             browser.close()
         browser.switch_to.window(browser.window_handles[0])
         instance.stop()
+
+
+def test_the_demo_page_shows_leases_conflicts_jobs_and_comments(browser, topology):
+    """The demo's collaboration panels, in two windows: one user takes the pen on the pricing section and the other
+    sees it and cannot save; a save that builds on an old version is told of the conflict; a document job's
+    progress arrives live and is there at once for a window opened later; comments reach both."""
+    standin, redis, _ = topology
+    instance = server(redis, standin, "*")
+    text = "return document.getElementById('{}').textContent"
+    try:
+        def open_demo(user):
+            browser.get(f"{instance.url}/fallback/v1/demo.html#tender=42&token={socket_token(user)}")
+            wait(browser, "return document.getElementById('mode').textContent === 'socket'")
+            return browser.current_window_handle
+
+        def job(percent, state):
+            response = publish(instance, {"namespace": "/tenders", "room": "tender:42", "event": "job:progress",
+                                          "data": {"jobId": "upload-1", "tenderId": "42", "percent": percent,
+                                                   "state": state, "file": "specs.pdf"}})
+            assert response.status_code == 202, response.text
+
+        alice = open_demo("alice")
+        job(40, "running")
+        wait(browser, text.format("jobs") + ".includes('specs.pdf: running 40%')", message="alice sees no job")
+        browser.switch_to.new_window("tab")
+        bob = open_demo("bob")
+        wait(browser, text.format("jobs") + ".includes('specs.pdf: running 40%')",
+             message="a window opened later does not show the job's current state")
+        browser.switch_to.window(alice)
+        browser.find_element("id", "acquire").click()
+        wait(browser, text.format("sectionStatus") + " === 'you hold the pen'")
+        browser.switch_to.window(bob)
+        wait(browser, text.format("holder") + " === 'alice is editing'", message="bob does not see alice's lease")
+        browser.find_element("id", "save").click()
+        wait(browser, text.format("sectionStatus") + " === 'alice holds the pen'", message="bob's save was not refused")
+        browser.switch_to.window(alice)
+        browser.find_element("id", "content").send_keys("EUR 1.2 M")
+        browser.find_element("id", "save").click()
+        wait(browser, text.format("version") + " === '1'")
+        browser.find_element("id", "release").click()
+        browser.switch_to.window(bob)
+        wait(browser, text.format("holder") + " === 'nobody is editing'", message="bob does not see the pen put down")
+        wait(browser, "return document.getElementById('content').value === 'EUR 1.2 M'")
+        # Bob saves on top of a version he has not seen (his page missed it): the conflict is shown.
+        browser.execute_script("window.demo.emit('tender:update', {tenderId: '42', section: 'pricing', baseVersion: 0,"
+                               " patch: {text: 'EUR 1.1 M'}})")
+        wait(browser, text.format("sectionStatus") + ".startsWith('conflict: someone saved version 1 first')",
+             message="bob's page does not show the conflict")
+        job(100, "succeeded")
+        wait(browser, text.format("jobs") + ".includes('specs.pdf: succeeded 100%')")
+        browser.find_element("id", "draft").send_keys("Pricing is in\n")
+        wait(browser, text.format("comments") + ".includes('#1 bob: Pricing is in')")
+        browser.switch_to.window(alice)
+        wait(browser, text.format("comments") + ".includes('#1 bob: Pricing is in')", message="alice misses the comment")
+    finally:
+        for handle in browser.window_handles[1:]:
+            browser.switch_to.window(handle)
+            browser.close()
+        browser.switch_to.window(browser.window_handles[0])
+        instance.stop()

@@ -61,10 +61,12 @@ def test_a_broadcast_reaches_subscribers_on_every_instance_exactly_once_in_order
 
     run(scenario())
     # Each instance published its own 100 and got all 200 from Redis: recoverable events come back to their
-    # sender too, which delivers them with their stream offsets. Nothing was lost.
-    for server in (first, second):
+    # sender too, which delivers them with their stream offsets. Nothing was lost. Besides, each instance published
+    # one status:online for each user who came online there (alice on the first; bob and carol on the second),
+    # which nobody watched, so no instance received it.
+    for server, came_online in ((first, 1), (second, 2)):
         figures = metrics(server)
-        assert figures["realtime_cluster_messages_published_total"] == 100
+        assert figures["realtime_cluster_messages_published_total"] == 100 + came_online
         assert figures["realtime_cluster_messages_received_total"] == 200
         assert figures.get('realtime_cluster_messages_dropped_total{reason="redis_unavailable"}', 0) == 0
 
@@ -630,7 +632,9 @@ def test_cluster_wide_room_counts_user_sockets_and_disconnects(cluster):
             # Two clients, each on /tenders and /system.
             assert sorted(socket["namespace"] for socket in found["sockets"]) == ["/system", "/system", "/tenders",
                                                                                  "/tenders"]
-            assert ["tender:41"] in [socket["rooms"] for socket in found["sockets"]]
+            # Every socket of hers is in her user room, the one on /tenders in the tender's too.
+            assert ["tender:41", "user:alice"] in [socket["rooms"] for socket in found["sockets"]]
+            assert all("user:alice" in socket["rooms"] for socket in found["sockets"])
             instances = await asyncio.to_thread(api, first, "GET", "/v1/instances")
             assert len(instances["instances"]) == 2 and instances["missingInstances"] == 0
             assert sorted(entry["sockets"] for entry in instances["instances"]) == [2, 4]

@@ -37,7 +37,8 @@ def test_metrics_follow_connections_rooms_and_events():
         assert during['realtime_connections{transport="websocket"}'] == 1
         assert during['realtime_connections{transport="polling"}'] == 1
         assert during['realtime_sockets{socketio_namespace="/tenders"}'] == 2
-        assert during['realtime_rooms{socketio_namespace="/tenders"}'] == 1
+        # The tender's room, and each socket's user room (without a user in the CONNECT, each socket is its own).
+        assert during['realtime_rooms{socketio_namespace="/tenders"}'] == 3
         assert during['realtime_events_received_total{socketio_namespace="/tenders"}'] == 2
         assert during['realtime_events_sent_total{socketio_namespace="/tenders"}'] >= 2
         assert during["realtime_broadcast_fanout_count"] == 1

@@ -217,11 +217,3 @@ struct ClusterRecovery: Sendable {
         }
     }
 }
-
-extension RESPValue {
-    /// A RESP3 map as the flat list RESP2 would give.
-    fileprivate var mapPairs: [RESPValue]? {
-        guard case .map(let pairs) = self else { return nil }
-        return pairs.flatMap { [$0.0, $0.1] }
-    }
-}

@@ -30,4 +30,36 @@ struct RedisKeys: Sendable, Hashable {
 
     /// The presence entries of a tender.
     func presence(tender: String) -> String { "\(prefix):presence:{\(tender)}" }
+
+    // MARK: TenderFlow coordination
+    //
+    // A tender's keys share the tender's hash tag (and the presence key's): the scripts that touch a lease and a
+    // version together touch one slot.
+
+    /// The edit leases of a tender's sections, with the list's revision.
+    func editLeases(tender: String) -> String { "\(prefix):leases:{\(tender)}" }
+
+    /// The current version of each section of a tender.
+    func sectionVersions(tender: String) -> String { "\(prefix):versions:{\(tender)}" }
+
+    /// The last comment number of a tender.
+    func commentSequence(tender: String) -> String { "\(prefix):comments:{\(tender)}" }
+
+    /// What a client's request (`requestId`) on a tender was answered, for a retry after a lost answer.
+    func request(tender: String, id: String) -> String { "\(prefix):request:{\(tender)}:\(id)" }
+
+    /// The last state of each job of a tender.
+    func jobs(tender: String) -> String { "\(prefix):jobs:{\(tender)}" }
+
+    /// The recent events of a tender, for its activity feed.
+    func activity(tender: String) -> String { "\(prefix):activity:{\(tender)}" }
+
+    /// A user's online state, last-seen time and the instances that hold a socket of theirs.
+    func userStatus(user: String) -> String { "\(prefix):status:{\(user)}" }
+
+    /// When each instance's hold on each user's online state lapses: what the heartbeat sweep settles.
+    var statusIndex: String { "\(prefix):status-index" }
+
+    /// Accepted updates and comments, for the backend that keeps the record (a consumer group reads it).
+    var handoff: String { "\(prefix):handoff" }
 }

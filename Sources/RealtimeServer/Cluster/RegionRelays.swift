@@ -83,6 +83,9 @@ final class RegionRelays: Sendable {
     /// The publisher of every other region, by region name.
     var clients: [RedisClient] { state.withLock { $0.clients } }
 
+    /// The publisher of `region`'s Redis, when the document lists it.
+    func client(for region: String) -> RedisClient? { state.withLock { $0.relays[region]?.client } }
+
     /// The regions relayed to now, sorted.
     var regions: [String] { state.withLock { $0.relays.keys.sorted() } }
 

@@ -9,6 +9,7 @@
 //                            onEvent: (name, data) => ..., onMode: (mode) => ... });
 //
 // `token` is the socket's token, or a function answering one (a promise too), asked again at every connection.
+// `onSubscribed(tender, answer)` gets each subscription's answer: the tender's presence, edit leases and jobs now.
 // Modes: "connecting", "socket", "fallback" (reading the database), "offline" (the browser says it is), "refused"
 // (the server refuses the token; a fixed token is not tried again). Every mirrored event carries `eventId`
 // (README, "The Firebase fallback"); an id delivered once is not delivered again, whichever channel brings it.
@@ -23,14 +24,16 @@ export function connect(options) {
 
 export class RealtimeClient {
   constructor({
-    url, token, tenders = [], onEvent = () => {}, onMode = () => {}, io = globalThis.io, apiKey = "",
+    url, token, tenders = [], onEvent = () => {}, onMode = () => {}, onSubscribed = () => {}, io = globalThis.io,
+    apiKey = "",
     tokenURL = new URL("/fallback/v1/token", url).href, fallbackAfterMs = 4000, overlapMs = 3000,
     windowMs = 120000, EventSourceClass = globalThis.EventSource, fetchFunction = globalThis.fetch,
   }) {
-    Object.assign(this, { url, onEvent, onMode, apiKey, tokenURL, fallbackAfterMs, overlapMs, windowMs });
+    Object.assign(this, { url, onEvent, onMode, onSubscribed, apiKey, tokenURL, fallbackAfterMs, overlapMs, windowMs });
     this.token = typeof token === "function" ? token : () => token;
     this.renewable = typeof token === "function";
     this.tenders = new Set(tenders);
+    this.watchedUsers = new Set();
     this.EventSourceClass = EventSourceClass;
     this.fetch = fetchFunction.bind(globalThis);
     this.seen = new Map(); // event id -> server milliseconds, forgotten after twice the window
@@ -74,7 +77,29 @@ export class RealtimeClient {
     if (this.tenders.has(tender)) return;
     this.tenders.add(tender);
     if (this.database) this.listen(`tenders/${tender}/events`);
-    if (this.socket.connected) await this.emit("subscribe", { tenderId: tender });
+    if (this.socket.connected) await this.subscribeOnSocket(tender);
+  }
+
+  /// Subscribes on the socket; the answer's current state (presence, edit leases, jobs) goes to `onSubscribed`.
+  async subscribeOnSocket(tender) {
+    const answer = await this.emit("subscribe", { tenderId: tender });
+    if (answer?.ok) this.onSubscribed(tender, answer);
+  }
+
+  /// Follows users' online status: `status:online` / `status:offline` reach `onEvent`. Status changes are not
+  /// replayed after a disconnection, so every connection asks for the current states again, reported the same way.
+  async watchStatus(users) {
+    for (const user of users) this.watchedUsers.add(user);
+    if (this.socket.connected) await this.askStatus([...users]);
+  }
+
+  async askStatus(users) {
+    for (let start = 0; start < users.length; start += 50) {
+      const answer = await this.emit("status:watch", { users: users.slice(start, start + 50) });
+      for (const state of answer?.statuses ?? []) {
+        this.onEvent(state.online ? "status:online" : "status:offline", state);
+      }
+    }
   }
 
   /// Sends an event on `/tenders` and answers its acknowledgement (null without one, or while the socket is
@@ -114,8 +139,9 @@ export class RealtimeClient {
     this.prefetchGrant();
     // A recovered socket is back in its rooms, with what it missed; a new one subscribes again.
     if (!this.socket.recovered) {
-      for (const tender of this.tenders) await this.emit("subscribe", { tenderId: tender });
+      for (const tender of this.tenders) await this.subscribeOnSocket(tender);
     }
+    await this.askStatus([...this.watchedUsers]);
     if (this.database || this.starting) {
       // Both channels for a moment: what was in flight on either arrives once.
       setTimeout(() => {

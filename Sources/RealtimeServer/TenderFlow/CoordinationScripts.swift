@@ -1,0 +1,229 @@
+/// The Lua scripts behind TenderFlow's coordination. Each runs atomically in Redis: no other instance's command
+/// comes between its reads and writes, which is what makes a lease exclusive, a version a compare-and-increment,
+/// a comment number unique and an offline announcement single. Every script reads the time from Redis (`TIME`),
+/// so every instance compares against one clock.
+///
+/// A lease is kept as `<expires ms>|<socket id>|<user>` in the tender's lease hash (field: the section), next
+/// to `@rev`, the revision of the tender's lease list, raised by every change a client would see.
+enum CoordinationScripts {
+    private static let clock = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+        """
+
+    private static let leasePrelude =
+        clock + """
+            local function parse(value)
+              local expires, sid, user = string.match(value, '^(%d+)|([^|]*)|(.*)$')
+              return tonumber(expires), sid, user
+            end
+            -- {outcome, detail, revision, now, section, lease, ...}: the live leases after the change.
+            local function board(outcome, detail)
+              local reply = {outcome, detail or '', tonumber(redis.call('HGET', KEYS[1], '@rev') or '0'), now}
+              local all = redis.call('HGETALL', KEYS[1])
+              for i = 1, #all, 2 do
+                if all[i] ~= '@rev' then
+                  local expires = parse(all[i + 1])
+                  if expires and expires > now then
+                    reply[#reply + 1] = all[i]
+                    reply[#reply + 1] = all[i + 1]
+                  end
+                end
+              end
+              return reply
+            end
+
+            """
+
+    /// KEYS: leases. ARGV: section, user, socket id, lease ms, key ms. Granted when the section is free, its
+    /// lease lapsed, or it is the same user's (another tab, a reconnect: the lease moves to this socket);
+    /// `renewed` when this socket holds it already (the list is unchanged).
+    static let acquireLease =
+        leasePrelude + """
+            local current = redis.call('HGET', KEYS[1], ARGV[1])
+            local moved = true
+            if current then
+              local expires, sid, user = parse(current)
+              if expires > now and user ~= ARGV[2] then return board('held', current) end
+              moved = not (expires > now and sid == ARGV[3])
+            end
+            redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[4])) .. '|' .. ARGV[3] .. '|' .. ARGV[2])
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            if not moved then return board('renewed') end
+            redis.call('HINCRBY', KEYS[1], '@rev', 1)
+            return board('granted')
+            """
+
+    /// KEYS: leases. ARGV: section, socket id, lease ms, key ms. 1 when the socket still holds the section.
+    static let renewLease =
+        leasePrelude + """
+            local current = redis.call('HGET', KEYS[1], ARGV[1])
+            if not current then return 0 end
+            local expires, sid, user = parse(current)
+            if sid ~= ARGV[2] or expires <= now then return 0 end
+            redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. '|' .. sid .. '|' .. user)
+            redis.call('PEXPIRE', KEYS[1], ARGV[4])
+            return 1
+            """
+
+    /// KEYS: leases. ARGV: section, socket id, grace ms. With no grace the lease goes now; with one it lapses
+    /// then, unless its user takes it again first (a reconnect).
+    static let releaseLease =
+        leasePrelude + """
+            local current = redis.call('HGET', KEYS[1], ARGV[1])
+            if not current then return board('not-held') end
+            local expires, sid, user = parse(current)
+            if sid ~= ARGV[2] or expires <= now then return board('not-held') end
+            local grace = tonumber(ARGV[3])
+            if grace > 0 then
+              redis.call('HSET', KEYS[1], ARGV[1], math.min(expires, now + grace) .. '|' .. sid .. '|' .. user)
+              return board('lapsing')
+            end
+            redis.call('HDEL', KEYS[1], ARGV[1])
+            redis.call('HINCRBY', KEYS[1], '@rev', 1)
+            return board('released')
+            """
+
+    /// KEYS: leases. Removes the lapsed leases; `swept` (with how many) when there were any: the caller that
+    /// removed them is the one that announces the new list.
+    static let sweepLeases =
+        leasePrelude + """
+            local all = redis.call('HGETALL', KEYS[1])
+            local removed = 0
+            for i = 1, #all, 2 do
+              if all[i] ~= '@rev' then
+                local expires = parse(all[i + 1])
+                if not expires or expires <= now then
+                  redis.call('HDEL', KEYS[1], all[i])
+                  removed = removed + 1
+                end
+              end
+            end
+            if removed == 0 then return board('none') end
+            redis.call('HINCRBY', KEYS[1], '@rev', 1)
+            return board('swept', tostring(removed))
+            """
+
+    /// KEYS: leases.
+    static let listLeases = leasePrelude + "return board('list')\n"
+
+    /// KEYS: versions, leases, request, handoff. ARGV: section, base version, user, request id (or ''), patch
+    /// (JSON), tender, handoff length, request ms. `{accepted, version}`, `{duplicate, version}` (this request
+    /// was accepted before), `{conflict, current version}` or `{leased, lease}`. The accepted update enters the
+    /// handoff stream in the same step: it is never accepted without being handed to the backend.
+    static let updateSection =
+        leasePrelude + """
+            if ARGV[4] ~= '' then
+              local seen = redis.call('GET', KEYS[3])
+              if seen then return {'duplicate', tonumber(seen)} end
+            end
+            local held = redis.call('HGET', KEYS[2], ARGV[1])
+            if held then
+              local expires, sid, user = parse(held)
+              if expires > now and user ~= ARGV[3] then return {'leased', held} end
+            end
+            local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+            if current ~= tonumber(ARGV[2]) then return {'conflict', current} end
+            local version = current + 1
+            redis.call('HSET', KEYS[1], ARGV[1], version)
+            redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'kind', 'update',
+              'key', ARGV[6] .. '/' .. ARGV[1] .. '/' .. version, 'tender', ARGV[6], 'section', ARGV[1],
+              'version', version, 'user', ARGV[3], 'at', now, 'data', ARGV[5])
+            if ARGV[4] ~= '' then redis.call('SET', KEYS[3], version, 'PX', ARGV[8]) end
+            return {'accepted', version}
+            """
+
+    /// KEYS: comment counter, request, handoff. ARGV: user, comment (JSON), request id (or ''), tender, handoff
+    /// length, request ms. `{accepted|duplicate, number, at}`.
+    static let addComment =
+        clock + """
+            if ARGV[3] ~= '' then
+              local seen = redis.call('GET', KEYS[2])
+              if seen then
+                local number, at = string.match(seen, '^(%d+)|(%d+)$')
+                return {'duplicate', tonumber(number), tonumber(at)}
+              end
+            end
+            local number = redis.call('INCR', KEYS[1])
+            redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'kind', 'comment',
+              'key', ARGV[4] .. '/comment/' .. number, 'tender', ARGV[4], 'comment', number, 'user', ARGV[1],
+              'at', now, 'data', ARGV[2])
+            if ARGV[3] ~= '' then redis.call('SET', KEYS[2], number .. '|' .. now, 'PX', ARGV[6]) end
+            return {'accepted', number, now}
+            """
+
+    /// KEYS: jobs. ARGV: job id, state (JSON), most jobs kept, key ms. Keeps `<updated ms>|<state>`; past the
+    /// bound, the job updated longest ago goes.
+    static let retainJob =
+        clock + """
+            redis.call('HSET', KEYS[1], ARGV[1], now .. '|' .. ARGV[2])
+            if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then
+              local all = redis.call('HGETALL', KEYS[1])
+              local oldest, at = nil, nil
+              for i = 1, #all, 2 do
+                local updated = tonumber(string.match(all[i + 1], '^(%d+)|'))
+                if all[i] ~= ARGV[1] and (at == nil or updated < at) then oldest, at = all[i], updated end
+              end
+              if oldest then redis.call('HDEL', KEYS[1], oldest) end
+            end
+            redis.call('PEXPIRE', KEYS[1], ARGV[4])
+            return now
+            """
+
+    // MARK: Online status
+    //
+    // A user's status hash holds one field per instance with a socket of theirs (its value: when that hold
+    // lapses without a refresh), `@state` (`online` / `offline`: what was last announced), `@seen` (the
+    // announced last-seen time) and `@left` (when a socket of theirs last went).
+
+    /// KEYS: status, index. ARGV: instance, hold ms, key ms, index member ('': not indexed, the copy another
+    /// region keeps). 1 when this makes the user online (announce it), 0 when they were already.
+    static let holdStatus =
+        clock + """
+            redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[4]) end
+            if redis.call('HGET', KEYS[1], '@state') == 'online' then return 0 end
+            redis.call('HSET', KEYS[1], '@state', 'online')
+            return 1
+            """
+
+    /// KEYS: status, index. ARGV: instance, debounce ms, index member (or ''). The instance's last socket of
+    /// the user went: its hold goes, and the index says when to settle the user (after the debounce, so a
+    /// reconnect is no flap).
+    static let releaseStatus =
+        clock + """
+            redis.call('HDEL', KEYS[1], ARGV[1])
+            redis.call('HSET', KEYS[1], '@left', now)
+            if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3]) end
+            return now
+            """
+
+    /// KEYS: index. ARGV: most entries. Takes the entries due now: each is settled by the one caller that took it.
+    static let dueStatuses =
+        clock + """
+            local due = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[1]),
+              'WITHSCORES')
+            for i = 1, #due, 2 do redis.call('ZREM', KEYS[1], due[i]) end
+            return due
+            """
+
+    /// KEYS: status. ARGV: the latest the user may have been seen by the holds that lapsed. Drops lapsed holds;
+    /// when none is left and the user was announced online, marks them offline and returns the last-seen time
+    /// (announce it), else 0. One step, so the user is announced offline once however many instances settle.
+    static let settleStatus =
+        clock + """
+            local all = redis.call('HGETALL', KEYS[1])
+            local live = false
+            for i = 1, #all, 2 do
+              if string.sub(all[i], 1, 1) ~= '@' then
+                if tonumber(all[i + 1]) <= now then redis.call('HDEL', KEYS[1], all[i]) else live = true end
+              end
+            end
+            if live or redis.call('HGET', KEYS[1], '@state') ~= 'online' then return 0 end
+            local seen = math.max(tonumber(redis.call('HGET', KEYS[1], '@left') or '0'), tonumber(ARGV[1]))
+            redis.call('HSET', KEYS[1], '@state', 'offline', '@seen', seen)
+            return seen
+            """
+}

@@ -1,0 +1,145 @@
+import JSON
+import SocketIO
+
+/// Concurrent edits and comments: the server coordinates (one version per section, one number per comment,
+/// atomically in Redis) and hands what it accepted to the backend, which keeps the record.
+extension TenderFlow {
+    /// `tender:update {tenderId, section, baseVersion, patch, requestId?}`: accepted as the section's next version
+    /// when `baseVersion` is its current one and no other user holds its lease; then the whole room gets
+    /// `tender:updated` with the new version. Otherwise the sender gets `tender:conflict` with the current
+    /// version (merge and retry), or is told who holds the lease.
+    static func update(
+        _ socket: Socket, _ arguments: [JSONValue], _ collaboration: Collaboration, _ ack: Acknowledgement?
+    ) async {
+        guard let base = arguments.first?["baseVersion"].flatMap(count(_:)) else {
+            return await refuse(ack, "baseVersion must be a whole number from 0")
+        }
+        guard let patch = arguments.first?["patch"], patch != .null else {
+            return await refuse(ack, "patch is required")
+        }
+        guard let requestID = requestID(arguments) else {
+            return await refuse(ack, "requestId must be 1 to 64 letters, digits, - or _")
+        }
+        guard let (tender, section, coordination) = await editable(socket, arguments, collaboration, ack) else {
+            return
+        }
+        let outcome: UpdateOutcome
+        do {
+            outcome = try await coordination.update(
+                tender: tender, section: section, baseVersion: Int64(base), user: socket.user, requestID: requestID,
+                patch: patch)
+        } catch {
+            return await refuse(ack, unavailable)
+        }
+        switch outcome {
+        case .accepted(let version):
+            await socket.publish(
+                to: room(tender), "tender:updated",
+                [
+                    .object([
+                        ("tenderId", .string(tender)), ("section", .string(section)),
+                        ("version", .number(Double(version))), ("user", .string(socket.user)), ("patch", patch),
+                    ])
+                ])
+            await ack?([.object([("ok", .bool(true)), ("version", .number(Double(version)))])])
+        case .duplicate(let version):
+            await ack?([
+                .object([("ok", .bool(true)), ("version", .number(Double(version))), ("duplicate", .bool(true))])
+            ])
+        case .conflict(let current):
+            await socket.emit(
+                "tender:conflict",
+                [
+                    .object([
+                        ("tenderId", .string(tender)), ("section", .string(section)),
+                        ("baseVersion", .number(Double(base))), ("currentVersion", .number(Double(current))),
+                    ])
+                ])
+            await ack?([
+                .object([
+                    ("ok", .bool(false)), ("error", .string("conflict")), ("currentVersion", .number(Double(current))),
+                ])
+            ])
+        case .leased(let lease):
+            await ack?([.object([("ok", .bool(false)), ("error", .string("leased")), ("holder", lease.json)])])
+        }
+    }
+
+    /// `comment:add {tenderId, text, replyTo?, requestId?}`: numbered in the tender's order, handed to the
+    /// backend, acknowledged with its number, and sent to the whole room as `comment:added` (recoverable).
+    static func comment(
+        _ socket: Socket, _ arguments: [JSONValue], _ collaboration: Collaboration, _ ack: Acknowledgement?
+    ) async {
+        guard let text = arguments.first?["text"]?.stringValue,
+            !text.allSatisfy(\.isWhitespace), text.count <= maxCommentLength
+        else { return await refuse(ack, "text must be 1 to \(maxCommentLength) characters, not only spaces") }
+        let reply = arguments.first?["replyTo"]
+        guard reply == nil || reply.flatMap(count(_:)).map({ $0 >= 1 }) == true else {
+            return await refuse(ack, "replyTo must be a comment's id")
+        }
+        guard let requestID = requestID(arguments) else {
+            return await refuse(ack, "requestId must be 1 to 64 letters, digits, - or _")
+        }
+        guard let (tender, coordination) = await member(socket, arguments, collaboration, ack) else { return }
+        var members: [(String, JSONValue)] = [("text", .string(text))]
+        if let reply { members.append(("replyTo", reply)) }
+        guard
+            let (number, at, duplicate) = try? await coordination.comment(
+                tender: tender, user: socket.user, comment: .object(members), requestID: requestID)
+        else { return await refuse(ack, unavailable) }
+        let answer: [(String, JSONValue)] = [
+            ("ok", .bool(true)), ("id", .number(Double(number))), ("at", .number(Double(at))),
+        ]
+        if duplicate {
+            await ack?([.object(answer + [("duplicate", .bool(true))])])
+            return
+        }
+        await socket.publish(
+            to: room(tender), "comment:added",
+            [
+                .object(
+                    [
+                        ("tenderId", .string(tender)), ("id", .number(Double(number))), ("user", .string(socket.user)),
+                        ("at", .number(Double(at))),
+                    ] + members)
+            ])
+        await ack?([.object(answer)])
+    }
+
+    /// The optional `requestId`: `.some(nil)` without one, nil when it is malformed.
+    private static func requestID(_ arguments: [JSONValue]) -> String?? {
+        guard let value = arguments.first?["requestId"], value != .null else { return .some(nil) }
+        guard let id = value.stringValue, isTenderID(id) else { return nil }
+        return .some(id)
+    }
+
+    // MARK: Heartbeat
+
+    /// Every heartbeat: renews the leases held here, sweeps the lapsed leases of the tenders watched here and
+    /// announces the new lists, refreshes the online holds and announces the users whose last socket went a
+    /// debounce ago (or whose instance died) as offline, once.
+    static func collaborationHeartbeat(_ collaboration: Collaboration, _ rooms: Rooms) -> @Sendable () async -> Void {
+        {
+            guard let coordination = collaboration.coordination else { return }
+            for (socketID, lease) in await collaboration.leases.all {
+                let renewed = try? await coordination.renew(
+                    tender: lease.tender, section: lease.section, socketID: socketID)
+                // Lost to the same user's other socket, or lapsed while Redis was away: not this socket's any more.
+                if renewed == false { await collaboration.leases.drop(lease, socketID: socketID) }
+            }
+            for tender in await collaboration.presence.watchedTenders {
+                guard let board = try? await coordination.sweepLeases(tender: tender), board.outcome == "swept" else {
+                    continue
+                }
+                await rooms.broadcast(
+                    .event("edit:leases", [board.json(tender: tender)], namespace: "/tenders"), room: room(tender))
+            }
+            for user in await collaboration.online.refresh(coordination) {
+                await announce(UserState(user: user, online: true), rooms)
+            }
+            for (user, lastSeen) in (try? await coordination.settleDueStatuses()) ?? [] {
+                await announce(UserState(user: user, online: false, lastSeen: lastSeen), rooms)
+            }
+        }
+    }
+}
