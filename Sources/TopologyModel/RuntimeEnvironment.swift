@@ -47,6 +47,10 @@ extension Topology {
             // The region-to-region relay reads the other regions' endpoints from a mounted file, not from variables:
             // a new region then changes no service's definition (`RelayEndpoints`).
             variables.append(RuntimeVariable(RelayEndpoints.fileVariable, .plain(RelayEndpoints.filePath)))
+            // What must be decided once for the world (an edit lease's holder, a section's version, a comment's
+            // number) is decided in one Redis: the first region's, reached from the others through the relay. Set
+            // with one region too, so a region added at the end changes no existing service's value.
+            variables.append(RuntimeVariable("COORDINATION_REGION", .plain(primaryRegion)))
         }
         if firebaseEnabled {
             variables.append(RuntimeVariable("FIREBASE_DATABASE_URL", .plain(names.firebaseDatabaseURL)))
@@ -64,7 +68,8 @@ extension Topology {
 extension RealtimeService {
     /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
     public static let topologyEnvironment = [
-        "CORS_ORIGINS", "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY", "REDIS_URL",
+        "COORDINATION_REGION", "CORS_ORIGINS", "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
+        "REDIS_URL",
         RelayEndpoints.fileVariable, "TFCTL_REGION", "TFCTL_TOPOLOGY",
     ]
 

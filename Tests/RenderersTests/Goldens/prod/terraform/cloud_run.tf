@@ -39,6 +39,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         startup_cpu_boost = true
       }
       env {
+        name  = "COORDINATION_REGION"
+        value = "us-central1"
+      }
+      env {
         name  = "CORS_ORIGINS"
         value = "https://realtime.tenderflow.example.com"
       }
@@ -238,6 +242,10 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
         startup_cpu_boost = true
       }
       env {
+        name  = "COORDINATION_REGION"
+        value = "us-central1"
+      }
+      env {
         name  = "CORS_ORIGINS"
         value = "https://realtime.tenderflow.example.com"
       }
@@ -435,6 +443,10 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
         }
         cpu_idle          = false
         startup_cpu_boost = true
+      }
+      env {
+        name  = "COORDINATION_REGION"
+        value = "us-central1"
       }
       env {
         name  = "CORS_ORIGINS"

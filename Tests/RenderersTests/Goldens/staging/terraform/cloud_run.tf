@@ -39,6 +39,10 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         startup_cpu_boost = true
       }
       env {
+        name  = "COORDINATION_REGION"
+        value = "us-central1"
+      }
+      env {
         name  = "CORS_ORIGINS"
         value = "https://realtime.staging.example.com"
       }
