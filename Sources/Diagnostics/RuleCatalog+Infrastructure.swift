@@ -69,6 +69,13 @@ extension RuleCatalog {
             explanation: "Memorystore offers Redis 4.0, 5.0, 6.x, 7.0 and 7.2.",
             source: "https://cloud.google.com/memorystore/docs/redis/supported-versions"),
         Rule(
+            "TFC0408", family: "memorystore", title: "Redis version too old for the bundled server",
+            explanation: """
+                The bundled server reads presence and online status with `ZRANGE ... BYSCORE`, which Redis 6.2 \
+                added. Memorystore's 6.x is Redis 6.2; its 4.0 and 5.0 would fail every presence list at run time.
+                """,
+            source: "https://cloud.google.com/memorystore/docs/redis/supported-versions"),
+        Rule(
             "TFC0407", family: "memorystore", title: "invalid maintenance window",
             explanation: """
                 `memorystore.maintenance` is a weekly one-hour window in UTC: a `day` (monday … sunday) and the \

@@ -208,7 +208,7 @@ public struct ServerConfiguration: Sendable {
         configuration.coordination.activityMaxEvents =
             try integer("ACTIVITY_MAX_EVENTS", 10...100_000) ?? configuration.coordination.activityMaxEvents
         configuration.coordination.handoffMaxEntries =
-            try integer("HANDOFF_MAX_ENTRIES", 1_000...100_000_000) ?? configuration.coordination.handoffMaxEntries
+            try integer("HANDOFF_MAX_ENTRIES", 1...100_000_000) ?? configuration.coordination.handoffMaxEntries
         configuration.coordinationRegion = environment["COORDINATION_REGION"].flatMap { $0.isEmpty ? nil : $0 }
         // The fallback keeps events as long as a reconnecting socket could get them back.
         if configuration.recoveryWindow > 0 {

@@ -38,6 +38,7 @@ struct PublishAPI: Sendable {
             case .accepted: break
             case .refused(let refusal): return answer(.badRequest, ["error": .string(refusal.message)])
             case .unavailable(let reason): return answer(.serviceUnavailable, ["error": .string(reason)])
+            case .stale(let reason): return answer(.conflict, ["error": .string(reason)])
             }
             let delivered = await sockets.publish(
                 namespace: publication.namespace, room: publication.room, event: publication.event,
@@ -188,6 +189,8 @@ enum PublicationVerdict: Sendable, Equatable {
     case refused(PublishRefusal)
     /// Answered 503: the backend retries.
     case unavailable(String)
+    /// Answered 409: what it says is out of date (and retrying will not change that).
+    case stale(String)
 }
 
 /// Why the publish API refuses a request: the message of its 400 answer.

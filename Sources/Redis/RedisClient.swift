@@ -76,6 +76,16 @@ public final class RedisClient: Sendable {
         return true
     }
 
+    /// Writes commands now, before returning, and answers their replies' future: an actor that calls this keeps
+    /// its calls' order on the wire, which an `async` send (that may run after a later call) does not promise.
+    /// nil when there is no connection (nothing was sent). A closed connection fails the future.
+    public func submit(_ commands: [RESPCommand]) -> EventLoopFuture<[RESPValue]>? {
+        guard let channel = channel.withLock({ $0 }) else { return nil }
+        let replies = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
+        Self.write(RESPRequest(commands: commands, promises: replies), to: channel)
+        return EventLoopFuture.whenAllSucceed(replies.map(\.futureResult), on: channel.eventLoop)
+    }
+
     /// Pub/sub commands (SUBSCRIBE, UNSUBSCRIBE, SSUBSCRIBE ...): their confirmations arrive through `onPush`.
     /// Returns false when there is no connection (a subscriber makes its subscriptions again in `onConnect`).
     @discardableResult

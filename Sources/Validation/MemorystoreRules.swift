@@ -11,6 +11,15 @@ enum MemorystoreRules {
                 "maintenance window hour \(redis.maintenance.hour) is not an hour of the day",
                 help: "the hour the window starts, 0 to 23, in UTC")
         }
+        // The bundled server's presence, online status and scripts read sorted sets with `ZRANGE ... BYSCORE`,
+        // which Redis 6.2 added; Memorystore's 6.x is 6.2 ("6.x | 6.2.13",
+        // https://cloud.google.com/memorystore/docs/redis/supported-versions).
+        if [.v4_0, .v5_0].contains(redis.version), topology.services.contains(where: { $0.image == .bundled }) {
+            report.error(
+                "TFC0408", "memorystore.version",
+                "the bundled server needs Redis 6.2 or later; Memorystore's \(redis.version.rawValue) lacks ZRANGE BYSCORE",
+                help: "set `version: \"7.2\"` (or 6.x or 7.0); an instance's version can only go up")
+        }
         for region in topology.regions {
             let id = topology.names.redisInstance(region)
             if !Names.isRFC1035(id, maxLength: 41) || id.count < 2 {

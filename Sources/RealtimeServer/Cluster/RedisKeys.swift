@@ -39,13 +39,11 @@ struct RedisKeys: Sendable, Hashable {
     /// The edit leases of a tender's sections, with the list's revision.
     func editLeases(tender: String) -> String { "\(prefix):leases:{\(tender)}" }
 
-    /// The current version of each section of a tender.
-    func sectionVersions(tender: String) -> String { "\(prefix):versions:{\(tender)}" }
+    /// A tender's record: each section's current version, the last comment number, and the epoch (when it was
+    /// created).
+    func tenderRecord(tender: String) -> String { "\(prefix):tender:{\(tender)}" }
 
-    /// The last comment number of a tender.
-    func commentSequence(tender: String) -> String { "\(prefix):comments:{\(tender)}" }
-
-    /// What a client's request (`requestId`) on a tender was answered, for a retry after a lost answer.
+    /// What a user's request (`requestId`) on a tender was answered, for a retry after a lost answer.
     func request(tender: String, id: String) -> String { "\(prefix):request:{\(tender)}:\(id)" }
 
     /// The last state of each job of a tender.

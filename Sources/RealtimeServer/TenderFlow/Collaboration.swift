@@ -25,7 +25,16 @@ actor HeldLeases {
         var section: String
     }
 
+    /// Most leases one socket holds at once: each is renewed every heartbeat.
+    static let maxPerSocket = 10
+
     private var bySocket: [String: Set<Lease>] = [:]
+
+    /// Whether the socket may hold one more lease (or holds this one already).
+    func mayHold(_ lease: Lease, socketID: String) -> Bool {
+        let held = bySocket[socketID] ?? []
+        return held.contains(lease) || held.count < Self.maxPerSocket
+    }
 
     func hold(_ lease: Lease, socketID: String) { bySocket[socketID, default: []].insert(lease) }
 
@@ -59,8 +68,8 @@ actor OnlineUsers {
     /// A socket of `user` connected; true when this makes them online (announce it).
     func connected(_ user: String, _ coordination: TenderCoordination?) async -> Bool {
         sockets[user, default: 0] += 1
-        guard sockets[user] == 1, let coordination else { return false }
-        return (try? await coordination.holdStatus([user]))?.isEmpty == false
+        guard sockets[user] == 1, let reply = coordination?.submitHolds([user]) else { return false }
+        return (try? await reply.get())?.first == true
     }
 
     /// A socket of `user` went; their status is settled after the debounce when it was their last here.
@@ -77,6 +86,10 @@ actor OnlineUsers {
     /// Refreshes this instance's holds; returns the users that were not online (their hold had lapsed while
     /// Redis was away, and someone announced them offline): announce them online again.
     func refresh(_ coordination: TenderCoordination) async -> [String] {
-        (try? await coordination.holdStatus(sockets.keys.sorted())) ?? []
+        let users = sockets.keys.sorted()
+        guard !users.isEmpty, let reply = coordination.submitHolds(users), let made = try? await reply.get() else {
+            return []
+        }
+        return zip(users, made).compactMap { user, online in online ? user : nil }
     }
 }

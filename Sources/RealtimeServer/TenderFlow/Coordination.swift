@@ -12,7 +12,8 @@ struct CoordinationSettings: Sendable {
     var statusDebounce: Duration = .seconds(5)
     /// An instance's hold on a user's online state lapses after this without a refresh (the presence TTL).
     var statusHold: Duration = .seconds(30)
-    /// Entries the handoff stream keeps (approximately: Redis trims whole nodes).
+    /// Entries the handoff stream may hold before updates and comments are refused (the backend deletes what it
+    /// applied).
     var handoffMaxEntries = 100_000
     /// Events each tender's activity feed keeps.
     var activityMaxEvents = 200
@@ -99,6 +100,8 @@ enum UpdateOutcome: Sendable, Equatable {
     case conflict(currentVersion: Int64)
     /// Another user holds the section's lease.
     case leased(EditLease)
+    /// The handoff stream holds `HANDOFF_MAX_ENTRIES` the backend has not deleted: nothing more is accepted.
+    case backlog
 }
 
 /// A job's last reported state, as the backend published it.

@@ -45,8 +45,9 @@ enum CoordinationScripts {
             local moved = true
             if current then
               local expires, sid, user = parse(current)
-              if expires > now and user ~= ARGV[2] then return board('held', current) end
-              moved = not (expires > now and sid == ARGV[3])
+              local live = expires and expires > now
+              if live and user ~= ARGV[2] then return board('held', current) end
+              moved = not (live and sid == ARGV[3])
             end
             redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[4])) .. '|' .. ARGV[3] .. '|' .. ARGV[2])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -61,23 +62,24 @@ enum CoordinationScripts {
             local current = redis.call('HGET', KEYS[1], ARGV[1])
             if not current then return 0 end
             local expires, sid, user = parse(current)
-            if sid ~= ARGV[2] or expires <= now then return 0 end
+            if not expires or sid ~= ARGV[2] or expires <= now then return 0 end
             redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. '|' .. sid .. '|' .. user)
             redis.call('PEXPIRE', KEYS[1], ARGV[4])
             return 1
             """
 
     /// KEYS: leases. ARGV: section, socket id, grace ms. With no grace the lease goes now; with one it lapses
-    /// then, unless its user takes it again first (a reconnect).
+    /// then, unless its user takes it again first (a reconnect), and is held by no socket meanwhile.
     static let releaseLease =
         leasePrelude + """
             local current = redis.call('HGET', KEYS[1], ARGV[1])
             if not current then return board('not-held') end
             local expires, sid, user = parse(current)
-            if sid ~= ARGV[2] or expires <= now then return board('not-held') end
+            if not expires or sid == '' or sid ~= ARGV[2] or expires <= now then return board('not-held') end
             local grace = tonumber(ARGV[3])
             if grace > 0 then
-              redis.call('HSET', KEYS[1], ARGV[1], math.min(expires, now + grace) .. '|' .. sid .. '|' .. user)
+              -- No socket holds it now: no renewal (a heartbeat's, sent before) extends it; its user may take it.
+              redis.call('HSET', KEYS[1], ARGV[1], math.min(expires, now + grace) .. '||' .. user)
               return board('lapsing')
             end
             redis.call('HDEL', KEYS[1], ARGV[1])
@@ -108,10 +110,24 @@ enum CoordinationScripts {
     /// KEYS: leases.
     static let listLeases = leasePrelude + "return board('list')\n"
 
-    /// KEYS: versions, leases, request, handoff. ARGV: section, base version, user, request id (or ''), patch
-    /// (JSON), tender, handoff length, request ms. `{accepted, version}`, `{duplicate, version}` (this request
-    /// was accepted before), `{conflict, current version}` or `{leased, lease}`. The accepted update enters the
-    /// handoff stream in the same step: it is never accepted without being handed to the backend.
+    /// The tender's record hash keeps `@epoch`, when it was created: a Redis that lost it (a restart without
+    /// persistence) numbers versions and comments from the start again, and the epoch in the idempotency keys
+    /// tells the backend that these are new.
+    private static let epoch = """
+        local epoch = redis.call('HGET', KEYS[1], '@epoch')
+        if not epoch then
+          epoch = tostring(now)
+          redis.call('HSET', KEYS[1], '@epoch', epoch)
+        end
+
+        """
+
+    /// KEYS: tender record, leases, request, handoff. ARGV: section, base version, user, request id (or ''),
+    /// patch (JSON), tender, most handoff entries, request ms. `{accepted, version}`, `{duplicate, version}`
+    /// (this user's request was accepted before), `{conflict, current version}`, `{leased, lease}` or `{backlog,
+    /// entries}` (the backend is that far behind: nothing is accepted that cannot be handed off). The accepted
+    /// update enters the handoff stream in the same step: it is never accepted without being handed to the
+    /// backend, and never trimmed away before the backend deletes it.
     static let updateSection =
         leasePrelude + """
             if ARGV[4] ~= '' then
@@ -121,21 +137,25 @@ enum CoordinationScripts {
             local held = redis.call('HGET', KEYS[2], ARGV[1])
             if held then
               local expires, sid, user = parse(held)
-              if expires > now and user ~= ARGV[3] then return {'leased', held} end
+              if expires and expires > now and user ~= ARGV[3] then return {'leased', held} end
             end
             local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
             if current ~= tonumber(ARGV[2]) then return {'conflict', current} end
+            local backlog = redis.call('XLEN', KEYS[4])
+            if backlog >= tonumber(ARGV[7]) then return {'backlog', backlog} end
+
+            """ + epoch + """
             local version = current + 1
             redis.call('HSET', KEYS[1], ARGV[1], version)
-            redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'kind', 'update',
-              'key', ARGV[6] .. '/' .. ARGV[1] .. '/' .. version, 'tender', ARGV[6], 'section', ARGV[1],
-              'version', version, 'user', ARGV[3], 'at', now, 'data', ARGV[5])
+            redis.call('XADD', KEYS[4], '*', 'kind', 'update',
+              'key', ARGV[6] .. '/' .. ARGV[1] .. '/' .. epoch .. '/' .. version, 'tender', ARGV[6],
+              'section', ARGV[1], 'version', version, 'epoch', epoch, 'user', ARGV[3], 'at', now, 'data', ARGV[5])
             if ARGV[4] ~= '' then redis.call('SET', KEYS[3], version, 'PX', ARGV[8]) end
             return {'accepted', version}
             """
 
-    /// KEYS: comment counter, request, handoff. ARGV: user, comment (JSON), request id (or ''), tender, handoff
-    /// length, request ms. `{accepted|duplicate, number, at}`.
+    /// KEYS: tender record, request, handoff. ARGV: user, comment (JSON), request id (or ''), tender, most
+    /// handoff entries, request ms. `{accepted|duplicate, number, at}` or `{backlog, entries, 0}`.
     static let addComment =
         clock + """
             if ARGV[3] ~= '' then
@@ -145,31 +165,49 @@ enum CoordinationScripts {
                 return {'duplicate', tonumber(number), tonumber(at)}
               end
             end
-            local number = redis.call('INCR', KEYS[1])
-            redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'kind', 'comment',
-              'key', ARGV[4] .. '/comment/' .. number, 'tender', ARGV[4], 'comment', number, 'user', ARGV[1],
-              'at', now, 'data', ARGV[2])
+            local backlog = redis.call('XLEN', KEYS[3])
+            if backlog >= tonumber(ARGV[5]) then return {'backlog', backlog, 0} end
+
+            """ + epoch + """
+            local number = redis.call('HINCRBY', KEYS[1], '@comments', 1)
+            redis.call('XADD', KEYS[3], '*', 'kind', 'comment',
+              'key', ARGV[4] .. '/comment/' .. epoch .. '/' .. number, 'tender', ARGV[4], 'comment', number,
+              'epoch', epoch, 'user', ARGV[1], 'at', now, 'data', ARGV[2])
             if ARGV[3] ~= '' then redis.call('SET', KEYS[2], number .. '|' .. now, 'PX', ARGV[6]) end
             return {'accepted', number, now}
             """
 
-    /// KEYS: jobs. ARGV: job id, state (JSON), most jobs kept, key ms. Keeps `<updated ms>|<state>`; past the
-    /// bound, the job updated longest ago goes.
+    /// KEYS: jobs. ARGV: job id, state, the job (JSON), most jobs kept, key ms. Keeps `<updated ms>|<state>|<job>`;
+    /// past the bound, the job updated longest ago goes. `{kept, now}`, or `{finished, state}` when the job had
+    /// finished and this says it runs (a publication that arrived late, through another instance): not kept.
     static let retainJob =
         clock + """
-            redis.call('HSET', KEYS[1], ARGV[1], now .. '|' .. ARGV[2])
-            if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then
+            local terminal = {succeeded = true, failed = true, cancelled = true}
+            local stored = redis.call('HGET', KEYS[1], ARGV[1])
+            if stored then
+              local state = string.match(stored, '^%d+|(%a+)|')
+              if terminal[state] and not terminal[ARGV[2]] then return {'finished', state} end
+            end
+            redis.call('HSET', KEYS[1], ARGV[1], now .. '|' .. ARGV[2] .. '|' .. ARGV[3])
+            if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[4]) then
               local all = redis.call('HGETALL', KEYS[1])
               local oldest, at = nil, nil
               for i = 1, #all, 2 do
                 local updated = tonumber(string.match(all[i + 1], '^(%d+)|'))
-                if all[i] ~= ARGV[1] and (at == nil or updated < at) then oldest, at = all[i], updated end
+                if all[i] ~= ARGV[1] and updated and (at == nil or updated < at) then oldest, at = all[i], updated end
               end
               if oldest then redis.call('HDEL', KEYS[1], oldest) end
             end
-            redis.call('PEXPIRE', KEYS[1], ARGV[4])
-            return now
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            return {'kept', now}
             """
+
+    /// KEYS: activity. ARGV: most events, key ms, event, data (JSON).
+    static let recordActivity = """
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3], 'd', ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """
 
     // MARK: Online status
     //
@@ -218,12 +256,27 @@ enum CoordinationScripts {
             local live = false
             for i = 1, #all, 2 do
               if string.sub(all[i], 1, 1) ~= '@' then
-                if tonumber(all[i + 1]) <= now then redis.call('HDEL', KEYS[1], all[i]) else live = true end
+                if (tonumber(all[i + 1]) or 0) <= now then redis.call('HDEL', KEYS[1], all[i]) else live = true end
               end
             end
             if live or redis.call('HGET', KEYS[1], '@state') ~= 'online' then return 0 end
             local seen = math.max(tonumber(redis.call('HGET', KEYS[1], '@left') or '0'), tonumber(ARGV[1]))
             redis.call('HSET', KEYS[1], '@state', 'offline', '@seen', seen)
             return seen
+            """
+
+    /// KEYS: status. `{online, last seen}`: online while a hold of any instance has not lapsed (so a region's
+    /// copy that missed a settle does not say online for longer than a hold lives); last seen as announced, or
+    /// when the user's last socket went.
+    static let readStatus =
+        clock + """
+            local all = redis.call('HGETALL', KEYS[1])
+            local online, seen, left = 0, 0, 0
+            for i = 1, #all, 2 do
+              if all[i] == '@seen' then seen = tonumber(all[i + 1]) or 0
+              elseif all[i] == '@left' then left = tonumber(all[i + 1]) or 0
+              elseif string.sub(all[i], 1, 1) ~= '@' and (tonumber(all[i + 1]) or 0) > now then online = 1 end
+            end
+            return {online, math.max(seen, left)}
             """
 }

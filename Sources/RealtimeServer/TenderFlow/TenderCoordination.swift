@@ -26,23 +26,24 @@ struct TenderCoordination: Sendable {
         return client
     }
 
-    private func run(_ client: RedisClient, _ script: String, keys: [String], _ arguments: [RESPArgument])
+    func script(_ source: String, keys: [String], _ arguments: [RESPArgument]) -> RESPCommand {
+        RESPCommand(
+            ["EVAL", RESPArgument(source), RESPArgument(keys.count)] + keys.map { RESPArgument($0) } + arguments)
+    }
+
+    private func run(_ client: RedisClient, _ source: String, keys: [String], _ arguments: [RESPArgument])
         async throws -> RESPValue
     {
         do {
-            return try await client.send(
-                RESPCommand(
-                    ["EVAL", RESPArgument(script), RESPArgument(keys.count)] + keys.map { RESPArgument($0) } + arguments
-                ))
+            return try await client.send(script(source, keys: keys, arguments))
         } catch {
             throw CoordinationUnavailable()
         }
     }
 
     /// Sends a script here and, without waiting, to every other region; returns this region's answer.
-    private func replicated(_ script: String, keys: [String], _ arguments: [RESPArgument]) async throws -> RESPValue {
-        let command = RESPCommand(
-            ["EVAL", RESPArgument(script), RESPArgument(keys.count)] + keys.map { RESPArgument($0) } + arguments)
+    private func replicated(_ source: String, keys: [String], _ arguments: [RESPArgument]) async throws -> RESPValue {
+        let command = script(source, keys: keys, arguments)
         for relay in relays.clients { relay.sendAndForget(command) }
         do {
             return try await local.send(command)
@@ -65,15 +66,22 @@ struct TenderCoordination: Sendable {
         return try LeaseBoard(tender: tender, section: section, reply: reply)
     }
 
-    /// Whether the socket still holds the lease, now renewed.
-    func renew(tender: String, section: String, socketID: String) async throws -> Bool {
-        let reply = try await run(
-            decider(), CoordinationScripts.renewLease, keys: [keys.editLeases(tender: tender)],
-            [
-                RESPArgument(section), RESPArgument(socketID), milliseconds(settings.leaseLifetime),
-                milliseconds(CoordinationSettings.idleKeyLifetime),
-            ])
-        return reply.int == 1
+    /// Renews leases held by sockets here, in one round trip; for each, whether its socket still holds it.
+    func renew(_ leases: [(socketID: String, lease: HeldLeases.Lease)]) async throws -> [Bool] {
+        guard !leases.isEmpty else { return [] }
+        let commands = leases.map { socketID, lease in
+            script(
+                CoordinationScripts.renewLease, keys: [keys.editLeases(tender: lease.tender)],
+                [
+                    RESPArgument(lease.section), RESPArgument(socketID), milliseconds(settings.leaseLifetime),
+                    milliseconds(CoordinationSettings.idleKeyLifetime),
+                ])
+        }
+        do {
+            return try await decider().pipeline(commands).map { $0.int == 1 }
+        } catch {
+            throw CoordinationUnavailable()
+        }
     }
 
     /// Releases now, or with `grace` lets the lease lapse after the grace period unless its user takes it again.
@@ -87,12 +95,22 @@ struct TenderCoordination: Sendable {
         return try LeaseBoard(tender: tender, section: nil, reply: reply)
     }
 
-    /// Removes lapsed leases: `swept` when this call removed some (announce the list).
-    func sweepLeases(tender: String) async throws -> LeaseBoard {
-        try LeaseBoard(
-            tender: tender, section: nil,
-            reply: try await run(
-                decider(), CoordinationScripts.sweepLeases, keys: [keys.editLeases(tender: tender)], []))
+    /// Removes the lapsed leases of these tenders, in one round trip; returns the boards of the tenders where this
+    /// call removed some (announce them).
+    func sweepLeases(tenders: [String]) async throws -> [(tender: String, board: LeaseBoard)] {
+        guard !tenders.isEmpty else { return [] }
+        let replies: [RESPValue]
+        do {
+            replies = try await decider().pipeline(
+                tenders.map { script(CoordinationScripts.sweepLeases, keys: [keys.editLeases(tender: $0)], []) })
+        } catch {
+            throw CoordinationUnavailable()
+        }
+        return zip(tenders, replies).compactMap { tender, reply in
+            guard let board = try? LeaseBoard(tender: tender, section: nil, reply: reply), board.outcome == "swept"
+            else { return nil }
+            return (tender, board)
+        }
     }
 
     func leases(tender: String) async throws -> LeaseBoard {
@@ -105,15 +123,15 @@ struct TenderCoordination: Sendable {
     // MARK: Versions and comments
 
     /// Accepts `patch` as the section's next version when `baseVersion` is its current one, and hands it to the
-    /// backend in the same step.
+    /// backend in the same step. A `requestID` is the user's own: the same id from another user is another request.
     func update(
         tender: String, section: String, baseVersion: Int64, user: String, requestID: String?, patch: JSONValue
     ) async throws -> UpdateOutcome {
         let reply = try await run(
             decider(), CoordinationScripts.updateSection,
             keys: [
-                keys.sectionVersions(tender: tender), keys.editLeases(tender: tender),
-                keys.request(tender: tender, id: "update:" + (requestID ?? "")), keys.handoff,
+                keys.tenderRecord(tender: tender), keys.editLeases(tender: tender),
+                keys.request(tender: tender, id: "update:\(section):\(requestID ?? ""):\(user)"), keys.handoff,
             ],
             [
                 RESPArgument(section), RESPArgument(String(baseVersion)), RESPArgument(user),
@@ -127,6 +145,7 @@ struct TenderCoordination: Sendable {
         case ("accepted", let version?): return .accepted(version: version)
         case ("duplicate", let version?): return .duplicate(version: version)
         case ("conflict", let version?): return .conflict(currentVersion: version)
+        case ("backlog", _): return .backlog
         default:
             guard outcome == "leased", let lease = fields[1].string.flatMap({ EditLease(section: section, stored: $0) })
             else { throw CoordinationUnavailable() }
@@ -135,15 +154,15 @@ struct TenderCoordination: Sendable {
     }
 
     /// The comment's number in its tender (1, 2, ...) and when it was taken, handed to the backend in the same
-    /// step; `duplicate`: this `requestID` was numbered before.
+    /// step; `duplicate`: this user's `requestID` was numbered before. nil: the backend is too far behind.
     func comment(tender: String, user: String, comment: JSONValue, requestID: String?) async throws
-        -> (number: Int64, at: Int64, duplicate: Bool)
+        -> (number: Int64, at: Int64, duplicate: Bool)?
     {
         let reply = try await run(
             decider(), CoordinationScripts.addComment,
             keys: [
-                keys.commentSequence(tender: tender), keys.request(tender: tender, id: "comment:" + (requestID ?? "")),
-                keys.handoff,
+                keys.tenderRecord(tender: tender),
+                keys.request(tender: tender, id: "comment:\(requestID ?? ""):\(user)"), keys.handoff,
             ],
             [
                 RESPArgument(user), RESPArgument(comment.serialized()), RESPArgument(requestID ?? ""),
@@ -153,19 +172,23 @@ struct TenderCoordination: Sendable {
         guard let fields = reply.elements, fields.count == 3, let outcome = fields[0].string,
             let number = fields[1].int, let at = fields[2].int
         else { throw CoordinationUnavailable() }
+        guard outcome != "backlog" else { return nil }
         return (number, at, outcome == "duplicate")
     }
 
     // MARK: Jobs and activity
 
-    /// Keeps a job's last state (`data`, the payload as published), here and in every region.
-    func retain(_ job: JobState, data: JSONValue) async throws {
-        _ = try await replicated(
+    /// Keeps a job's last state (`data`, the payload as published), here and in every region; returns the state
+    /// the job had finished in when this one came too late to count (nil: kept).
+    func retain(_ job: JobState, data: JSONValue) async throws -> String? {
+        let reply = try await replicated(
             CoordinationScripts.retainJob, keys: [keys.jobs(tender: job.tender)],
             [
-                RESPArgument(job.jobID), RESPArgument(data.serialized()),
+                RESPArgument(job.jobID), RESPArgument(job.state), RESPArgument(data.serialized()),
                 RESPArgument(CoordinationSettings.maxJobsPerTender), milliseconds(settings.jobRetention),
             ])
+        guard let fields = reply.elements, fields.count == 2, fields[0].string != "kept" else { return nil }
+        return fields[1].string
     }
 
     /// The last state of each job of the tender updated within the retention, oldest update first.
@@ -179,9 +202,10 @@ struct TenderCoordination: Sendable {
         let fields = reply.elements ?? reply.mapPairs ?? []
         var jobs: [(updated: Int64, id: String, data: JSONValue)] = []
         for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            // `<updated>|<state>|<job>`
             guard let id = fields[index].string, let stored = fields[index + 1].string,
-                let bar = stored.firstIndex(of: "|"), let updated = Int64(stored[..<bar]),
-                let data = JSONValue.parse(stored[stored.index(after: bar)...])
+                case let parts = stored.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false),
+                parts.count == 3, let updated = Int64(parts[0]), let data = JSONValue.parse(parts[2])
             else { continue }
             jobs.append((updated, id, data))
         }
@@ -189,16 +213,23 @@ struct TenderCoordination: Sendable {
         return jobs.filter { $0.updated >= oldest }.sorted { ($0.updated, $0.id) < ($1.updated, $1.id) }.map(\.data)
     }
 
+    /// Events larger than this are kept in the activity feed without their data (`{"omitted": <bytes>}`), so a
+    /// page of the feed stays small whatever backends publish.
+    static let maxActivityDataBytes = 8_192
+
     /// Appends an event of a tender's room to its activity feed, here and in every region, without waiting.
     func record(tender: String, event: String, data: JSONValue) {
-        let fields: [RESPArgument] = ["e", RESPArgument(event), "d", RESPArgument(data.serialized())]
-        let key = keys.activity(tender: tender)
-        let commands = [
-            RESPCommand(
-                ["XADD", RESPArgument(key), "MAXLEN", "~", RESPArgument(settings.activityMaxEvents), "*"] + fields),
-            RESPCommand("PEXPIRE", RESPArgument(key), milliseconds(CoordinationSettings.idleKeyLifetime)),
-        ]
-        for client in [local] + relays.clients { for command in commands { client.sendAndForget(command) } }
+        var text = data.serialized()
+        if text.utf8.count > Self.maxActivityDataBytes {
+            text = JSONValue.object([("omitted", .number(Double(text.utf8.count)))]).serialized()
+        }
+        let command = script(
+            CoordinationScripts.recordActivity, keys: [keys.activity(tender: tender)],
+            [
+                RESPArgument(settings.activityMaxEvents), milliseconds(CoordinationSettings.idleKeyLifetime),
+                RESPArgument(event), RESPArgument(text),
+            ])
+        for client in [local] + relays.clients { client.sendAndForget(command) }
     }
 
     /// The tender's `limit` most recent events, oldest first: `{event, data, at}`.

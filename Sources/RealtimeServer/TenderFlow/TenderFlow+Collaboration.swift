@@ -6,6 +6,10 @@ import SocketIO
 /// a tender the token does not grant, or a Redis that cannot be reached (the client retries).
 extension TenderFlow {
     static let unavailable = "coordination unavailable: retry"
+    /// The handoff stream is full: the backend has not taken what was accepted before.
+    static let backlog = "backend behind: retry"
+    /// Most bytes of an update's patch (as JSON): every accepted patch waits in the handoff stream.
+    static let maxPatchBytes = 16_384
     /// Most users one `status:watch` names.
     static let maxWatchedPerCall = 50
     /// Most characters of a comment.
@@ -18,6 +22,10 @@ extension TenderFlow {
             "edit:acquire": { socket, arguments, ack in
                 guard let (tender, section, coordination) = await editable(socket, arguments, collaboration, ack)
                 else { return }
+                let held = HeldLeases.Lease(tender: tender, section: section)
+                guard await collaboration.leases.mayHold(held, socketID: socket.id) else {
+                    return await refuse(ack, "at most \(HeldLeases.maxPerSocket) leases per socket")
+                }
                 guard
                     let board = try? await coordination.acquire(
                         tender: tender, section: section, user: socket.user, socketID: socket.id)
@@ -31,7 +39,16 @@ extension TenderFlow {
                     ])
                     return
                 }
-                await collaboration.leases.hold(.init(tender: tender, section: section), socketID: socket.id)
+                await collaboration.leases.hold(held, socketID: socket.id)
+                // The socket may have gone (or left the tender) while Redis answered, after its leases were
+                // released: this one would be renewed for a socket that is not there. Checked after `hold`, so
+                // either the release saw the lease or this sees the socket gone.
+                guard await socket.isMember(of: room(tender)) else {
+                    await collaboration.leases.drop(held, socketID: socket.id)
+                    _ = try? await coordination.release(
+                        tender: tender, section: section, socketID: socket.id, grace: false)
+                    return await refuse(ack, "subscribe first")
+                }
                 if board.outcome == "granted" { await announce(board, tender: tender, socket) }
                 await ack?([
                     .object([("ok", .bool(true)), ("lease", lease.json), ("leases", board.json(tender: tender))])

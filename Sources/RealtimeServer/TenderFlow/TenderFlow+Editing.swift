@@ -17,6 +17,9 @@ extension TenderFlow {
         guard let patch = arguments.first?["patch"], patch != .null else {
             return await refuse(ack, "patch is required")
         }
+        guard patch.serialized().utf8.count <= maxPatchBytes else {
+            return await refuse(ack, "patch is over \(maxPatchBytes) bytes")
+        }
         guard let requestID = requestID(arguments) else {
             return await refuse(ack, "requestId must be 1 to 64 letters, digits, - or _")
         }
@@ -32,7 +35,9 @@ extension TenderFlow {
             return await refuse(ack, unavailable)
         }
         switch outcome {
-        case .accepted(let version):
+        case .accepted(let version), .duplicate(let version):
+            // A duplicate is sent again: its first broadcast may have gone with an instance that died after the
+            // update was accepted. Apps keep one update per version.
             await socket.publish(
                 to: room(tender), "tender:updated",
                 [
@@ -41,11 +46,11 @@ extension TenderFlow {
                         ("version", .number(Double(version))), ("user", .string(socket.user)), ("patch", patch),
                     ])
                 ])
-            await ack?([.object([("ok", .bool(true)), ("version", .number(Double(version)))])])
-        case .duplicate(let version):
-            await ack?([
-                .object([("ok", .bool(true)), ("version", .number(Double(version))), ("duplicate", .bool(true))])
-            ])
+            var answer: [(String, JSONValue)] = [("ok", .bool(true)), ("version", .number(Double(version)))]
+            if case .duplicate = outcome { answer.append(("duplicate", .bool(true))) }
+            await ack?([.object(answer)])
+        case .backlog:
+            await refuse(ack, backlog)
         case .conflict(let current):
             await socket.emit(
                 "tender:conflict",
@@ -83,17 +88,19 @@ extension TenderFlow {
         guard let (tender, coordination) = await member(socket, arguments, collaboration, ack) else { return }
         var members: [(String, JSONValue)] = [("text", .string(text))]
         if let reply { members.append(("replyTo", reply)) }
-        guard
-            let (number, at, duplicate) = try? await coordination.comment(
+        let numbered: (number: Int64, at: Int64, duplicate: Bool)?
+        do {
+            numbered = try await coordination.comment(
                 tender: tender, user: socket.user, comment: .object(members), requestID: requestID)
-        else { return await refuse(ack, unavailable) }
-        let answer: [(String, JSONValue)] = [
+        } catch {
+            return await refuse(ack, unavailable)
+        }
+        guard let (number, at, duplicate) = numbered else { return await refuse(ack, backlog) }
+        var answer: [(String, JSONValue)] = [
             ("ok", .bool(true)), ("id", .number(Double(number))), ("at", .number(Double(at))),
         ]
-        if duplicate {
-            await ack?([.object(answer + [("duplicate", .bool(true))])])
-            return
-        }
+        if duplicate { answer.append(("duplicate", .bool(true))) }
+        // A duplicate is sent again, as an update is; apps keep one comment per id.
         await socket.publish(
             to: room(tender), "comment:added",
             [
@@ -115,27 +122,27 @@ extension TenderFlow {
 
     // MARK: Heartbeat
 
-    /// Every heartbeat: renews the leases held here, sweeps the lapsed leases of the tenders watched here and
-    /// announces the new lists, refreshes the online holds and announces the users whose last socket went a
-    /// debounce ago (or whose instance died) as offline, once.
+    /// Every heartbeat: refreshes the online holds, renews the leases held here (one round trip), sweeps the
+    /// lapsed leases of the tenders watched here (one round trip) and announces the new lists, and announces the
+    /// users whose last socket went a debounce ago (or whose instance died) as offline, once.
     static func collaborationHeartbeat(_ collaboration: Collaboration, _ rooms: Rooms) -> @Sendable () async -> Void {
         {
             guard let coordination = collaboration.coordination else { return }
-            for (socketID, lease) in await collaboration.leases.all {
-                let renewed = try? await coordination.renew(
-                    tender: lease.tender, section: lease.section, socketID: socketID)
-                // Lost to the same user's other socket, or lapsed while Redis was away: not this socket's any more.
-                if renewed == false { await collaboration.leases.drop(lease, socketID: socketID) }
-            }
-            for tender in await collaboration.presence.watchedTenders {
-                guard let board = try? await coordination.sweepLeases(tender: tender), board.outcome == "swept" else {
-                    continue
-                }
-                await rooms.broadcast(
-                    .event("edit:leases", [board.json(tender: tender)], namespace: "/tenders"), room: room(tender))
-            }
+            // Online holds first: the cheapest, and the ones whose lapse other instances would announce.
             for user in await collaboration.online.refresh(coordination) {
                 await announce(UserState(user: user, online: true), rooms)
+            }
+            let held = await collaboration.leases.all
+            if let renewed = try? await coordination.renew(held) {
+                // Lost to the same user's other socket, or lapsed while Redis was away: not this socket's any more.
+                for ((socketID, lease), still) in zip(held, renewed) where !still {
+                    await collaboration.leases.drop(lease, socketID: socketID)
+                }
+            }
+            let watched = await collaboration.presence.watchedTenders
+            for (tender, board) in (try? await coordination.sweepLeases(tenders: watched)) ?? [] {
+                await rooms.broadcast(
+                    .event("edit:leases", [board.json(tender: tender)], namespace: "/tenders"), room: room(tender))
             }
             for (user, lastSeen) in (try? await coordination.settleDueStatuses()) ?? [] {
                 await announce(UserState(user: user, online: false, lastSeen: lastSeen), rooms)

@@ -25,7 +25,8 @@ extension TenderFlow {
 
     /// `job:progress` to `/tenders` is checked and its state kept (bounded, expiring) before it is broadcast, so
     /// that a subscriber gets every job's current state at once. Without Redis it is delivered and not kept;
-    /// with Redis away it is refused with 503, for the backend to retry.
+    /// with Redis away it is refused with 503, for the backend to retry. A job that finished stays finished: a
+    /// `running` that arrives after its `succeeded` (through another instance) is refused with 409, not sent.
     static func publicationCheck(_ collaboration: Collaboration) -> PublicationCheck {
         { publication in
             guard publication.event == "job:progress", publication.namespace == "/tenders" else { return .accepted }
@@ -38,11 +39,11 @@ extension TenderFlow {
             case .success(let (job, data)):
                 guard let coordination = collaboration.coordination else { return .accepted }
                 do {
-                    try await coordination.retain(job, data: data)
+                    guard let finished = try await coordination.retain(job, data: data) else { return .accepted }
+                    return .stale("job \(job.jobID) has \(finished) already: this state came too late")
                 } catch {
                     return .unavailable(unavailable)
                 }
-                return .accepted
             }
         }
     }
