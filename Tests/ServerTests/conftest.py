@@ -3,6 +3,7 @@
 The binary is REALTIME_SERVER (default: the debug build, `swift build --product realtime-server`). The
 suites' server profile: pingInterval 300 ms, pingTimeout 200 ms, connectTimeout 1000 ms, maxPayload 1e6.
 """
+import contextlib
 import json
 import os
 import pathlib
@@ -218,3 +219,19 @@ class Redis:
     def cli(self, *arguments):
         return subprocess.run(["redis-cli", "-p", str(self.port), *arguments], capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
+
+
+@contextlib.contextmanager
+def instances(count, **settings):
+    """A real redis-server and `count` TenderFlow servers on it, as (redis, servers); afterwards the servers still
+    running are stopped (a test may have killed some) and Redis is killed."""
+    redis = Redis()
+    servers = []
+    try:
+        servers = [Server("tenderflow", REDIS_URL=redis.url, **settings) for _ in range(count)]
+        yield redis, servers
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()
+        redis.kill()

@@ -107,6 +107,14 @@ def wait(browser, script, within=20, message=None):
         time.sleep(0.1)
 
 
+def close_other_windows(browser):
+    """Back to the first window, the others closed: the module's browser is shared by its tests."""
+    for handle in browser.window_handles[1:]:
+        browser.switch_to.window(handle)
+        browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+
+
 def bid(via, sequence):
     response = publish(via, {"namespace": "/tenders", "room": "tender:42", "event": "bid:placed",
                              "data": {"tenderId": "42", "sequence": sequence}})
@@ -241,10 +249,7 @@ def test_the_demo_page_shows_a_live_tender_to_two_users(browser, topology):
         wait(browser, "return document.getElementById('typing').textContent === 'bob is typing…'",
              message="alice does not see bob typing")
     finally:
-        for handle in browser.window_handles[1:]:
-            browser.switch_to.window(handle)
-            browser.close()
-        browser.switch_to.window(browser.window_handles[0])
+        close_other_windows(browser)
         instance.stop()
 
 
@@ -301,8 +306,5 @@ def test_the_demo_page_shows_leases_conflicts_jobs_and_comments(browser, topolog
         browser.switch_to.window(alice)
         wait(browser, text.format("comments") + ".includes('#1 bob: Pricing is in')", message="alice misses the comment")
     finally:
-        for handle in browser.window_handles[1:]:
-            browser.switch_to.window(handle)
-            browser.close()
-        browser.switch_to.window(browser.window_handles[0])
+        close_other_windows(browser)
         instance.stop()

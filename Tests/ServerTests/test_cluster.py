@@ -11,19 +11,15 @@ import pytest
 import requests
 from websockets.exceptions import ConnectionClosed
 
-from conftest import DRAIN_BUDGET, PUBLISH_TOKEN, Redis, Server, metrics, publish
+from conftest import DRAIN_BUDGET, PUBLISH_TOKEN, Redis, Server, instances, metrics, publish
 from protocol import SEPARATOR, get, open_polling, post, receive, websocket
 from tenderflow_client import Client, TendersOverWebSocket
 
 
 @pytest.fixture
 def cluster():
-    redis = Redis()
-    servers = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url) for _ in range(2)]
-    yield redis, servers
-    for server in servers:
-        server.stop()
-    redis.kill()
+    with instances(2, PUBLISH_TOKEN=PUBLISH_TOKEN) as (redis, servers):
+        yield redis, servers
 
 
 def run(coroutine):
@@ -204,11 +200,9 @@ def test_presence_is_shared_across_instances_and_ends_with_the_users_last_socket
 
 
 def test_a_killed_instances_users_expire_and_are_announced_once():
-    redis = Redis()
-    servers = [Server("tenderflow", PUBLISH_TOKEN=PUBLISH_TOKEN, REDIS_URL=redis.url, PRESENCE_TTL_MS=900)
-               for _ in range(3)]
-    doomed, *survivors = servers
-    try:
+    with instances(3, PUBLISH_TOKEN=PUBLISH_TOKEN, PRESENCE_TTL_MS=900) as (_, servers):
+        doomed, *survivors = servers
+
         async def scenario():
             async with Client(doomed, "alice") as alice, Client(survivors[0], "bob") as bob, \
                     Client(survivors[1], "carol") as carol:
@@ -226,11 +220,6 @@ def test_a_killed_instances_users_expire_and_are_announced_once():
                     assert (await client.call("presence:list", {"tenderId": "8"}))["presence"] == []
 
         run(scenario())
-    finally:
-        for server in servers:
-            if server.process.poll() is None:
-                server.stop()
-        redis.kill()
 
 
 class RecoveringClient(TendersOverWebSocket):

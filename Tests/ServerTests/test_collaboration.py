@@ -8,7 +8,7 @@ import json
 import pytest
 import redis as redis_client
 
-from conftest import PUBLISH_TOKEN, Redis, Server, publish
+from conftest import PUBLISH_TOKEN, Redis, instances, publish
 from tenderflow_client import Client
 from test_cluster import RecoveringClient
 from test_regions import regional_server, write_relay_endpoints
@@ -21,13 +21,8 @@ SETTINGS = {"PUBLISH_TOKEN": PUBLISH_TOKEN, "PRESENCE_TTL_MS": 900, "STATUS_DEBO
 @pytest.fixture
 def team():
     """A real redis-server and two instances of the server on it."""
-    redis = Redis()
-    servers = [Server("tenderflow", REDIS_URL=redis.url, **SETTINGS) for _ in range(2)]
-    yield redis, servers
-    for server in servers:
-        if server.process.poll() is None:
-            server.stop()
-    redis.kill()
+    with instances(2, **SETTINGS) as (redis, servers):
+        yield redis, servers
 
 
 def run(coroutine):
@@ -130,10 +125,9 @@ def test_online_status_is_announced_once_and_a_quick_reconnect_is_no_flap(team):
 
 
 def test_a_killed_instances_users_go_offline_within_the_ttl_announced_once():
-    redis = Redis()
-    servers = [Server("tenderflow", REDIS_URL=redis.url, **SETTINGS) for _ in range(3)]
-    doomed, *survivors = servers
-    try:
+    with instances(3, **SETTINGS) as (redis, servers):
+        doomed, *survivors = servers
+
         async def scenario():
             async with Client(survivors[0], "carol") as carol, Client(survivors[1], "dave") as dave:
                 for watcher in (carol, dave):
@@ -150,11 +144,6 @@ def test_a_killed_instances_users_go_offline_within_the_ttl_announced_once():
                     await watcher.nothing_more("status:offline", seconds=1.5)
 
         run(scenario())
-    finally:
-        for server in servers:
-            if server.process.poll() is None:
-                server.stop()
-        redis.kill()
 
 
 # MARK: Edit leases
@@ -237,10 +226,9 @@ def test_a_lease_outlives_a_dropped_connection_for_the_grace_then_lapses_for_the
 
 
 def test_the_lease_of_a_killed_instances_user_lapses_and_is_announced():
-    redis = Redis()
-    servers = [Server("tenderflow", REDIS_URL=redis.url, **SETTINGS) for _ in range(2)]
-    doomed, survivor = servers
-    try:
+    with instances(2, **SETTINGS) as (redis, servers):
+        doomed, survivor = servers
+
         async def scenario():
             async with Client(survivor, "bob") as bob:
                 await subscribe("5", bob)
@@ -256,11 +244,6 @@ def test_the_lease_of_a_killed_instances_user_lapses_and_is_announced():
                 assert (await bob.call("edit:acquire", {"tenderId": "5", "section": "pricing"}))["ok"]
 
         run(scenario())
-    finally:
-        for server in servers:
-            if server.process.poll() is None:
-                server.stop()
-        redis.kill()
 
 
 # MARK: Versioned updates and comments
@@ -316,9 +299,7 @@ def test_concurrent_updates_one_wins_the_other_gets_a_conflict_and_the_backend_g
 
 
 def test_a_patch_over_its_bound_is_refused_and_a_full_handoff_stream_holds_updates_back():
-    redis = Redis()
-    server = Server("tenderflow", REDIS_URL=redis.url, HANDOFF_MAX_ENTRIES=2, **SETTINGS)
-    try:
+    with instances(1, HANDOFF_MAX_ENTRIES=2, **SETTINGS) as (redis, (server,)):
         async def scenario():
             async with Client(server, "alice") as alice:
                 await subscribe("6", alice)
@@ -336,9 +317,6 @@ def test_a_patch_over_its_bound_is_refused_and_a_full_handoff_stream_holds_updat
                     "ok": True, "version": 2}
 
         run(scenario())
-    finally:
-        server.stop()
-        redis.kill()
 
 
 def test_a_finished_job_stays_finished(team):
