@@ -78,12 +78,19 @@ public final class RedisClient: Sendable {
 
     /// Writes commands now, before returning, and answers their replies' future: an actor that calls this keeps
     /// its calls' order on the wire, which an `async` send (that may run after a later call) does not promise.
-    /// nil when there is no connection (nothing was sent). A closed connection fails the future.
+    /// nil when there is no connection (nothing was sent). A closed connection fails the future, and so does one
+    /// closed because the replies took longer than the command timeout.
     public func submit(_ commands: [RESPCommand]) -> EventLoopFuture<[RESPValue]>? {
         guard let channel = channel.withLock({ $0 }) else { return nil }
         let replies = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
         Self.write(RESPRequest(commands: commands, promises: replies), to: channel)
-        return EventLoopFuture.whenAllSucceed(replies.map(\.futureResult), on: channel.eventLoop)
+        let all = EventLoopFuture.whenAllSucceed(replies.map(\.futureResult), on: channel.eventLoop)
+        // As for `send`: a reply that does not come in time means every later one is late too; start over.
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.commandTimeout)) {
+            channel.close(promise: nil)
+        }
+        all.whenComplete { _ in deadline.cancel() }
+        return all
     }
 
     /// Pub/sub commands (SUBSCRIBE, UNSUBSCRIBE, SSUBSCRIBE ...): their confirmations arrive through `onPush`.

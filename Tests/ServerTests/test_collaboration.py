@@ -124,6 +124,22 @@ def test_online_status_is_announced_once_and_a_quick_reconnect_is_no_flap(team):
     run(scenario())
 
 
+def test_a_watcher_who_asks_during_the_debounce_is_told_online(team):
+    """Gone, but within the debounce: a reconnect then announces nothing, so online is the only true answer."""
+    _, (first, second) = team
+
+    async def scenario():
+        async with Client(first, "alice"):
+            pass
+        async with Client(second, "carol") as carol:
+            watched = await carol.call("status:watch", {"users": ["alice"]})
+            assert watched["statuses"] == [{"user": "alice", "online": True}]
+            async with Client(first, "alice"):
+                await carol.nothing_more("status:offline", seconds=2)
+
+    run(scenario())
+
+
 def test_a_killed_instances_users_go_offline_within_the_ttl_announced_once():
     with instances(3, **SETTINGS) as (redis, servers):
         doomed, *survivors = servers
@@ -280,6 +296,10 @@ def test_concurrent_updates_one_wins_the_other_gets_a_conflict_and_the_backend_g
             # The room gets it again (its first broadcast might have died with an instance): one per version.
             assert [(await carol.expect("tender:updated"))["version"] for _ in range(2)] == [2, 2]
             await carol.nothing_more("tender:updated")
+            # The same id for another patch is not a retry.
+            reused = await loser.call("tender:update", {"tenderId": "42", "section": "pricing", "baseVersion": 1,
+                                                        "patch": {"amount": 301}, "requestId": "r-1"})
+            assert reused == {"ok": False, "error": "requestId was used for another request"}
             # Another user's request with the same id is another request.
             other = await carol.call("tender:update", {"tenderId": "42", "section": "pricing", "baseVersion": 2,
                                                        "patch": {"amount": 400}, "requestId": "r-1"})

@@ -14,7 +14,7 @@ struct CoordinationSettings: Sendable {
     var statusHold: Duration = .seconds(30)
     /// Entries the handoff stream may hold before updates and comments are refused (the backend deletes what it
     /// applied).
-    var handoffMaxEntries = 100_000
+    var handoffMaxEntries = 10_000
     /// Events each tender's activity feed keeps.
     var activityMaxEvents = 200
     /// How long a job's last state is kept after its last update.
@@ -102,6 +102,16 @@ enum UpdateOutcome: Sendable, Equatable {
     case leased(EditLease)
     /// The handoff stream holds `HANDOFF_MAX_ENTRIES` the backend has not deleted: nothing more is accepted.
     case backlog
+    /// This user's `requestId` was used before for another patch.
+    case reused
+}
+
+/// What `comment:add` came to.
+enum CommentOutcome: Sendable, Equatable {
+    /// Its number and when it was taken; `duplicate`: this user's request with this text was numbered before.
+    case numbered(number: Int64, at: Int64, duplicate: Bool)
+    case backlog
+    case reused
 }
 
 /// A job's last reported state, as the backend published it.

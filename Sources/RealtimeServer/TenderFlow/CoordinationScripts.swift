@@ -12,12 +12,18 @@ enum CoordinationScripts {
 
         """
 
-    private static let leasePrelude =
+    private static let leaseParse =
         clock + """
             local function parse(value)
               local expires, sid, user = string.match(value, '^(%d+)|([^|]*)|(.*)$')
               return tonumber(expires), sid, user
             end
+
+            """
+
+    /// For the scripts whose KEYS[1] is a lease hash.
+    private static let leasePrelude =
+        leaseParse + """
             -- {outcome, detail, revision, now, section, lease, ...}: the live leases after the change.
             local function board(outcome, detail)
               local reply = {outcome, detail or '', tonumber(redis.call('HGET', KEYS[1], '@rev') or '0'), now}
@@ -124,15 +130,20 @@ enum CoordinationScripts {
 
     /// KEYS: tender record, leases, request, handoff. ARGV: section, base version, user, request id (or ''),
     /// patch (JSON), tender, most handoff entries, request ms. `{accepted, version}`, `{duplicate, version}`
-    /// (this user's request was accepted before), `{conflict, current version}`, `{leased, lease}` or `{backlog,
+    /// (this user's request, with this patch, was accepted before), `{reused, 0}` (the request id was used for
+    /// another patch), `{conflict, current version}`, `{leased, lease}` or `{backlog,
     /// entries}` (the backend is that far behind: nothing is accepted that cannot be handed off). The accepted
     /// update enters the handoff stream in the same step: it is never accepted without being handed to the
     /// backend, and never trimmed away before the backend deletes it.
     static let updateSection =
-        leasePrelude + """
+        leaseParse + """
             if ARGV[4] ~= '' then
               local seen = redis.call('GET', KEYS[3])
-              if seen then return {'duplicate', tonumber(seen)} end
+              if seen then
+                local version, digest = string.match(seen, '^(%d+)|(%x+)$')
+                if digest ~= redis.sha1hex(ARGV[5]) then return {'reused', 0} end
+                return {'duplicate', tonumber(version)}
+              end
             end
             local held = redis.call('HGET', KEYS[2], ARGV[1])
             if held then
@@ -150,18 +161,22 @@ enum CoordinationScripts {
             redis.call('XADD', KEYS[4], '*', 'kind', 'update',
               'key', ARGV[6] .. '/' .. ARGV[1] .. '/' .. epoch .. '/' .. version, 'tender', ARGV[6],
               'section', ARGV[1], 'version', version, 'epoch', epoch, 'user', ARGV[3], 'at', now, 'data', ARGV[5])
-            if ARGV[4] ~= '' then redis.call('SET', KEYS[3], version, 'PX', ARGV[8]) end
+            if ARGV[4] ~= '' then
+              redis.call('SET', KEYS[3], version .. '|' .. redis.sha1hex(ARGV[5]), 'PX', ARGV[8])
+            end
             return {'accepted', version}
             """
 
     /// KEYS: tender record, request, handoff. ARGV: user, comment (JSON), request id (or ''), tender, most
-    /// handoff entries, request ms. `{accepted|duplicate, number, at}` or `{backlog, entries, 0}`.
+    /// handoff entries, request ms. `{accepted|duplicate, number, at}`, `{reused, 0, 0}` (the request id was used
+    /// for another comment) or `{backlog, entries, 0}`.
     static let addComment =
         clock + """
             if ARGV[3] ~= '' then
               local seen = redis.call('GET', KEYS[2])
               if seen then
-                local number, at = string.match(seen, '^(%d+)|(%d+)$')
+                local number, at, digest = string.match(seen, '^(%d+)|(%d+)|(%x+)$')
+                if digest ~= redis.sha1hex(ARGV[2]) then return {'reused', 0, 0} end
                 return {'duplicate', tonumber(number), tonumber(at)}
               end
             end
@@ -173,7 +188,9 @@ enum CoordinationScripts {
             redis.call('XADD', KEYS[3], '*', 'kind', 'comment',
               'key', ARGV[4] .. '/comment/' .. epoch .. '/' .. number, 'tender', ARGV[4], 'comment', number,
               'epoch', epoch, 'user', ARGV[1], 'at', now, 'data', ARGV[2])
-            if ARGV[3] ~= '' then redis.call('SET', KEYS[2], number .. '|' .. now, 'PX', ARGV[6]) end
+            if ARGV[3] ~= '' then
+              redis.call('SET', KEYS[2], number .. '|' .. now .. '|' .. redis.sha1hex(ARGV[2]), 'PX', ARGV[6])
+            end
             return {'accepted', number, now}
             """
 
@@ -238,45 +255,68 @@ enum CoordinationScripts {
             return now
             """
 
-    /// KEYS: index. ARGV: most entries. Takes the entries due now: each is settled by the one caller that took it.
+    /// KEYS: index. ARGV: most entries, claim ms. Claims the entries due now: each moves to `now + claim`, so
+    /// no other caller takes it meanwhile, and one whose settle never came (its caller lost Redis or died) is due
+    /// again after the claim. `{claim score, member, due score, ...}`.
     static let dueStatuses =
         clock + """
             local due = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[1]),
               'WITHSCORES')
-            for i = 1, #due, 2 do redis.call('ZREM', KEYS[1], due[i]) end
-            return due
+            local claim = now + tonumber(ARGV[2])
+            local reply = {tostring(claim)}
+            for i = 1, #due, 2 do
+              redis.call('ZADD', KEYS[1], 'XX', claim, due[i])
+              reply[#reply + 1] = due[i]
+              reply[#reply + 1] = due[i + 1]
+            end
+            return reply
             """
 
-    /// KEYS: status. ARGV: the latest the user may have been seen by the holds that lapsed. Drops lapsed holds;
-    /// when none is left and the user was announced online, marks them offline and returns the last-seen time
-    /// (announce it), else 0. One step, so the user is announced offline once however many instances settle.
+    /// KEYS: status, index. ARGV: the latest the user may have been seen by the holds that lapsed, the index
+    /// member, its claim score. Drops lapsed holds; when none is left and the user was announced online, marks
+    /// them offline and returns the last-seen time (announce it), else 0. One step, so the user is announced
+    /// offline once however many instances settle. The index entry goes unless a refresh moved it since the claim.
     static let settleStatus =
         clock + """
             local all = redis.call('HGETALL', KEYS[1])
-            local live = false
+            local live, lapsed = false, false
             for i = 1, #all, 2 do
               if string.sub(all[i], 1, 1) ~= '@' then
-                if (tonumber(all[i + 1]) or 0) <= now then redis.call('HDEL', KEYS[1], all[i]) else live = true end
+                if (tonumber(all[i + 1]) or 0) <= now then
+                  redis.call('HDEL', KEYS[1], all[i])
+                  lapsed = true
+                else
+                  live = true
+                end
               end
             end
+            if ARGV[2] ~= '' and tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2]) or '-1') == tonumber(ARGV[3]) then
+              redis.call('ZREM', KEYS[2], ARGV[2])
+            end
             if live or redis.call('HGET', KEYS[1], '@state') ~= 'online' then return 0 end
-            local seen = math.max(tonumber(redis.call('HGET', KEYS[1], '@left') or '0'), tonumber(ARGV[1]))
+            -- Their last socket's going, or for a hold that lapsed (an instance that died) its last refresh.
+            local seen = tonumber(redis.call('HGET', KEYS[1], '@left') or '0')
+            if lapsed or seen == 0 then seen = math.max(seen, tonumber(ARGV[1])) end
             redis.call('HSET', KEYS[1], '@state', 'offline', '@seen', seen)
             return seen
             """
 
-    /// KEYS: status. `{online, last seen}`: online while a hold of any instance has not lapsed (so a region's
-    /// copy that missed a settle does not say online for longer than a hold lives); last seen as announced, or
-    /// when the user's last socket went.
+    /// KEYS: status. ARGV: debounce ms. `{online, last seen}`: online while a hold of any instance has not
+    /// lapsed (so a region's copy that missed a settle does not say online for longer than a hold lives), or
+    /// while the last socket's debounce runs and the user was announced online (a reconnect within it announces
+    /// nothing, so a watcher must not have been told offline); last seen as announced, or when the last socket
+    /// went.
     static let readStatus =
         clock + """
             local all = redis.call('HGETALL', KEYS[1])
-            local online, seen, left = 0, 0, 0
+            local online, seen, left, state = 0, 0, 0, ''
             for i = 1, #all, 2 do
               if all[i] == '@seen' then seen = tonumber(all[i + 1]) or 0
               elseif all[i] == '@left' then left = tonumber(all[i + 1]) or 0
+              elseif all[i] == '@state' then state = all[i + 1]
               elseif string.sub(all[i], 1, 1) ~= '@' and (tonumber(all[i + 1]) or 0) > now then online = 1 end
             end
+            if state == 'online' and left + tonumber(ARGV[1]) > now then online = 1 end
             return {online, math.max(seen, left)}
             """
 }

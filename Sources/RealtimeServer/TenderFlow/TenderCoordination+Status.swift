@@ -24,7 +24,15 @@ extension TenderCoordination {
                 ])
         }
         for relay in relays.clients { for user in users { relay.sendAndForget(command(user, indexed: false)) } }
-        return local.submit(users.map { command($0, indexed: true) })?.map { replies in replies.map { $0.int == 1 } }
+        var parts: [EventLoopFuture<[RESPValue]>] = []
+        for batch in Self.batches(users.map { command($0, indexed: true) }) {
+            guard let part = local.submit(Array(batch)) else { return nil }
+            parts.append(part)
+        }
+        guard let first = parts.first else { return nil }
+        return EventLoopFuture.whenAllSucceed(parts, on: first.eventLoop).map { replies in
+            replies.joined().map { $0.int == 1 }
+        }
     }
 
     /// This instance's last socket of `user` went: they are settled after the debounce. Written before returning.
@@ -41,46 +49,40 @@ extension TenderCoordination {
 
     /// Settles every user whose holds are due (released past the debounce, or lapsed with a dead instance), a
     /// batch at a time until none is due; returns the ones this call announced offline, with their last-seen
-    /// time. A batch that cannot be settled goes back to the index, for the next heartbeat.
-    func settleDueStatuses(batch: Int = 512) async throws -> [(user: String, lastSeen: Int64)] {
+    /// time. Each batch is claimed first: what this call cannot settle (Redis went away) is due again after the
+    /// claim, for whichever instance comes next.
+    func settleDueStatuses(batch: Int = 512) async -> [(user: String, lastSeen: Int64)] {
         let hold = Int64(settings.statusHold / .milliseconds(1))
         var announced: [(user: String, lastSeen: Int64)] = []
         while true {
-            let due: [(member: String, score: String)]
-            do {
-                let reply = try await local.send(
-                    script(CoordinationScripts.dueStatuses, keys: [keys.statusIndex], [RESPArgument(batch)]))
-                let fields = reply.elements ?? []
-                due = stride(from: 0, to: fields.count - 1, by: 2).compactMap { index in
-                    guard let member = fields[index].string, let score = fields[index + 1].string else { return nil }
-                    return (member, score)
-                }
-            } catch {
-                throw CoordinationUnavailable()
+            guard
+                let reply = try? await local.send(
+                    script(
+                        CoordinationScripts.dueStatuses, keys: [keys.statusIndex],
+                        [RESPArgument(batch), RESPArgument(Int(hold))])),
+                let fields = reply.elements, let claim = fields.first?.string
+            else { return announced }
+            let due = stride(from: 1, to: fields.count - 1, by: 2).compactMap { index in
+                fields[index].string.flatMap { member in fields[index + 1].string.map { (member, $0) } }
             }
-            let users = due.map { entry in
-                entry.member.firstIndex(of: "|").map { String(entry.member[entry.member.index(after: $0)...]) } ?? ""
+            let settles = due.map { member, score in
+                let user = member.firstIndex(of: "|").map { String(member[member.index(after: $0)...]) } ?? ""
+                // A hold that lapsed was last refreshed a hold's lifetime before its score.
+                let seen = RESPArgument(String(Int64(Double(score) ?? 0) - hold))
+                return (
+                    user,
+                    local: script(
+                        CoordinationScripts.settleStatus, keys: [keys.userStatus(user: user), keys.statusIndex],
+                        [seen, RESPArgument(member), RESPArgument(claim)]),
+                    copy: script(
+                        CoordinationScripts.settleStatus, keys: [keys.userStatus(user: user), keys.statusIndex],
+                        [seen, "", "0"])
+                )
             }
-            // A hold that lapsed was last refreshed a hold's lifetime before its score.
-            let settles = zip(users, due).map { user, entry in
-                script(
-                    CoordinationScripts.settleStatus, keys: [keys.userStatus(user: user)],
-                    [RESPArgument(String(Int64(Double(entry.score) ?? 0) - hold))])
-            }
-            for relay in relays.clients { for command in settles { relay.sendAndForget(command) } }
-            do {
-                let replies = try await local.send(settles)
-                for (user, reply) in zip(users, replies) {
-                    if let seen = reply.int, seen > 0 { announced.append((user, seen)) }
-                }
-            } catch {
-                for entry in due {
-                    local.sendAndForget(
-                        RESPCommand(
-                            "ZADD", RESPArgument(keys.statusIndex), RESPArgument(entry.score),
-                            RESPArgument(entry.member)))
-                }
-                throw CoordinationUnavailable()
+            for relay in relays.clients { for settle in settles { relay.sendAndForget(settle.copy) } }
+            guard let replies = try? await local.send(settles.map(\.local)) else { return announced }
+            for (settle, reply) in zip(settles, replies) {
+                if let seen = reply.int, seen > 0 { announced.append((settle.0, seen)) }
             }
             if due.count < batch { return announced }
         }
@@ -91,8 +93,9 @@ extension TenderCoordination {
         guard !users.isEmpty else { return [] }
         let replies: [RESPValue]
         do {
+            let debounce = RESPArgument(Int(settings.statusDebounce / .milliseconds(1)))
             replies = try await local.send(
-                users.map { script(CoordinationScripts.readStatus, keys: [keys.userStatus(user: $0)], []) })
+                users.map { script(CoordinationScripts.readStatus, keys: [keys.userStatus(user: $0)], [debounce]) })
         } catch {
             throw CoordinationUnavailable()
         }

@@ -77,11 +77,24 @@ struct TenderCoordination: Sendable {
                     milliseconds(CoordinationSettings.idleKeyLifetime),
                 ])
         }
-        do {
-            return try await decider().pipeline(commands).map { $0.int == 1 }
-        } catch {
-            throw CoordinationUnavailable()
+        var held: [Bool] = []
+        for batch in Self.batches(commands) {
+            do {
+                // An error answer (out of memory, busy) says nothing about the lease: it is kept until one that does.
+                held += try await decider().pipeline(Array(batch)).map { reply in
+                    if case .error = reply { return true }
+                    return reply.int == 1
+                }
+            } catch {
+                throw CoordinationUnavailable()
+            }
         }
+        return held
+    }
+
+    /// Commands in pipelines of at most 1 000: well under the client's limit of waiting replies.
+    static func batches(_ commands: [RESPCommand]) -> [ArraySlice<RESPCommand>] {
+        stride(from: 0, to: commands.count, by: 1_000).map { commands[$0..<min($0 + 1_000, commands.count)] }
     }
 
     /// Releases now, or with `grace` lets the lease lapse after the grace period unless its user takes it again.
@@ -99,12 +112,14 @@ struct TenderCoordination: Sendable {
     /// call removed some (announce them).
     func sweepLeases(tenders: [String]) async throws -> [(tender: String, board: LeaseBoard)] {
         guard !tenders.isEmpty else { return [] }
-        let replies: [RESPValue]
-        do {
-            replies = try await decider().pipeline(
-                tenders.map { script(CoordinationScripts.sweepLeases, keys: [keys.editLeases(tender: $0)], []) })
-        } catch {
-            throw CoordinationUnavailable()
+        var replies: [RESPValue] = []
+        let commands = tenders.map { script(CoordinationScripts.sweepLeases, keys: [keys.editLeases(tender: $0)], []) }
+        for batch in Self.batches(commands) {
+            do {
+                replies += try await decider().pipeline(Array(batch))
+            } catch {
+                throw CoordinationUnavailable()
+            }
         }
         return zip(tenders, replies).compactMap { tender, reply in
             guard let board = try? LeaseBoard(tender: tender, section: nil, reply: reply), board.outcome == "swept"
@@ -146,6 +161,7 @@ struct TenderCoordination: Sendable {
         case ("duplicate", let version?): return .duplicate(version: version)
         case ("conflict", let version?): return .conflict(currentVersion: version)
         case ("backlog", _): return .backlog
+        case ("reused", _): return .reused
         default:
             guard outcome == "leased", let lease = fields[1].string.flatMap({ EditLease(section: section, stored: $0) })
             else { throw CoordinationUnavailable() }
@@ -154,9 +170,9 @@ struct TenderCoordination: Sendable {
     }
 
     /// The comment's number in its tender (1, 2, ...) and when it was taken, handed to the backend in the same
-    /// step; `duplicate`: this user's `requestID` was numbered before. nil: the backend is too far behind.
+    /// step.
     func comment(tender: String, user: String, comment: JSONValue, requestID: String?) async throws
-        -> (number: Int64, at: Int64, duplicate: Bool)?
+        -> CommentOutcome
     {
         let reply = try await run(
             decider(), CoordinationScripts.addComment,
@@ -172,8 +188,11 @@ struct TenderCoordination: Sendable {
         guard let fields = reply.elements, fields.count == 3, let outcome = fields[0].string,
             let number = fields[1].int, let at = fields[2].int
         else { throw CoordinationUnavailable() }
-        guard outcome != "backlog" else { return nil }
-        return (number, at, outcome == "duplicate")
+        switch outcome {
+        case "backlog": return .backlog
+        case "reused": return .reused
+        default: return .numbered(number: number, at: at, duplicate: outcome == "duplicate")
+        }
     }
 
     // MARK: Jobs and activity

@@ -6,6 +6,8 @@ import SocketIO
 /// a tender the token does not grant, or a Redis that cannot be reached (the client retries).
 extension TenderFlow {
     static let unavailable = "coordination unavailable: retry"
+    /// A retry must carry what the first request carried.
+    static let reusedRequest = "requestId was used for another request"
     /// The handoff stream is full: the backend has not taken what was accepted before.
     static let backlog = "backend behind: retry"
     /// Most bytes of an update's patch (as JSON): every accepted patch waits in the handoff stream.
@@ -41,8 +43,9 @@ extension TenderFlow {
                 }
                 await collaboration.leases.hold(held, socketID: socket.id)
                 // The socket may have gone (or left the tender) while Redis answered, after its leases were
-                // released: this one would be renewed for a socket that is not there. Checked after `hold`, so
-                // either the release saw the lease or this sees the socket gone.
+                // released: this one would be renewed for a socket that is not there. A connection handles its
+                // events one at a time, and a socket that goes leaves its rooms before its leases are released;
+                // so checked after `hold`, either that release saw this lease or this sees the socket gone.
                 guard await socket.isMember(of: room(tender)) else {
                     await collaboration.leases.drop(held, socketID: socket.id)
                     _ = try? await coordination.release(

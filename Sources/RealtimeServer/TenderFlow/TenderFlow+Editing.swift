@@ -51,6 +51,8 @@ extension TenderFlow {
             await ack?([.object(answer)])
         case .backlog:
             await refuse(ack, backlog)
+        case .reused:
+            await refuse(ack, reusedRequest)
         case .conflict(let current):
             await socket.emit(
                 "tender:conflict",
@@ -88,14 +90,16 @@ extension TenderFlow {
         guard let (tender, coordination) = await member(socket, arguments, collaboration, ack) else { return }
         var members: [(String, JSONValue)] = [("text", .string(text))]
         if let reply { members.append(("replyTo", reply)) }
-        let numbered: (number: Int64, at: Int64, duplicate: Bool)?
+        let outcome: CommentOutcome
         do {
-            numbered = try await coordination.comment(
+            outcome = try await coordination.comment(
                 tender: tender, user: socket.user, comment: .object(members), requestID: requestID)
         } catch {
             return await refuse(ack, unavailable)
         }
-        guard let (number, at, duplicate) = numbered else { return await refuse(ack, backlog) }
+        guard case .numbered(let number, let at, let duplicate) = outcome else {
+            return await refuse(ack, outcome == .backlog ? backlog : reusedRequest)
+        }
         var answer: [(String, JSONValue)] = [
             ("ok", .bool(true)), ("id", .number(Double(number))), ("at", .number(Double(at))),
         ]
@@ -144,7 +148,7 @@ extension TenderFlow {
                 await rooms.broadcast(
                     .event("edit:leases", [board.json(tender: tender)], namespace: "/tenders"), room: room(tender))
             }
-            for (user, lastSeen) in (try? await coordination.settleDueStatuses()) ?? [] {
+            for (user, lastSeen) in await coordination.settleDueStatuses() {
                 await announce(UserState(user: user, online: false, lastSeen: lastSeen), rooms)
             }
         }
