@@ -91,14 +91,9 @@ extension TenderCoordination {
     /// Each user's state: online while a hold of theirs is live, else the time they were last seen.
     func statuses(_ users: [String]) async throws -> [UserState] {
         guard !users.isEmpty else { return [] }
-        let replies: [RESPValue]
-        do {
-            let debounce = RESPArgument(Int(settings.statusDebounce / .milliseconds(1)))
-            replies = try await local.send(
-                users.map { script(CoordinationScripts.readStatus, keys: [keys.userStatus(user: $0)], [debounce]) })
-        } catch {
-            throw CoordinationUnavailable()
-        }
+        let debounce = RESPArgument(Int(settings.statusDebounce / .milliseconds(1)))
+        let replies = try await ask(
+            local, users.map { script(CoordinationScripts.readStatus, keys: [keys.userStatus(user: $0)], [debounce]) })
         return zip(users, replies).map { user, reply in
             let fields = reply.elements ?? []
             let online = fields.first?.int == 1

@@ -31,25 +31,31 @@ struct TenderCoordination: Sendable {
             ["EVAL", RESPArgument(source), RESPArgument(keys.count)] + keys.map { RESPArgument($0) } + arguments)
     }
 
-    private func run(_ client: RedisClient, _ source: String, keys: [String], _ arguments: [RESPArgument])
-        async throws -> RESPValue
-    {
+    /// Sends commands and answers their replies; any failure (no connection, a timeout, an error reply) is
+    /// `CoordinationUnavailable`, which the handlers answer with "retry".
+    func ask(_ client: RedisClient, _ commands: [RESPCommand]) async throws -> [RESPValue] {
         do {
-            return try await client.send(script(source, keys: keys, arguments))
+            return try await client.send(commands)
         } catch {
             throw CoordinationUnavailable()
         }
+    }
+
+    func ask(_ client: RedisClient, _ command: RESPCommand) async throws -> RESPValue {
+        try await ask(client, [command])[0]
+    }
+
+    private func run(_ client: RedisClient, _ source: String, keys: [String], _ arguments: [RESPArgument])
+        async throws -> RESPValue
+    {
+        try await ask(client, script(source, keys: keys, arguments))
     }
 
     /// Sends a script here and, without waiting, to every other region; returns this region's answer.
     private func replicated(_ source: String, keys: [String], _ arguments: [RESPArgument]) async throws -> RESPValue {
         let command = script(source, keys: keys, arguments)
         for relay in relays.clients { relay.sendAndForget(command) }
-        do {
-            return try await local.send(command)
-        } catch {
-            throw CoordinationUnavailable()
-        }
+        return try await ask(local, command)
     }
 
     private func milliseconds(_ duration: Duration) -> RESPArgument { RESPArgument(Int(duration / .milliseconds(1))) }
@@ -212,12 +218,7 @@ struct TenderCoordination: Sendable {
 
     /// The last state of each job of the tender updated within the retention, oldest update first.
     func jobs(tender: String) async throws -> [JSONValue] {
-        let reply: RESPValue
-        do {
-            reply = try await local.send(RESPCommand("HGETALL", RESPArgument(keys.jobs(tender: tender))))
-        } catch {
-            throw CoordinationUnavailable()
-        }
+        let reply = try await ask(local, RESPCommand("HGETALL", RESPArgument(keys.jobs(tender: tender))))
         let fields = reply.elements ?? reply.mapPairs ?? []
         var jobs: [(updated: Int64, id: String, data: JSONValue)] = []
         for index in stride(from: 0, to: fields.count - 1, by: 2) {
@@ -253,14 +254,10 @@ struct TenderCoordination: Sendable {
 
     /// The tender's `limit` most recent events, oldest first: `{event, data, at}`.
     func activity(tender: String, limit: Int) async throws -> [JSONValue] {
-        let reply: RESPValue
-        do {
-            reply = try await local.send(
-                RESPCommand(
-                    "XREVRANGE", RESPArgument(keys.activity(tender: tender)), "+", "-", "COUNT", RESPArgument(limit)))
-        } catch {
-            throw CoordinationUnavailable()
-        }
+        let reply = try await ask(
+            local,
+            RESPCommand(
+                "XREVRANGE", RESPArgument(keys.activity(tender: tender)), "+", "-", "COUNT", RESPArgument(limit)))
         return (reply.elements ?? []).reversed().compactMap { entry in
             guard let parts = entry.elements, parts.count == 2, let id = parts[0].string,
                 let at = id.split(separator: "-").first.flatMap({ Int64($0) }),
