@@ -3,7 +3,8 @@
 prebuilt google provider bindings from PyPI) and synthesised to Terraform JSON, as a team without tfctl would.
 
 It declares what grows with the regions in tfctl's render, with their main attributes: per region a subnetwork, a
-Memorystore instance, its URL and CA secrets with their versions and access bindings, and per service a Cloud
+Memorystore instance (AUTH, no in-transit encryption, as the benchmark's topology), its URL secret with its
+version and access binding, and per service a Cloud
 Run service (environment, probes, the relay endpoints volume) and a serverless NEG; once, the network, private
 service access, the relay endpoints secret, a backend service per service listing every region's NEG and the
 HTTPS load balancer in front. It leaves out tfctl's fixed few dozen (APIs, monitoring, build, Firebase, IAM),
@@ -72,22 +73,21 @@ class Topology(TerraformStack):
                                   tier="STANDARD_HA", memory_size_gb=5, redis_version="REDIS_7_2",
                                   authorized_network=network.id, connect_mode="PRIVATE_SERVICE_ACCESS",
                                   reserved_ip_range=address.name, auth_enabled=True,
-                                  transit_encryption_mode="SERVER_AUTHENTICATION", replica_count=1,
+                                  replica_count=1,
                                   read_replicas_mode="READ_REPLICAS_ENABLED", depends_on=[peering])
-            url = f"rediss://:{redis.auth_string}@{redis.host}:{Fn.tostring(redis.port)}"
-            ca = Fn.join("\n", Fn.tolist(redis.get_list_attribute("server_ca_certs.*.cert")))
-            instances[region] = (subnet, secret(self, f"redis-url-{region}", url), secret(self, f"redis-ca-{region}", ca))
-            endpoints[region] = {"url": url, "ca": ca}
+            url = f"redis://:{redis.auth_string}@{redis.host}:{Fn.tostring(redis.port)}"
+            instances[region] = (subnet, secret(self, f"redis-url-{region}", url))
+            endpoints[region] = {"url": url}
         relay, relay_version = secret(self, "relay-endpoints",
                                       Fn.jsonencode({"format": "tfctl.relay-endpoints/v1", "regions": endpoints}))
         backends = {name: [] for name in SERVICES}
         for region in regions:
-            subnet, (url_secret, url_version), (ca_secret, ca_version) = instances[region]
+            subnet, (url_secret, url_version) = instances[region]
             for name, service in SERVICES.items():
                 CloudRunV2Service(
                     self, label(name, region), name=name, location=region,
                     ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", deletion_protection=False,
-                    invoker_iam_disabled=True, depends_on=[url_version, ca_version, relay_version],
+                    invoker_iam_disabled=True, depends_on=[url_version, relay_version],
                     template={
                         "service_account": RUNTIME.split(":", 1)[1], "timeout": "3600s", "session_affinity": True,
                         "max_instance_request_concurrency": service["concurrency"],
@@ -102,8 +102,6 @@ class Topology(TerraformStack):
                                           "startup_cpu_boost": True},
                             "env": [
                                 {"name": "CORS_ORIGINS", "value": "https://realtime.example.com"},
-                                {"name": "REDIS_CA_CERT", "value_source": {"secret_key_ref": {
-                                    "secret": ca_secret.secret_id, "version": ca_version.version}}},
                                 {"name": "REDIS_REQUIRED_FOR_READY", "value": "true"},
                                 {"name": "REDIS_URL", "value_source": {"secret_key_ref": {
                                     "secret": url_secret.secret_id, "version": url_version.version}}},

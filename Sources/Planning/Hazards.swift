@@ -109,6 +109,19 @@ enum Hazards {
             ]
         case ("google_cloud_run_v2_service", .replace):
             return [disruption("the service in \(region) is recreated: all its live connections are dropped")]
+        case ("google_compute_subnetwork", .replace)
+        where change.attributes.contains { $0.path == "ip_cidr_range" && $0.before != nil && $0.after != nil }:
+            // Derived subnets are numbered in the order of `regions`: a region inserted before this one, or one
+            // removed before it, moves its range, which replaces it (ip_cidr_range only grows in place).
+            let range = change.attributes.first { $0.path == "ip_cidr_range" }
+            let before = (range?.before ?? "").trimmingCharacters(in: ["\""])
+            let after = (range?.after ?? "").trimmingCharacters(in: ["\""])
+            return [
+                disruption(
+                    "network change: the subnet in \(region) moves from \(before) to \(after), and its services lose "
+                        + "Direct VPC egress (and with it Redis) until it is back; derived subnets follow the order of "
+                        + "`regions`: to keep this one, set `network.subnets: { \(region): \(before) }`")
+            ]
         case ("google_compute_subnetwork", _) where removesOrReplaces,
             ("google_compute_network", _) where removesOrReplaces:
             return [disruption("network change: services lose Direct VPC egress (and with it Redis) until it is back")]

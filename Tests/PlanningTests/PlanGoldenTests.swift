@@ -14,10 +14,12 @@ import Testing
     static let cases = [
         "add-region", "change-concurrency", "change-image", "change-labels", "change-project", "change-tier",
         "ingress-only", "redis-6x",
-        "remove-region", "remove-service", "rename", "replicas-on", "resize-redis",
+        "remove-first-region", "remove-region", "remove-service", "rename", "replicas-on", "resize-redis",
     ]
     /// The environment a case is planned against, when it is not `base`.
-    static let befores = ["change-image": "reference-image", "remove-region": "add-region"]
+    static let befores = [
+        "change-image": "reference-image", "remove-region": "add-region", "remove-first-region": "add-region",
+    ]
 
     static func manifest(_ file: String) throws -> Manifest {
         let pipeline = Pipeline(

@@ -64,6 +64,13 @@ final class RegionRelays: Sendable {
     /// and the retry interval until a first document is accepted.
     static let minimumRereadInterval = Duration.seconds(5)
 
+    /// `interval` moved by a random fraction of itself: within ±`fraction`, or up to +`fraction` with `upOnly`,
+    /// so instances started together do not read together.
+    static func jittered(_ interval: Duration, by fraction: Double, upOnly: Bool = false) -> Duration {
+        let share = Double.random(in: (upOnly ? 0 : -fraction)...fraction)
+        return interval + interval * share
+    }
+
     init(
         file: String?, ownRegion: String, instanceID: String, refresh: Duration, metrics: ServerMetrics,
         logger: Logger
@@ -99,18 +106,22 @@ final class RegionRelays: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     let loaded = self.state.withLock { $0.loaded }
-                    try? await Task.sleep(for: loaded ? self.refresh : Self.minimumRereadInterval)
+                    try? await Task.sleep(
+                        for: Self.jittered(loaded ? self.refresh : Self.minimumRereadInterval, by: 0.1))
                     self.requestSink.yield(.schedule)
                 }
             }
             group.addTask {
                 var last = ContinuousClock.now
                 // Reads asked for by failures back off while they find nothing new (a region that is down, not
-                // moved), doubling up to `refresh`: each read is a Secret Manager access.
+                // moved), doubling up to `refresh`: each read is a Secret Manager access, and every instance of
+                // every other region sees the same region fail at once, so each waits a random extra of up to
+                // the whole interval (Secret Manager allows 90 000 accesses a minute per project, shared with
+                // the environment-variable secrets of every instance that starts).
                 var failureInterval = Self.minimumRereadInterval
                 for await reason in self.requests {
                     if reason == .failure {
-                        let wait = last + failureInterval - .now
+                        let wait = last + Self.jittered(failureInterval, by: 1, upOnly: true) - .now
                         if wait > .zero { try? await Task.sleep(for: wait) }
                     }
                     guard !Task.isCancelled else { break }
