@@ -67,7 +67,7 @@ import Testing
         return Dictionary(uniqueKeysWithValues: pipeline.render().map { ($0.path, body($0.contents)) })
     }
 
-    @Test("a region added leaves the services of the others byte for byte: their Knative YAML and deploy.sh's env files")
+    @Test("a region added leaves the services of the others byte for byte: Knative YAML, deploy.sh env files")
     func addedRegionChangesNoOtherService() throws {
         let before = Self.files("base")
         let after = Self.files("add-region")
