@@ -13,6 +13,8 @@
 // Modes: "connecting", "socket", "fallback" (reading the database), "offline" (the browser says it is), "refused"
 // (the server refuses the token; a fixed token is not tried again). Every mirrored event carries `eventId`
 // (README, "The Firebase fallback"); an id delivered once is not delivered again, whichever channel brings it.
+// When the socket returns while the database is read, both run for `overlapMs`: the socket's mirrored events are
+// held meanwhile, while the database brings what the mirror wrote before, then delivered in id order.
 // Events older than `windowMs` (by the server's clock) are not delivered from the database.
 
 const SIGN_IN = "/v1/accounts:signInWithCustomToken";
@@ -136,19 +138,22 @@ export class RealtimeClient {
 
   async socketConnected() {
     this.disarmFallback();
+    const overlapping = Boolean(this.database || this.starting);
+    if (overlapping) this.holding ??= [];
     this.prefetchGrant();
     // A recovered socket is back in its rooms, with what it missed; a new one subscribes again.
     if (!this.socket.recovered) {
       for (const tender of this.tenders) await this.subscribeOnSocket(tender);
     }
     await this.askStatus([...this.watchedUsers]);
-    if (this.database || this.starting) {
-      // Both channels for a moment: what was in flight on either arrives once.
+    if (overlapping) {
+      // Both channels for a moment: what was in flight on either arrives once, and in order (releaseHeld).
       setTimeout(() => {
         if (this.socket.connected) {
           this.stopFallback();
           this.setMode("socket");
         }
+        this.releaseHeld();
       }, this.overlapMs);
     } else {
       this.setMode("socket");
@@ -199,8 +204,19 @@ export class RealtimeClient {
 
   fromSocket(name, args) {
     const data = args[0];
-    if (data && typeof data === "object" && typeof data.eventId === "string" && !this.accept(data.eventId)) return;
+    const id = data && typeof data === "object" && typeof data.eventId === "string" ? data.eventId : null;
+    if (id && this.holding) return void this.holding.push([id, name, data]);
+    if (id && !this.accept(id)) return;
     this.onEvent(name, data);
+  }
+
+  /// The socket's events held while both channels ran, in id order (time, then each instance's sequence), each
+  /// unless the database delivered it meanwhile.
+  releaseHeld() {
+    const held = this.holding ?? [];
+    this.holding = null;
+    held.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [id, name, data] of held) if (!this.closed && this.accept(id)) this.onEvent(name, data);
   }
 
   // MARK: The database
