@@ -223,6 +223,12 @@ def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once_in
         wait(browser, "return window.client.mode === 'fallback'", message="no switch to the database")
         count = len(sequences(browser))
         wait(browser, f"return window.events.length >= {count + 10}", message="the database's events did not arrive")
+        # A notification to the user reaches them from their own node of the database.
+        response = publish(other, {"namespace": "/system", "user": "alice", "event": "notice:personal",
+                                   "data": {"text": "you were outbid"}})
+        assert response.status_code == 202, response.text
+        wait(browser, "return window.events.some(([name]) => name === 'notice:personal')",
+             message="the user's notification did not arrive from the database")
         # The instance is back on the same address: the socket returns while bids go on, and the database is let
         # go after the overlap. The recovery sessions are gone first (as when the recovery window has passed): the
         # socket comes back unrecovered, with live events only, while the database still brings those the mirror

@@ -96,6 +96,31 @@ def test_presence_and_notices_reach_the_database(topology):
     assert json.loads(record["args"])[0]["text"] == "maintenance"
 
 
+def test_notifications_to_a_user_reach_their_own_node_once(topology):
+    standin, (first, second) = topology
+
+    async def scenario():
+        async with Client(second, "carol.smith") as carol:
+            for namespace in ("/tenders", "/system"):
+                response = publish(first, {"namespace": namespace, "user": "carol.smith", "event": "bid:outbid",
+                                           "data": {"tenderId": "42", "via": namespace}})
+                assert response.status_code == 202, response.text
+            return await carol.expect("bid:outbid")
+
+    delivered = asyncio.run(scenario())
+    # Under the user's key (`.` escaped), each event once, written by the instance that accepted it.
+    users = standin.wait_for("users", lambda value: value and len(value.get("carol%2Esmith", {}).get("events", {})) >= 2)
+    stored = users["carol%2Esmith"]["events"]
+    assert sorted(json.loads(record["args"])[0]["via"] for record in stored.values()) == ["/system", "/tenders"]
+    assert delivered["eventId"] in stored
+    time.sleep(0.3)
+    assert metrics(first)['realtime_fallback_writes_total{kind="event"}'] == 2
+    assert metrics(second)['realtime_fallback_writes_total{kind="event"}'] == 0
+    # A user notification whose data is not an object has nowhere to carry its id: refused, as for a tender.
+    response = publish(first, {"namespace": "/tenders", "user": "carol.smith", "event": "bid:outbid", "data": 5})
+    assert response.status_code == 400
+
+
 def test_events_without_an_object_are_refused_where_they_would_be_mirrored(topology):
     standin, (first, _) = topology
     for data in (5, "text", [1, 2], None):

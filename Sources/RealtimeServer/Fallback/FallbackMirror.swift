@@ -5,8 +5,9 @@ import SocketIO
 import Synchronization
 
 /// Mirrors what a fallback client needs into the Realtime Database: the recoverable events of each tender room
-/// (`/tenders/<tender>/events/<event id>`), the system notices (`/system/notices/<event id>`) and who is present
-/// on each tender (`/presence/<tender>/<user key>`). The instance that accepts a broadcast stamps it with a global
+/// (`/tenders/<tender>/events/<event id>`), the system notices (`/system/notices/<event id>`), the notifications
+/// to each user (`user:<id>` rooms of either namespace: `/users/<user key>/events/<event id>`, which the rules let
+/// only that user read) and who is present on each tender (`/presence/<tender>/<user key>`). The instance that accepts a broadcast stamps it with a global
 /// event id (`EventIDs`) and is its only writer: other instances and regions deliver it from Redis and never write
 /// it again.
 ///
@@ -30,12 +31,19 @@ final class FallbackMirror: Sendable {
     enum Target: Hashable, Comparable, Sendable {
         case tender(String)
         case notices
+        case user(String)
 
-        /// Recoverable events of a `tender:<id>` room of `/tenders`, and namespace-wide `/system` notices.
+        /// Recoverable events of a `tender:<id>` room of `/tenders`, namespace-wide `/system` notices, and the
+        /// `user:<id>` room of either.
         init?(namespace: String, room: String?) {
             switch (namespace, room) {
             case ("/system", nil):
                 self = .notices
+            case ("/tenders", let room?) where room.hasPrefix("user:"),
+                ("/system", let room?) where room.hasPrefix("user:"):
+                let user = room.dropFirst("user:".count)
+                guard !user.isEmpty else { return nil }
+                self = .user(String(user))
             case ("/tenders", let room?) where room.hasPrefix("tender:"):
                 let id = room.dropFirst("tender:".count)
                 guard TenderFlow.isTenderID(id) else { return nil }
@@ -49,6 +57,7 @@ final class FallbackMirror: Sendable {
             switch self {
             case .tender(let id): "tenders/\(id)/events"
             case .notices: "system/notices"
+            case .user(let id): "users/\(RTDBKey.encode(id))/events"
             }
         }
     }
@@ -146,8 +155,12 @@ final class FallbackMirror: Sendable {
 
     /// A room joined here: its target is pruned from now on, as if written to, so that events of a tender whose
     /// writers are gone (a deploy, a scale-in) still leave when the window has passed.
+    /// Not a user's room, which every socket joins: pruned by the instances that write to it only (a pruning
+    /// read per connected user would cost more than the notifications), and a client skips what is older than
+    /// the window.
     func watch(namespace: String, room: String) {
         guard let target = Target(namespace: namespace, room: room) else { return }
+        if case .user = target { return }
         state.withLock { $0.written[target] = .now }
     }
 

@@ -269,6 +269,8 @@ export class RealtimeClient {
       : { base: grant.databaseURL, query: `auth=${idToken}` };
     for (const tender of this.tenders) this.listen(`tenders/${tender}/events`);
     this.listen("system/notices");
+    // The user's own notifications (their `user:<id>` room); the uid is already a database key, `%` escapes kept.
+    if (grant.uid) this.listen(`users/${encodeURIComponent(grant.uid)}/events`);
     this.setMode("fallback");
   }
 
