@@ -78,7 +78,10 @@ extension RuleCatalog {
         Rule(
             "TFC0409", family: "memorystore", title: "relay endpoints document over Secret Manager's 64 KiB",
             explanation: """
-                Every service mounts one secret listing every region's Redis URL and, with in-transit encryption,                 its server CAs (two while one rotates in). A secret version holds at most 64 KiB, so about 22                 regions fit with TLS and about 500 without; the apply that adds the region over the limit would                 fail, or the one after Memorystore adds a CA.
+                Every service mounts one secret listing every region's Redis URL and, with in-transit encryption, \
+                its server CAs (two while one rotates in). A secret version holds at most 64 KiB, so about 22 \
+                regions fit with TLS and about 500 without; the apply that adds the region over the limit would \
+                fail, or the one after Memorystore adds a CA.
                 """,
             source: "https://cloud.google.com/secret-manager/quotas"),
         Rule(

@@ -82,6 +82,18 @@ enum Hazards {
                         "new revision in \(region): WebSockets on the old revision stay until they close or its "
                             + "instances are drained, then clients reconnect"))
             }
+            // The coordination region's Redis decides edit leases, section versions and comment numbers; another
+            // one starts them afresh (README, "The TenderFlow protocol").
+            if let moved = change.attributes.first(where: {
+                $0.path.hasSuffix("env[COORDINATION_REGION].value") && $0.before != nil && $0.after != nil
+            }) {
+                hazards.append(
+                    disruption(
+                        "coordination moves from \((moved.before ?? "").trimmingCharacters(in: ["\""])) to "
+                            + "\((moved.after ?? "").trimmingCharacters(in: ["\""])): edit leases held now are "
+                            + "forgotten, and section versions and comment numbers start again in the new region's Redis"
+                    ))
+            }
             let balanced = after.resources.values.contains { $0.type == "google_compute_global_forwarding_rule" }
             if let ingress = change.attributes.first(where: { $0.path == "ingress" }), balanced {
                 if ingress.after == "\"INGRESS_TRAFFIC_INTERNAL_ONLY\"" {
@@ -112,15 +124,25 @@ enum Hazards {
         case ("google_compute_subnetwork", .replace)
         where change.attributes.contains { $0.path == "ip_cidr_range" && $0.before != nil && $0.after != nil }:
             // Derived subnets are numbered in the order of `regions`: a region inserted before this one, or one
-            // removed before it, moves its range, which replaces it (ip_cidr_range only grows in place).
+            // removed before it, moves its range, which replaces it (ip_cidr_range only grows in place). The
+            // replacement keeps the name, so the old subnet goes first, while the region's services still use it:
+            // Cloud Run holds a Direct VPC egress subnet's addresses for up to 1-2 hours after its services leave
+            // it, and a subnet in use is not deleted.
             let range = change.attributes.first { $0.path == "ip_cidr_range" }
             let before = (range?.before ?? "").trimmingCharacters(in: ["\""])
             let after = (range?.after ?? "").trimmingCharacters(in: ["\""])
             return [
-                disruption(
-                    "network change: the subnet in \(region) moves from \(before) to \(after), and its services lose "
-                        + "Direct VPC egress (and with it Redis) until it is back; derived subnets follow the order of "
-                        + "`regions`: to keep this one, set `network.subnets: { \(region): \(before) }`")
+                danger(
+                    "the subnet in \(region) would move from \(before) to \(after): it is in use by the region's "
+                        + "services, so its deletion fails (or, once free, they lose Direct VPC egress and Redis until "
+                        + "the new one exists); derived subnets follow the order of `regions`: keep every region's "
+                        + "range by listing it in `network.subnets` (here `\(region): \(before)`)")
+            ]
+        case ("google_artifact_registry_repository", _) where removesOrReplaces:
+            return [
+                danger(
+                    "the image repository is deleted with every image in it: revisions that pull from it cannot start "
+                        + "new instances until the images are built again (it lives in the first region of `regions`)")
             ]
         case ("google_compute_subnetwork", _) where removesOrReplaces,
             ("google_compute_network", _) where removesOrReplaces:

@@ -172,8 +172,8 @@ struct Publication: Sendable, Equatable {
         if mirrored(namespace, room), document["data"]?.isObject != true {
             return .failure(
                 PublishRefusal(
-                    "data must be a JSON object: events to tender rooms and /system are mirrored to the fallback "
-                        + "database, and carry their eventId in it"))
+                    "data must be a JSON object: events to tender rooms, users and /system are mirrored to the "
+                        + "fallback database, and carry their eventId in it"))
         }
         return .success(
             Publication(namespace: namespace, room: room, event: event, arguments: document["data"].map { [$0] } ?? []))

@@ -88,9 +88,9 @@ def server(redis, standin, page_origin, port=0, flush_ms=50):
                   FALLBACK_TOKEN_KEY=pem(SIGNING_KEY, private=True), FALLBACK_TOKEN_ACCOUNT=ACCOUNT)
 
 
-def open_page(browser, page, url, token_url):
+def open_page(browser, page, url, token_url, user="alice"):
     query = urllib.parse.urlencode({
-        "client": url + "/fallback/v1/client.js", "url": url, "token": socket_token(), "tender": "42",
+        "client": url + "/fallback/v1/client.js", "url": url, "token": socket_token(user), "tender": "42",
         "tokenURL": token_url})
     browser.get(f"{page}?{query}")
 
@@ -212,7 +212,8 @@ def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once_in
     own, other = server(redis, standin, origin, port), server(redis, standin, origin, flush_ms=1000)
     bidder = Bidder(other)
     try:
-        open_page(browser, page, own.url, other.url + "/fallback/v1/token")
+        # A user id with a character Firebase keys may not hold: their node is `ann%2Elee`, read as such.
+        open_page(browser, page, own.url, other.url + "/fallback/v1/token", user="ann.lee")
         wait(browser, "return window.client.mode === 'socket'")
         bidder.start()
         wait(browser, "return window.events.length >= 10")
@@ -224,11 +225,20 @@ def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once_in
         count = len(sequences(browser))
         wait(browser, f"return window.events.length >= {count + 10}", message="the database's events did not arrive")
         # A notification to the user reaches them from their own node of the database.
-        response = publish(other, {"namespace": "/system", "user": "alice", "event": "notice:personal",
+        response = publish(other, {"namespace": "/system", "user": "ann.lee", "event": "notice:personal",
                                    "data": {"text": "you were outbid"}})
         assert response.status_code == 202, response.text
         wait(browser, "return window.events.some(([name]) => name === 'notice:personal')",
              message="the user's notification did not arrive from the database")
+        # A tender the token does not name is refused by the rules: that stream alone ends, the others go on.
+        modes = browser.execute_script("return window.modes.length")
+        assert browser.execute_script(
+            "window.client.subscribe('99'); return window.client.sources.has('tenders/99/events')")
+        wait(browser, "return !window.client.sources.has('tenders/99/events')", message="the refused stream stayed")
+        count = len(sequences(browser))
+        wait(browser, f"return window.events.length >= {count + 5}", message="the refusal stopped the other streams")
+        assert browser.execute_script("return window.modes.length") == modes, "the refusal restarted the fallback"
+        assert browser.execute_script("return window.client.sources.has('tenders/42/events')")
         # The instance is back on the same address: the socket returns while bids go on, and the database is let
         # go after the overlap. The recovery sessions are gone first (as when the recovery window has passed): the
         # socket comes back unrecovered, with live events only, while the database still brings those the mirror
@@ -245,6 +255,8 @@ def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once_in
              message="bids published during a switch were lost")
         time.sleep(1)
         assert sequences(browser) == list(range(1, sent + 1)), "each event once, in order, across both switches"
+        names = [name for name, _ in browser.execute_script("return window.events")]
+        assert names.count("notice:personal") == 1, "the notification once, across the switch back"
         modes = browser.execute_script("return window.modes")
         assert modes[-1] == "socket" and "fallback" in modes, modes
         assert browser.execute_script("return window.client.socket.recovered") is False

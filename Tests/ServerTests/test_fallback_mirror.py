@@ -109,7 +109,8 @@ def test_notifications_to_a_user_reach_their_own_node_once(topology):
 
     delivered = asyncio.run(scenario())
     # Under the user's key (`.` escaped), each event once, written by the instance that accepted it.
-    users = standin.wait_for("users", lambda value: value and len(value.get("carol%2Esmith", {}).get("events", {})) >= 2)
+    users = standin.wait_for(
+        "users", lambda value: value and len(value.get("carol%2Esmith", {}).get("events", {})) >= 2)
     stored = users["carol%2Esmith"]["events"]
     assert sorted(json.loads(record["args"])[0]["via"] for record in stored.values()) == ["/system", "/tenders"]
     assert delivered["eventId"] in stored
@@ -119,6 +120,27 @@ def test_notifications_to_a_user_reach_their_own_node_once(topology):
     # A user notification whose data is not an object has nowhere to carry its id: refused, as for a tender.
     response = publish(first, {"namespace": "/tenders", "user": "carol.smith", "event": "bid:outbid", "data": 5})
     assert response.status_code == 400
+
+
+def test_a_users_notifications_are_pruned_under_their_escaped_key():
+    standin, redis = StandIn(), Redis()
+    # A window of 4 s (pruned every second) and one event kept per target.
+    server = mirrored_server(standin, redis, RECOVERY_WINDOW_MS=4000, FALLBACK_MAX_EVENTS=1)
+    try:
+        for number in range(3):
+            response = publish(server, {"namespace": "/tenders", "user": "dave.o'neil", "event": "notice",
+                                        "data": {"number": number}})
+            assert response.status_code == 202, response.text
+        # The prune's key listing reached `dave%2Eo'neil` itself (a `%` sent unescaped would have read
+        # `dave.o'neil`, which is not a key): the oldest two are gone.
+        users = standin.wait_for(
+            "users", lambda value: value and len(value.get("dave%2Eo'neil", {}).get("events", {})) == 1)
+        (record,) = users["dave%2Eo'neil"]["events"].values()
+        assert json.loads(record["args"])[0]["number"] == 2
+    finally:
+        server.stop()
+        redis.kill()
+        standin.stop()
 
 
 def test_events_without_an_object_are_refused_where_they_would_be_mirrored(topology):

@@ -64,11 +64,10 @@ final class RegionRelays: Sendable {
     /// and the retry interval until a first document is accepted.
     static let minimumRereadInterval = Duration.seconds(5)
 
-    /// `interval` moved by a random fraction of itself: within ±`fraction`, or up to +`fraction` with `upOnly`,
-    /// so instances started together do not read together.
-    static func jittered(_ interval: Duration, by fraction: Double, upOnly: Bool = false) -> Duration {
-        let share = Double.random(in: (upOnly ? 0 : -fraction)...fraction)
-        return interval + interval * share
+    /// `interval` moved by a random fraction of itself, within ±`fraction`, so instances started together do not
+    /// read together.
+    static func jittered(_ interval: Duration, by fraction: Double) -> Duration {
+        interval + interval * Double.random(in: -fraction...fraction)
     }
 
     init(
@@ -115,13 +114,14 @@ final class RegionRelays: Sendable {
                 var last = ContinuousClock.now
                 // Reads asked for by failures back off while they find nothing new (a region that is down, not
                 // moved), doubling up to `refresh`: each read is a Secret Manager access, and every instance of
-                // every other region sees the same region fail at once, so each waits a random extra of up to
-                // the whole interval (Secret Manager allows 90 000 accesses a minute per project, shared with
-                // the environment-variable secrets of every instance that starts).
+                // every other region sees the same region fail at once, so each reads at a random moment within
+                // the interval after it may (Secret Manager allows 90 000 accesses a minute per project, shared
+                // with the environment-variable secrets of every instance that starts).
                 var failureInterval = Self.minimumRereadInterval
                 for await reason in self.requests {
                     if reason == .failure {
-                        let wait = last + Self.jittered(failureInterval, by: 1, upOnly: true) - .now
+                        let earliest = max(last + failureInterval, .now)
+                        let wait = earliest + failureInterval * Double.random(in: 0...1) - .now
                         if wait > .zero { try? await Task.sleep(for: wait) }
                     }
                     guard !Task.isCancelled else { break }

@@ -47,7 +47,12 @@ struct RTDBClient: Sendable {
     {
         let (base, common) = configuration.endpoint
         let parameters = (common + query).map { "\($0)=\(Self.percentEncoded($1))" }.joined(separator: "&")
-        var request = HTTPClientRequest(url: "\(base)/\(path).json?\(parameters)")
+        // Each segment percent-encoded: the database decodes the URL's path, so a key holding `%` (a user key,
+        // RTDBKey) is sent as `%25` and reaches the key itself, not what its escapes spell.
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).map {
+            Self.percentEncoded(String($0))
+        }
+        var request = HTTPClientRequest(url: "\(base)/\(segments.joined(separator: "/")).json?\(parameters)")
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.token())")
         request.headers.add(name: "User-Agent", value: "tfctl-realtime-server")

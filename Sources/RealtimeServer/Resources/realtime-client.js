@@ -124,6 +124,7 @@ export class RealtimeClient {
     this.closed = true;
     clearTimeout(this.fallbackTimer);
     clearTimeout(this.grantTimer);
+    clearTimeout(this.overlapTimer);
     for (const socket of [this.socket, this.notices]) {
       socket.offAny();
       socket.off();
@@ -138,6 +139,7 @@ export class RealtimeClient {
 
   async socketConnected() {
     this.disarmFallback();
+    clearTimeout(this.overlapTimer); // an earlier connection's overlap: this one's starts when it has subscribed
     const overlapping = Boolean(this.database || this.starting);
     if (overlapping) this.holding ??= [];
     this.prefetchGrant();
@@ -148,7 +150,8 @@ export class RealtimeClient {
     await this.askStatus([...this.watchedUsers]);
     if (overlapping) {
       // Both channels for a moment: what was in flight on either arrives once, and in order (releaseHeld).
-      setTimeout(() => {
+      this.overlapTimer = setTimeout(() => {
+        this.overlapTimer = null;
         if (this.socket.connected) {
           this.stopFallback();
           this.setMode("socket");
@@ -162,6 +165,10 @@ export class RealtimeClient {
 
   socketLost() {
     if (this.closed) return;
+    // Gone during the overlap: what it brought is delivered now (the database goes on, and brings the rest).
+    clearTimeout(this.overlapTimer);
+    this.overlapTimer = null;
+    if (this.holding) this.releaseHeld();
     if (this.mode === "socket") this.setMode("connecting");
     this.armFallback();
   }
@@ -280,20 +287,33 @@ export class RealtimeClient {
     const receive = (message) => this.fromDatabase(message.data);
     source.addEventListener("put", receive);
     source.addEventListener("patch", receive);
-    // Refused by the rules, a token that ended (the claims' hour, the ID token's), or a stream closed for good:
-    // start again, with a new token, unless the socket is back by then.
+    // A token that ended (the claims' hour, the ID token's) or a stream closed for good: start again, with a new
+    // token, unless the socket is back by then.
     const restart = () => {
       if (this.database) {
         this.stopFallback();
+        this.grant = null;
         if (!this.socket.connected) {
           this.setMode("connecting");
           this.armFallback();
         }
       }
     };
-    source.addEventListener("cancel", restart);
+    // Refused by the rules (an error answer before the stream opened, or "cancel" later): this path only, not the
+    // others (a tender followed after the token was made is not in its claims; the next fallback asks for a new
+    // token, which names it if the socket token does). Nothing left to read: start again.
+    let opened = false;
+    const refused = () => {
+      source.close();
+      if (this.sources.get(path) === source) this.sources.delete(path);
+      this.grant = null;
+      console.warn(`tfctl realtime: the database refused ${path}`);
+      if (this.sources.size === 0) restart();
+    };
+    source.addEventListener("open", () => { opened = true; });
+    source.addEventListener("cancel", refused);
     source.addEventListener("auth_revoked", restart);
-    source.addEventListener("error", () => { if (source.readyState === 2) restart(); });
+    source.addEventListener("error", () => { if (source.readyState === 2) (opened ? restart : refused)(); });
     this.sources.set(path, source);
   }
 
