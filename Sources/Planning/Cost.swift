@@ -122,8 +122,8 @@ public struct CostEstimate: Sendable, Hashable {
     public init(_ manifest: Manifest, prices: PriceSheet) {
         // Address order: floating-point sums depend on order, and output must not depend on hashing.
         let resources = manifest.resources.sorted { $0.key < $1.key }.map(\.value)
-        func number(_ text: String?) -> Double { Double((text ?? "").trimmingCharacters(in: ["\""])) ?? 0 }
-        func string(_ text: String?) -> String { (text ?? "").trimmingCharacters(in: ["\""]) }
+        func number(_ text: String?) -> Double { Double(Hazards.unquoted(text)) ?? 0 }
+        func string(_ text: String?) -> String { Hazards.unquoted(text) }
         let hours = prices.hoursPerMonth
 
         var runBaseline = 0.0, runCeiling = 0.0

@@ -12,10 +12,13 @@ public struct Hazard: Sendable, Hashable {
 }
 
 enum Hazards {
+    /// An attribute's value as the manifest keeps it (an HCL string literal keeps its quotes), for a message.
+    static func unquoted(_ text: String?) -> String { (text ?? "").trimmingCharacters(in: ["\""]) }
+
     static func of(_ change: Plan.Change, before: Manifest, after: Manifest) -> [Hazard] {
         let resource = change.action == .delete ? before.resources[change.address] : after.resources[change.address]
         let attributes = resource?.attributes ?? [:]
-        let region = (attributes["region"] ?? attributes["location"] ?? "").trimmingCharacters(in: ["\""])
+        let region = unquoted(attributes["region"] ?? attributes["location"])
         func disruption(_ message: String) -> Hazard { Hazard(severity: .disruption, message: message) }
         func danger(_ message: String) -> Hazard { Hazard(severity: .danger, message: message) }
         let removesOrReplaces = change.action == .delete || change.action == .replace
@@ -89,9 +92,9 @@ enum Hazards {
             }) {
                 hazards.append(
                     disruption(
-                        "coordination moves from \((moved.before ?? "").trimmingCharacters(in: ["\""])) to "
-                            + "\((moved.after ?? "").trimmingCharacters(in: ["\""])): edit leases held now are "
-                            + "forgotten, and section versions and comment numbers start again in the new region's Redis"
+                        "coordination moves from \(unquoted(moved.before)) to \(unquoted(moved.after)): edit leases "
+                            + "held now are forgotten, and section versions and comment numbers start again in the new "
+                            + "region's Redis"
                     ))
             }
             let balanced = after.resources.values.contains { $0.type == "google_compute_global_forwarding_rule" }
@@ -129,8 +132,8 @@ enum Hazards {
             // Cloud Run holds a Direct VPC egress subnet's addresses for up to 1-2 hours after its services leave
             // it, and a subnet in use is not deleted.
             let range = change.attributes.first { $0.path == "ip_cidr_range" }
-            let before = (range?.before ?? "").trimmingCharacters(in: ["\""])
-            let after = (range?.after ?? "").trimmingCharacters(in: ["\""])
+            let before = unquoted(range?.before)
+            let after = unquoted(range?.after)
             return [
                 danger(
                     "the subnet in \(region) would move from \(before) to \(after): it is in use by the region's "

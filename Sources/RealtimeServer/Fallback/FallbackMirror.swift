@@ -7,9 +7,9 @@ import Synchronization
 /// Mirrors what a fallback client needs into the Realtime Database: the recoverable events of each tender room
 /// (`/tenders/<tender>/events/<event id>`), the system notices (`/system/notices/<event id>`), the notifications
 /// to each user (`user:<id>` rooms of either namespace: `/users/<user key>/events/<event id>`, which the rules let
-/// only that user read) and who is present on each tender (`/presence/<tender>/<user key>`). The instance that accepts a broadcast stamps it with a global
-/// event id (`EventIDs`) and is its only writer: other instances and regions deliver it from Redis and never write
-/// it again.
+/// only that user read) and who is present on each tender (`/presence/<tender>/<user key>`). The instance that
+/// accepts a broadcast stamps it with a global event id (`EventIDs`) and is its only writer: other instances and
+/// regions deliver it from Redis and never write it again.
 ///
 /// Writes are queued (bounded: when full, the oldest write gives way and is counted) and sent by one task as one multi-path `PATCH` per
 /// batch, so a database that allows about a thousand writes a second
@@ -36,14 +36,14 @@ final class FallbackMirror: Sendable {
         /// Recoverable events of a `tender:<id>` room of `/tenders`, namespace-wide `/system` notices, and the
         /// `user:<id>` room of either.
         init?(namespace: String, room: String?) {
+            if let room, namespace == "/tenders" || namespace == "/system", let user = TenderFlow.user(ofRoom: room) {
+                guard !user.isEmpty else { return nil }
+                self = .user(String(user))
+                return
+            }
             switch (namespace, room) {
             case ("/system", nil):
                 self = .notices
-            case ("/tenders", let room?) where room.hasPrefix("user:"),
-                ("/system", let room?) where room.hasPrefix("user:"):
-                let user = room.dropFirst("user:".count)
-                guard !user.isEmpty else { return nil }
-                self = .user(String(user))
             case ("/tenders", let room?) where room.hasPrefix("tender:"):
                 let id = room.dropFirst("tender:".count)
                 guard TenderFlow.isTenderID(id) else { return nil }

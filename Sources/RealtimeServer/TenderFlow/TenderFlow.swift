@@ -112,7 +112,14 @@ enum TenderFlow {
     /// the user go to. (A user id too long for a room name gets none.)
     static func userRooms(_ socket: Socket) -> [String] { [userRoom(socket.user)] }
 
-    static func userRoom(_ user: String) -> String { "user:\(user)" }
+    static func userRoom(_ user: String) -> String { userRoomPrefix + user }
+
+    /// The user whose room `room` is, if it is a user's room.
+    static func user(ofRoom room: String) -> Substring? {
+        room.hasPrefix(userRoomPrefix) ? room.dropFirst(userRoomPrefix.count) : nil
+    }
+
+    private static let userRoomPrefix = "user:"
 
     static func room(_ tender: String) -> String { "tender:\(tender)" }
 
