@@ -222,6 +222,17 @@ extension RuleCatalog {
                 Database instance ids are 6 to 63 lowercase letters, digits and hyphens, start with a letter and \
                 are globally unique; the id becomes part of the database URL.
                 """),
+        Rule(
+            "TFC0603", family: "firebase", title: "the fallback's database is the project's default",
+            explanation: """
+                The fallback's rules are the whole database's: tfctl replaces them, and they let each client read \
+                only its own tenders. The project's default database (`<project>-default-rtdb`, or `<project>` in \
+                older projects) belongs to its \
+                apps, whose `firebase deploy` replaces the rules too: one deploy of an app's rules would expose \
+                every tender, and tfctl's would break the app. It is also not a user database, which is what tfctl \
+                creates. The fallback needs a database of its own.
+                """,
+            source: "https://firebase.google.com/docs/database/usage/sharding"),
     ]
 
     static let monitoringRules: [Rule] = [

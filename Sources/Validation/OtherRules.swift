@@ -21,7 +21,19 @@ enum FirebaseRules {
                 "invalid Realtime Database instance id '\(id)'",
                 help: "6 to 63 lowercase letters, digits and hyphens, starting with a letter")
         }
+        if Self.defaultDatabases(topology.project).contains(id) {
+            report.error(
+                "TFC0603", derived ? "name" : "firebase.instance_id",
+                "'\(id)' is the project's default Realtime Database, which the project's apps share",
+                help: derived
+                    ? "rename the topology, or set firebase.instance_id to a database of the fallback's own"
+                    : "leave instance_id out (tfctl derives a database of the fallback's own) or name a new one")
+        }
     }
+
+    /// The database Firebase creates for a project's apps, whose rules any app's `firebase deploy` replaces:
+    /// `<project>-default-rtdb`, or `<project>` in projects older than that naming.
+    static func defaultDatabases(_ project: String) -> [String] { [project + "-default-rtdb", project] }
 }
 
 /// TFC07xx: observability: notification channels, the server's metrics, alert thresholds, uptime checks, SLOs.
