@@ -37,8 +37,8 @@ extension RuleCatalog {
             "TFC0308", family: "cloud-run", title: "invalid environment variable",
             explanation: """
                 Variable names are C identifiers; `PORT`, `K_SERVICE`, `K_REVISION` and `K_CONFIGURATION` are set \
-                by Cloud Run; `TFCTL_*`, `REDIS_*` and `FIREBASE_DATABASE_URL` by tfctl; a name is either a plain \
-                variable or a secret, not both.
+                by Cloud Run; `TFCTL_*`, `REDIS_*`, `FIREBASE_DATABASE_URL` and `FIREBASE_WEB_API_KEY` by \
+                tfctl; a name is either a plain variable or a secret, not both.
                 """,
             source: "https://cloud.google.com/run/docs/configuring/services/environment-variables"),
         Rule(

@@ -19,16 +19,20 @@ public struct LocalPlanner {
         public var realtimeServer: String
         public var redisServer: String
         public var haproxy: String
-        /// The Realtime Database stand-in and the Python that runs it; nil leaves the fallback out.
+        /// The Realtime Database stand-in and the Python that runs it.
         public var databaseStandIn: DatabaseStandIn?
+        /// Firebase's emulators, used instead of the stand-in when there. Neither leaves the fallback out.
+        public var firebaseEmulator: FirebaseEmulator?
 
         public init(
-            realtimeServer: String, redisServer: String, haproxy: String, databaseStandIn: DatabaseStandIn? = nil
+            realtimeServer: String, redisServer: String, haproxy: String, databaseStandIn: DatabaseStandIn? = nil,
+            firebaseEmulator: FirebaseEmulator? = nil
         ) {
             self.realtimeServer = realtimeServer
             self.redisServer = redisServer
             self.haproxy = haproxy
             self.databaseStandIn = databaseStandIn
+            self.firebaseEmulator = firebaseEmulator
         }
     }
 
@@ -159,34 +163,10 @@ public struct LocalPlanner {
                     (key: RelayEndpointsDocument.regionsKey, value: .object(relayRegions)),
                 ]).pretty()
         }
-        // The fallback's database, stood in for: the servers mirror to it and sign their clients' tokens with a local
-        // key, as they would for the project's database.
-        var database: LocalDatabase?
-        if topology.firebaseEnabled, let standIn = tools.databaseStandIn {
-            let id = LocalProcess.Kind.database.rawValue
-            let databasePort = try port(id)
-            // The script and the modules beside it: a change to any restarts the stand-in.
-            let directoryOfScript = URL(fileURLWithPath: standIn.script).deletingLastPathComponent()
-            let script = [DatabaseStandIn.fileName, "rtdb_rules.py", "rtdb_auth.py"].map {
-                (try? String(contentsOf: directoryOfScript.appendingPathComponent($0), encoding: .utf8)) ?? ""
-            }.joined()
-            // The rules the cloud's database gets, which the stand-in evaluates for its clients' reads.
-            files[Self.databaseRulesFile] = DatabaseRules.document.pretty()
-            processes.append(
-                LocalProcess(
-                    id: id, kind: .database, region: nil, executable: standIn.python,
-                    arguments: [
-                        standIn.script, "--port", "\(databasePort)", "--rules",
-                        directory.root.appendingPathComponent(Self.databaseRulesFile).path, "--project",
-                        topology.project, "--namespace", topology.names.firebaseDatabase,
-                    ],
-                    environment: [:], port: databasePort, readiness: .logLine("rtdb stand-in listening"),
-                    stamp: Self.stamp(executable: standIn.python, script + files[Self.databaseRulesFile]!)))
-            database = LocalDatabase(
-                host: "127.0.0.1:\(databasePort)",
-                tokenKey: try secrets.privateKey(id: LocalSecrets.fallbackTokenKeyID),
-                tokenAccount: Self.localTokenAccount(topology))
-        }
+        // The fallback's database: the servers mirror to it and sign their clients' tokens with a local key, as they
+        // would for the project's database.
+        let database = try self.database(port: port, secrets: secrets, files: &files)
+        if let database { processes.append(database.process) }
         var backends: [FrontDoor.Backend] = []
         let serverStamp = Self.stamp(executable: tools.realtimeServer, "")
         for service in topology.services.sorted(by: { $0.name < $1.name }) {
@@ -194,7 +174,7 @@ public struct LocalPlanner {
                 // The region's variables, the same for every instance but its ports.
                 let shared = try runtimeEnvironment(
                     service, region, secrets: secrets, redisURL: redisURLs[region], caPEM: caPEM, frontPort: front,
-                    database: database)
+                    database: database?.database)
                 var servicePorts: [Int] = []
                 for instance in 1...max(Self.minimumInstances, service.minInstances) {
                     let id = "\(service.name)/\(region)/\(instance)"
@@ -236,13 +216,6 @@ public struct LocalPlanner {
     static let databaseRulesFile = "database.rules.json"
     static let frontDoorFile = "front-door.cfg"
 
-    /// Where the servers find the fallback's database stand-in, and what signs their clients' tokens.
-    struct LocalDatabase {
-        var host: String
-        var tokenKey: String
-        var tokenAccount: String
-    }
-
     /// The service's variables as the cloud renderers emit them, with local values where the cloud's cannot
     /// work here. The Firebase fallback goes to the stand-in (`database`: the URL stays, as an emulator's
     /// namespace), or is left out without one: the server would write to the real project's database.
@@ -261,9 +234,12 @@ public struct LocalPlanner {
                 guard let database else { continue }
                 variables[variable.name] = url
                 variables["FIREBASE_DATABASE_EMULATOR_HOST"] = database.host
+                if let auth = database.authHost { variables["FIREBASE_AUTH_EMULATOR_HOST"] = auth }
                 variables["FALLBACK_TOKEN_KEY"] = database.tokenKey
                 variables["FALLBACK_TOKEN_ACCOUNT"] = database.tokenAccount
             case ("FIREBASE_DATABASE_URL", _): continue
+            // The cloud's browser key, which a local run has not: an emulator takes any key.
+            case ("FIREBASE_WEB_API_KEY", _): continue
             case ("CORS_ORIGINS", .plain(let origins)):
                 // A page served from the front door's own origin may poll too.
                 variables[variable.name] = origins + ",http://127.0.0.1:\(frontPort)"

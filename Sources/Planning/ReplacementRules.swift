@@ -22,6 +22,8 @@ enum ReplacementRules {
     static let iamMember = "google/tpgiamresource/resource_iam_member.go (every argument ForceNew)"
 
     static let table: [String: Entry] = [
+        // restrictions and display_name are updates; a new key (a new key string) only with a new name.
+        "google_apikeys_key": Entry(["name", "project"], "google/services/apikeys/resource_apikeys_key.go"),
         "google_artifact_registry_repository": Entry(
             ["format", "location", "repository_id"],
             "google/services/artifactregistry/resource_artifact_registry_repository.go"),

@@ -83,7 +83,8 @@ public struct ServerConfiguration: Sendable {
         "ACTIVITY_MAX_EVENTS", "AUDIT_SAMPLE_RATE", "CONNECT_TIMEOUT_MS", "COORDINATION_REGION", "CORS_ORIGINS",
         "EDIT_LEASE_GRACE_MS", "EVENTS_PER_SECOND", "FALLBACK_FLUSH_MS",
         "FALLBACK_MAX_EVENTS", "FALLBACK_QUEUE_LIMIT", "FALLBACK_TOKEN_ACCOUNT", "FALLBACK_TOKEN_KEY",
-        "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL",
+        "FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_DATABASE_URL",
+        "FIREBASE_WEB_API_KEY",
         "GCE_METADATA_HOST", "HANDOFF_MAX_ENTRIES", "HOST", "JOB_RETENTION_MS", "JWT_AUDIENCE",
         "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_LEEWAY_SECONDS", "JWT_RS256_PUBLIC_KEY", "LOG_LEVEL",
         "MAX_CONNECTIONS_PER_USER", "METRICS_PORT", "MAX_PAYLOAD_BYTES", "MAX_ROOMS_PER_SOCKET", "OUTBOUND_QUEUE_LIMIT",
@@ -267,7 +268,19 @@ private func redisSettings(_ environment: DeclaredEnvironment) throws -> RedisCo
     }
 }
 
-/// `FIREBASE_DATABASE_URL` with `FIREBASE_DATABASE_EMULATOR_HOST` (`host:port`), `GCE_METADATA_HOST`,
+/// An emulator's address as Firebase's SDKs read it: host and port, no scheme.
+private func emulatorHost(_ host: String, variable: String) throws -> String {
+    guard !host.contains("/"), let colon = host.lastIndex(of: ":"),
+        let port = Int(host[host.index(after: colon)...]),
+        (1...65535).contains(port), colon != host.startIndex
+    else {
+        throw ServerConfiguration.InvalidSetting(name: variable, value: host, expected: "host:port, without a scheme")
+    }
+    return host
+}
+
+/// `FIREBASE_DATABASE_URL` with `FIREBASE_DATABASE_EMULATOR_HOST` and `FIREBASE_AUTH_EMULATOR_HOST` (`host:port`),
+/// `FIREBASE_WEB_API_KEY`, `GCE_METADATA_HOST`,
 /// `FALLBACK_FLUSH_MS`, `FALLBACK_QUEUE_LIMIT` and `FALLBACK_MAX_EVENTS`; nil without a database URL.
 private func fallbackSettings(
     _ environment: DeclaredEnvironment, _ integer: (String, ClosedRange<Int>) throws -> Int?
@@ -288,15 +301,24 @@ private func fallbackSettings(
             expected: "https://<name>.firebaseio.com or https://<name>.<region>.firebasedatabase.app")
     }
     if let host = environment["FIREBASE_DATABASE_EMULATOR_HOST"], !host.isEmpty {
-        // As Firebase's SDKs read it: host and port, no scheme.
-        guard !host.contains("/"), let colon = host.lastIndex(of: ":"),
-            let port = Int(host[host.index(after: colon)...]),
-            (1...65535).contains(port), colon != host.startIndex
-        else {
+        fallback.emulatorHost = try emulatorHost(host, variable: "FIREBASE_DATABASE_EMULATOR_HOST")
+    }
+    if let host = environment["FIREBASE_AUTH_EMULATOR_HOST"], !host.isEmpty {
+        guard fallback.emulatorHost != nil else {
             throw ServerConfiguration.InvalidSetting(
-                name: "FIREBASE_DATABASE_EMULATOR_HOST", value: host, expected: "host:port, without a scheme")
+                name: "FIREBASE_AUTH_EMULATOR_HOST", value: host,
+                expected: "unset unless FIREBASE_DATABASE_EMULATOR_HOST is set (clients of a real database sign in "
+                    + "to the real Firebase Auth)")
         }
-        fallback.emulatorHost = host
+        fallback.authEmulatorHost = try emulatorHost(host, variable: "FIREBASE_AUTH_EMULATOR_HOST")
+    }
+    if let key = environment["FIREBASE_WEB_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
+        // Google API keys are 39 characters of base64url; anything else would break the sign-in URL.
+        guard key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw ServerConfiguration.InvalidSetting(
+                name: "FIREBASE_WEB_API_KEY", value: "(hidden)", expected: "an API key: letters, digits, - and _")
+        }
+        fallback.webAPIKey = key
     }
     if let host = environment["GCE_METADATA_HOST"], !host.isEmpty {
         guard !host.contains("/") else {

@@ -11,6 +11,45 @@ extension Deployer {
         try withGoogleHeaders { headers in try upload(headers: headers) }
     }
 
+    /// Firebase Authentication, which exchanges the fallback clients' custom tokens, answers
+    /// `CONFIGURATION_NOT_FOUND` until the project's Identity Platform configuration is initialized (the console's
+    /// "Get started"): initialized here when its configuration answers 404, as deploy.sh does, after the rules. Not
+    /// a Terraform resource: its creation fails on a project whose Authentication is already set up, which would
+    /// then have to be imported by hand.
+    func initializeAuthentication() throws {
+        guard topology.firebaseEnabled else { return }
+        try withGoogleHeaders(tokenCall: ["auth", "print-access-token"]) { headers in
+            let probe = try runner.capture(
+                "curl",
+                [
+                    "--silent", "--show-error", "--header", "@" + headers.path, "--output", "/dev/null",
+                    "--write-out", "%{http_code}", IdentityPlatform.configURL(project: topology.project),
+                ])
+            let code = probe.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            if probe.status == 0, code == "200" { return }
+            guard probe.status == 0, code == "404" else {
+                throw Refused(
+                    reason: "could not read Firebase Authentication's configuration in \(topology.project) "
+                        + "(curl exit status \(probe.status), HTTP \(code.isEmpty ? "none" : code)); Terraform's "
+                        + "changes and the rules are applied: run tfctl apply again")
+            }
+            let status = try runner.run(
+                "curl",
+                [
+                    "--fail", "--silent", "--show-error", "--request", "POST", "--header", "@" + headers.path,
+                    "--header", "Content-Type: application/json", "--data", "{}", "--output", "/dev/null",
+                    IdentityPlatform.initializeURL(project: topology.project),
+                ])
+            guard status == 0 else {
+                throw Refused(
+                    reason: "could not initialize Firebase Authentication (Identity Platform) in \(topology.project): "
+                        + "it needs billing on the project; Terraform's changes and the rules are applied: run tfctl "
+                        + "apply again")
+            }
+            log("Initialized Firebase Authentication (Identity Platform) in \(topology.project).")
+        }
+    }
+
     private func upload(headers: URL) throws {
         let url = topology.names.firebaseDatabaseURL + "/.settings/rules.json"
         for attempt in 1...DatabaseRules.attempts {
@@ -33,12 +72,12 @@ extension Deployer {
                 + "Terraform's changes are applied: run tfctl apply again")
     }
 
-    /// Runs `body` with a curl header file (`--header @FILE`) holding an access token of the application default
-    /// credentials and the project to bill: the token goes to curl in a file only this user can read, never on a
+    /// Runs `body` with a curl header file (`--header @FILE`) holding an access token (`tokenCall`'s: by default
+    /// of the application default credentials, with the Realtime Database's scopes) and the project to bill: the token goes to curl in a file only this user can read, never on a
     /// command line others can list, in a directory made 0700 before anything is written into it, removed after.
-    func withGoogleHeaders<T>(_ body: (URL) throws -> T) throws -> T {
-        let token = try runner.capture("gcloud", DatabaseRules.tokenCall)
-        try runner.require(token.status, "gcloud auth application-default print-access-token")
+    func withGoogleHeaders<T>(tokenCall: [String] = DatabaseRules.tokenCall, _ body: (URL) throws -> T) throws -> T {
+        let token = try runner.capture("gcloud", tokenCall)
+        try runner.require(token.status, "gcloud " + tokenCall.prefix(3).joined(separator: " "))
         let privateDirectory = scratchDirectory.appendingPathComponent("tfctl-token-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
             at: privateDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])

@@ -102,6 +102,7 @@ struct Deployer {
             "terraform apply",
             runner.run("terraform", ["apply", "-input=false", "tfctl.tfplan"], in: terraformDirectory))
         try uploadDatabaseRules()
+        try initializeAuthentication()
         log("Applied \(report.plan.after.source) with Terraform.")
     }
 

@@ -55,8 +55,23 @@
             {
                 standIn = LocalPlanner.DatabaseStandIn(python: python, script: script)
             }
+            // Firebase's own emulators when the Firebase CLI is installed with the Java they run on (11 or later):
+            // the real protocol, rules and Auth. Without Java the CLI would fail to start them: the stand-in instead.
+            let java =
+                Tool.find("java") != nil
+                || environment["JAVA_HOME"].map {
+                    FileManager.default.isExecutableFile(atPath: $0 + "/bin/java")
+                } == true
+            let emulator = Tool.find("firebase").flatMap { firebase in
+                java ? firebase : nil
+            }.map { firebase in
+                LocalPlanner.FirebaseEmulator(
+                    firebase: firebase,
+                    environment: environment.filter { LocalPlanner.FirebaseEmulator.inherited.contains($0.key) })
+            }
             return LocalPlanner.Tools(
-                realtimeServer: server, redisServer: redis!, haproxy: haproxy!, databaseStandIn: standIn)
+                realtimeServer: server, redisServer: redis!, haproxy: haproxy!, databaseStandIn: standIn,
+                firebaseEmulator: emulator)
         }
 
         /// The spec of the environment's local run.

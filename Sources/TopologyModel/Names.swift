@@ -48,6 +48,11 @@ public struct ResourceNames: Sendable {
     public func redisCASecret(_ region: String) -> String { "\(prefix)-redis-ca-\(region)" }
     /// Secret holding every region's Redis endpoint for the relay (`RelayEndpoints`), mounted as a file.
     public var relayEndpointsSecret: String { "\(prefix)-relay-endpoints" }
+    /// The API key the fallback's browser clients sign in to Firebase Auth with (`FIREBASE_WEB_API_KEY`), allowed
+    /// only the Identity Toolkit API. A key id: 1 to 63 lowercase letters, digits and hyphens, first a letter.
+    public var fallbackAPIKey: String { "\(prefix)-fallback-web" }
+    /// Secret holding that key's string, filled once the key exists; the server hands it to its clients.
+    public var fallbackAPIKeySecret: String { "\(prefix)-firebase-api-key" }
     /// The `RunMonitoring` document of a service's Prometheus sidecar (`ServerMetricsExport`).
     public func metricsExportSecret(_ service: RealtimeService) -> String { "\(prefix)-\(service.name)-prometheus" }
     /// Monitoring: the custom service the SLOs belong to, the uptime check, the log-based metric.

@@ -18,8 +18,11 @@ extension Topology {
         var apis: Set = ["compute", "iam", "logging", "monitoring", "run", "secretmanager"]
         if memorystore != nil { apis.formUnion(["redis", "servicenetworking"]) }
         if usesBundledImage { apis.formUnion(Self.imageBuildAPIs) }
-        // The fallback's clients: custom tokens signed through IAM Credentials, exchanged at the Identity Toolkit.
-        if firebaseEnabled { apis.formUnion(["firebase", "firebasedatabase", "iamcredentials", "identitytoolkit"]) }
+        // The fallback's clients: custom tokens signed through IAM Credentials, exchanged at the Identity Toolkit
+        // with an API key tfctl creates (API Keys).
+        if firebaseEnabled {
+            apis.formUnion(["apikeys", "firebase", "firebasedatabase", "iamcredentials", "identitytoolkit"])
+        }
         return apis.sorted()
     }
 
@@ -94,6 +97,7 @@ extension Topology {
             }
         }
         if let relay = relayEndpoints { ids.insert(relay.secretID) }
+        if firebaseEnabled { ids.insert(names.fallbackAPIKeySecret) }
         for service in services { if let export = metricsExport(service) { ids.insert(export.secretID) } }
         return ids.sorted()
     }

@@ -54,6 +54,11 @@ extension Topology {
         }
         if firebaseEnabled {
             variables.append(RuntimeVariable("FIREBASE_DATABASE_URL", .plain(names.firebaseDatabaseURL)))
+            // The browser key a fallback client signs in with, given out with its token (`/fallback/v1/token`):
+            // a secret the deployment fills once the key exists, so its string is unknown when rendering.
+            variables.append(
+                RuntimeVariable(
+                    "FIREBASE_WEB_API_KEY", .secret(id: names.fallbackAPIKeySecret, version: "latest")))
         }
         return variables.sorted { $0.name < $1.name }
     }
@@ -68,7 +73,8 @@ extension Topology {
 extension RealtimeService {
     /// Variables tfctl sets on every service to wire it to the topology (region, Redis, fallback).
     public static let topologyEnvironment = [
-        "COORDINATION_REGION", "CORS_ORIGINS", "FIREBASE_DATABASE_URL", "REDIS_CA_CERT", "REDIS_REQUIRED_FOR_READY",
+        "COORDINATION_REGION", "CORS_ORIGINS", "FIREBASE_DATABASE_URL", "FIREBASE_WEB_API_KEY", "REDIS_CA_CERT",
+        "REDIS_REQUIRED_FOR_READY",
         "REDIS_URL",
         RelayEndpoints.fileVariable, "TFCTL_REGION", "TFCTL_TOPOLOGY",
     ]

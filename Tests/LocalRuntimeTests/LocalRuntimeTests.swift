@@ -34,9 +34,10 @@
                 let region = try #require(server.region)
                 let service = try #require(topology.services.first { server.id.hasPrefix($0.name + "/") })
                 let cloud = Set(topology.environment(for: service, in: region).map(\.name))
-                // The fallback's database is the real project's: without the stand-in the local run leaves it out.
+                // The fallback's database is the real project's: without the stand-in the local run leaves it out,
+                // and the cloud's browser key with it (an emulator takes any key).
                 let local = Set(server.environment.keys).subtracting(["HOST", "PORT", "METRICS_PORT"])
-                #expect(local == cloud.subtracting(["FIREBASE_DATABASE_URL"]), "\(server.id)")
+                #expect(local == cloud.subtracting(["FIREBASE_DATABASE_URL", "FIREBASE_WEB_API_KEY"]), "\(server.id)")
                 #expect(server.environment["TFCTL_REGION"] == region)
                 #expect(server.environment["HOST"] == "127.0.0.1", "servers listen on loopback only")
                 // prod has AUTH and in-transit encryption: TLS with the password, and the local CA to trust.
@@ -80,6 +81,42 @@
                 #expect(server.environment["FIREBASE_DATABASE_EMULATOR_HOST"] == "127.0.0.1:\(database.port)")
                 #expect(server.environment["FALLBACK_TOKEN_KEY"]?.hasPrefix("-----BEGIN PRIVATE KEY-----") == true)
                 #expect(server.environment["FALLBACK_TOKEN_ACCOUNT"]?.hasSuffix(".iam.gserviceaccount.com") == true)
+            }
+        }
+
+        @Test(
+            "with the Firebase CLI, its Auth and database emulators stand in, on ports of the run, with the rules tfctl renders"
+        )
+        func fallbackEmulators() throws {
+            let topology = try Self.topology("prod")
+            let directory = LocalStateDirectory(root: try temporaryDirectory("tfctl-local"))
+            defer { try? FileManager.default.removeItem(at: directory.root) }
+            let tools = LocalPlanner.Tools(
+                realtimeServer: "/bin/true", redisServer: "/bin/true", haproxy: "/bin/true",
+                databaseStandIn: .init(python: "/usr/bin/python3", script: "/nonexistent/rtdb_standin.py"),
+                firebaseEmulator: .init(firebase: "/opt/firebase", environment: ["PATH": "/usr/bin", "HOME": "/h"]))
+            let spec = try LocalPlanner(topology: topology, environment: "test", directory: directory, tools: tools)
+                .plan(frontPort: 18080)
+            let database = try #require(spec.process("rtdb"))
+            #expect(database.executable == "/opt/firebase" && database.environment["HOME"] == "/h")
+            #expect(
+                database.arguments.prefix(5) == [
+                    "emulators:start", "--only", "auth,database", "--project", "demo-\(topology.project)",
+                ])
+            let configText = try #require(spec.files["firebase.json"])
+            let config = try #require(JSONValue.parse(Substring(configText)))
+            #expect(config["emulators"]?["database"]?["port"]?.numberValue == Double(database.port))
+            let authPort = try #require(config["emulators"]?["auth"]?["port"]?.numberValue)
+            let ports = ["auth", "database", "hub", "logging"].compactMap {
+                config["emulators"]?[$0]?["port"]?.numberValue
+            }
+            #expect(Set(ports).count == 4, "every emulator on a port of its own: \(ports)")
+            #expect(config["database"]?.arrayValue?.first?["instance"]?.stringValue == topology.names.firebaseDatabase)
+            #expect(spec.files["database.rules.json"] != nil)
+            for server in spec.processes where server.kind == .realtime {
+                #expect(server.environment["FIREBASE_DATABASE_EMULATOR_HOST"] == "127.0.0.1:\(database.port)")
+                #expect(server.environment["FIREBASE_AUTH_EMULATOR_HOST"] == "127.0.0.1:\(Int(authPort))")
+                #expect(server.environment["FIREBASE_WEB_API_KEY"] == nil, "the cloud's key is not the run's")
             }
         }
 

@@ -53,6 +53,8 @@ import Testing
         /// Whether Cloud Monitoring knows the server's metrics, and the certificate is ACTIVE.
         var metricsKnown = false
         var certificateActive = false
+        /// What Firebase Authentication's configuration answers (HTTP status).
+        var authConfig = "200"
     }
 
     func harness(
@@ -80,6 +82,7 @@ import Testing
             if [[ "$line" == *"docker images describe"* ]] && [ -n "$STUB_BUILT" ]; then echo "$STUB_BUILT"; fi
             if [[ "$line" == *"networks peerings list"* ]]; then echo "servicenetworking-googleapis-com"; fi
             if [[ "$line" == *"/metricDescriptors/"* ]]; then [ -n "$STUB_METRICS" ] && printf 200 || printf 404; fi
+            if [[ "$line" == *"/admin/v2/projects/"*"/config"* ]]; then printf '%s' "$STUB_AUTH_CONFIG"; fi
             if [[ "$line" == *"ssl-certificates describe"* ]] && [ -n "$STUB_CERT" ]; then echo ACTIVE; fi
             if [[ "$line" == *"-target=google_secret_manager_secret."* ]]; then touch "$STUB_LOG.secrets"; fi
             if [[ "$line" == *"secrets versions list"* ]]; then
@@ -115,6 +118,7 @@ import Testing
                 "STUB_NO_ADC": project.applicationDefaultCredentials ? "" : "1",
                 "STUB_ABSENT": absent.isEmpty ? "-" : absent.joined(separator: " "), "STUB_BUILT": project.built,
                 "STUB_METRICS": project.metricsKnown ? "1" : "", "STUB_CERT": project.certificateActive ? "1" : "",
+                "STUB_AUTH_CONFIG": project.authConfig,
             ],
             output: .nullDevice, errors: .nullDevice)
         let deployer = Deployer(
@@ -161,12 +165,16 @@ import Testing
                 "terraform [terraform] plan -input=false -out=tfctl.tfplan -var edge_serving=false",
                 "terraform [terraform] apply -input=false tfctl.tfplan",
             ])
-        // Then the Realtime Database's rules, which the provider cannot set (deploy.sh uploads them too).
-        #expect(steps.count == 5, "\(steps)")
+        // Then the Realtime Database's rules and Firebase Authentication's configuration (asked for: here it
+        // exists, so it is left alone), neither of which Terraform sets (deploy.sh does both too).
+        #expect(steps.count == 7, "\(steps)")
         #expect(steps[3].contains(" auth application-default print-access-token --scopes="))
         #expect(steps[3].contains("https://www.googleapis.com/auth/firebase.database"))
         #expect(steps[4].hasPrefix("curl [") && steps[4].contains(" --request PUT --header @"))
         #expect(steps[4].hasSuffix(" https://tenderflow-plan-realtime.firebaseio.com/.settings/rules.json"))
+        #expect(steps[5] == "gcloud [main] auth print-access-token")
+        #expect(steps[6].hasPrefix("curl [") && !steps[6].contains("--request"))
+        #expect(steps[6].hasSuffix(" https://identitytoolkit.googleapis.com/admin/v2/projects/tenderflow-plan/config"))
         #expect(FileManager.default.fileExists(atPath: h.output.appendingPathComponent("terraform/cloud_run.tf").path))
     }
 
@@ -178,7 +186,7 @@ import Testing
         let calls = h.steps()
         let digest = "sha256:" + String(repeating: "a", count: 64)
         let image = "us-central1-docker.pkg.dev/tenderflow-plan/realtime/realtime-server@\(digest)"
-        #expect(calls.count == 10, "\(calls)")
+        #expect(calls.count == 12, "\(calls)")
         #expect(calls[0] == "terraform [terraform] init -input=false")
         // Not in the state yet: a new account, whose roles take a while to apply before the build may use them.
         #expect(calls[1] == "terraform [terraform] state list google_service_account.build")
@@ -262,7 +270,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: ready.root) }
         try ready.deployer.applyTerraform(.autoApproved, report: try report(ready, "with-secrets"))
         #expect(
-            ready.steps().suffix(4).prefix(2) == [
+            ready.steps().suffix(6).prefix(2) == [
                 "terraform [terraform] plan -input=false -out=tfctl.tfplan -var secret_version_realtime_jwt=7"
                     + " -var edge_serving=false",
                 "terraform [terraform] apply -input=false tfctl.tfplan",
@@ -333,16 +341,42 @@ import Testing
         }
     }
 
+    @Test("Firebase Authentication is initialized when its configuration answers 404, and only then")
+    func authenticationInitialized() throws {
+        var absent = Project()
+        absent.authConfig = "404"
+        let h = try harness("reference-image", project: absent)
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.deployer.applyTerraform(.autoApproved, report: try report(h))
+        let initialize = h.steps().filter { $0.contains("identityPlatform:initializeAuth") }
+        #expect(initialize.count == 1, "\(h.steps())")
+        #expect(initialize.first?.contains(" --request POST --header @") == true)
+        #expect(initialize.first?.contains(" --data {} ") == true)
+
+        // Any other answer (permission refused, a server error) initializes nothing and says so, after the rules.
+        var unreadable = Project()
+        unreadable.authConfig = "403"
+        let refused = try harness("reference-image", project: unreadable)
+        defer { try? FileManager.default.removeItem(at: refused.root) }
+        #expect {
+            try refused.deployer.applyTerraform(.autoApproved, report: try report(refused))
+        } throws: { error in
+            "\(error)".contains("HTTP 403")
+        }
+        #expect(!refused.steps().contains { $0.contains("initializeAuth") })
+        #expect(refused.steps().contains { $0.hasSuffix("/.settings/rules.json") })
+    }
+
     @Test("a Realtime Database that does not take its rules yet is tried again, a bounded number of times")
     func rulesRetried() throws {
-        let h = try harness("reference-image", failOn: "curl [")
+        let h = try harness("reference-image", failOn: ".settings/rules.json")
         defer { try? FileManager.default.removeItem(at: h.root) }
         #expect {
             try h.deployer.applyTerraform(.autoApproved, report: try report(h))
         } throws: { error in
             "\(error)".contains("after \(DatabaseRules.attempts) attempts")
         }
-        #expect(h.calls().filter { $0.hasPrefix("curl ") }.count == DatabaseRules.attempts)
+        #expect(h.calls().filter { $0.hasSuffix(".settings/rules.json") }.count == DatabaseRules.attempts)
         let scratch = try FileManager.default.contentsOfDirectory(atPath: h.deployer.scratchDirectory.path)
         #expect(scratch.isEmpty, "the token's file is removed: \(scratch)")
     }

@@ -109,7 +109,7 @@ import Testing
             exit 0
 
             """
-        for (name, text) in [("gcloud", gcloud), ("curl", "#!/usr/bin/env bash\nexit 0\n")] {
+        for (name, text) in [("gcloud", gcloud), ("curl", Self.curlAnswering200)] {
             let url = bin.appendingPathComponent(name)
             try Data(text.utf8).write(to: url)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
@@ -189,7 +189,7 @@ import Testing
 
             """
         let sleep = "#!/usr/bin/env bash\necho \"sleep $*\" >> \"\(log.path)\"\n"
-        for (name, text) in [("gcloud", gcloud), ("curl", "#!/usr/bin/env bash\nexit 0\n"), ("sleep", sleep)] {
+        for (name, text) in [("gcloud", gcloud), ("curl", Self.curlAnswering200), ("sleep", sleep)] {
             let url = bin.appendingPathComponent(name)
             try Data(text.utf8).write(to: url)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
@@ -234,6 +234,8 @@ import Testing
               *"--request POST"*"instances?databaseId="*) [ "$(count create)" -gt 2 ] || exit 22 ;;
               *"/v1beta1/projects/tenderflow-prod") [ "$(count project)" -gt 3 ] || exit 22 ;;
               *"/instances/tenderflow-prod-realtime") exit 22 ;;
+              # Firebase Authentication was never set up in this project.
+              *"/admin/v2/projects/tenderflow-prod/config") printf 404 ;;
             esac
             exit 0
 
@@ -278,8 +280,22 @@ import Testing
         #expect(firebase.filter { $0.contains("instances?databaseId=") }.count == 3)
         #expect(calls.filter { $0 == "sleep \(60)" }.count == 2, "two refusals, a minute apart")
         #expect(calls.contains { $0.contains("gcloud auth application-default print-access-token --scopes=") })
-        #expect(firebase.last?.contains(".settings/rules.json") == true)
+        // The rules, then Firebase Authentication's configuration, initialized as it answered 404.
+        let rules = try #require(firebase.firstIndex { $0.hasSuffix(".settings/rules.json") })
+        let probe = try #require(firebase.firstIndex { $0.hasSuffix("/admin/v2/projects/tenderflow-prod/config") })
+        #expect(rules < probe && firebase[probe].contains("--write-out %{http_code}"))
+        #expect(firebase.last?.hasSuffix("/v2/projects/tenderflow-prod/identityPlatform:initializeAuth") == true)
+        #expect(firebase.last?.contains("--request POST") == true)
     }
+
+    /// A curl that succeeds, answering 200 where the scripts ask for a status (Firebase Authentication's
+    /// configuration, which then exists).
+    static let curlAnswering200 = """
+        #!/usr/bin/env bash
+        case "$*" in *"/admin/v2/projects/"*) printf 200 ;; esac
+        exit 0
+
+        """
 
     @Test("unknown arguments are refused before anything runs")
     func unknownArgument() async throws {

@@ -1,4 +1,6 @@
+import EnvironmentLoader
 import Foundation
+import RenderPipeline
 import Renderers
 import TestSupport
 import Testing
@@ -215,5 +217,51 @@ import Yams
         for (path, text) in files where path.hasPrefix("cloudrun/") {
             #expect(text.contains("- name: CORS_ORIGINS\n          value: \(expected)"), "\(path)")
         }
+    }
+
+    @Test(
+        "the fallback's clients get a browser key allowed only the Identity Toolkit, stored before any service starts"
+    )
+    func fallbackBrowserKey() throws {
+        let files = try Self.files("prod")
+        let names = try #require(
+            Pipeline(environment: "prod", loader: EnvironmentLoader(workingDirectory: Repository.root.path)).topology
+        ).names
+        // Terraform: one key, restricted to the Identity Toolkit, its string in the secret the services pin.
+        let firebase = try #require(files["terraform/firebase.tf"])
+        let keys = RenderedReaders.terraformResources(firebase, type: "google_apikeys_key")
+        #expect(keys.count == 1 && keys.values.first?["service"] == "identitytoolkit.googleapis.com")
+        #expect(keys.values.first?["name"] == names.fallbackAPIKey)
+        #expect(firebase.contains("secret_data     = google_apikeys_key.fallback_web.key_string"))
+        #expect(
+            try #require(files["terraform/cloud_run.tf"]).contains(
+                "name = \"FIREBASE_WEB_API_KEY\"\n        value_source {\n          secret_key_ref {\n"
+                    + "            secret  = google_secret_manager_secret.firebase_api_key.secret_id\n"
+                    + "            version = google_secret_manager_secret_version.firebase_api_key.version"))
+        // deploy.sh: the key and its secret before the first service; a key deleted lately is restored, not created.
+        let deploy = try #require(files["gcloud/deploy.sh"])
+        let creates = RenderedReaders.gcloudCalls(deploy, ["services", "api-keys"]).filter { $0.positional == "create" }
+        #expect(!creates.isEmpty)
+        for call in creates {
+            #expect(call.flags["--key-id"] == names.fallbackAPIKey)
+            #expect(call.flags["--api-target"] == "service=identitytoolkit.googleapis.com")
+        }
+        let stored = try #require(deploy.range(of: "gcloud secrets versions add \(names.fallbackAPIKeySecret)"))
+        let firstService = try #require(deploy.range(of: "run gcloud run deploy "))
+        #expect(stored.lowerBound < firstService.lowerBound)
+        let undelete = try #require(deploy.range(of: "gcloud services api-keys undelete"))
+        let createAfterUndelete = try #require(
+            deploy.range(of: "gcloud services api-keys create", range: undelete.upperBound..<deploy.endIndex))
+        #expect(createAfterUndelete.lowerBound < stored.lowerBound)
+        // Knative YAML: from the secret, at the version deploy.sh stored.
+        for (path, text) in files where path.hasPrefix("cloudrun/") {
+            #expect(
+                text.contains(
+                    "- name: FIREBASE_WEB_API_KEY\n          valueFrom:\n            secretKeyRef:\n"
+                        + "              key: latest\n              name: \(names.fallbackAPIKeySecret)"), "\(path)")
+        }
+        // Kept by destroy.sh, and by the Terraform path's destroy, even with --delete-data.
+        #expect(!(try #require(files["gcloud/destroy.sh"])).contains("api-keys delete"))
+        #expect(TerraformRenderer.isKeptOnDestroy(type: "google_apikeys_key", label: "fallback_web", deleteData: true))
     }
 }

@@ -32,11 +32,13 @@ PAGE = """<!doctype html>
   const params = new URLSearchParams(location.search);
   window.events = [];
   window.modes = [];
+  window.subscribed = [];
   const { connect } = await import(params.get("client"));
   window.client = connect({
     url: params.get("url"), token: params.get("token"), tenders: [params.get("tender")],
     tokenURL: params.get("tokenURL"), fallbackAfterMs: 1500, overlapMs: 1500,
     onEvent: (name, data) => window.events.push([name, data]), onMode: (mode) => window.modes.push(mode),
+    onSubscribed: (tender, answer) => window.subscribed.push([tender, answer]),
   });
 </script>
 """
@@ -224,6 +226,16 @@ def test_the_client_falls_back_to_the_database_and_comes_back_each_event_once_in
         wait(browser, "return window.client.mode === 'fallback'", message="no switch to the database")
         count = len(sequences(browser))
         wait(browser, f"return window.events.length >= {count + 10}", message="the database's events did not arrive")
+        # Who is present, as the mirror writes it, reaches onSubscribed as a subscription's answer would, each
+        # change as it comes; user keys are read back to user ids.
+        latest = ("const last = window.subscribed.filter(([tender, answer]) => tender === '42' && "
+                  "answer.source === 'database').map(([, answer]) => answer.presence).at(-1); ")
+        standin.patch({"presence/42/bob@example%2Ecom": {"mode": "editing", "since": int(time.time() * 1000)}})
+        wait(browser, latest + "return last && last.some((entry) => entry.user === 'bob@example.com' && "
+             "entry.mode === 'editing')", message="presence in the database did not reach onSubscribed")
+        standin.patch({"presence/42/bob@example%2Ecom": None})
+        wait(browser, latest + "return last && !last.some((entry) => entry.user === 'bob@example.com')",
+             message="a user who left the database's presence is still shown")
         # A notification to the user reaches them from their own node of the database.
         response = publish(other, {"namespace": "/system", "user": "ann.lee", "event": "notice:personal",
                                    "data": {"text": "you were outbid"}})

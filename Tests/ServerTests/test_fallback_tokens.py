@@ -148,3 +148,37 @@ def test_a_bad_signing_setting_stops_the_server(settings):
     with pytest.raises(RuntimeError, match="FALLBACK_TOKEN"):
         Server("tenderflow", FIREBASE_DATABASE_URL=DATABASE, **settings)
 
+
+
+def test_the_answer_carries_the_browser_key_and_the_auth_emulator():
+    """On Cloud Run `FIREBASE_WEB_API_KEY` comes from the secret deploy.sh or Terraform fills (with the newline a
+    hand-added version may end with): clients sign in with it. With the Firebase emulators, sign-in goes to the
+    Auth emulator's host."""
+    key = "AIzaSyD-example_key-0123456789abcdefghi"
+    instance = Server("tenderflow", JWT_RS256_PUBLIC_KEY=pem(SOCKET_KEY), JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE,
+                      FIREBASE_DATABASE_URL=DATABASE, FIREBASE_DATABASE_EMULATOR_HOST="127.0.0.1:9",
+                      FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:19099", FIREBASE_WEB_API_KEY=key + "\n",
+                      FALLBACK_TOKEN_KEY=pem(SIGNING_KEY, private=True), FALLBACK_TOKEN_ACCOUNT=ACCOUNT)
+    try:
+        body = ask(instance, socket_token()).json()
+        assert body["apiKey"] == key
+        assert body["emulatorHost"] == "127.0.0.1:9" and body["authEmulatorHost"] == "127.0.0.1:19099"
+    finally:
+        instance.stop()
+
+
+def test_without_them_the_answer_names_neither(server):
+    body = ask(server, socket_token()).json()
+    assert "apiKey" not in body and "authEmulatorHost" not in body
+
+
+@pytest.mark.parametrize("settings, variable", [
+    ({"FIREBASE_WEB_API_KEY": "key with spaces"}, "FIREBASE_WEB_API_KEY"),
+    ({"FIREBASE_DATABASE_EMULATOR_HOST": "127.0.0.1:9", "FIREBASE_AUTH_EMULATOR_HOST": "http://127.0.0.1:9099"},
+     "FIREBASE_AUTH_EMULATOR_HOST"),
+    # The real database's clients sign in to the real Firebase Auth, not to an emulator.
+    ({"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}, "FIREBASE_AUTH_EMULATOR_HOST"),
+])
+def test_a_bad_client_setting_stops_the_server(settings, variable):
+    with pytest.raises(RuntimeError, match=variable):
+        Server("tenderflow", FIREBASE_DATABASE_URL=DATABASE, **settings)

@@ -1,5 +1,6 @@
 """The Firebase fallback in a local run: `apply --target local` starts the Realtime Database stand-in, the servers
 mirror to it and sign fallback tokens with a local key, and the token endpoint answers through the front door."""
+import json
 import time
 
 import jwt
@@ -81,3 +82,65 @@ def test_a_local_run_mirrors_to_the_stand_in_and_signs_fallback_tokens(project):
                             params={"ns": "tfctl-local-test-rt", "auth": signed_in.json()["idToken"]}
                             ).status_code == status_code, tender
     assert requests.post(f"http://127.0.0.1:{port}/v1/publish", timeout=5).status_code == 403
+
+
+def test_a_local_run_uses_firebase_s_emulators_when_the_cli_is_installed(project, tmp_path):
+    """With `firebase` on PATH the local run starts `firebase emulators:start` (here a stand-in for the CLI that holds
+    tfctl to its command line and `firebase.json`, fake_firebase_cli.py) instead of tfctl's stand-in: the servers
+    mirror to the database emulator, and their clients sign in at the Auth emulator, a host of its own."""
+    import os
+    import sys
+    from pathlib import Path
+    here = Path(__file__).resolve().parent
+    stand_in = here.parents[1] / "Sources" / "LocalRuntime" / "Resources" / "rtdb_standin.py"
+    bin_directory = tmp_path / "firebase-cli"
+    bin_directory.mkdir()
+    cli = bin_directory / "firebase"
+    cli.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{here / "fake_firebase_cli.py"}" "{stand_in}" "$@"\n')
+    cli.chmod(0o755)
+    # tfctl picks the emulators only where the Java they run on is installed; the fake CLI runs none, so any
+    # executable named java satisfies that check.
+    java = bin_directory / "java"
+    java.write_text("#!/bin/sh\nexit 0\n")
+    java.chmod(0o755)
+    environment = {**os.environ, "PATH": f"{bin_directory}:{os.environ['PATH']}"}
+    port = free_port()
+    applied = tfctl(project, "apply", "--target", "local", "--port", str(port), env=environment)
+    assert "+ start rtdb" in applied.stdout, applied.stdout
+    health = {process["id"]: process["health"] for process in status(project)["processes"]}
+    assert set(health.values()) == {"ready"}, health
+
+    database = {process["id"]: process for process in spec(project)["processes"]}["rtdb"]
+    config_file = state_directory(project) / "firebase.json"
+    assert database["executable"] == str(cli)
+    assert database["arguments"] == ["emulators:start", "--only", "auth,database", "--project",
+                                     "demo-tfctl-local-test", "--config", str(config_file)]
+    emulators = json.loads(config_file.read_text())["emulators"]
+    assert emulators["database"]["port"] == database["port"]
+    auth_host = f"127.0.0.1:{emulators['auth']['port']}"
+    server = {process["id"]: process for process in spec(project)["processes"]}["realtime/us-central1/1"]
+    assert server["environment"]["FIREBASE_DATABASE_EMULATOR_HOST"] == f"127.0.0.1:{database['port']}"
+    assert server["environment"]["FIREBASE_AUTH_EMULATOR_HOST"] == auth_host
+
+    publish_directly(project, "realtime/us-central1/1", "demo", 1)
+    links = [line.split(": ", 1)[1] for line in applied.stdout.splitlines() if "/fallback/v1/demo.html#" in line]
+    token = links[0].split("token=", 1)[1]
+    grant = requests.post(f"http://127.0.0.1:{port}/fallback/v1/token", timeout=5,
+                          headers={"Authorization": "Bearer " + token}).json()
+    assert grant["emulatorHost"] == f"127.0.0.1:{database['port']}" and grant["authEmulatorHost"] == auth_host
+    assert "apiKey" not in grant, "a local run has no browser key: an emulator takes any"
+    # As the reference client does: sign in at the Auth emulator, read at the database emulator.
+    signed_in = requests.post(f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken",
+                              params={"key": "local"}, json={"token": grant["token"], "returnSecureToken": True},
+                              timeout=5)
+    assert signed_in.status_code == 200, signed_in.text
+    deadline = time.monotonic() + 10
+    while True:
+        events = requests.get(f"http://{grant['emulatorHost']}/tenders/demo/events.json", timeout=5,
+                              params={"ns": "tfctl-local-test-rt", "auth": signed_in.json()["idToken"]})
+        assert events.status_code == 200, events.text
+        if events.json() or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (record,) = events.json().values()
+    assert record["event"] == "tender:update"

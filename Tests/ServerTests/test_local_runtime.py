@@ -66,9 +66,9 @@ def project(tmp_path):
     tfctl(tmp_path, "destroy", "--target", "local")
 
 
-def tfctl(project, *arguments, check=True):
+def tfctl(project, *arguments, check=True, env=None):
     result = subprocess.run([TFCTL, *arguments, "--env", "local", "--chdir", str(project)], capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, env=env)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result

@@ -7,6 +7,13 @@ public struct FallbackConfiguration: Sendable, Equatable {
     /// `host:port` of an emulator (`FIREBASE_DATABASE_EMULATOR_HOST`, the variable Firebase's own SDKs read):
     /// plain HTTP, `ns=<namespace>` on every request, the owner's token `Bearer owner`.
     public var emulatorHost: String?
+    /// `host:port` of the Auth emulator (`FIREBASE_AUTH_EMULATOR_HOST`, the variable Firebase's SDKs read), where
+    /// clients sign in when the database is an emulator's; the database emulator's host when unset (tfctl's
+    /// stand-in serves both).
+    public var authEmulatorHost: String?
+    /// The browser API key clients sign in to Firebase Auth with (`FIREBASE_WEB_API_KEY`), handed out with their
+    /// token; an emulator takes any key.
+    public var webAPIKey: String?
     /// The metadata server that gives the instance's access token (`GCE_METADATA_HOST`, the variable Google's
     /// auth libraries read; `metadata.google.internal` on Cloud Run).
     public var metadataHost = "metadata.google.internal"

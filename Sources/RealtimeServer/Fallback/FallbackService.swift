@@ -18,6 +18,7 @@ public struct FallbackService: Service {
     init(configuration: FallbackConfiguration, instance: String, metrics: ServerMetrics, logger: Logger) throws {
         let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         self.http = http
+        var tokens: FallbackTokens
         if let pem = configuration.tokenKeyPEM, let account = configuration.tokenAccount {
             tokens = FallbackTokens(
                 signer: .key(try _RSA.Signing.PrivateKey(pemRepresentation: pem), account: account),
@@ -31,6 +32,9 @@ public struct FallbackService: Service {
                 signer: .serviceAccount(iam), databaseURL: configuration.databaseURL,
                 emulatorHost: configuration.emulatorHost)
         }
+        tokens.authEmulatorHost = configuration.authEmulatorHost
+        tokens.webAPIKey = configuration.webAPIKey
+        self.tokens = tokens
         let source: AccessTokens.Source =
             configuration.emulatorHost == nil ? .metadata(host: configuration.metadataHost) : .owner
         let client = RTDBClient(configuration: configuration, http: http, tokens: AccessTokens(source, http: http))

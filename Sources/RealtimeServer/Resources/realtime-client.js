@@ -5,17 +5,19 @@
 // and back when the socket returns. The app sees one stream of events, each once, and a mode to show.
 //
 //   import { connect } from "https://realtime.example.com/fallback/v1/client.js";
-//   const client = connect({ url: "https://realtime.example.com", token, tenders: ["42"], apiKey,
+//   const client = connect({ url: "https://realtime.example.com", token, tenders: ["42"],
 //                            onEvent: (name, data) => ..., onMode: (mode) => ... });
 //
 // `token` is the socket's token, or a function answering one (a promise too), asked again at every connection.
-// `onSubscribed(tender, answer)` gets each subscription's answer: the tender's presence, edit leases and jobs now.
+// `onSubscribed(tender, answer)` gets each subscription's answer: the tender's presence, edit leases and jobs now;
+// while the database is read, presence as the mirror last wrote it (`source: "database"`), again at each change.
 // Modes: "connecting", "socket", "fallback" (reading the database), "offline" (the browser says it is), "refused"
 // (the server refuses the token; a fixed token is not tried again). Every mirrored event carries `eventId`
 // (README, "The Firebase fallback"); an id delivered once is not delivered again, whichever channel brings it.
 // When the socket returns while the database is read, both run for `overlapMs`: the socket's mirrored events are
 // held meanwhile, while the database brings what the mirror wrote before, then delivered in id order.
 // Events older than `windowMs` (by the server's clock) are not delivered from the database.
+// `apiKey` (the browser key Firebase Auth signs in with) comes with the fallback token; pass one to override it.
 
 const SIGN_IN = "/v1/accounts:signInWithCustomToken";
 const HOUR = 3600 * 1000;
@@ -78,7 +80,7 @@ export class RealtimeClient {
   async subscribe(tender) {
     if (this.tenders.has(tender)) return;
     this.tenders.add(tender);
-    if (this.database) this.listen(`tenders/${tender}/events`);
+    if (this.database) this.followInDatabase(tender);
     if (this.socket.connected) await this.subscribeOnSocket(tender);
   }
 
@@ -258,35 +260,57 @@ export class RealtimeClient {
   async startFallback() {
     let grant = this.grant;
     if (!grant || grant.expiresAt * 1000 - this.now() < 60000) grant = this.grant = await this.requestGrant();
-    // An emulator (or tfctl's stand-in) serves both the sign-in and the database at its host.
-    const auth = grant.emulatorHost ? `http://${grant.emulatorHost}/identitytoolkit.googleapis.com`
-      : "https://identitytoolkit.googleapis.com";
+    // With an emulator, sign-in goes to the Auth emulator (`authEmulatorHost`), or to the database's host when
+    // one process serves both (tfctl's stand-in).
+    const authHost = grant.authEmulatorHost || grant.emulatorHost;
+    const auth = authHost ? `http://${authHost}/identitytoolkit.googleapis.com` : "https://identitytoolkit.googleapis.com";
     const key = this.apiKey || grant.apiKey || (grant.emulatorHost ? "local" : "");
     if (!key) throw new Error("signing in to Firebase needs the project's web apiKey");
     const signIn = await this.fetch(`${auth}${SIGN_IN}?key=${encodeURIComponent(key)}`, {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ token: grant.token, returnSecureToken: true }),
     });
-    if (!signIn.ok) throw new Error(`sign-in: HTTP ${signIn.status}`);
+    if (!signIn.ok) {
+      // A token or key refused (400 INVALID_CUSTOM_TOKEN, a key replaced or restricted: 400, 403): the next attempt
+      // asks for a new grant. Not after 429 or 5xx: the servers may be the ones down, and the grant is good for
+      // its hour.
+      if ([400, 401, 403].includes(signIn.status)) this.grant = null;
+      throw new Error(`sign-in: HTTP ${signIn.status}`);
+    }
     const { idToken } = await signIn.json();
     if (this.socket.connected || this.closed) return; // it came back meanwhile
     const name = new URL(grant.databaseURL).hostname.split(".")[0];
     this.database = grant.emulatorHost
       ? { base: `http://${grant.emulatorHost}`, query: `ns=${name}&auth=${idToken}` }
       : { base: grant.databaseURL, query: `auth=${idToken}` };
-    for (const tender of this.tenders) this.listen(`tenders/${tender}/events`);
+    for (const tender of this.tenders) this.followInDatabase(tender);
     this.listen("system/notices");
     // The user's own notifications (their `user:<id>` room); the uid is already a database key, `%` escapes kept.
     if (grant.uid) this.listen(`users/${encodeURIComponent(grant.uid)}/events`);
     this.setMode("fallback");
   }
 
-  listen(path) {
+  /// A tender in the database: its events, and who is present as the mirror last wrote it, which goes to
+  /// `onSubscribed` as a subscription's answer would (`source: "database"`, each entry with its `since`).
+  followInDatabase(tender) {
+    this.listen(`tenders/${tender}/events`);
+    const present = {};
+    this.listen(`presence/${tender}`, (text, type) => {
+      if (!applyStreamEvent(present, type, text)) return;
+      const presence = Object.entries(present)
+        .filter(([, entry]) => entry && typeof entry.mode === "string")
+        .map(([key, entry]) => ({ user: decodeURIComponent(key), mode: entry.mode, since: entry.since }))
+        .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+      this.onSubscribed(tender, { ok: true, source: "database", presence });
+    });
+  }
+
+  listen(path, receive = (text) => this.fromDatabase(text)) {
     if (this.sources.has(path)) return;
     const source = new this.EventSourceClass(`${this.database.base}/${path}.json?${this.database.query}`);
-    const receive = (message) => this.fromDatabase(message.data);
-    source.addEventListener("put", receive);
-    source.addEventListener("patch", receive);
+    const deliver = (message) => receive(message.data, message.type);
+    source.addEventListener("put", deliver);
+    source.addEventListener("patch", deliver);
     // A token that ended (the claims' hour, the ID token's) or a stream closed for good: start again, with a new
     // token, unless the socket is back by then.
     const restart = () => {
@@ -360,4 +384,42 @@ export class RealtimeClient {
     }
     return true;
   }
+}
+
+/// Applies one REST streaming event (`put` or `patch`, its data `{"path", "data"}`) to `tree`, the listened
+/// location's value, as the database describes them: a `put` replaces the value at `path` (null removes it), a
+/// `patch` sets each of its keys, themselves paths, under `path`. A node whose keys are all small integers comes
+/// as an array (with nulls where keys are missing), which is read back as the object it is. Answers whether it
+/// was such an event.
+function applyStreamEvent(tree, type, text) {
+  let path, data;
+  try {
+    ({ path, data } = JSON.parse(text));
+  } catch {
+    return false;
+  }
+  if (typeof path !== "string" || (type !== "put" && type !== "patch")) return false;
+  const segments = (route) => route.split("/").filter(Boolean);
+  const children = (value) => {
+    if (Array.isArray(value)) return Object.fromEntries(value.flatMap((item, index) => (item === null ? [] : [[String(index), item]])));
+    return value !== null && typeof value === "object" ? value : null;
+  };
+  const set = (keys, value) => {
+    if (keys.length === 0) {
+      for (const key of Object.keys(tree)) delete tree[key];
+      Object.assign(tree, children(value) ?? {});
+      return;
+    }
+    let node = tree;
+    for (const key of keys.slice(0, -1)) {
+      node[key] = children(node[key]) ?? {};
+      node = node[key];
+    }
+    const last = keys[keys.length - 1];
+    if (value === null) delete node[last];
+    else node[last] = value;
+  };
+  if (type === "put") set(segments(path), data);
+  else for (const [key, value] of Object.entries(children(data) ?? {})) set([...segments(path), ...segments(key)], value);
+  return true;
 }

@@ -95,3 +95,16 @@ public enum DatabaseRules {
         }
     }
 }
+
+/// Firebase Authentication's project configuration (Identity Platform), without which it refuses every sign-in with
+/// `CONFIGURATION_NOT_FOUND`; initialized once (`identityPlatform:initializeAuth`, which needs billing on the
+/// project, as the Realtime Database does), never deleted.
+public enum IdentityPlatform {
+    public static func configURL(project: String) -> String {
+        "https://identitytoolkit.googleapis.com/admin/v2/projects/\(project)/config"
+    }
+
+    public static func initializeURL(project: String) -> String {
+        "https://identitytoolkit.googleapis.com/v2/projects/\(project)/identityPlatform:initializeAuth"
+    }
+}

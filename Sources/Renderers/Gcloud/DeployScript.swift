@@ -25,7 +25,9 @@ struct DeployScript {
             flags: [("--dry-run", "DRY_RUN"), ("--skip-secret-check", "SKIP_SECRET_CHECK")])
         body.append(.blank)
         body += Preamble.helpers
-        if topology.memorystore != nil || topology.services.contains(where: { topology.metricsExport($0) != nil }) {
+        if topology.memorystore != nil || topology.firebaseEnabled
+            || topology.services.contains(where: { topology.metricsExport($0) != nil })
+        {
             body += [.blank, Self.currentSecretHelper]
         }
         if topology.memorystore != nil { body += [.blank, Self.jsonLinesHelper] }
@@ -47,7 +49,8 @@ struct DeployScript {
     private func sections() -> [[Statement]] {
         [
             apis(), identity(), network(), secrets(), secretGate(), memorystore(),
-            CloudRunSteps(topology: topology).statements(), LoadBalancerSteps(topology: topology).statements(),
+            FirebaseAPIKeySteps(topology: topology).statements(), CloudRunSteps(topology: topology).statements(),
+            LoadBalancerSteps(topology: topology).statements(),
             MonitoringSteps(topology: topology).statements(), FirebaseSteps(topology: topology).statements(),
         ]
     }

@@ -11,6 +11,9 @@ import TopologyModel
 /// - A Realtime Database other than the default needs the Blaze plan, and a project's billing takes minutes to
 ///   reach Firebase: creation is tried again every minute, ten times at most, then the script stops saying why.
 /// - Calls made with a person's credentials need `X-Goog-User-Project` (they have no quota project of their own).
+/// - Firebase Authentication answers `CONFIGURATION_NOT_FOUND` to every sign-in until the project's Identity
+///   Platform configuration exists (`identityPlatform:initializeAuth`, what the console's "Get started" does, once;
+///   it cannot be deleted): initialized when `admin/v2/projects/<project>/config` answers 404, after the rules.
 /// - The database's own REST API (the rules) wants the `userinfo.email` and `firebase.database` scopes, which
 ///   gcloud's access token lacks: that call uses Application Default Credentials asked for those scopes.
 struct FirebaseSteps {
@@ -49,6 +52,48 @@ struct FirebaseSteps {
             ]
         }
         let projectExists = curl(["--output", "/dev/null", .concat(project)])
+        /// Firebase Authentication refuses every sign-in (CONFIGURATION_NOT_FOUND) until the project's Identity
+        /// Platform configuration exists: initialized (the console's "Get started") when it answers 404, after the
+        /// rules, which are what guards the data. Any other answer stops the script: initializing a project that
+        /// has a configuration would fail anyway.
+        func authentication() -> [Statement] {
+            let status = Command(
+                ["curl", "--silent", "--show-error", "--header", .concat(["@", .variable("headers")])]
+                    + ["--output", "/dev/null", "--write-out", "%{http_code}"]
+                    + [
+                        .concat([
+                            .literal("https://identitytoolkit.googleapis.com/admin/v2/projects/"), .variable("PROJECT"),
+                            .literal("/config"),
+                        ])
+                    ])
+            let initialize = curl([
+                "--request", "POST", "--header", "Content-Type: application/json", "--data", "{}", "--output",
+                "/dev/null",
+                .concat([
+                    .literal("https://identitytoolkit.googleapis.com/v2/projects/"), .variable("PROJECT"),
+                    .literal("/identityPlatform:initializeAuth"),
+                ]),
+            ])
+            let answered = { (code: String) in Command.test(.variable("auth_status"), .syntax(.equal), .literal(code)) }
+            return [
+                G.log("Firebase Authentication (signs the fallback's clients in)"),
+                .assign("auth_status", .substitution(status)),
+                .if(
+                    answered("200"), then: [G.log("  initialized, unchanged")],
+                    else: [
+                        .if(
+                            answered("404"), then: [.command(initialize), G.log("  initialized")],
+                            else: [
+                                G.log(
+                                    .concat([
+                                        "  its configuration could not be read (HTTP ", .variable("auth_status"),
+                                        "); run deploy.sh again",
+                                    ])),
+                                .command(Command("exit", "1")),
+                            ])
+                    ]),
+            ]
+        }
         let databaseExists = curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])])
         let work: [Statement] =
             [
@@ -116,12 +161,14 @@ struct FirebaseSteps {
                 waiting: "the database does not take the rules yet",
                 gaveUp: "Gave up uploading the rules: Application Default Credentials need the Realtime Database "
                     + "scopes (README: Firebase prerequisites); run deploy.sh again.")
+            + authentication()
         return [
             .if(
                 G.isDryRun,
                 then: [
                     G.log(
-                        "Firebase: would add Firebase to the project, create \(database) and upload firebase/database.rules.json"
+                        "Firebase: would add Firebase to the project, create \(database), initialize Authentication "
+                            + "and upload firebase/database.rules.json"
                     )
                 ], else: work)
         ]

@@ -22,7 +22,39 @@ enum Firebase {
                 Attribute("desired_state", "ACTIVE")
                 TF.dependsOn([context.api("firebasedatabase")])
             },
+        ] + webAPIKey(context)
+    }
+
+    static let apiKeyLabel = "fallback_web"
+    static let apiKeySecretLabel = "firebase_api_key"
+
+    /// The browser key fallback clients sign in with (`accounts:signInWithCustomToken` wants one of the project's
+    /// API keys), allowed nothing but the Identity Toolkit API, and the secret the services read it from. Not a
+    /// secret to the browser ("API keys for Firebase services ... are not secret", Firebase, "Learn about using
+    /// and managing API keys"): the server hands it out with the fallback token, so the key is kept out of every
+    /// rendered file and reaches the services as the Redis endpoints do. No referrer restriction: a page whose
+    /// policy sends no `Referer` would be refused, and the key opens only a sign-in that needs a custom token
+    /// only the runtime account signs.
+    static func webAPIKey(_ context: TerraformContext) -> [Block] {
+        [
+            TF.resource("google_apikeys_key", apiKeyLabel) {
+                // google-beta, whose user_project_override bills the call to the project: the API Keys API refuses
+                // a person's credentials without a quota project, which they do not have.
+                Attribute("provider", .ref("google-beta"))
+                Attribute("project", TF.variable("project_id"))
+                Attribute("name", .string(context.names.fallbackAPIKey))
+                Attribute("display_name", .string("\(context.topology.name) fallback clients (Firebase Auth)"))
+                Block("restrictions") {
+                    Block("api_targets") {
+                        Attribute("service", .string(FirebaseAPIKeySteps.identityToolkit))
+                    }
+                }
+                TF.dependsOn([context.api("apikeys"), context.api("identitytoolkit")])
+            }
         ]
+            + MemorystoreBlocks.secretWithValue(
+                label: apiKeySecretLabel, id: context.names.fallbackAPIKeySecret,
+                value: TF.ref("google_apikeys_key", apiKeyLabel, "key_string"), context: context)
     }
 }
 

@@ -90,6 +90,10 @@ struct TerraformContext {
         if let relay = topology.relayEndpoints {
             secrets[relay.secretID] = SecretResource(label: MemorystoreBlocks.relayLabel, valueFromTerraform: true)
         }
+        if topology.firebaseEnabled {
+            secrets[names.fallbackAPIKeySecret] = SecretResource(
+                label: Firebase.apiKeySecretLabel, valueFromTerraform: true)
+        }
         for service in topology.services {
             guard let export = topology.metricsExport(service) else { continue }
             secrets[export.secretID] = SecretResource(

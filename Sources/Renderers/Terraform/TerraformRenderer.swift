@@ -31,7 +31,8 @@ public struct TerraformRenderer: Sendable {
 
     /// Whether `tfctl destroy --target terraform` leaves resource `type`.`label` in place, as `destroy.sh` does: the
     /// Realtime Database and Firebase always (a deleted RTDB instance id can never be used again; Firebase cannot
-    /// be removed from a project) and the API enablements (`disable_on_destroy = false`); without `deleteData`
+    /// be removed from a project), the fallback's API key (a deleted key holds its id for 30 days) and the API
+    /// enablements (`disable_on_destroy = false`); without `deleteData`
     /// also what holds data or what data needs: Memorystore, secrets (with their versions and access), the
     /// network with its private service access, the service accounts and their roles, the image repository and
     /// the build's source bucket. What
@@ -43,7 +44,7 @@ public struct TerraformRenderer: Sendable {
     }
 
     private static let keptAlways: Set<String> = [
-        "google_firebase_database_instance", "google_firebase_project", "google_project_service",
+        "google_apikeys_key", "google_firebase_database_instance", "google_firebase_project", "google_project_service",
     ]
     private static let keptData: Set<String> = [
         "google_redis_instance", "google_secret_manager_secret", "google_secret_manager_secret_version",
@@ -225,6 +226,7 @@ public enum APIs {
     /// Service Usage (for `google_project_service`) and Cloud Resource Manager (project IAM), which `tfctl apply`
     /// checks before it starts (README: "Deploying to a new project"). A type missing here fails the tests.
     public static let byResourceType: [String: String?] = [
+        "google_apikeys_key": "apikeys",
         "google_artifact_registry_repository": "artifactregistry",
         "google_artifact_registry_repository_iam_member": "artifactregistry",
         "google_storage_bucket": "storage",

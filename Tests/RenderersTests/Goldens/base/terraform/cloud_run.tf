@@ -51,6 +51,15 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         value = "https://tenderflow-dev-realtime.firebaseio.com"
       }
       env {
+        name = "FIREBASE_WEB_API_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.firebase_api_key.secret_id
+            version = google_secret_manager_secret_version.firebase_api_key.version
+          }
+        }
+      }
+      env {
         name  = "JWT_AUDIENCE"
         value = "tenderflow-realtime"
       }
@@ -189,6 +198,8 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
 
   depends_on = [
     google_project_service.run,
+    google_secret_manager_secret_iam_member.firebase_api_key,
+    google_secret_manager_secret_version.firebase_api_key,
     google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,

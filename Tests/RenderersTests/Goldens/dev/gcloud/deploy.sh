@@ -110,7 +110,7 @@ deployed_fingerprint() {
 }
 
 log APIs
-run gcloud services enable artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com iamcredentials.googleapis.com identitytoolkit.googleapis.com logging.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
+run gcloud services enable apikeys.googleapis.com artifactregistry.googleapis.com cloudbuild.googleapis.com compute.googleapis.com firebase.googleapis.com firebasedatabase.googleapis.com iam.googleapis.com iamcredentials.googleapis.com identitytoolkit.googleapis.com logging.googleapis.com monitoring.googleapis.com redis.googleapis.com run.googleapis.com secretmanager.googleapis.com servicenetworking.googleapis.com storage.googleapis.com --project "$PROJECT" --quiet
 
 log 'Service account realtime-run'
 if exists gcloud iam service-accounts describe "realtime-run@${PROJECT}.iam.gserviceaccount.com" --project "$PROJECT"; then
@@ -254,6 +254,39 @@ else
   fi
 fi
 
+log 'API key realtime-fallback-web (Identity Toolkit only)'
+if exists gcloud services api-keys describe realtime-fallback-web --project "$PROJECT"; then
+  if [ -n "$(gcloud services api-keys describe realtime-fallback-web --format 'value(deleteTime)' --project "$PROJECT")" ]; then
+    run gcloud services api-keys undelete realtime-fallback-web --project "$PROJECT" --quiet
+    log '  restored (deleted in the last 30 days)'
+  fi
+  if [ "$(gcloud services api-keys describe realtime-fallback-web --format 'value(restrictions.apiTargets[].service)' --project "$PROJECT")" != identitytoolkit.googleapis.com ]; then
+    run gcloud services api-keys update realtime-fallback-web --api-target service=identitytoolkit.googleapis.com --project "$PROJECT" --quiet
+  else
+    log '  exists, unchanged'
+  fi
+else
+  run gcloud services api-keys create --key-id realtime-fallback-web --display-name 'realtime fallback clients (Firebase Auth)' --api-target service=identitytoolkit.googleapis.com --project "$PROJECT" --quiet
+fi
+log 'Secret realtime-firebase-api-key'
+if exists gcloud secrets describe realtime-firebase-api-key --project "$PROJECT"; then
+  log '  exists, unchanged'
+else
+  run gcloud secrets create realtime-firebase-api-key --replication-policy automatic --project "$PROJECT" --quiet
+fi
+run gcloud secrets add-iam-policy-binding realtime-firebase-api-key --member "serviceAccount:realtime-run@${PROJECT}.iam.gserviceaccount.com" --role roles/secretmanager.secretAccessor --project "$PROJECT" --quiet
+if [ "$DRY_RUN" = 1 ]; then
+  log '  would store the key'\''s string in realtime-firebase-api-key'
+else
+  api_key="$(gcloud services api-keys get-key-string realtime-fallback-web --format 'value(keyString)' --project "$PROJECT")"
+  if [ "$(current_secret realtime-firebase-api-key)" != "$api_key" ]; then
+    log '  storing a new version of realtime-firebase-api-key'
+    printf %s "$api_key" | gcloud secrets versions add realtime-firebase-api-key --data-file=- --project "$PROJECT"
+  else
+    log '  realtime-firebase-api-key is up to date'
+  fi
+fi
+
 log 'Image of the bundled server, by digest'
 if [ -n "${IMAGE:-}" ]; then
   bundled_image="$IMAGE"
@@ -295,6 +328,8 @@ spec:
 fi
 version_realtime_realtime_prometheus="$(secret_version realtime-realtime-prometheus)"
 log 'Secret versions to pin'
+version_realtime_firebase_api_key="$(secret_version realtime-firebase-api-key)"
+log "  realtime-firebase-api-key: ${version_realtime_firebase_api_key}"
 version_realtime_jwt_public_key="$(secret_version realtime-jwt-public-key)"
 log "  realtime-jwt-public-key: ${version_realtime_jwt_public_key}"
 version_realtime_publish_token="$(secret_version realtime-publish-token)"
@@ -304,11 +339,11 @@ log "  realtime-redis-ca-us-central1: ${version_realtime_redis_ca_us_central1}"
 version_realtime_redis_url_us_central1="$(secret_version realtime-redis-url-us-central1)"
 log "  realtime-redis-url-us-central1: ${version_realtime_redis_url_us_central1}"
 log 'Cloud Run service realtime (us-central1)'
-fingerprint_realtime_us_central1="$(fingerprint "env=83fd560a labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --no-invoker-iam-check --container app --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest --container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1 --cpu 500m --memory 256Mi --depends-on app --liveness-probe httpGet.path=/liveness,httpGet.port=13133,periodSeconds=30,timeoutSeconds=10,failureThreshold=3 --set-secrets /etc/rungmp/config.yaml=realtime-realtime-prometheus:${version_realtime_realtime_prometheus}")"
+fingerprint_realtime_us_central1="$(fingerprint "env=83fd560a labels=app=tenderflow,managed-by=tfctl,team=platform,topology=realtime run deploy realtime --region us-central1 --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account realtime-run@${PROJECT}.iam.gserviceaccount.com --no-invoker-iam-check --container app --image ${bundled_image} --port 8080 --cpu 1 --memory 512Mi --env-vars-file env/realtime-us-central1.yaml --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets FIREBASE_WEB_API_KEY=realtime-firebase-api-key:${version_realtime_firebase_api_key},JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest --container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1 --cpu 500m --memory 256Mi --depends-on app --liveness-probe httpGet.path=/liveness,httpGet.port=13133,periodSeconds=30,timeoutSeconds=10,failureThreshold=3 --set-secrets /etc/rungmp/config.yaml=realtime-realtime-prometheus:${version_realtime_realtime_prometheus}")"
 if [ "$(deployed_fingerprint realtime us-central1)" = "$fingerprint_realtime_us_central1" ]; then
   log '  unchanged (same image, secret versions and settings): no new revision'
 else
-  run gcloud run deploy realtime --region us-central1 --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet --container app --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest" --container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1 --cpu 500m --memory 256Mi --depends-on app --liveness-probe httpGet.path=/liveness,httpGet.port=13133,periodSeconds=30,timeoutSeconds=10,failureThreshold=3 --set-secrets "/etc/rungmp/config.yaml=realtime-realtime-prometheus:${version_realtime_realtime_prometheus}"
+  run gcloud run deploy realtime --region us-central1 --concurrency 1000 --min-instances 1 --max-instances 2 --timeout 3600s --session-affinity --no-cpu-throttling --cpu-boost --execution-environment gen2 --network realtime-vpc --subnet realtime-us-central1 --vpc-egress private-ranges-only --ingress internal-and-cloud-load-balancing --service-account "realtime-run@${PROJECT}.iam.gserviceaccount.com" --no-invoker-iam-check --labels "app=tenderflow,managed-by=tfctl,team=platform,topology=realtime,tfctl-fingerprint=${fingerprint_realtime_us_central1}" --project "$PROJECT" --quiet --container app --image "$bundled_image" --port 8080 --cpu 1 --memory 512Mi --env-vars-file "${HERE}/env/realtime-us-central1.yaml" --startup-probe httpGet.path=/readyz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=5,timeoutSeconds=2,failureThreshold=36 --liveness-probe httpGet.path=/healthz,httpGet.port=8080,initialDelaySeconds=0,periodSeconds=15,timeoutSeconds=3,failureThreshold=3 --set-secrets "FIREBASE_WEB_API_KEY=realtime-firebase-api-key:${version_realtime_firebase_api_key},JWT_RS256_PUBLIC_KEY=realtime-jwt-public-key:${version_realtime_jwt_public_key},PUBLISH_TOKEN=realtime-publish-token:${version_realtime_publish_token},REDIS_CA_CERT=realtime-redis-ca-us-central1:${version_realtime_redis_ca_us_central1},REDIS_URL=realtime-redis-url-us-central1:${version_realtime_redis_url_us_central1},/etc/tfctl/relay/endpoints.json=realtime-relay-endpoints:latest" --container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.1 --cpu 500m --memory 256Mi --depends-on app --liveness-probe httpGet.path=/liveness,httpGet.port=13133,periodSeconds=30,timeoutSeconds=10,failureThreshold=3 --set-secrets "/etc/rungmp/config.yaml=realtime-realtime-prometheus:${version_realtime_realtime_prometheus}"
 fi
 
 log 'Cloud Armor policy realtime-armor'
@@ -492,7 +527,7 @@ log 'Alert policies and SLOs: not created by this script (gcloud has no GA comma
 log '  the Terraform of this render for them.'
 
 if [ "$DRY_RUN" = 1 ]; then
-  log 'Firebase: would add Firebase to the project, create tenderflow-dev-realtime and upload firebase/database.rules.json'
+  log 'Firebase: would add Firebase to the project, create tenderflow-dev-realtime, initialize Authentication and upload firebase/database.rules.json'
 else
   headers="$(mktemp)"
   database_headers="$(mktemp)"
@@ -563,6 +598,19 @@ else
   if [ "$succeeded" != 1 ]; then
     log 'Gave up uploading the rules: Application Default Credentials need the Realtime Database scopes (README: Firebase prerequisites); run deploy.sh again.'
     exit 1
+  fi
+  log 'Firebase Authentication (signs the fallback'\''s clients in)'
+  auth_status="$(curl --silent --show-error --header "@${headers}" --output /dev/null --write-out '%{http_code}' "https://identitytoolkit.googleapis.com/admin/v2/projects/${PROJECT}/config")"
+  if [ "$auth_status" = 200 ]; then
+    log '  initialized, unchanged'
+  else
+    if [ "$auth_status" = 404 ]; then
+      curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://identitytoolkit.googleapis.com/v2/projects/${PROJECT}/identityPlatform:initializeAuth"
+      log '  initialized'
+    else
+      log "  its configuration could not be read (HTTP ${auth_status}); run deploy.sh again"
+      exit 1
+    fi
   fi
 fi
 

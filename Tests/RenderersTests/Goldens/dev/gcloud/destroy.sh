@@ -144,6 +144,10 @@ if [ "$DELETE_DATA" = 1 ]; then
     log 'Deleting Memorystore realtime-redis-us-central1'
     run gcloud redis instances delete realtime-redis-us-central1 --region us-central1 --project "$PROJECT" --quiet
   fi
+  if exists gcloud secrets describe realtime-firebase-api-key --project "$PROJECT"; then
+    log 'Deleting secret realtime-firebase-api-key'
+    run gcloud secrets delete realtime-firebase-api-key --project "$PROJECT" --quiet
+  fi
   if exists gcloud secrets describe realtime-jwt-public-key --project "$PROJECT"; then
     log 'Deleting secret realtime-jwt-public-key'
     run gcloud secrets delete realtime-jwt-public-key --project "$PROJECT" --quiet

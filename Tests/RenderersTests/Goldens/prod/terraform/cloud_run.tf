@@ -51,6 +51,15 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
         value = "https://tenderflow-prod-realtime.firebaseio.com"
       }
       env {
+        name = "FIREBASE_WEB_API_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.firebase_api_key.secret_id
+            version = google_secret_manager_secret_version.firebase_api_key.version
+          }
+        }
+      }
+      env {
         name  = "JWT_AUDIENCE"
         value = "tenderflow-realtime"
       }
@@ -189,6 +198,8 @@ resource "google_cloud_run_v2_service" "realtime_us_central1" {
 
   depends_on = [
     google_project_service.run,
+    google_secret_manager_secret_iam_member.firebase_api_key,
+    google_secret_manager_secret_version.firebase_api_key,
     google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_us_central1,
@@ -252,6 +263,15 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
       env {
         name  = "FIREBASE_DATABASE_URL"
         value = "https://tenderflow-prod-realtime.firebaseio.com"
+      }
+      env {
+        name = "FIREBASE_WEB_API_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.firebase_api_key.secret_id
+            version = google_secret_manager_secret_version.firebase_api_key.version
+          }
+        }
       }
       env {
         name  = "JWT_AUDIENCE"
@@ -392,6 +412,8 @@ resource "google_cloud_run_v2_service" "realtime_europe_west1" {
 
   depends_on = [
     google_project_service.run,
+    google_secret_manager_secret_iam_member.firebase_api_key,
+    google_secret_manager_secret_version.firebase_api_key,
     google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_europe_west1,
@@ -455,6 +477,15 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
       env {
         name  = "FIREBASE_DATABASE_URL"
         value = "https://tenderflow-prod-realtime.firebaseio.com"
+      }
+      env {
+        name = "FIREBASE_WEB_API_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.firebase_api_key.secret_id
+            version = google_secret_manager_secret_version.firebase_api_key.version
+          }
+        }
       }
       env {
         name  = "JWT_AUDIENCE"
@@ -595,6 +626,8 @@ resource "google_cloud_run_v2_service" "realtime_asia_southeast1" {
 
   depends_on = [
     google_project_service.run,
+    google_secret_manager_secret_iam_member.firebase_api_key,
+    google_secret_manager_secret_version.firebase_api_key,
     google_secret_manager_secret_iam_member.secret_realtime_jwt_public_key,
     google_secret_manager_secret_iam_member.secret_realtime_publish_token,
     google_secret_manager_secret_iam_member.redis_ca_asia_southeast1,

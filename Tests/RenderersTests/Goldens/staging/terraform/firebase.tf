@@ -19,3 +19,39 @@ resource "google_firebase_database_instance" "fallback" {
 
   depends_on = [google_project_service.firebasedatabase]
 }
+
+resource "google_apikeys_key" "fallback_web" {
+  provider = google-beta
+
+  project      = var.project_id
+  name         = "realtime-fallback-web"
+  display_name = "realtime fallback clients (Firebase Auth)"
+  restrictions {
+    api_targets {
+      service = "identitytoolkit.googleapis.com"
+    }
+  }
+
+  depends_on = [google_project_service.apikeys, google_project_service.identitytoolkit]
+}
+
+resource "google_secret_manager_secret" "firebase_api_key" {
+  secret_id = "realtime-firebase-api-key"
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.secretmanager]
+}
+
+resource "google_secret_manager_secret_version" "firebase_api_key" {
+  secret          = google_secret_manager_secret.firebase_api_key.id
+  secret_data     = google_apikeys_key.fallback_web.key_string
+  deletion_policy = "DISABLE"
+}
+
+resource "google_secret_manager_secret_iam_member" "firebase_api_key" {
+  secret_id = google_secret_manager_secret.firebase_api_key.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.runtime.member
+}
