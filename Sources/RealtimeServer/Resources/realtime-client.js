@@ -299,7 +299,7 @@ export class RealtimeClient {
       if (!applyStreamEvent(present, type, text)) return;
       const presence = Object.entries(present)
         .filter(([, entry]) => entry && typeof entry.mode === "string")
-        .map(([key, entry]) => ({ user: decodeURIComponent(key), mode: entry.mode, since: entry.since }))
+        .map(([key, entry]) => ({ user: userOf(key), mode: entry.mode, since: entry.since }))
         .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
       this.onSubscribed(tender, { ok: true, source: "database", presence });
     });
@@ -383,6 +383,15 @@ export class RealtimeClient {
       for (const [known, at] of this.seen) if (at < now - 2 * this.windowMs) this.seen.delete(known);
     }
     return true;
+  }
+}
+
+/// The user id a database key stands for (`%XX` escapes undone); the key itself if it is not a valid escape.
+function userOf(key) {
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
   }
 }
 

@@ -5,7 +5,7 @@ import TopologyModel
 
 /// Firebase has no gcloud commands: the project, the RTDB instance and its rules go through the REST APIs.
 ///
-/// What those APIs need, and the scripts therefore do ("Firebase prerequisites" in README):
+/// What those APIs need, and the scripts therefore do ("Deploying to a new project" in README):
 /// - `addFirebase` returns a long-running operation; the project is a Firebase project only once it is done, so
 ///   the script polls the project until it answers, for five minutes at most.
 /// - A Realtime Database other than the default needs the Blaze plan, and a project's billing takes minutes to
@@ -77,12 +77,24 @@ struct FirebaseSteps {
             let answered = { (code: String) in Command.test(.variable("auth_status"), .syntax(.equal), .literal(code)) }
             return [
                 G.log("Firebase Authentication (signs the fallback's clients in)"),
-                .assign("auth_status", .substitution(status)),
+                // curl prints 000 when it gets no answer, and fails: that is an answer here, not the script's end.
+                .function("auth_config_status", [.if(status, negated: true, then: [.command(Command("return", "0"))])]),
+                .assign("auth_status", .substitution(Command("auth_config_status"))),
                 .if(
                     answered("200"), then: [G.log("  initialized, unchanged")],
                     else: [
                         .if(
-                            answered("404"), then: [.command(initialize), G.log("  initialized")],
+                            answered("404"),
+                            then: [
+                                .if(
+                                    initialize, negated: true,
+                                    then: [
+                                        G.log(
+                                            "  initializeAuth was refused: it needs billing on the project and "
+                                                + "firebaseauth.configs.create (Owner or Firebase Admin)"),
+                                        .command(Command("exit", "1")),
+                                    ], else: [G.log("  initialized")])
+                            ],
                             else: [
                                 G.log(
                                     .concat([
@@ -160,7 +172,7 @@ struct FirebaseSteps {
                 attempts: DatabaseRules.attempts, pauseSeconds: DatabaseRules.retrySeconds,
                 waiting: "the database does not take the rules yet",
                 gaveUp: "Gave up uploading the rules: Application Default Credentials need the Realtime Database "
-                    + "scopes (README: Firebase prerequisites); run deploy.sh again.")
+                    + "scopes (README: Deploying to a new project); run deploy.sh again.")
             + authentication()
         return [
             .if(

@@ -596,17 +596,26 @@ else
     fi
   done
   if [ "$succeeded" != 1 ]; then
-    log 'Gave up uploading the rules: Application Default Credentials need the Realtime Database scopes (README: Firebase prerequisites); run deploy.sh again.'
+    log 'Gave up uploading the rules: Application Default Credentials need the Realtime Database scopes (README: Deploying to a new project); run deploy.sh again.'
     exit 1
   fi
   log 'Firebase Authentication (signs the fallback'\''s clients in)'
-  auth_status="$(curl --silent --show-error --header "@${headers}" --output /dev/null --write-out '%{http_code}' "https://identitytoolkit.googleapis.com/admin/v2/projects/${PROJECT}/config")"
+  auth_config_status() {
+    if ! curl --silent --show-error --header "@${headers}" --output /dev/null --write-out '%{http_code}' "https://identitytoolkit.googleapis.com/admin/v2/projects/${PROJECT}/config"; then
+      return 0
+    fi
+  }
+  auth_status="$(auth_config_status)"
   if [ "$auth_status" = 200 ]; then
     log '  initialized, unchanged'
   else
     if [ "$auth_status" = 404 ]; then
-      curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://identitytoolkit.googleapis.com/v2/projects/${PROJECT}/identityPlatform:initializeAuth"
-      log '  initialized'
+      if ! curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://identitytoolkit.googleapis.com/v2/projects/${PROJECT}/identityPlatform:initializeAuth"; then
+        log '  initializeAuth was refused: it needs billing on the project and firebaseauth.configs.create (Owner or Firebase Admin)'
+        exit 1
+      else
+        log '  initialized'
+      fi
     else
       log "  its configuration could not be read (HTTP ${auth_status}); run deploy.sh again"
       exit 1
