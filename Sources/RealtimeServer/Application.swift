@@ -84,7 +84,8 @@ public func buildServer(
         router.on(RouterPath(EngineServer.path), method: method) { request, _ in engine.badMethod(request) }
     }
     let fallbackTokens = FallbackTokenAPI(
-        tokens: fallback?.tokens, authenticator: authenticator, cors: { engine.corsHeaders($0) }, logger: logger)
+        tokens: fallback?.tokens, access: fallback?.mirror.configuration.clientAccess ?? [:],
+        authenticator: authenticator, cors: { engine.corsHeaders($0) }, logger: logger)
     router.post("/fallback/v1/token") { request, _ in await fallbackTokens.handle(request) }
     let assets = ClientAssets()
     if !assets.missing.isEmpty {

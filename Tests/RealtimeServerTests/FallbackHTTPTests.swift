@@ -162,7 +162,7 @@ import _CryptoExtras
                 http: http, metadataHost: host,
                 tokens: AccessTokens(.metadata(host: host), scopes: IAMSigner.scopes, http: http),
                 endpoint: "http://\(host)")
-            let tokens = FallbackTokens(signer: .serviceAccount(iam), databaseURL: "https://x.firebaseio.com")
+            let tokens = FallbackTokens(signer: .serviceAccount(iam))
             let token = try await tokens.token(for: Identity(user: "alice", tenders: ["42"], isAdmin: false)).token
             minted.withLock { $0 = token }
             try await http.shutdown()

@@ -1,3 +1,5 @@
+import JSON
+
 /// Where the Realtime Database of the fallback is, how to reach it, and how the mirror batches and prunes.
 public struct FallbackConfiguration: Sendable, Equatable {
     /// `https://<name>.firebaseio.com` or `https://<name>.<region>.firebasedatabase.app` (`FIREBASE_DATABASE_URL`).
@@ -63,6 +65,17 @@ public struct FallbackConfiguration: Sendable, Equatable {
         else { throw InvalidURL(url: databaseURL) }
         self.databaseURL = "https://" + host
         namespace = String(name)
+    }
+
+    /// What a fallback client needs, beside its token, to sign in and read (`/fallback/v1/token`'s answer):
+    /// `databaseURL`; `apiKey` with a browser key; with an emulator, `emulatorHost` where it reads (and signs in,
+    /// unless `authEmulatorHost` names the Auth emulator).
+    var clientAccess: [String: JSONValue] {
+        var access: [String: JSONValue] = ["databaseURL": .string(databaseURL)]
+        if let emulatorHost { access["emulatorHost"] = .string(emulatorHost) }
+        if let authEmulatorHost { access["authEmulatorHost"] = .string(authEmulatorHost) }
+        if let webAPIKey { access["apiKey"] = .string(webAPIKey) }
+        return access
     }
 
     /// The base of every REST URL, and the query parameters every request carries.

@@ -18,23 +18,16 @@ public struct FallbackService: Service {
     init(configuration: FallbackConfiguration, instance: String, metrics: ServerMetrics, logger: Logger) throws {
         let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         self.http = http
-        var tokens: FallbackTokens
         if let pem = configuration.tokenKeyPEM, let account = configuration.tokenAccount {
             tokens = FallbackTokens(
-                signer: .key(try _RSA.Signing.PrivateKey(pemRepresentation: pem), account: account),
-                databaseURL: configuration.databaseURL, emulatorHost: configuration.emulatorHost)
+                signer: .key(try _RSA.Signing.PrivateKey(pemRepresentation: pem), account: account))
         } else {
             let iam = IAMSigner(
                 http: http, metadataHost: configuration.metadataHost,
                 tokens: AccessTokens(
                     .metadata(host: configuration.metadataHost), scopes: IAMSigner.scopes, http: http))
-            tokens = FallbackTokens(
-                signer: .serviceAccount(iam), databaseURL: configuration.databaseURL,
-                emulatorHost: configuration.emulatorHost)
+            tokens = FallbackTokens(signer: .serviceAccount(iam))
         }
-        tokens.authEmulatorHost = configuration.authEmulatorHost
-        tokens.webAPIKey = configuration.webAPIKey
-        self.tokens = tokens
         let source: AccessTokens.Source =
             configuration.emulatorHost == nil ? .metadata(host: configuration.metadataHost) : .owner
         let client = RTDBClient(configuration: configuration, http: http, tokens: AccessTokens(source, http: http))

@@ -7,12 +7,13 @@ import NIOCore
 /// browsers call this one through it. A client presents the token it connects its socket with
 /// (`Authorization: Bearer <JWT>`) and gets a Firebase custom token scoped to what that token allows
 /// (`FallbackTokens`), to sign in to Firebase and read the fallback database:
-/// `{"token", "uid", "expiresAt", "databaseURL"}`, `apiKey` (the browser key to sign in with, when the server has
-/// `FIREBASE_WEB_API_KEY`), and `emulatorHost` when the database is an emulator's or the stand-in's (a local run),
-/// where the client reads instead, and signs in too unless `authEmulatorHost` names the Auth emulator. 401 for a token the socket would refuse, 503 when the server
+/// `{"token", "uid", "expiresAt"}` and the database's `FallbackConfiguration.clientAccess` (`databaseURL`, `apiKey`,
+/// and the emulators' hosts in a local run). 401 for a token the socket would refuse, 503 when the server
 /// has no fallback or no token authentication (it could not say what the client may read), 502 when signing fails.
 struct FallbackTokenAPI: Sendable {
     let tokens: FallbackTokens?
+    /// Where clients sign in and read (`FallbackConfiguration.clientAccess`).
+    let access: [String: JSONValue]
     let authenticator: Authenticator?
     let cors: @Sendable (Request) -> HTTPFields
     let logger: Logger
@@ -35,13 +36,10 @@ struct FallbackTokenAPI: Sendable {
         }
         do {
             let minted = try await tokens.token(for: identity)
-            var body: [String: JSONValue] = [
+            let body = access.merging([
                 "token": .string(minted.token), "uid": .string(minted.uid),
-                "expiresAt": .number(Double(minted.expires)), "databaseURL": .string(tokens.databaseURL),
-            ]
-            if let host = tokens.emulatorHost { body["emulatorHost"] = .string(host) }
-            if let host = tokens.authEmulatorHost { body["authEmulatorHost"] = .string(host) }
-            if let key = tokens.webAPIKey { body["apiKey"] = .string(key) }
+                "expiresAt": .number(Double(minted.expires)),
+            ]) { _, minted in minted }
             return answer(.ok, body, request)
         } catch let refusal as FallbackTokens.Refusal {
             return answer(refusal.status, ["error": .string(refusal.message)], request)

@@ -29,13 +29,6 @@ struct FallbackTokens: Sendable {
     }
 
     let signer: Signer
-    let databaseURL: String
-    /// The emulator or stand-in the database is, when it is one.
-    var emulatorHost: String?
-    /// Where clients sign in when that is an emulator too, if not at `emulatorHost`.
-    var authEmulatorHost: String?
-    /// The browser key clients sign in with (`FIREBASE_WEB_API_KEY`).
-    var webAPIKey: String?
 
     static let audience = "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit"
     /// Firebase refuses custom tokens that live longer.
