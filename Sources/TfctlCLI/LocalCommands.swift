@@ -62,9 +62,7 @@
                 || environment["JAVA_HOME"].map {
                     FileManager.default.isExecutableFile(atPath: $0 + "/bin/java")
                 } == true
-            let emulator = Tool.find("firebase").flatMap { firebase in
-                java ? firebase : nil
-            }.map { firebase in
+            let emulator = (java ? Tool.find("firebase") : nil).map { firebase in
                 LocalPlanner.FirebaseEmulator(
                     firebase: firebase,
                     environment: environment.filter { LocalPlanner.FirebaseEmulator.inherited.contains($0.key) })

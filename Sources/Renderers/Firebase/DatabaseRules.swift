@@ -99,12 +99,16 @@ public enum DatabaseRules {
 /// Firebase Authentication's project configuration (Identity Platform), without which it refuses every sign-in with
 /// `CONFIGURATION_NOT_FOUND`; initialized once (`identityPlatform:initializeAuth`, which needs billing on the
 /// project, as the Realtime Database does), never deleted.
+/// The URLs around the project id, for deploy.sh (where the project is `$PROJECT`) and `tfctl apply` alike.
 public enum IdentityPlatform {
-    public static func configURL(project: String) -> String {
-        "https://identitytoolkit.googleapis.com/admin/v2/projects/\(project)/config"
-    }
+    static let config = (before: "https://identitytoolkit.googleapis.com/admin/v2/projects/", after: "/config")
+    static let initialize = (
+        before: "https://identitytoolkit.googleapis.com/v2/projects/", after: "/identityPlatform:initializeAuth"
+    )
 
-    public static func initializeURL(project: String) -> String {
-        "https://identitytoolkit.googleapis.com/v2/projects/\(project)/identityPlatform:initializeAuth"
-    }
+    /// The configuration: 200 when it exists, 404 (`CONFIGURATION_NOT_FOUND`) before it is initialized.
+    public static func configURL(project: String) -> String { config.before + project + config.after }
+
+    /// `POST` with `{}` initializes it.
+    public static func initializeURL(project: String) -> String { initialize.before + project + initialize.after }
 }

@@ -34,13 +34,8 @@ struct FirebaseSteps {
             .literal("https://firebasedatabase.googleapis.com/v1beta/projects/"), .variable("PROJECT"),
             .literal("/locations/\(firebase.location)/instances"),
         ]
-        // The headers, token included, go to curl in files only this user can read (mktemp), never on a command
-        // line others can list; removed when the script exits.
-        func curl(_ arguments: [Word], headers: String = "headers") -> Command {
-            Command(
-                ["curl", "--fail", "--silent", "--show-error", "--header", .concat(["@", .variable(headers)])]
-                    + arguments)
-        }
+        // The headers, token included, go to curl in files only this user can read (mktemp); removed when the
+        // script exits.
         func writeHeaders(_ file: String, token: Command) -> [Statement] {
             [
                 .assign("token", .substitution(token)),
@@ -51,62 +46,8 @@ struct FirebaseSteps {
                     ).redirecting(.outputToFile(.variable(file)))),
             ]
         }
-        let projectExists = curl(["--output", "/dev/null", .concat(project)])
-        /// Firebase Authentication refuses every sign-in (CONFIGURATION_NOT_FOUND) until the project's Identity
-        /// Platform configuration exists: initialized (the console's "Get started") when it answers 404, after the
-        /// rules, which are what guards the data. Any other answer stops the script: initializing a project that
-        /// has a configuration would fail anyway.
-        func authentication() -> [Statement] {
-            let status = Command(
-                ["curl", "--silent", "--show-error", "--header", .concat(["@", .variable("headers")])]
-                    + ["--output", "/dev/null", "--write-out", "%{http_code}"]
-                    + [
-                        .concat([
-                            .literal("https://identitytoolkit.googleapis.com/admin/v2/projects/"), .variable("PROJECT"),
-                            .literal("/config"),
-                        ])
-                    ])
-            let initialize = curl([
-                "--request", "POST", "--header", "Content-Type: application/json", "--data", "{}", "--output",
-                "/dev/null",
-                .concat([
-                    .literal("https://identitytoolkit.googleapis.com/v2/projects/"), .variable("PROJECT"),
-                    .literal("/identityPlatform:initializeAuth"),
-                ]),
-            ])
-            let answered = { (code: String) in Command.test(.variable("auth_status"), .syntax(.equal), .literal(code)) }
-            return [
-                G.log("Firebase Authentication (signs the fallback's clients in)"),
-                // curl prints 000 when it gets no answer, and fails: that is an answer here, not the script's end.
-                .function("auth_config_status", [.if(status, negated: true, then: [.command(Command("return", "0"))])]),
-                .assign("auth_status", .substitution(Command("auth_config_status"))),
-                .if(
-                    answered("200"), then: [G.log("  initialized, unchanged")],
-                    else: [
-                        .if(
-                            answered("404"),
-                            then: [
-                                .if(
-                                    initialize, negated: true,
-                                    then: [
-                                        G.log(
-                                            "  initializeAuth was refused: it needs billing on the project and "
-                                                + "firebaseauth.configs.create (Owner or Firebase Admin)"),
-                                        .command(Command("exit", "1")),
-                                    ], else: [G.log("  initialized")])
-                            ],
-                            else: [
-                                G.log(
-                                    .concat([
-                                        "  its configuration could not be read (HTTP ", .variable("auth_status"),
-                                        "); run deploy.sh again",
-                                    ])),
-                                .command(Command("exit", "1")),
-                            ])
-                    ]),
-            ]
-        }
-        let databaseExists = curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])])
+        let projectExists = Self.curl(["--output", "/dev/null", .concat(project)])
+        let databaseExists = Self.curl(["--output", "/dev/null", .concat(instance + [.literal("/\(database)")])])
         let work: [Statement] =
             [
                 .assign("headers", .substitution(Command("mktemp"))),
@@ -121,7 +62,7 @@ struct FirebaseSteps {
                     then: [
                         // With a body: a POST without Content-Length is refused (411) by Google's front end.
                         .command(
-                            curl([
+                            Self.curl([
                                 "--request", "POST", "--header", "Content-Type: application/json", "--data", "{}",
                                 "--output", "/dev/null", .concat(project + [":addFirebase"]),
                             ]))
@@ -141,7 +82,7 @@ struct FirebaseSteps {
                     [
                         .if(databaseExists, then: [.command(Command("return", "0"))]),
                         .command(
-                            curl([
+                            Self.curl([
                                 "--request", "POST", "--header", "Content-Type: application/json", "--data",
                                 "{\"type\":\"USER_DATABASE\"}",
                                 "--output", "/dev/null", .concat(instance + [.literal("?databaseId=\(database)")]),
@@ -163,7 +104,7 @@ struct FirebaseSteps {
                 "database_headers",
                 token: Command(["gcloud"] + DatabaseRules.tokenCall.map(Word.literal)))
             + G.retrying(
-                curl(
+                Self.curl(
                     [
                         "--request", "PUT", "--output", "/dev/null", "--data-binary",
                         .concat(["@", .variable("HERE"), "/../firebase/database.rules.json"]),
@@ -173,7 +114,7 @@ struct FirebaseSteps {
                 waiting: "the database does not take the rules yet",
                 gaveUp: "Gave up uploading the rules: Application Default Credentials need the Realtime Database "
                     + "scopes (README: Deploying to a new project); run deploy.sh again.")
-            + authentication()
+            + Self.authentication()
         return [
             .if(
                 G.isDryRun,
@@ -183,6 +124,67 @@ struct FirebaseSteps {
                             + "and upload firebase/database.rules.json"
                     )
                 ], else: work)
+        ]
+    }
+
+    /// curl with the headers in `headers` (the token among them, in a file only this user can read, never on a
+    /// command line others can list); `--fail` unless `failing` is false, where the script reads the HTTP status.
+    static func curl(_ arguments: [Word], headers: String = "headers", failing: Bool = true) -> Command {
+        Command(
+            ["curl"] + (failing ? ["--fail"] : []) + ["--silent", "--show-error", "--header"]
+                + [.concat(["@", .variable(headers)])] + arguments)
+    }
+
+    /// `https://...<before>$PROJECT<after>`, one of `IdentityPlatform`'s URLs.
+    static func projectURL(_ parts: (before: String, after: String)) -> Word {
+        .concat([.literal(parts.before), .variable("PROJECT"), .literal(parts.after)])
+    }
+
+    /// Firebase Authentication refuses every sign-in (CONFIGURATION_NOT_FOUND) until the project's Identity
+    /// Platform configuration exists: initialized (the console's "Get started") when it answers 404, after the
+    /// rules, which are what guards the data. Any other answer stops the script: initializing a project that has
+    /// a configuration would fail anyway.
+    static func authentication() -> [Statement] {
+        let status = curl(
+            ["--output", "/dev/null", "--write-out", "%{http_code}", projectURL(IdentityPlatform.config)],
+            failing: false)
+        let initialize = curl([
+            "--request", "POST", "--header", "Content-Type: application/json", "--data", "{}", "--output",
+            "/dev/null", projectURL(IdentityPlatform.initialize),
+        ])
+        let stop: Statement = .command(Command("exit", "1"))
+        return [
+            G.log("Firebase Authentication (signs the fallback's clients in)"),
+            // curl prints 000 when it gets no answer, and fails: that is an answer here, not the script's end.
+            .function("auth_config_status", [.if(status, negated: true, then: [.command(Command("return", "0"))])]),
+            .assign("auth_status", .substitution(Command("auth_config_status"))),
+            .case(
+                .variable("auth_status"),
+                [
+                    CaseArm(literals: ["200"], [G.log("  initialized, unchanged")]),
+                    CaseArm(
+                        literals: ["404"],
+                        [
+                            .if(
+                                initialize, negated: true,
+                                then: [
+                                    G.log(
+                                        "  initializeAuth was refused: it needs billing on the project and "
+                                            + "firebaseauth.configs.create (Owner or Firebase Admin)"),
+                                    stop,
+                                ], else: [G.log("  initialized")])
+                        ]),
+                    CaseArm(
+                        [[.anyString]],
+                        [
+                            G.log(
+                                .concat([
+                                    "  its configuration could not be read (HTTP ", .variable("auth_status"),
+                                    "); run deploy.sh again",
+                                ])),
+                            stop,
+                        ]),
+                ]),
         ]
     }
 }

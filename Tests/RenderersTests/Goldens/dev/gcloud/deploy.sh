@@ -606,21 +606,23 @@ else
     fi
   }
   auth_status="$(auth_config_status)"
-  if [ "$auth_status" = 200 ]; then
-    log '  initialized, unchanged'
-  else
-    if [ "$auth_status" = 404 ]; then
+  case "$auth_status" in
+    200)
+      log '  initialized, unchanged'
+      ;;
+    404)
       if ! curl --fail --silent --show-error --header "@${headers}" --request POST --header 'Content-Type: application/json' --data '{}' --output /dev/null "https://identitytoolkit.googleapis.com/v2/projects/${PROJECT}/identityPlatform:initializeAuth"; then
         log '  initializeAuth was refused: it needs billing on the project and firebaseauth.configs.create (Owner or Firebase Admin)'
         exit 1
       else
         log '  initialized'
       fi
-    else
+      ;;
+    *)
       log "  its configuration could not be read (HTTP ${auth_status}); run deploy.sh again"
       exit 1
-    fi
-  fi
+      ;;
+  esac
 fi
 
 log "Done: 'realtime' is deployed in ${PROJECT}."
